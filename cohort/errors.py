@@ -1,0 +1,43 @@
+"""The package's own exceptions and warnings, one module for the whole package.
+
+The command-line interface maps them to exit codes: :class:`InvalidDataError` -> 1,
+:class:`ConfigError` -> 2.  Anything else is a bug and is reported as one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["TohError", "ConfigError", "InvalidDataError", "StatisticalWarning"]
+
+
+class TohError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code: int = 2
+
+
+class ConfigError(TohError):
+    """A mapping file, configuration or command-line option is wrong (exit code 2).
+
+    The message names the file and the key or option at fault.
+    """
+
+    exit_code = 2
+
+
+class InvalidDataError(TohError):
+    """The export breaks the contract (exit code 1).
+
+    ``report`` holds the :class:`cohort.validate.ValidationReport` with every failure.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class StatisticalWarning(UserWarning):
+    """An estimate was computed but deserves caution (few events, a boundary, no variance)."""

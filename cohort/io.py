@@ -1,0 +1,234 @@
+"""Read a registry export as it is on disk: a folder of CSV or Parquet files, or one workbook.
+
+Each table is returned as read, with its cells as text (CSV, Excel) or as typed by the writer
+(Parquet), whitespace stripped and missing-value texts turned into empty cells.  The index of
+every frame is the *source row*: the line of a CSV file where the record starts (header = 1;
+quoted newlines and blank lines are accounted for), the row of a worksheet, or the 1-based
+record number of a Parquet file.  That is the row a user is told about when a value is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cohort.errors import ConfigError
+from cohort.mapping import ColumnMapping
+from schemas import TABLES
+
+__all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
+
+#: Tables an export must have; the others may be absent (read as empty, with a warning).
+REQUIRED_TABLES: tuple[str, ...] = ("patients", "episodes")
+_SUFFIXES = (".csv", ".parquet", ".pq")
+_WORKBOOKS = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table as read: source-row index, the export's own column names."""
+
+    name: str
+    path: Path
+    kind: str  # "csv", "parquet" or "excel"
+    frame: pd.DataFrame
+    #: day zero of a workbook's serial dates (1899-12-30, or 1904-01-01 for the 1904 system)
+    excel_epoch: dt.date | None = None
+
+    @property
+    def label(self) -> str:
+        """How the table's file is named in messages (``book.xlsx[Patients]`` for a sheet)."""
+        return f"{self.path.name}[{self.sheet}]" if self.kind == "excel" else self.path.name
+
+    @property
+    def sheet(self) -> str:
+        return str(self.frame.attrs.get("sheet", ""))
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """Where each table of an export is, before anything is read."""
+
+    root: Path
+    kind: str  # "folder" or "excel"
+    #: table -> file (folder) or sheet name (workbook); absent tables are missing
+    locations: dict[str, str]
+
+
+def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
+    """Find the file (or sheet) of each table of the export at ``path``.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` does not exist or is neither a folder nor a workbook.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ConfigError(f"export not found: {root}")
+    if root.is_file() and root.suffix.lower() in _WORKBOOKS:
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(root, read_only=True)
+            names = set(book.sheetnames)
+            book.close()
+        except Exception as exc:  # openpyxl raises many types for a broken file
+            raise ConfigError(f"{root.name}: not a readable workbook: {exc}") from None
+        sheets = {t: mapping.table(t).sheet or t for t in TABLES}
+        return ExportFiles(root, "excel", {t: s for t, s in sheets.items() if s in names})
+    if not root.is_dir():
+        raise ConfigError(
+            f"{root}: an export is a folder of CSV/Parquet files or an Excel workbook (.xlsx)"
+        )
+    found: dict[str, str] = {}
+    for table in TABLES:
+        named = mapping.table(table).file
+        candidates = [named] if named else [table + s for s in _SUFFIXES]
+        for name in candidates:
+            if (root / name).is_file():
+                found[table] = name
+                break
+    return ExportFiles(root, "folder", found)
+
+
+def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
+    """Strip whitespace of text columns and turn missing-value texts into nulls."""
+    arrays = []
+    blanks = pa.array(sorted(set(missing) | {""}), type=pa.string())
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            stripped = pc.utf8_trim_whitespace(column)
+            column = pc.if_else(pc.is_in(stripped, value_set=blanks), None, stripped)
+        arrays.append(column)
+    return pa.table(arrays, names=table.column_names)
+
+
+def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np.ndarray:
+    """Source line of each record: fast when every record is one line, else from the reader."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if lines == n_rows + 1:
+        return np.arange(2, n_rows + 2, dtype="int64")
+    reader = csv.reader(io.StringIO(text or ""), delimiter=delimiter)
+    starts, previous = [], 0
+    for record in reader:
+        if record and any(cell.strip() for cell in record):
+            starts.append(previous + 1)
+        previous = reader.line_num
+    return np.asarray(starts[1:], dtype="int64")
+
+
+def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
+    import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    encoding = mapping.encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        data, encoding = data[3:], "utf-8"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ConfigError(f"{path.name}: cannot be read as {encoding}: {exc}") from None
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=mapping.delimiter), [])
+    header = [h.strip() for h in header]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ConfigError(f"{path.name}: the header repeats the column(s) {duplicated}")
+    utf8 = text.encode("utf-8") if encoding.lower().replace("-", "") != "utf8" else data
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(utf8),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise ConfigError(f"{path.name}: not a readable CSV file: {exc}") from None
+    frame = _clean(table, mapping.missing).to_pandas()
+    frame.index = pd.Index(_csv_lines(utf8, text, len(frame), mapping.delimiter), name="row")
+    return frame
+
+
+def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
+    frame = _clean(table, mapping.missing).to_pandas(date_as_object=False)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return frame
+
+
+def _excel_cell(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.DataFrame, dt.date]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        epoch = book.epoch.date() if isinstance(book.epoch, dt.datetime) else book.epoch
+        rows = book[sheet].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        while header and header[-1] == "":
+            header.pop()
+        duplicated = sorted({h for h in header if header.count(h) > 1})
+        if duplicated:
+            raise ConfigError(f"{path.name}[{sheet}]: the header repeats the column(s) {duplicated}")
+        records, numbers = [], []
+        for number, row in enumerate(rows, start=2):
+            cells = [_excel_cell(v) for v in row[: len(header)]]
+            if any(c is not None and str(c).strip() for c in cells):
+                records.append(cells + [None] * (len(header) - len(cells)))
+                numbers.append(number)
+    finally:
+        book.close()
+    table = pa.table({h: pa.array([r[i] for r in records], type=pa.string()) for i, h in enumerate(header)})
+    frame = _clean(table, mapping.missing).to_pandas()
+    frame.index = pd.Index(np.asarray(numbers, dtype="int64"), name="row")
+    frame.attrs["sheet"] = sheet
+    return frame, epoch
+
+
+def read_table(files: ExportFiles, table: str, mapping: ColumnMapping) -> RawTable | None:
+    """Read one table of a located export; ``None`` when the export has no such table.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be decoded or parsed at all (not a CSV / Parquet / workbook).
+    """
+    if table not in files.locations:
+        return None
+    if files.kind == "excel":
+        sheet = files.locations[table]
+        frame, epoch = _read_sheet(files.root, sheet, mapping)
+        return RawTable(table, files.root, "excel", frame, epoch)
+    path = files.root / files.locations[table]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return RawTable(table, path, "parquet", _read_parquet(path, mapping))
+    return RawTable(table, path, "csv", _read_csv(path, mapping))

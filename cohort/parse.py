@@ -1,0 +1,197 @@
+"""Translate a table as read into canonical, typed form, recording every cell that will not go.
+
+Renaming and recoding follow the mapping file; types follow the table's pandera model (text,
+dates, whole numbers, true/false).  A cell that cannot be converted becomes empty in the typed
+frame and is recorded as a failure that keeps the text exactly as the export holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cohort.errors import ConfigError
+from cohort.io import RawTable
+from cohort.mapping import ISO_DATE, ColumnMapping
+from schemas import SCHEMAS
+
+__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds"]
+
+#: Columns of every failure record, in the order the failure CSV has them.
+FAILURE_FIELDS: tuple[str, ...] = (
+    "severity", "table", "file", "row", "column", "source_column", "value", "rule", "message",
+)
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """A table in canonical form.
+
+    ``typed`` has canonical names and dtypes; ``text`` has canonical names and the export's own
+    cell texts (before recoding), used to quote values in messages.  ``issues`` holds parse
+    failures and warnings (extra columns, missing optional columns) as records without values.
+    """
+
+    name: str
+    label: str
+    typed: pd.DataFrame
+    text: pd.DataFrame
+    source_columns: dict[str, str]
+    issues: pd.DataFrame
+
+
+def column_kinds(table: str) -> dict[str, tuple[str, bool]]:
+    """Canonical column -> (kind, required) of a table, kind one of text/date/int/bool."""
+    kinds = {}
+    for name, column in SCHEMAS[table].to_schema().columns.items():
+        dtype = str(column.dtype)
+        kind = (
+            "date" if dtype.startswith("datetime64")
+            else "int" if dtype == "Int64"
+            else "bool" if dtype == "boolean"
+            else "text"
+        )
+        kinds[name] = (kind, bool(column.required))
+    return kinds
+
+
+def _issue(rows: pd.Index | list, column: str, rule: str, message: str, severity: str = "error") -> pd.DataFrame:
+    rows = list(rows) if len(rows) else [None]  # no rows: the whole column
+    return pd.DataFrame(
+        {"severity": severity, "row": pd.array(rows, dtype="Int64"), "column": column,
+         "rule": rule, "message": message}
+    )
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Text of any column (Parquet may type an id or code column as a number)."""
+    if series.dtype == object:
+        return series
+    text = series.astype(str).astype(object)
+    return text.where(series.notna(), None)
+
+
+def _parse_dates(series: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        return values.astype("datetime64[ns]")
+    text = _as_text(series)
+    if fmt == "excel":
+        days = pd.to_numeric(text, errors="coerce")
+        days = days.where(days == np.floor(days))
+        origin = pd.Timestamp(epoch or dt.date(1899, 12, 30))
+        out = origin + pd.to_timedelta(days, unit="D")
+        if kind == "excel":  # cells typed as dates arrive as ISO text
+            out = out.fillna(pd.to_datetime(text, format=ISO_DATE, errors="coerce"))
+        return out.astype("datetime64[ns]")
+    out = pd.to_datetime(text, format=fmt, errors="coerce")
+    if kind == "excel" and fmt != ISO_DATE:
+        out = out.fillna(pd.to_datetime(text, format=ISO_DATE, errors="coerce"))
+    return out.astype("datetime64[ns]")
+
+
+def _parse_ints(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_integer_dtype(series):
+        return series.astype("Int64")
+    numbers = pd.to_numeric(_as_text(series), errors="coerce")
+    whole = numbers.where(numbers == np.floor(numbers))
+    return whole.astype("Int64")
+
+
+def _parse_bools(series: pd.Series, mapping: ColumnMapping) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean")
+    lowered = _as_text(series).str.lower()
+    lookup = {v.lower(): False for v in mapping.false_values}
+    lookup.update({v.lower(): True for v in mapping.true_values})
+    return lowered.map(lookup).astype("boolean")
+
+
+def _recode(series: pd.Series, codes: dict[str, str]) -> pd.Series:
+    text = _as_text(series)
+    hit = text.isin(list(codes))
+    recoded = text.where(~hit, text.map(codes))
+    return recoded.where(recoded.notna() & (recoded != ""), None)
+
+
+def _rename(raw: RawTable, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict[str, str], list[pd.DataFrame]]:
+    spec = mapping.table(raw.name)
+    issues = []
+    frame = raw.frame
+    renames = {}
+    for canonical, source in spec.columns.items():
+        if source not in frame.columns:
+            issues.append(_issue([], canonical, "column_missing",
+                                 f"the mapping names column {source!r}, which the file does not have"))
+            continue
+        if canonical in frame.columns and canonical != source:
+            raise ConfigError(
+                f"{raw.label}: the mapping renames {source!r} to {canonical!r}, "
+                f"but the file already has a column {canonical!r}"
+            )
+        renames[source] = canonical
+    frame = frame.rename(columns=renames)
+    source_columns = {c: c for c in frame.columns}
+    source_columns.update({canonical: source for source, canonical in renames.items()})
+    return frame, source_columns, issues
+
+
+def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
+    """Rename, recode and type one table.
+
+    Parameters
+    ----------
+    raw
+        The table as read by :func:`cohort.io.read_table`.
+    mapping
+        The export's column mapping.
+
+    Returns
+    -------
+    ParsedTable
+    """
+    frame, source_columns, issues = _rename(raw, mapping)
+    kinds = column_kinds(raw.name)
+    spec = mapping.table(raw.name)
+    for column in frame.columns:
+        if column not in kinds:
+            issues.append(_issue([], column, "extra_column",
+                                 "not a column of the contract: kept, not used", "warning"))
+    typed = {}
+    for column, (kind, required) in kinds.items():
+        if column not in frame.columns:
+            if required:
+                issues.append(_issue([], column, "column_missing", "a required column is missing"))
+            continue
+        series = frame[column]
+        if column in spec.values:
+            series = _recode(series, spec.values[column])
+        if kind == "text":
+            value = _as_text(series)
+        elif kind == "date":
+            fmt = mapping.date_format_of(raw.name, column)
+            value = _parse_dates(series, fmt, raw.kind, raw.excel_epoch)
+            bad = series.notna() & value.isna()
+            if bad.any():
+                issues.append(_issue(frame.index[bad], column, "date_format", f"not a date in the format {fmt}"))
+        elif kind == "int":
+            value = _parse_ints(series)
+            bad = series.notna() & value.isna()
+            if bad.any():
+                issues.append(_issue(frame.index[bad], column, "integer", "not a whole number"))
+        else:
+            value = _parse_bools(series, mapping)
+            bad = series.notna() & value.isna()
+            if bad.any():
+                allowed = ", ".join(mapping.true_values + mapping.false_values)
+                issues.append(_issue(frame.index[bad], column, "boolean", f"not one of {allowed}"))
+        typed[column] = value
+    extras = [c for c in frame.columns if c not in kinds]
+    typed_frame = pd.DataFrame(typed, index=frame.index)
+    typed_frame = pd.concat([typed_frame, frame[extras]], axis=1) if extras else typed_frame
+    issue_frame = pd.concat(issues, ignore_index=True) if issues else _issue([], "", "", "").iloc[:0]
+    issue_frame["row"] = issue_frame["row"].astype("Int64")
+    return ParsedTable(raw.name, raw.label, typed_frame, frame, source_columns, issue_frame)

@@ -1,0 +1,260 @@
+"""Read, map, type and validate a whole registry export; collect every failure at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cohort import _safe_csv
+from cohort.errors import InvalidDataError
+from cohort.io import REQUIRED_TABLES, locate_export, read_table
+from cohort.mapping import ColumnMapping, load_mapping
+from cohort.parse import FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
+from schemas import SCHEMAS, TABLES, check_cross_table
+from schemas._context import validating_on
+from schemas.episodes import RULE_COLUMNS as _EPISODE_RULES
+from schemas.patients import RULE_COLUMNS as _PATIENT_RULES
+
+__all__ = ["ValidationReport", "validate_export", "load_valid_export"]
+
+_RULE_COLUMNS = {"patients": _PATIENT_RULES, "episodes": _EPISODE_RULES}
+_PANDERA_RULES = (
+    (re.compile(r"^isin\((.*)\)$"), "code_list", "not one of {0}"),
+    (re.compile(r"^not_nullable$"), "required_value", "a value is required"),
+    (re.compile(r"^field_uniqueness$"), "unique", "repeats a value that must be unique"),
+    (re.compile(r"^greater_than_or_equal_to\((.*)\)$"), "range", "below the minimum {0}"),
+    (re.compile(r"^less_than_or_equal_to\((.*)\)$"), "range", "above the maximum {0}"),
+    (re.compile(r"^dtype\((.*)\)$"), "type", "wrong type: expected {0}"),
+)
+
+
+def _check_docs(table: str) -> dict[str, str]:
+    """Custom check name -> its docstring (the rule's description)."""
+    schema = SCHEMAS[table].to_schema()
+    docs = {c.name: c.description or c.name for c in schema.checks}
+    for column in schema.columns.values():
+        docs.update({c.name: c.description or c.name for c in column.checks})
+    return docs
+
+
+def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
+    """Validate one typed table with its pandera model (lazily) and return failure records."""
+    import pandera.pandas as pa
+
+    schema = SCHEMAS[parsed.name]
+    typed = parsed.typed
+    try:
+        schema.validate(typed, lazy=True)
+        return pd.DataFrame(columns=["row", "column", "rule", "message"])
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    docs = _check_docs(parsed.name)
+    rules = _RULE_COLUMNS.get(parsed.name, {})
+    records = []
+    frame_checks = cases[cases["schema_context"] == "DataFrameSchema"]
+    for check, group in frame_checks.groupby("check", sort=True):
+        if check == "column_in_dataframe":
+            continue
+        column = rules.get(check, (None,))[0] or str(group["column"].iloc[0])
+        for row in sorted(set(group["index"].dropna().astype("int64"))):
+            records.append((row, column, check, docs.get(check, check)))
+    for case in cases[cases["schema_context"] == "Column"].itertuples(index=False):
+        check = str(case.check)
+        rule, message = check, docs.get(check, check)
+        for pattern, name, template in _PANDERA_RULES:
+            match = pattern.match(check)
+            if match:
+                args = [re.sub(r"[\[\]']", "", g) for g in match.groups()]
+                rule, message = name, template.format(*args)
+                break
+        row = None if pd.isna(case.index) else int(case.index)
+        records.append((row, str(case.column), rule, message))
+    out = pd.DataFrame(records, columns=["row", "column", "rule", "message"])
+    out["row"] = out["row"].astype("Int64")
+    return out
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything validation found, and the typed tables it checked.
+
+    Attributes
+    ----------
+    export
+        The export folder or workbook.
+    tables
+        Canonical typed tables (index: source row); absent optional tables are empty frames.
+    failures
+        One row per failing cell or column, columns :data:`cohort.parse.FAILURE_FIELDS`;
+        ``severity`` is ``error`` or ``warning``.
+    rows
+        Rows read per table.
+    files
+        File (or ``book.xlsx[sheet]``) per table.
+    """
+
+    export: Path
+    mapping: ColumnMapping
+    validation_date: dt.date
+    tables: dict[str, pd.DataFrame]
+    failures: pd.DataFrame
+    rows: dict[str, int]
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """Failures that make the export invalid."""
+        return self.failures[self.failures["severity"] == "error"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """Findings that do not make the export invalid (extra columns, absent optional tables)."""
+        return self.failures[self.failures["severity"] == "warning"]
+
+    @property
+    def is_valid(self) -> bool:
+        """True when no error was found."""
+        return self.errors.empty
+
+    def summary(self) -> pd.DataFrame:
+        """Failures counted by severity, table, column and rule, with one example value."""
+        if self.failures.empty:
+            return pd.DataFrame(columns=["severity", "table", "column", "rule", "n", "example"])
+        grouped = self.failures.groupby(["severity", "table", "column", "rule"], sort=True)
+        return grouped.agg(n=("rule", "size"), example=("value", "first")).reset_index()
+
+    def write_failures(self, path: str | Path) -> Path:
+        """Write every failure to a CSV (cells that a spreadsheet would run as formulas are quoted)."""
+        return _safe_csv.write_csv(self.failures, path)
+
+
+def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, column: str) -> pd.Series:
+    """The export's own text of each failing cell."""
+    text = parsed[table].text
+    if column not in text.columns:
+        return pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy())
+    values = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    values[rows.notna().to_numpy()] = looked.to_numpy(dtype=object)
+    return values
+
+
+def _finish(parsed: dict[str, ParsedTable], parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    frames = []
+    for table, part in parts:
+        if part.empty:
+            continue
+        part = part.copy()
+        part["table"] = table
+        part["file"] = parsed[table].label if table in parsed else f"{table} (absent)"
+        if "severity" not in part.columns:
+            part["severity"] = "error"
+        source = parsed[table].source_columns if table in parsed else {}
+        part["source_column"] = part["column"].map(lambda c: source.get(c, c))
+        part["value"] = None
+        if table in parsed:
+            for column, group in part.groupby("column", sort=False):
+                part.loc[group.index, "value"] = _value_of(parsed, table, group["row"], column)
+        frames.append(part)
+    if not frames:
+        return pd.DataFrame(columns=list(FAILURE_FIELDS))
+    out = pd.concat(frames, ignore_index=True)
+    out["row"] = out["row"].astype("Int64")
+    order = {t: i for i, t in enumerate(TABLES)}
+    out = out.assign(_t=out["table"].map(order)).sort_values(
+        ["severity", "_t", "row", "column", "rule"], kind="stable", na_position="first"
+    )
+    return out[list(FAILURE_FIELDS)].reset_index(drop=True)
+
+
+def validate_export(
+    export: str | Path,
+    mapping: str | Path | ColumnMapping | None = None,
+    *,
+    validation_date: dt.date | None = None,
+) -> ValidationReport:
+    """Read an export and check every rule of the contract; never raises on bad data.
+
+    Parameters
+    ----------
+    export
+        A folder of CSV/Parquet files (``patients``, ``episodes``, ``imaging``, ``events``) or
+        an Excel workbook with a sheet per table.
+    mapping
+        A mapping file (or parsed mapping) for an export with its own names and codes.
+    validation_date
+        The day the "no date in the future" rules compare with (default: today).
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    cohort.errors.ConfigError
+        The export or mapping cannot be found or read at all.
+    """
+    if not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    day = validation_date or dt.date.today()
+    files = locate_export(export, mapping)
+    parsed: dict[str, ParsedTable] = {}
+    parts: list[tuple[str, pd.DataFrame]] = []
+    for table in TABLES:
+        raw = read_table(files, table, mapping)
+        if raw is None:
+            severity = "error" if table in REQUIRED_TABLES else "warning"
+            message = "table not found in the export" + ("" if severity == "error" else ": read as empty")
+            parts.append((table, pd.DataFrame({"severity": [severity], "row": pd.array([None], dtype="Int64"),
+                                               "column": [""], "rule": ["table_present"], "message": [message]})))
+            continue
+        parsed[table] = parse_table(raw, mapping)
+    with validating_on(day):
+        for table, item in parsed.items():
+            flagged = item.issues
+            found = _pandera_failures(item)
+            bad_cells = set(zip(flagged["row"].dropna(), flagged["column"]))
+            missing_columns = set(flagged.loc[flagged["rule"] == "column_missing", "column"])
+            keep = [
+                (r, c) not in bad_cells and c not in missing_columns
+                for r, c in zip(found["row"].fillna(-1), found["column"])
+            ]
+            parts.append((table, flagged))
+            parts.append((table, found[keep]))
+    typed = {t: (parsed[t].typed if t in parsed else _empty(t)) for t in TABLES}
+    parts += [(t, g.drop(columns="table")) for t, g in check_cross_table(typed).groupby("table", sort=False)]
+    return ValidationReport(
+        export=Path(export),
+        mapping=mapping,
+        validation_date=day,
+        tables=typed,
+        failures=_finish(parsed, parts),
+        rows={t: len(parsed[t].typed) if t in parsed else 0 for t in TABLES},
+        files={t: parsed[t].label for t in parsed},
+    )
+
+
+def _empty(table: str) -> pd.DataFrame:
+    """A typed table with no rows (an optional table the export does not have)."""
+    dtypes = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": object}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=dtypes[k]) for c, (k, _) in column_kinds(table).items()},
+        index=pd.Index([], dtype="int64", name="row"),
+    )
+
+
+def load_valid_export(
+    export: str | Path,
+    mapping: str | Path | ColumnMapping | None = None,
+    *,
+    validation_date: dt.date | None = None,
+) -> ValidationReport:
+    """:func:`validate_export`, raising :class:`InvalidDataError` when the export is invalid."""
+    report = validate_export(export, mapping, validation_date=validation_date)
+    if not report.is_valid:
+        raise InvalidDataError(f"{export}: {len(report.errors)} validation error(s)", report)
+    return report

@@ -1,0 +1,153 @@
+"""Rules that span tables: references, and dates checked against another table's dates.
+
+pandera has no foreign keys, so these are plain vectorised pandas checks.  Each returns a
+:data:`FAILURE_COLUMNS` frame (one row per failing cell) in the same shape the validator builds
+from pandera's failure cases; the ``row`` is the failing table's index (its source row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FAILURE_COLUMNS", "CROSS_TABLE_RULES", "check_cross_table", "birth_dates"]
+
+FAILURE_COLUMNS: tuple[str, ...] = ("table", "row", "column", "rule", "message")
+
+#: rule name -> what it requires, used in messages and the README's rule list.
+CROSS_TABLE_RULES: dict[str, str] = {
+    "patient_exists": "the episode's patient_id is a patients.patient_id",
+    "episode_exists": "the row's episode_id is an episodes.episode_id",
+    "pregnancy_women_only": "pregnancy pregnant/postpartum and trimester only for women",
+    "birth_before_onset": "the patient is born before the episode's onset",
+    "age_at_onset_plausible": "age at onset is within 10-110 years",
+    "death_not_before_onset": "the patient's death_date is not before the episode's onset",
+    "exam_in_episode_window": "exam_date lies from the episode's onset to its last_followup_date",
+    "event_in_episode_window": (
+        "event_date lies from the episode's onset to its last_followup_date "
+        "(a death event may instead fall on the patient's death_date)"
+    ),
+}
+
+_AGE_MIN, _AGE_MAX = 10.0, 110.0
+_DAYS_PER_YEAR = 365.25
+
+
+def birth_dates(patients: pd.DataFrame) -> pd.Series:
+    """Birth date per patient: birth_date, else 1 July of birth_year (DESIGN.md)."""
+    birth = (
+        patients["birth_date"]
+        if "birth_date" in patients.columns
+        else pd.Series(pd.NaT, index=patients.index, dtype="datetime64[ns]")
+    )
+    if "birth_year" in patients.columns:
+        year = patients["birth_year"]
+        filled = year.notna() & birth.isna()
+        if filled.any():
+            july = pd.to_datetime(
+                year[filled].astype("int64").astype(str) + "-07-01", format="%Y-%m-%d"
+            )
+            birth = birth.copy()
+            birth[filled] = july
+    return birth
+
+
+def _failures(table: str, rows: pd.Index, column: str, rule: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "table": table,
+            "row": np.asarray(rows, dtype="int64"),
+            "column": column,
+            "rule": rule,
+            "message": CROSS_TABLE_RULES[rule],
+        },
+        columns=list(FAILURE_COLUMNS),
+    )
+
+
+def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame) -> list[pd.DataFrame]:
+    out = []
+    known = episodes["patient_id"].isin(patients["patient_id"])
+    out.append(_failures("episodes", episodes.index[~known], "patient_id", "patient_exists"))
+
+    pat = patients.drop_duplicates("patient_id").set_index("patient_id")
+    pat_birth = birth_dates(pat)
+    sex = episodes["patient_id"].map(pat["sex"])
+    birth = episodes["patient_id"].map(pat_birth)
+    onset = episodes["onset_date"]
+
+    pregnant = pd.Series(False, index=episodes.index)
+    if "pregnancy" in episodes.columns:
+        pregnant |= episodes["pregnancy"].isin(["pregnant", "postpartum"])
+    if "trimester" in episodes.columns:
+        pregnant |= episodes["trimester"].notna()
+    bad = pregnant & (sex == "M")
+    column = "pregnancy" if "pregnancy" in episodes.columns else "trimester"
+    out.append(_failures("episodes", episodes.index[bad.fillna(False)], column, "pregnancy_women_only"))
+
+    before = (birth >= onset).fillna(False)
+    out.append(_failures("episodes", episodes.index[before], "onset_date", "birth_before_onset"))
+    age = (onset - birth).dt.days / _DAYS_PER_YEAR
+    implausible = ((age < _AGE_MIN) | (age > _AGE_MAX)).fillna(False) & ~before
+    out.append(_failures("episodes", episodes.index[implausible], "onset_date", "age_at_onset_plausible"))
+
+    if "death_date" in pat.columns:
+        death = episodes["patient_id"].map(pat["death_date"])
+        early = (death < onset).fillna(False)
+        out.append(_failures("episodes", episodes.index[early], "onset_date", "death_not_before_onset"))
+    return out
+
+
+def _dated_child_checks(
+    table: str,
+    child: pd.DataFrame,
+    date_column: str,
+    episodes: pd.DataFrame,
+    patients: pd.DataFrame,
+) -> list[pd.DataFrame]:
+    known = child["episode_id"].isin(episodes["episode_id"])
+    out = [_failures(table, child.index[~known], "episode_id", "episode_exists")]
+    ep = episodes.drop_duplicates("episode_id").set_index("episode_id")
+    onset = child["episode_id"].map(ep["onset_date"])
+    last = child["episode_id"].map(ep["last_followup_date"])
+    date = child[date_column]
+    inside = (date >= onset) & (date <= last)
+    rule = "exam_in_episode_window"
+    if table == "events":
+        rule = "event_in_episode_window"
+        if "death_date" in patients.columns:
+            pat = patients.drop_duplicates("patient_id").set_index("patient_id")
+            death = child["episode_id"].map(ep["patient_id"]).map(pat["death_date"])
+            on_death = (child["event_type"] == "death") & (date == death) & (date >= onset)
+            inside = inside | on_death.fillna(False)
+    # Rows with an unknown episode or a missing date are reported by their own rule.
+    outside = ~inside.fillna(True) & known & date.notna()
+    out.append(_failures(table, child.index[outside], date_column, rule))
+    return out
+
+
+def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Check every cross-table rule of the export contract.
+
+    Parameters
+    ----------
+    tables
+        Typed tables ``patients``, ``episodes``, ``imaging`` and ``events`` (missing keys are
+        skipped), each indexed by source row, with the columns their schema needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per failing cell with columns :data:`FAILURE_COLUMNS`; empty when all hold.
+    """
+    parts: list[pd.DataFrame] = [pd.DataFrame(columns=list(FAILURE_COLUMNS))]
+    patients, episodes = tables.get("patients"), tables.get("episodes")
+    if patients is None or episodes is None:
+        return parts[0]
+    parts += _episode_checks(patients, episodes)
+    if tables.get("imaging") is not None:
+        parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients)
+    if tables.get("events") is not None:
+        parts += _dated_child_checks("events", tables["events"], "event_date", episodes, patients)
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,35 @@
+"""pandera model of the ``events`` table: complications and deaths, one row per event."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas._context import validation_date
+from schemas.codes import EVENT_TYPES
+
+__all__ = ["EventsSchema"]
+
+
+class EventsSchema(pa.DataFrameModel):
+    """One row per event; event_type is a closed list (recode a registry's own via the mapping)."""
+
+    event_id: Series[str] = pa.Field(unique=True, description="Event identifier.")
+    episode_id: Series[str] = pa.Field(description="The episode (episodes.episode_id).")
+    event_date: Series[pd.Timestamp] = pa.Field(description="Day of the event.")
+    event_type: Series[str] = pa.Field(isin=list(EVENT_TYPES), description="Closed code list.")
+
+    @pa.check("event_date", name="not_in_future")
+    def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:
+        """No date after the day of validation."""
+        return series.isna() | (series <= validation_date())
+
+    class Config:
+        """Extra columns are kept (and reported as a warning by the validator)."""
+
+        strict = False
+        coerce = False
+
+
+RULE_COLUMNS: dict[str, tuple[str, ...]] = {}
