@@ -1,0 +1,17 @@
+"""Read, map and validate registry exports; derive the analysis tables; simulate registries.
+
+The cohort layer imports only :mod:`schemas`.  Heavy work happens in its modules; importing the
+package itself stays cheap.
+"""
+
+from cohort.definitions import DEFAULT_DEFINITIONS, Definitions
+from cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError
+
+__all__ = [
+    "Definitions",
+    "DEFAULT_DEFINITIONS",
+    "TohError",
+    "ConfigError",
+    "InvalidDataError",
+    "StatisticalWarning",
+]

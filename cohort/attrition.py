@@ -1,0 +1,115 @@
+"""The attrition ledger: every input row that does not reach an analysis, with its reason.
+
+A ledger row names the table, the source row (as in validation messages), the record's id,
+the stage it leaves at and why.  :func:`summarise` reconciles it with the rows read.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cohort.definitions import Definitions
+
+__all__ = ["LEDGER_COLUMNS", "REASONS", "ledger", "summarise", "without_index", "within_cohort"]
+
+LEDGER_COLUMNS: tuple[str, ...] = ("table", "source_row", "record_id", "stage", "reason")
+_ID = {"patients": "patient_id", "episodes": "episode_id", "imaging": "exam_id", "events": "event_id"}
+
+#: reason code -> sentence used in reports
+REASONS: dict[str, str] = {
+    "no_index_episode": "the patient has no episode of the index joint",
+    "patient_not_in_cohort": "its patient has no episode of the index joint",
+    "episode_not_in_cohort": "its episode belongs to a patient outside the cohort",
+    "film_indeterminate": "plain film with no abnormal finding and a finding not recorded",
+    "no_determinate_film": "index episode without a plain film whose findings decide normal/abnormal",
+    "event_type_not_analysed": "event type with no estimand (surgery, other)",
+    "event_not_on_index_episode": "fracture/AVN event of a non-index episode",
+    "event_not_first": "a later fracture/AVN event of an episode (time to first event only)",
+}
+
+
+def _part(table: str, frame: pd.DataFrame, stage: str, reason: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "table": table,
+        "source_row": frame["source_row"].to_numpy(dtype="int64"),
+        "record_id": frame[_ID[table]].astype(str).to_numpy(),
+        "stage": stage,
+        "reason": reason,
+    }, columns=list(LEDGER_COLUMNS))
+
+
+def without_index(
+    patients: pd.DataFrame,
+    episodes: pd.DataFrame,
+    imaging: pd.DataFrame,
+    events: pd.DataFrame,
+    cohort_patients: pd.Series,
+    definitions: Definitions,
+) -> pd.DataFrame:
+    """Rows of patients without an index-joint episode, and everything that hangs off them."""
+    out_patients = patients[~patients["patient_id"].isin(cohort_patients)]
+    out_episodes = episodes[~episodes["patient_id"].isin(cohort_patients)]
+    out_ids = out_episodes["episode_id"]
+    parts = [
+        _part("patients", out_patients, "cohort", "no_index_episode"),
+        _part("episodes", out_episodes, "cohort", "patient_not_in_cohort"),
+        _part("imaging", imaging[imaging["episode_id"].isin(out_ids)], "cohort", "episode_not_in_cohort"),
+        _part("events", events[events["episode_id"].isin(out_ids)], "cohort", "episode_not_in_cohort"),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def within_cohort(
+    episodes: pd.DataFrame, imaging: pd.DataFrame, events: pd.DataFrame, definitions: Definitions
+) -> list[pd.DataFrame]:
+    """Rows of cohort patients that a particular analysis cannot use."""
+    index_ids = episodes.loc[episodes["is_index"], "episode_id"]
+    index_eps = episodes[episodes["is_index"]]
+    outcome_types = definitions.fracture_event_types + definitions.avn_event_types
+    outcome = events[events["event_type"].isin(outcome_types)]
+    on_index = outcome[outcome["episode_id"].isin(index_ids)]
+    group = on_index["event_type"].isin(definitions.fracture_event_types).map({True: "fracture", False: "avn"})
+    order = on_index.assign(_group=group).sort_values(["episode_id", "_group", "event_date", "event_id"])
+    later = order[order.duplicated(["episode_id", "_group"], keep="first")]
+    return [
+        _part("imaging", imaging[imaging["film_status"] == "indeterminate"], "radiographic", "film_indeterminate"),
+        _part("episodes", index_eps[index_eps["xr_films"] == 0], "radiographic", "no_determinate_film"),
+        _part("events", events[~events["event_type"].isin(outcome_types + ("death",))],
+              "complications", "event_type_not_analysed"),
+        _part("events", outcome[~outcome["episode_id"].isin(index_ids)], "complications",
+              "event_not_on_index_episode"),
+        _part("events", later, "complications", "event_not_first"),
+    ]
+
+
+def ledger(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate ledger parts in a stable order (table, source row, stage)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object)
+                             for c in LEDGER_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)
+    order = {"patients": 0, "episodes": 1, "imaging": 2, "events": 3}
+    out = out.assign(_t=out["table"].map(order)).sort_values(["_t", "source_row", "stage"], kind="stable")
+    return out.drop(columns="_t").reset_index(drop=True)
+
+
+def summarise(ledger_frame: pd.DataFrame, rows_in: dict[str, int]) -> pd.DataFrame:
+    """Reconcile the ledger with the rows read: one line per table and step.
+
+    Per table: ``read`` (rows in the export), one line per reason rows leave the cohort,
+    ``in_cohort`` (read minus those), then one line per reason rows of cohort patients are left
+    out of a particular analysis (``stage`` radiographic or complications).
+    """
+    records = []
+    for table, n_in in rows_in.items():
+        mine = ledger_frame[ledger_frame["table"] == table]
+        records.append((table, "read", "", "rows read", int(n_in)))
+        counts = mine.groupby(["stage", "reason"], sort=True).size()
+        cohort = counts[counts.index.get_level_values(0) == "cohort"]
+        for (stage, reason), n in cohort.items():
+            records.append((table, stage, reason, REASONS.get(reason, reason), int(n)))
+        records.append((table, "in_cohort", "", "rows of cohort patients", int(n_in) - int(cohort.sum())))
+        for (stage, reason), n in counts[counts.index.get_level_values(0) != "cohort"].items():
+            records.append((table, stage, reason, REASONS.get(reason, reason), int(n)))
+    return pd.DataFrame(records, columns=["table", "stage", "reason", "description", "n"])

@@ -1,0 +1,1 @@
+"""The bundled demo registry (synthetic; see cohort.simulate.make_demo)."""

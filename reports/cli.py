@@ -1,0 +1,204 @@
+"""The ``toh`` command.
+
+Exit codes: 0 success; 1 the export is invalid (every failure is in the failure CSV);
+2 usage or configuration error (bad option, missing file, broken mapping); 3 internal error
+(a bug: please report it; set ``TOH_DEBUG=1`` for the traceback).
+
+Start-up stays light: only click is imported here; pandas, pandera and everything else are
+imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+_DEFAULT_FAILURES = "toh-validation-failures.csv"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("toh-cohort")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
+    """Turn the package's errors into a message and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from cohort.errors import TohError
+
+        try:
+            code = func(*args, **kwargs) or EXIT_OK
+        except TohError as exc:
+            click.echo(f"toh: error: {exc}", err=True)
+            code = exc.exit_code
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so plainly, keep the traceback for debugging
+            if os.environ.get("TOH_DEBUG"):
+                raise
+            click.echo(
+                f"toh: internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in toh-cohort; rerun with TOH_DEBUG=1 for the traceback and report it.",
+                err=True,
+            )
+            code = EXIT_INTERNAL
+        sys.exit(code)
+
+    return wrapper
+
+
+_export_arg = click.argument("export", type=click.Path(path_type=Path))
+_mapping_opt = click.option(
+    "--mapping", "-m", type=click.Path(path_type=Path), default=None,
+    help="TOML mapping file for an export with its own column names, codes and date formats.",
+)
+_failures_opt = click.option(
+    "--failures", type=click.Path(path_type=Path), default=Path(_DEFAULT_FAILURES), show_default=True,
+    help="Where to write every failure (file, row, column, value, rule) as CSV.",
+)
+_date_opt = click.option(
+    "--validation-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="Validate as if on this day (YYYY-MM-DD; default today): no date may lie after it.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=_version(), prog_name="toh")
+def cli() -> None:
+    """Analyse registry exports of transient osteoporosis of the hip (TOH).
+
+    An export is a folder of CSV or Parquet files (patients, episodes, imaging, events) or an
+    Excel workbook with a sheet per table.  Exit codes: 0 ok, 1 invalid data, 2 usage or
+    configuration error, 3 internal error.
+    """
+
+
+def _validate(export: Path, mapping: Path | None, failures: Path, validation_date: Any) -> Any:
+    from cohort.validate import validate_export
+    from reports._console import validation_summary
+
+    day = validation_date.date() if validation_date else None
+    report = validate_export(export, mapping, validation_date=day)
+    click.echo(validation_summary(report))
+    if len(report.failures):
+        path = report.write_failures(failures)
+        click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
+    return report
+
+
+@cli.command()
+@_export_arg
+@_mapping_opt
+@_failures_opt
+@_date_opt
+@_guarded
+def validate(export: Path, mapping: Path | None, failures: Path, validation_date: Any) -> int:
+    """Check EXPORT against the registry contract and describe the cohort.
+
+    Prints what was read and every failing rule; writes each failure with its file, source
+    row, column, value and rule to the failure CSV.  Exits 1 when the export is invalid.
+    """
+    report = _validate(export, mapping, failures, validation_date)
+    if not report.is_valid:
+        return EXIT_INVALID
+    from cohort.derive import derive_cohort
+    from reports._console import cohort_summary
+
+    click.echo(cohort_summary(derive_cohort(report.tables)))
+    return EXIT_OK
+
+
+@cli.command()
+@_export_arg
+@_mapping_opt
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@_failures_opt
+@_date_opt
+@_guarded
+def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Path, validation_date: Any) -> int:
+    """Validate EXPORT, derive the analysis tables and write them to OUT.
+
+    Writes episodes, index (one row per patient), imaging, events, attrition (the ledger)
+    and attrition_summary, as Parquet (default) or CSV.  Exits 1, writing nothing, when
+    the export is invalid.
+    """
+    report = _validate(export, mapping, failures, validation_date)
+    if not report.is_valid:
+        return EXIT_INVALID
+    from cohort.derive import derive_cohort
+    from cohort.export import write_derived
+    from reports._console import cohort_summary
+
+    derived = derive_cohort(report.tables)
+    click.echo(cohort_summary(derived))
+    for path in write_derived(derived, report.rows, out, fmt):
+        click.echo(f"wrote {path}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--patients", "-n", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Number of patients.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@_guarded
+def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
+    """Write a synthetic TOH registry export to OUT_DIR, with the true parameters in truth.json.
+
+    Calibrated to published TOH figures; the same --patients and --seed give the same files.
+    """
+    from cohort.simulate import simulate_registry, write_registry
+
+    registry = simulate_registry(patients, seed)
+    for path in write_registry(registry, out_dir, fmt):
+        click.echo(f"wrote {path}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("toh-demo"), show_default=True,
+              help="Output folder.")
+@_guarded
+def demo(out: Path) -> int:
+    """Run the whole pipeline on the bundled demo registry (400 synthetic patients).
+
+    Validates the demo export, derives the analysis tables and writes them to OUT.
+    """
+    from importlib.resources import files
+
+    export = Path(str(files("cohort.demo")))
+    click.echo(f"Demo registry: {export}")
+    report = _validate(export, None, out / "validation-failures.csv", None)
+    if not report.is_valid:
+        return EXIT_INVALID
+    from cohort.derive import derive_cohort
+    from cohort.export import write_derived
+    from reports._console import cohort_summary
+
+    derived = derive_cohort(report.tables)
+    click.echo(cohort_summary(derived))
+    for path in write_derived(derived, report.rows, out / "derived", "csv"):
+        click.echo(f"wrote {path}")
+    return EXIT_OK
+
+
+def main() -> None:
+    """Entry point of the ``toh`` console script."""
+    cli(prog_name="toh")
