@@ -16,6 +16,7 @@ from cohort import attrition
 from cohort._relations import classify_relations, order_episodes
 from cohort.definitions import DEFAULT_DEFINITIONS, Definitions
 from schemas.crosstable import birth_dates
+from schemas.dates import days_between
 
 __all__ = ["DerivedCohort", "derive_cohort", "FILM_STATUS"]
 
@@ -57,7 +58,7 @@ class DerivedCohort:
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    return (later - earlier).dt.days.astype("Float64")
+    return days_between(later, earlier)
 
 
 def _death_dates(patients: pd.DataFrame, episodes: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
@@ -165,7 +166,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     ep["relation"] = classify_relations(ep, definitions)
     ep["is_index"] = ep["relation"] == "index"
     ep["days_from_index"] = _days(ep["onset_date"], ep["index_onset"])
-    ep["age_at_onset"] = (ep["onset_date"] - ep["patient_id"].map(birth)).dt.days / definitions.days_per_year
+    ep["age_at_onset"] = _days(ep["onset_date"], ep["patient_id"].map(birth)) / definitions.days_per_year
     pregnancy = ep["pregnancy"] if "pregnancy" in ep else pd.Series(pd.NA, index=ep.index, dtype=object)
     ep["pregnancy_associated"] = pregnancy.isin(["pregnant", "postpartum"]).astype("boolean")
     ep.loc[(ep["sex"] == "F") & pregnancy.isna(), "pregnancy_associated"] = pd.NA

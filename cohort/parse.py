@@ -43,6 +43,9 @@ class ParsedTable:
     issues: pd.DataFrame
 
 
+_EMPTY_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": object}
+
+
 def column_kinds(table: str) -> dict[str, tuple[str, bool]]:
     """Canonical column -> (kind, required) of a table, kind one of text/date/int/bool."""
     kinds = {}
@@ -163,8 +166,9 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
     typed = {}
     for column, (kind, required) in kinds.items():
         if column not in frame.columns:
-            if required:
+            if required:  # reported once; an empty column keeps every other rule checkable
                 issues.append(_issue([], column, "column_missing", "a required column is missing"))
+                typed[column] = pd.Series(None, index=frame.index, dtype=_EMPTY_DTYPES[kind])
             continue
         series = frame[column]
         if column in spec.values:

@@ -13,7 +13,7 @@ from cohort import _safe_csv
 from cohort.errors import InvalidDataError
 from cohort.io import REQUIRED_TABLES, locate_export, read_table
 from cohort.mapping import ColumnMapping, load_mapping
-from cohort.parse import FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
+from cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
 from schemas import SCHEMAS, TABLES, check_cross_table
 from schemas._context import validating_on
 from schemas.episodes import RULE_COLUMNS as _EPISODE_RULES
@@ -240,9 +240,8 @@ def validate_export(
 
 def _empty(table: str) -> pd.DataFrame:
     """A typed table with no rows (an optional table the export does not have)."""
-    dtypes = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": object}
     return pd.DataFrame(
-        {c: pd.Series(dtype=dtypes[k]) for c, (k, _) in column_kinds(table).items()},
+        {c: pd.Series(dtype=_EMPTY_DTYPES[k]) for c, (k, _) in column_kinds(table).items()},
         index=pd.Index([], dtype="int64", name="row"),
     )
 

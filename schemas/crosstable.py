@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.dates import days_between
+
 __all__ = ["FAILURE_COLUMNS", "CROSS_TABLE_RULES", "check_cross_table", "birth_dates"]
 
 FAILURE_COLUMNS: tuple[str, ...] = ("table", "row", "column", "rule", "message")
@@ -44,8 +46,9 @@ def birth_dates(patients: pd.DataFrame) -> pd.Series:
         year = patients["birth_year"]
         filled = year.notna() & birth.isna()
         if filled.any():
+            # Out-of-range years become NaT here; the range rule reports them.
             july = pd.to_datetime(
-                year[filled].astype("int64").astype(str) + "-07-01", format="%Y-%m-%d"
+                year[filled].astype("int64").astype(str) + "-07-01", format="%Y-%m-%d", errors="coerce"
             )
             birth = birth.copy()
             birth[filled] = july
@@ -87,7 +90,7 @@ def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame) -> list[pd.D
 
     before = (birth >= onset).fillna(False)
     out.append(_failures("episodes", episodes.index[before], "onset_date", "birth_before_onset"))
-    age = (onset - birth).dt.days / _DAYS_PER_YEAR
+    age = days_between(onset, birth) / _DAYS_PER_YEAR
     implausible = ((age < _AGE_MIN) | (age > _AGE_MAX)).fillna(False) & ~before
     out.append(_failures("episodes", episodes.index[implausible], "onset_date", "age_at_onset_plausible"))
 
