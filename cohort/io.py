@@ -167,7 +167,8 @@ def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
-    frame = _clean(table, mapping.missing).to_pandas(date_as_object=False)
+    nullable = {pa.bool_(): pd.BooleanDtype(), pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
+    frame = _clean(table, mapping.missing).to_pandas(date_as_object=False, types_mapper=nullable.get)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
 

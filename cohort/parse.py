@@ -173,6 +173,9 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
         series = frame[column]
         if column in spec.values:
             series = _recode(series, spec.values[column])
+        if series.isna().all():  # nothing to convert (an empty column has no type of its own)
+            typed[column] = pd.Series(None, index=frame.index, dtype=_EMPTY_DTYPES[kind])
+            continue
         if kind == "text":
             value = _as_text(series)
         elif kind == "date":
