@@ -1,0 +1,116 @@
+"""The ``toh`` command: exit codes, messages without tracebacks, outputs, light start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from builders import BASE_EXPORT, set_cell, write_export
+from reports.cli import cli
+
+DATE = ["--validation-date", "2025-06-30"]
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_validate_valid_export_describes_the_cohort(base_export: Path, tmp_path: Path) -> None:
+    code, out = _run("validate", str(base_export), *DATE, "--failures", str(tmp_path / "f.csv"))
+    assert code == 0, out
+    assert "VALID: 0 error(s)" in out
+    assert "Cohort: 2 patients with an index hip episode (1 men, 1 women)" in out
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_validate_broken_export_lists_every_problem(tmp_path: Path) -> None:
+    tables = set_cell(BASE_EXPORT, "patients", 0, "sex", "=HYPERLINK(\"x\")")
+    tables = set_cell(tables, "episodes", 3, "onset_date", "2021-02-30")
+    tables = set_cell(tables, "imaging", 0, "episode_id", "E99")
+    export = write_export(tmp_path / "bad", tables)
+    failures = tmp_path / "failures.csv"
+    code, out = _run("validate", str(export), *DATE, "--failures", str(failures))
+    assert code == 1
+    assert "INVALID: 3 error(s)" in out and "Traceback" not in out
+    frame = pd.read_csv(failures, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == ["severity", "table", "file", "row", "column", "source_column", "value",
+                                   "rule", "message"]
+    got = set(zip(frame["file"], frame["row"], frame["column"], frame["value"], frame["rule"]))
+    assert got == {
+        ("patients.csv", "2", "sex", "'=HYPERLINK(\"x\")", "code_list"),  # defused for spreadsheets
+        ("episodes.csv", "5", "onset_date", "2021-02-30", "date_format"),
+        ("imaging.csv", "2", "episode_id", "E99", "episode_exists"),
+    }
+
+
+def test_usage_and_config_errors_exit_2_without_traceback(tmp_path: Path, base_export: Path) -> None:
+    code, out = _run("validate", str(tmp_path / "nowhere"))
+    assert code == 2 and "export not found" in out and "Traceback" not in out
+    bad = tmp_path / "m.toml"
+    bad.write_text("[tables.patients.columns]\nheight = 'x'\n")
+    code, out = _run("validate", str(base_export), "--mapping", str(bad))
+    assert code == 2 and "not a column of the patients table" in out
+    code, out = _run("simulate", "--patients", "0", str(tmp_path / "sim"))
+    assert code == 2
+
+
+def test_derive_writes_the_tables(base_export: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "derived"
+    code, out = _run("derive", str(base_export), *DATE, "--out", str(out_dir))
+    assert code == 0, out
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["attrition.parquet", "attrition_summary.parquet", "episodes.parquet", "events.parquet",
+                     "imaging.parquet", "index.parquet"]
+    index = pd.read_parquet(out_dir / "index.parquet")
+    assert list(index["patient_id"]) == ["P1", "P2"]
+    code, _ = _run("derive", str(base_export), *DATE, "--out", str(tmp_path / "csv"), "--format", "csv")
+    assert code == 0
+    episodes = pd.read_csv(tmp_path / "csv" / "episodes.csv")
+    assert episodes.loc[episodes["episode_id"] == "E6", "xr_upper_day"].item() == float("inf")
+
+
+def test_derive_refuses_an_invalid_export(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "bad", set_cell(BASE_EXPORT, "patients", 0, "sex", "X"))
+    code, _ = _run("derive", str(export), *DATE, "--out", str(tmp_path / "out"),
+                   "--failures", str(tmp_path / "f.csv"))
+    assert code == 1 and not (tmp_path / "out").exists()
+
+
+def test_simulate_is_reproducible_and_valid(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        code, out = _run("simulate", "--patients", "60", "--seed", "7", str(tmp_path / name))
+        assert code == 0, out
+    for table in ("patients", "episodes", "imaging", "events"):
+        assert (tmp_path / "a" / f"{table}.csv").read_bytes() == (tmp_path / "b" / f"{table}.csv").read_bytes()
+    code, out = _run("validate", str(tmp_path / "a"), "--failures", str(tmp_path / "f.csv"))
+    assert code == 0, out
+
+
+def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
+    code, out = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, out
+    assert (tmp_path / "demo" / "derived" / "index.csv").exists()
+
+
+def test_version() -> None:
+    code, out = _run("--version")
+    assert code == 0 and out.startswith("toh, version ")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys\n"
+        "from reports.cli import main\n"
+        "sys.argv = ['toh', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'lifelines', 'seaborn', 'statsmodels', 'matplotlib', 'pandas', 'pandera', 'scipy'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parents[2])
+    assert result.stdout.strip().splitlines()[-1] == "[]"
