@@ -1,0 +1,58 @@
+"""What every analysis result shares: tidy tables, headline numbers and readable display."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["AnalysisResult", "clean_number"]
+
+
+def clean_number(value: Any) -> float | int | str | None:
+    """A JSON-friendly scalar: NaN/inf become None, numpy scalars plain Python (full precision)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool,)):
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number) or math.isinf(number):
+        return None
+    if float(number).is_integer() and not isinstance(value, float) and abs(number) < 2**53:
+        return int(number)
+    return number
+
+
+class AnalysisResult:
+    """Mixin for the frozen result dataclasses of :mod:`analyses`.
+
+    Subclasses set ``name`` and implement :meth:`tables` (tidy frames with fixed columns, written
+    as CSV by ``toh analyze``) and :meth:`headline` (the numbers a sentence needs, under stable
+    keys, written to results.json).  The first table is the summary shown by ``repr``.
+    """
+
+    name: str = "analysis"
+
+    def tables(self) -> dict[str, pd.DataFrame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def headline(self) -> dict[str, float | int | str | None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The main table of the result."""
+        return next(iter(self.tables().values()))
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            return f"<{type(self).__name__}: {self.name}>\n{self.summary.to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{type(self).__name__}</b>: {self.name}</p>" + self.summary.to_html(index=False)

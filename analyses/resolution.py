@@ -1,0 +1,240 @@
+"""Time from onset to clinical resolution: Kaplan-Meier, medians, landmarks, RMST, log-rank
+tests by stratum, and a Cox model with R's proportional-hazards test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from analyses._coxzph import cox_zph
+from analyses._km import kaplan_meier, r_quantile
+from analyses._result import AnalysisResult, clean_number
+from analyses._strata import strata_of
+from cohort.derive import DerivedCohort
+
+__all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution"]
+
+
+@dataclass(frozen=True)
+class ResolutionOptions:
+    """Settings of the resolution analysis.
+
+    Attributes
+    ----------
+    landmark_months
+        Months at which the probability of being still unresolved is read (a month is a twelfth
+        of a year of ``days_per_year`` days).
+    rmst_months
+        Horizons of the restricted mean time to resolution.
+    strata
+        Stratum variables for curves and log-rank tests (see :data:`analyses._strata.STRATA`).
+    cox_covariates
+        Covariates of the Cox model: male, age (per year), pregnancy_associated, treatment
+        (each category against the most frequent one).
+    """
+
+    landmark_months: tuple[float, ...] = (6.0, 8.0, 12.0)
+    rmst_months: tuple[float, ...] = (12.0, 24.0)
+    strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
+    cox_covariates: tuple[str, ...] = ("male", "age", "pregnancy_associated", "treatment")
+
+
+@dataclass(frozen=True)
+class ResolutionResult(AnalysisResult):
+    """Time to resolution of the index episode."""
+
+    medians: pd.DataFrame
+    landmarks: pd.DataFrame
+    rmst: pd.DataFrame
+    curves: pd.DataFrame
+    logrank: pd.DataFrame
+    cox: pd.DataFrame
+    ph_test: pd.DataFrame
+    excluded: pd.DataFrame
+    options: ResolutionOptions
+    conf: float
+    cox_reference: dict[str, str] = field(default_factory=dict)
+    name: str = "resolution"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"resolution_medians": self.medians, "resolution_landmarks": self.landmarks,
+                "resolution_rmst": self.rmst, "resolution_logrank": self.logrank,
+                "resolution_cox": self.cox, "resolution_ph_test": self.ph_test,
+                "resolution_curves": self.curves, "resolution_excluded": self.excluded}
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        out: dict[str, float | int | str | None] = {}
+        overall = self.medians[self.medians["stratum_var"] == "all"].iloc[0]
+        for key in ("n", "events", "median", "median_lower", "median_upper"):
+            out[f"resolution.{key}"] = clean_number(overall[key])
+        for row in self.landmarks[self.landmarks["stratum_var"] == "all"].itertuples():
+            m = f"{row.months:g}m"
+            out[f"resolution.unresolved_{m}"] = clean_number(row.surv)
+            out[f"resolution.unresolved_{m}_lower"] = clean_number(row.lower)
+            out[f"resolution.unresolved_{m}_upper"] = clean_number(row.upper)
+        for row in self.rmst[self.rmst["stratum_var"] == "all"].itertuples():
+            out[f"resolution.rmst_{row.months:g}m"] = clean_number(row.rmst)
+        for row in self.logrank.itertuples():
+            out[f"resolution.logrank.{row.variable}.p"] = clean_number(row.p)
+        for row in self.cox.itertuples():
+            out[f"resolution.cox.{row.term}.hr"] = clean_number(row.hr)
+            out[f"resolution.cox.{row.term}.hr_lower"] = clean_number(row.hr_lower)
+            out[f"resolution.cox.{row.term}.hr_upper"] = clean_number(row.hr_upper)
+        glob = self.ph_test[self.ph_test["term"] == "GLOBAL"]
+        out["resolution.ph_global_p"] = clean_number(glob["p"].iloc[0]) if len(glob) else None
+        return out
+
+
+def _groups(index: pd.DataFrame, strata: tuple[str, ...]) -> list[tuple[str, str, pd.DataFrame]]:
+    out = [("all", "all", index)]
+    for variable in strata:
+        labels = strata_of(index, variable)
+        for level in sorted(labels.dropna().unique()):
+            out.append((variable, str(level), index[labels == level]))
+    return out
+
+
+def _logrank(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
+    from lifelines.statistics import multivariate_logrank_test
+
+    rows = []
+    for variable in strata:
+        labels = strata_of(index, variable)
+        keep = labels.notna()
+        if labels[keep].nunique() < 2:
+            continue
+        test = multivariate_logrank_test(index.loc[keep, "resolution_days"], labels[keep],
+                                         index.loc[keep, "resolved"].astype(bool))
+        rows.append((variable, int(labels[keep].nunique()), int(keep.sum()), float(test.test_statistic),
+                     int(test.degrees_of_freedom), float(test.p_value)))
+    return pd.DataFrame(rows, columns=["variable", "groups", "n", "chisq", "df", "p"])
+
+
+def _design(index: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str], pd.DataFrame]:
+    """Covariate matrix (complete cases), columns per term, reference levels, exclusions."""
+    columns: dict[str, pd.Series] = {}
+    terms: dict[str, list[str]] = {}
+    reference: dict[str, str] = {}
+    missing = pd.Series(False, index=index.index)
+    for covariate in covariates:
+        if covariate == "male":
+            columns["male"] = (index["sex"] == "M").astype(float)
+            terms["male"] = ["male"]
+        elif covariate == "age":
+            columns["age"] = index["age_at_onset"].astype(float)
+            missing |= index["age_at_onset"].isna()
+            terms["age"] = ["age"]
+        elif covariate == "pregnancy_associated":
+            columns["pregnancy_associated"] = index["pregnancy_associated"].astype("Float64").astype(float)
+            missing |= index["pregnancy_associated"].isna()
+            terms["pregnancy_associated"] = ["pregnancy_associated"]
+        elif covariate == "treatment":
+            treatment = index["treatment"] if "treatment" in index else pd.Series(pd.NA, index=index.index)
+            missing |= treatment.isna()
+            counts = treatment.value_counts()
+            if len(counts) < 2:
+                continue
+            ref = sorted(counts[counts == counts.max()].index)[0]
+            reference["treatment"] = str(ref)
+            names = []
+            for level in sorted(counts.index):
+                if level != ref:
+                    columns[f"treatment_{level}"] = (treatment == level).astype(float)
+                    names.append(f"treatment_{level}")
+            terms["treatment"] = names
+        else:
+            raise ValueError(f"unknown Cox covariate {covariate!r}")
+    design = pd.DataFrame(columns, index=index.index)
+    constant = [c for c in design.columns if design.loc[~missing, c].nunique() < 2]
+    for name in list(terms):
+        terms[name] = [c for c in terms[name] if c not in constant]
+        if not terms[name]:
+            del terms[name]
+    design = design.drop(columns=constant)
+    excluded = pd.DataFrame({"reason": ["cox: a covariate is missing"], "n": [int(missing.sum())]})
+    if constant:
+        excluded = pd.concat([excluded, pd.DataFrame({"reason": [f"cox: no variation in {c} (term dropped)" for c in constant],
+                                                      "n": [0] * len(constant)})], ignore_index=True)
+    return design[~missing], terms, reference, excluded
+
+
+def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
+    from lifelines import CoxPHFitter
+
+    design, terms, reference, excluded = _design(index, options.cox_covariates)
+    empty_cox = pd.DataFrame(columns=["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"])
+    empty_ph = pd.DataFrame(columns=["term", "chisq", "df", "p"])
+    data = design.assign(_t=index.loc[design.index, "resolution_days"].astype(float),
+                         _e=index.loc[design.index, "resolved"].astype(int))
+    if design.shape[1] == 0 or data["_e"].sum() < 2:
+        return empty_cox, empty_ph, reference, excluded
+    fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
+    z = norm.ppf(1 - (1 - conf) / 2)
+    coef, se = fit.params_[design.columns], fit.standard_errors_[design.columns]
+    cox = pd.DataFrame({"term": design.columns, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
+                        "hr_lower": np.exp(coef.values - z * se.values), "hr_upper": np.exp(coef.values + z * se.values),
+                        "z": (coef / se).values, "p": fit.summary.loc[design.columns, "p"].values,
+                        "n": len(data), "events": int(data["_e"].sum())})
+    positions = {c: i for i, c in enumerate(design.columns)}
+    tests = cox_zph(data["_t"].to_numpy(), data["_e"].to_numpy().astype(bool), design.to_numpy(float),
+                    coef.to_numpy(), {t: [positions[c] for c in cols] for t, cols in terms.items()})
+    return cox, pd.DataFrame(tests, columns=["term", "chisq", "df", "p"]), reference, excluded
+
+
+def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None = None) -> ResolutionResult:
+    """Estimate time to resolution of the index episodes.
+
+    Resolution is an event at resolution_date; otherwise the episode is right-censored at the end
+    of its follow-up (``resolution_days`` / ``resolved`` of the index table).
+
+    Parameters
+    ----------
+    cohort
+        Derived cohort tables (:func:`cohort.derive.derive_cohort`).
+    options
+        Landmarks, RMST horizons, strata and Cox covariates (defaults: DESIGN.md).
+
+    Returns
+    -------
+    ResolutionResult
+    """
+    options = options or ResolutionOptions()
+    definitions = cohort.definitions
+    conf = definitions.confidence
+    month = definitions.days_per_year / 12
+    index = cohort.index
+    medians, landmarks, rmsts, curves = [], [], [], []
+    for variable, level, group in _groups(index, options.strata):
+        curve = kaplan_meier(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool), conf)
+        med = r_quantile(curve, 0.5)
+        medians.append((variable, level, curve.n, int(curve.n_event.sum()), *med))
+        for months in options.landmark_months:
+            s, lo, hi = curve.at(months * month)
+            landmarks.append((variable, level, months, months * month, s[0], lo[0], hi[0],
+                              int(curve.at_risk(months * month)[0])))
+        z = norm.ppf(1 - (1 - conf) / 2)
+        for months in options.rmst_months:
+            mean, se = curve.rmst(months * month)
+            rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
+        curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
+    cox, ph, reference, excluded = _cox(index, options, conf)
+    return ResolutionResult(
+        medians=pd.DataFrame(medians, columns=["stratum_var", "stratum", "n", "events", "median",
+                                               "median_lower", "median_upper"]),
+        landmarks=pd.DataFrame(landmarks, columns=["stratum_var", "stratum", "months", "days", "surv",
+                                                   "lower", "upper", "n_risk"]),
+        rmst=pd.DataFrame(rmsts, columns=["stratum_var", "stratum", "months", "days", "rmst", "se",
+                                          "lower", "upper"]),
+        curves=pd.concat(curves, ignore_index=True)[["stratum_var", "stratum", "time", "n_risk", "n_event",
+                                                     "n_censor", "surv", "lower", "upper"]],
+        logrank=_logrank(index, options.strata),
+        cox=cox,
+        ph_test=ph,
+        excluded=excluded,
+        options=options,
+        conf=conf,
+        cox_reference=reference,
+    )

@@ -1,0 +1,91 @@
+"""Resolution analysis against R on tests/analyses/data/ref_index.csv.
+
+References (tests/analyses/reference, made by make_reference.R with survival 3.5-3):
+ref_km_summary.csv (quantile, summary(times=), rmean), ref_logrank.csv (survdiff),
+ref_cox.csv (coxph, Efron), ref_coxzph.csv (cox.zph defaults).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analyses.resolution import analyse_resolution
+from builders import cohort_from_index
+
+HERE = Path(__file__).parent
+REF = HERE / "reference"
+INDEX = pd.read_csv(HERE / "data" / "ref_index.csv")
+LABELS = {"pregnancy-associated": "True", "not pregnancy-associated": "False"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analyse_resolution(cohort_from_index(INDEX))
+
+
+def _ref_summary() -> dict[tuple[str, str, str], float]:
+    ref = pd.read_csv(REF / "ref_km_summary.csv")
+    return {(r.group_var, str(r.group), r.quantity): r.value for r in ref.itertuples()}
+
+
+def test_medians_landmarks_and_rmst_match_r(result) -> None:
+    ref = _ref_summary()
+    checked = 0
+    for row in result.medians.itertuples():
+        group = LABELS.get(row.stratum, row.stratum)
+        for q in ("median", "median_lower", "median_upper"):
+            assert getattr(row, q) == pytest.approx(ref[(row.stratum_var, group, q)], abs=1e-8, nan_ok=True)
+            checked += 1
+    for row in result.landmarks.itertuples():
+        group, t = LABELS.get(row.stratum, row.stratum), f"{row.days:g}"
+        assert row.surv == pytest.approx(ref[(row.stratum_var, group, f"surv_{t}")], abs=1e-10)
+        assert row.lower == pytest.approx(ref[(row.stratum_var, group, f"lower_{t}")], abs=1e-10)
+        assert row.upper == pytest.approx(ref[(row.stratum_var, group, f"upper_{t}")], abs=1e-10)
+        assert row.n_risk == ref[(row.stratum_var, group, f"n_risk_{t}")]
+        checked += 4
+    for row in result.rmst.itertuples():
+        group, t = LABELS.get(row.stratum, row.stratum), f"{row.days:g}"
+        assert row.rmst == pytest.approx(ref[(row.stratum_var, group, f"rmean_{t}")], abs=1e-8)
+        assert row.se == pytest.approx(ref[(row.stratum_var, group, f"rmean_se_{t}")], abs=1e-8)
+        checked += 2
+    assert checked == len(ref)  # every R reference value was compared
+
+
+def test_logrank_matches_survdiff(result) -> None:
+    ref = pd.read_csv(REF / "ref_logrank.csv").set_index("group_var")
+    got = result.logrank.set_index("variable")
+    for variable in ("sex", "pregnancy", "treatment"):
+        assert got.loc[variable, "chisq"] == pytest.approx(ref.loc[variable, "chisq"], rel=1e-9)
+        assert got.loc[variable, "df"] == ref.loc[variable, "df"]
+        assert got.loc[variable, "p"] == pytest.approx(ref.loc[variable, "p"], rel=1e-6)
+
+
+def test_cox_matches_coxph(result) -> None:
+    ref = pd.read_csv(REF / "ref_cox.csv").set_index("term")
+    got = result.cox.set_index("term")
+    assert list(got.index) == list(ref.index)
+    assert result.cox_reference == {"treatment": "conservative"}
+    for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
+                               ("hr_upper", "upper"), ("z", "z")):
+        pd.testing.assert_series_equal(got[column], ref[ref_column], check_names=False, atol=1e-7, rtol=0)
+    pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
+
+
+def test_ph_test_matches_cox_zph(result) -> None:
+    ref = pd.read_csv(REF / "ref_coxzph.csv").set_index("term")
+    got = result.ph_test.set_index("term")
+    assert list(got.index) == list(ref.index)
+    pd.testing.assert_series_equal(got["chisq"], ref["chisq"], check_names=False, rtol=1e-7)
+    pd.testing.assert_series_equal(got["df"].astype(int), ref["df"].astype(int), check_names=False)
+    pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
+
+
+def test_headline_keys_are_stable(result) -> None:
+    head = result.headline()
+    assert head["resolution.median"] == 190 and head["resolution.n"] == 1500  # R: median 190
+    for key in ("resolution.unresolved_6m", "resolution.unresolved_8m", "resolution.unresolved_12m",
+                "resolution.cox.male.hr", "resolution.ph_global_p", "resolution.rmst_12m"):
+        assert key in head
