@@ -1,0 +1,40 @@
+"""Shared estimator for later episodes (same-hip recurrence, migration): cumulative incidence with
+death as a competing risk, and the rate of first events per 100 person-years."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyses._cif import cumulative_incidence
+from analyses._exact import poisson_rate
+
+__all__ = ["incidence_tables"]
+
+
+def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,
+                     conf: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Cumulative incidence at ``months``, the curves, and the rate of ``outcome``.
+
+    ``index`` carries ``{outcome}_days`` and ``{outcome}_status`` (0 censored, 1 event, 2 death).
+    """
+    time = index[f"{outcome}_days"].to_numpy(float)
+    status = index[f"{outcome}_status"].to_numpy(int)
+    month = days_per_year / 12
+    at, curves = [], []
+    for cause, label in ((1, outcome), (2, "death")):
+        curve = cumulative_incidence(time, status, cause, conf)
+        est, var, lower, upper = curve.at(np.asarray(months) * month)
+        for m, e, v, lo, hi in zip(months, est, var, lower, upper):
+            at.append((outcome, label, m, m * month, e, np.sqrt(v), lo, hi))
+        curves.append(curve.table().assign(outcome=outcome, cause=label))
+    events = int((status == 1).sum())
+    person_years = float(time.sum() / days_per_year)
+    rate, lo, hi = poisson_rate(events, person_years, conf, per=100)
+    rates = pd.DataFrame([(outcome, events, len(time), person_years, rate, lo, hi)],
+                         columns=["outcome", "events", "n", "person_years", "rate_per_100py", "lower", "upper"])
+    cif = pd.DataFrame(at, columns=["outcome", "cause", "months", "days", "estimate", "std_err", "lower", "upper"])
+    curve_table = pd.concat(curves, ignore_index=True)
+    curve_table = curve_table[["outcome", "cause", "time", "n_risk", "n_event", "n_competing", "estimate",
+                               "std_err", "lower", "upper"]]
+    return cif, curve_table, rates

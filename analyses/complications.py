@@ -1,0 +1,79 @@
+"""Insufficiency fracture and avascular necrosis: proportions, rates, and the risk ratio of
+pregnancy-associated episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analyses._exact import clopper_pearson, poisson_rate, risk_ratio
+from analyses._result import AnalysisResult, clean_number
+from cohort.derive import DerivedCohort
+
+__all__ = ["ComplicationsResult", "analyse_complications"]
+
+OUTCOMES = {"fracture": "insufficiency or subcapital fracture", "avn": "avascular necrosis"}
+GROUPS = ("all", "pregnancy-associated", "not pregnancy-associated")
+
+
+@dataclass(frozen=True)
+class ComplicationsResult(AnalysisResult):
+    """Proportion of index episodes with each complication and rate of first events."""
+
+    estimates: pd.DataFrame
+    risk_ratios: pd.DataFrame
+    conf: float
+    name: str = "complications"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"complications": self.estimates, "complications_risk_ratio": self.risk_ratios}
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        out: dict[str, float | int | str | None] = {}
+        slug = {"all": "all", "pregnancy-associated": "pregnancy", "not pregnancy-associated": "not_pregnancy"}
+        for row in self.estimates.itertuples():
+            base = f"complications.{row.outcome}.{slug[row.group]}"
+            for key in ("events", "n", "proportion", "proportion_lower", "proportion_upper",
+                        "person_years", "rate_per_100py", "rate_lower", "rate_upper"):
+                out[f"{base}.{key}"] = clean_number(getattr(row, key))
+        for row in self.risk_ratios.itertuples():
+            for key in ("risk_ratio", "lower", "upper"):
+                out[f"complications.{row.outcome}.risk_ratio_pregnancy.{key}"] = clean_number(getattr(row, key))
+        return out
+
+
+def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
+    """Fracture and AVN of the index episodes.
+
+    A proportion of index episodes with a Clopper-Pearson interval; a rate of first events per
+    100 person-years with an exact Poisson interval, person-time running from the index onset to
+    the first such event or the end of the episode's follow-up; overall and by pregnancy
+    association (men count as not pregnancy-associated; women of unknown status only in "all");
+    the risk ratio pregnancy-associated vs not, with a Wald interval on the log scale.
+    """
+    d = cohort.definitions
+    conf = d.confidence
+    index = cohort.index
+    associated = index["pregnancy_associated"].astype("boolean")
+    masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),
+             "not pregnancy-associated": (~associated).fillna(False).astype(bool)}
+    rows, ratios = [], []
+    for outcome, description in OUTCOMES.items():
+        counts = {}
+        for group in GROUPS:
+            sub = index[masks[group]]
+            events = int(sub[f"{outcome}_event"].astype(bool).sum())
+            person_years = float(sub[f"{outcome}_days"].sum() / d.days_per_year)
+            prop = clopper_pearson(events, len(sub), conf)
+            rate = poisson_rate(events, person_years, conf, per=100)
+            rows.append((outcome, description, group, events, len(sub), *prop, person_years, *rate))
+            counts[group] = (events, len(sub))
+        (x1, n1), (x0, n0) = counts["pregnancy-associated"], counts["not pregnancy-associated"]
+        ratios.append((outcome, x1, n1, x0, n0, *risk_ratio(x1, n1, x0, n0, conf)))
+    estimates = pd.DataFrame(rows, columns=["outcome", "description", "group", "events", "n", "proportion",
+                                            "proportion_lower", "proportion_upper", "person_years",
+                                            "rate_per_100py", "rate_lower", "rate_upper"])
+    risk = pd.DataFrame(ratios, columns=["outcome", "events_pregnancy", "n_pregnancy", "events_other", "n_other",
+                                         "risk_ratio", "lower", "upper"])
+    return ComplicationsResult(estimates, risk, conf)

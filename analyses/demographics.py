@@ -1,0 +1,161 @@
+"""Who gets TOH: sex ratio against 3:1, age at onset by sex, pregnancy and trimester among
+women, laterality and bilateral presentation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analyses._exact import binomial_test, clopper_pearson, wilson
+from analyses._result import AnalysisResult, clean_number
+from cohort.derive import DerivedCohort
+
+__all__ = ["DemographicsOptions", "DemographicsResult", "analyse_demographics"]
+
+PROPORTION_COLUMNS = ["quantity", "description", "x", "n", "estimate", "lower", "upper", "method"]
+
+
+@dataclass(frozen=True)
+class DemographicsOptions:
+    """Settings of the demographic description.
+
+    Attributes
+    ----------
+    null_ratio
+        Men-to-women ratio the exact binomial test compares with (3 for the published 3:1).
+    """
+
+    null_ratio: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not self.null_ratio > 0:
+            raise ValueError("null_ratio must be > 0")
+
+
+@dataclass(frozen=True)
+class DemographicsResult(AnalysisResult):
+    """Sex, age, pregnancy and laterality of the cohort's index episodes."""
+
+    proportions: pd.DataFrame
+    sex_ratio: pd.DataFrame
+    age: pd.DataFrame
+    pregnancy: pd.DataFrame
+    trimester: pd.DataFrame
+    laterality: pd.DataFrame
+    options: DemographicsOptions
+    conf: float
+    name: str = "demographics"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"demographics_proportions": self.proportions, "demographics_sex_ratio": self.sex_ratio,
+                "demographics_age": self.age, "demographics_pregnancy": self.pregnancy,
+                "demographics_trimester": self.trimester, "demographics_laterality": self.laterality}
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        out: dict[str, float | int | str | None] = {}
+        ratio = self.sex_ratio.iloc[0]
+        for key in ("n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"):
+            out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[key])
+        for row in self.proportions.itertuples():
+            for key in ("x", "n", "estimate", "lower", "upper"):
+                out[f"demographics.{row.quantity}.{key}"] = clean_number(getattr(row, key))
+        for row in self.age.itertuples():
+            for key in ("n", "mean", "sd", "median", "q1", "q3"):
+                out[f"demographics.age.{row.sex}.{key}"] = clean_number(getattr(row, key))
+        return out
+
+
+def _proportion(quantity: str, description: str, x: int, n: int, conf: float, method: str = "exact") -> tuple:
+    est, lo, hi = (wilson if method == "wilson" else clopper_pearson)(int(x), int(n), conf)
+    return (quantity, description, int(x), int(n), est, lo, hi,
+            "Wilson score" if method == "wilson" else "Clopper-Pearson exact")
+
+
+def _age_table(index: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for sex, group in [("all", index), ("M", index[index["sex"] == "M"]), ("F", index[index["sex"] == "F"])]:
+        age = group["age_at_onset"].dropna().to_numpy(float)
+        stats = (np.mean(age), np.std(age, ddof=1) if len(age) > 1 else np.nan, *np.percentile(age, [50, 25, 75]),
+                 age.min(), age.max()) if len(age) else (np.nan,) * 7
+        rows.append((sex, len(age), int(group["age_at_onset"].isna().sum()), *stats))
+    return pd.DataFrame(rows, columns=["sex", "n", "missing", "mean", "sd", "median", "q1", "q3", "min", "max"])
+
+
+def _counts(series: pd.Series, levels: list, name: str) -> pd.DataFrame:
+    counts = series.value_counts(dropna=False)
+    known = int(series.notna().sum())
+    rows = [(str(level), int(counts.get(level, 0)), counts.get(level, 0) / known if known else np.nan) for level in levels]
+    rows.append(("unknown", int(series.isna().sum()), np.nan))
+    return pd.DataFrame(rows, columns=[name, "n", "share_of_known"])
+
+
+def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | None = None) -> DemographicsResult:
+    """Describe the cohort's index episodes (one per patient).
+
+    The sex ratio's interval is the Wilson interval on the proportion of men, p, carried to the
+    ratio p / (1 - p); the test is the exact binomial test of p = r / (1 + r).  Other
+    proportions have Clopper-Pearson intervals.  Ages are in years at the index onset; quartiles
+    interpolate linearly (R's type 7).
+
+    Parameters
+    ----------
+    cohort
+        Derived cohort tables.
+    options
+        The null ratio of the test (default 3:1).
+
+    Returns
+    -------
+    DemographicsResult
+    """
+    options = options or DemographicsOptions()
+    definitions = cohort.definitions
+    conf = definitions.confidence
+    index = cohort.index
+    n = len(index)
+    men = int((index["sex"] == "M").sum())
+    women = n - men
+    share, lo, hi = wilson(men, n, conf)
+    p0 = options.null_ratio / (1 + options.null_ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = pd.DataFrame([(n, men, women, men / women if women else np.inf, lo / (1 - lo), hi / (1 - hi) if hi < 1 else np.inf,
+                               options.null_ratio, binomial_test(men, n, p0))],
+                             columns=["n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"])
+    low, high = definitions.men_age_range
+    men_age = index.loc[index["sex"] == "M", "age_at_onset"].dropna()
+    women_idx = index[index["sex"] == "F"]
+    known_preg = women_idx["pregnancy_associated"].dropna()
+    pregnant = women_idx[women_idx["pregnancy"] == "pregnant"] if "pregnancy" in women_idx else women_idx.iloc[:0]
+    trimester = pregnant["trimester"] if "trimester" in pregnant else pd.Series(dtype="Int64")
+    rows = [
+        _proportion("share_men", "men among patients", men, n, conf, "wilson"),
+        _proportion("men_aged_40_55", f"men aged {low:g} to <{high:g} at onset, among men with a known age",
+                    int(((men_age >= low) & (men_age < high)).sum()), len(men_age), conf),
+        _proportion("women_pregnancy_associated", "women pregnant or postpartum at onset, among women with a known status",
+                    int(known_preg.astype(bool).sum()), len(known_preg), conf),
+        _proportion("pregnant_in_trimester_3", "3rd trimester among pregnant women with a known trimester",
+                    int((trimester == 3).sum()), int(trimester.notna().sum()), conf),
+        _proportion("left_hip", "left index hip", int((index["side"] == "L").sum()), int(index["side"].notna().sum()), conf),
+        _proportion("bilateral", "bilateral presentation (opposite hip within the window)",
+                    int(index["bilateral"].astype(bool).sum()), n, conf),
+    ]
+    preg_women = women_idx[women_idx["pregnancy_associated"].fillna(False).astype(bool)]
+    rows.append(_proportion("left_hip_pregnancy_associated", "left index hip, pregnancy-associated women",
+                            int((preg_women["side"] == "L").sum()), int(preg_women["side"].notna().sum()), conf))
+    laterality = pd.crosstab(index["sex"], index["side"]).reindex(columns=["L", "R"], fill_value=0)
+    laterality = laterality.reset_index().rename(columns={"L": "left", "R": "right"})
+    laterality.columns.name = None
+    pregnancy = women_idx["pregnancy"] if "pregnancy" in women_idx else pd.Series(pd.NA, index=women_idx.index)
+    return DemographicsResult(
+        proportions=pd.DataFrame(rows, columns=PROPORTION_COLUMNS),
+        sex_ratio=ratio,
+        age=_age_table(index),
+        pregnancy=_counts(pregnancy, ["pregnant", "postpartum", "none"], "pregnancy"),
+        trimester=_counts(trimester.astype("Float64"), [1, 2, 3], "trimester").assign(
+            trimester=lambda f: f["trimester"].str.replace(".0", "", regex=False)),
+        laterality=laterality,
+        options=options,
+        conf=conf,
+    )

@@ -1,0 +1,72 @@
+"""Migration (regional migratory osteoporosis): a later episode in the opposite hip, beyond the
+bilateral window, or in another joint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analyses._result import AnalysisResult, clean_number
+from analyses._second_episode import incidence_tables
+from cohort.derive import DerivedCohort
+
+__all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
+
+
+@dataclass(frozen=True)
+class MigrationOptions:
+    """Months at which the cumulative incidence is read (default 1 and 2 years)."""
+
+    months: tuple[float, ...] = (12.0, 24.0)
+
+
+@dataclass(frozen=True)
+class MigrationResult(AnalysisResult):
+    """Cumulative incidence (death competing), rate, and the joints migration went to."""
+
+    incidence: pd.DataFrame
+    rates: pd.DataFrame
+    sites: pd.DataFrame
+    curves: pd.DataFrame
+    options: MigrationOptions
+    conf: float
+    name: str = "migration"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"migration_incidence": self.incidence, "migration_rate": self.rates,
+                "migration_sites": self.sites, "migration_curves": self.curves}
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        out: dict[str, float | int | str | None] = {}
+        for row in self.incidence[self.incidence["cause"] == "migration"].itertuples():
+            for key in ("estimate", "lower", "upper"):
+                out[f"migration.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))
+        rate = self.rates.iloc[0]
+        for key in ("events", "person_years", "rate_per_100py", "lower", "upper"):
+            out[f"migration.rate.{key}"] = clean_number(rate[key])
+        for row in self.sites.itertuples():
+            out[f"migration.sites.{row.site}"] = int(row.n)
+        return out
+
+
+SITES = ("contralateral_hip", "knee", "ankle", "foot", "other")
+
+
+def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = None) -> MigrationResult:
+    """Estimate migration after the index episode.
+
+    Time runs from the index onset to the onset of the first migration episode; death before it
+    is a competing risk.  Estimators as for recurrence (:mod:`analyses.recurrence`); ``sites``
+    counts where the first migration went, with its share of migrations.
+    """
+    options = options or MigrationOptions()
+    d = cohort.definitions
+    index = cohort.index
+    incidence, curves, rates = incidence_tables(index, "migration", options.months, d.days_per_year, d.confidence)
+    moved = index.loc[index["migration_status"] == 1, "migration_site"]
+    counts = moved.value_counts()
+    total = int(len(moved))
+    sites = pd.DataFrame([(s, int(counts.get(s, 0)), counts.get(s, 0) / total if total else float("nan")) for s in SITES],
+                         columns=["site", "n", "share"])
+    return MigrationResult(incidence, rates, sites, curves, options, d.confidence)

@@ -1,0 +1,78 @@
+"""Recurrence, migration and complications on ref_index.csv against R (ref_cuminc.csv from
+cmprsk::cuminc/timepoints; ref_exact.csv from binom.test, poisson.test and a Wald risk ratio that
+agrees with epitools::riskratio; all made by make_reference.R)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.complications import analyse_complications
+from analyses.migration import analyse_migration
+from analyses.recurrence import analyse_recurrence
+from analyses._exact import poisson_rate
+from builders import cohort_from_index
+
+HERE = Path(__file__).parent
+INDEX = pd.read_csv(HERE / "data" / "ref_index.csv")
+CUMINC = pd.read_csv(HERE / "reference" / "ref_cuminc.csv")
+EXACT = pd.read_csv(HERE / "reference" / "ref_exact.csv").set_index("quantity")
+COHORT = cohort_from_index(INDEX)
+
+
+@pytest.mark.parametrize(("outcome", "analyse"), [("recurrence", analyse_recurrence), ("migration", analyse_migration)])
+def test_incidence_at_one_and_two_years_matches_cuminc(outcome, analyse) -> None:
+    result = analyse(COHORT)
+    for cause, label in ((1, outcome), (2, "death")):
+        ref = CUMINC[(CUMINC["outcome"] == outcome) & (CUMINC["cause"] == cause)].set_index("time")
+        got = result.incidence[result.incidence["cause"] == label].set_index("days")
+        for days in (365.25, 730.5):
+            assert got.loc[days, "estimate"] == pytest.approx(ref.loc[days, "est"], abs=1e-12)
+            assert got.loc[days, "std_err"] ** 2 == pytest.approx(ref.loc[days, "var"], abs=1e-12)
+            assert got.loc[days, "lower"] < got.loc[days, "estimate"] < got.loc[days, "upper"]
+
+
+def test_rates_by_hand_with_r_checked_poisson_limits() -> None:
+    result = analyse_recurrence(COHORT)
+    rate = result.rates.iloc[0]
+    events = int((INDEX["recurrence_status"] == 1).sum())
+    person_years = INDEX["recurrence_days"].sum() / 365.25
+    assert (rate["events"], rate["person_years"]) == (events, pytest.approx(person_years, rel=1e-12))
+    assert (rate["rate_per_100py"], rate["lower"], rate["upper"]) == pytest.approx(
+        poisson_rate(events, person_years, per=100), rel=1e-12)
+
+
+def test_migration_sites_count_first_migrations() -> None:
+    result = analyse_migration(COHORT)
+    expected = INDEX.loc[INDEX["migration_status"] == 1, "migration_site"].value_counts()
+    got = result.sites.set_index("site")["n"]
+    assert got.sum() == expected.sum()
+    for site, n in expected.items():
+        assert got[site] == n
+    assert np.isclose(result.sites["share"].sum(), 1.0)
+
+
+def test_complications_match_r() -> None:
+    result = analyse_complications(COHORT)
+    est = result.estimates.set_index(["outcome", "group"])
+    cases = [
+        ("fracture", "all", "fracture_all", "fracture_rate_all"),
+        ("fracture", "pregnancy-associated", "fracture_pregnancy_True", "fracture_rate_pregnancy_True"),
+        ("fracture", "not pregnancy-associated", "fracture_pregnancy_False", "fracture_rate_pregnancy_False"),
+        ("avn", "all", "avn_all", "avn_rate_all"),
+    ]
+    for outcome, group, prop_name, rate_name in cases:
+        prop, rate, row = EXACT.loc[prop_name], EXACT.loc[rate_name], est.loc[(outcome, group)]
+        assert (row["events"], row["n"]) == (prop["x"], prop["n"])
+        assert (row["proportion"], row["proportion_lower"], row["proportion_upper"]) == pytest.approx(
+            (prop["estimate"], prop["lower"], prop["upper"]), abs=1e-10)
+        assert row["person_years"] == pytest.approx(rate["n"], rel=1e-12)
+        assert (row["rate_per_100py"], row["rate_lower"], row["rate_upper"]) == pytest.approx(
+            (rate["estimate"], rate["lower"], rate["upper"]), abs=1e-10)
+    rr = result.risk_ratios.set_index("outcome").loc["fracture"]
+    ref = EXACT.loc["fracture_risk_ratio"]
+    assert (rr["risk_ratio"], rr["lower"], rr["upper"]) == pytest.approx((ref["estimate"], ref["lower"], ref["upper"]),
+                                                                         abs=1e-10)
