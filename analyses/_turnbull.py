@@ -8,7 +8,10 @@ The data are collapsed to unique (lo, hi] pairs with counts.  The NPMLE puts its
 innermost intervals (a left end immediately followed by a right end when all ends are sorted,
 right ends first on ties, since (a, b] and (b, c] do not meet).  Each observed interval covers a
 contiguous run of innermost intervals, so one EM (self-consistency) step is two cumulative sums.
-SQUAREM (Varadhan and Roland 2008, scheme S3) accelerates it; the iteration stops when the
+Each iteration first tries a constrained Newton step on the support (a quadratic model of the
+log-likelihood maximised over the simplex, with a line search), which converges in a handful of
+iterations; where it cannot improve the likelihood, SQUAREM-accelerated EM (Varadhan and Roland
+2008, scheme S3, with backtracking) takes over.  The iteration stops when the
 KKT conditions of the NPMLE hold to ``tol``: every gradient component
 ``d_j = sum_i w_i A_ij / (A p)_i`` is at most ``N (1 + tol)`` (so the log-likelihood is within
 ``N tol`` of its maximum, by concavity) and, where the mass exceeds ``tol``, at least
@@ -80,7 +83,11 @@ class _Problem:
         return p * d / self.n
 
     def loglik(self, p: np.ndarray) -> float:
-        return float(np.sum(self.w * np.log(self.covered(p))))
+        """Log-likelihood; -inf where an observation's interval has no mass (or p is not finite)."""
+        ap = self.covered(p)
+        if not np.all(np.isfinite(ap)) or np.any(ap <= 0):
+            return -np.inf
+        return float(np.sum(self.w * np.log(ap)))
 
     def kkt(self, p: np.ndarray, tol: float) -> float:
         d, _ = self.gradient(p)
@@ -89,6 +96,45 @@ class _Problem:
         # it counts as support once it exceeds tol (below that it moves F by less than tol).
         support = p > tol
         return float(max(np.max(np.abs(ratio[support]), initial=0.0), np.max(ratio, initial=0.0)))
+
+
+def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | None:
+    """One constrained Newton step on the support (plus every point whose gradient exceeds N).
+
+    Around p, with u_i = (A q)_i / (A p)_i, the log-likelihood is approximated by
+    sum_i w_i [(u_i - 1) - (u_i - 1)^2 / 2]  =  2 d'q - q'Mq / 2 + const,  M = A' diag(w / (Ap)^2) A,
+    maximised subject to sum(q) = 1 and q >= 0 by a small active-set loop (points whose
+    solution is negative leave the support).  A backtracking line search from p towards q keeps
+    the likelihood rising; None when no step improves it.
+    """
+    d, ap = problem.gradient(p)
+    support = np.flatnonzero((p > tol * 1e-3) | (d / problem.n - 1.0 > tol))
+    weight = problem.w / ap**2
+    for _ in range(len(support)):
+        cover = ((problem.first[:, None] <= support[None, :]) & (support[None, :] <= problem.last[:, None])).astype(float)
+        m = cover.T @ (cover * weight[:, None])
+        k = len(support)
+        system = np.zeros((k + 1, k + 1))
+        system[:k, :k], system[:k, k], system[k, :k] = m, 1.0, 1.0
+        rhs = np.concatenate([2.0 * d[support], [1.0]])
+        solution = np.linalg.lstsq(system, rhs, rcond=None)[0][:k]
+        if solution.min() >= 0:
+            break
+        support = support[solution > 0]
+        if len(support) == 0:
+            return None
+    q = np.zeros_like(p)
+    q[support] = np.clip(solution, 0, None)
+    if q.sum() <= 0:
+        return None
+    q /= q.sum()
+    base, step = problem.loglik(p), 1.0
+    for _ in range(40):
+        trial = (1 - step) * p + step * q
+        if problem.loglik(trial) > base:
+            return trial
+        step /= 2
+    return None
 
 
 def _project(p: np.ndarray) -> np.ndarray:
@@ -144,8 +190,20 @@ def turnbull(
         p = np.full(len(left), 1.0 / len(left))
     iterations = 0
     while iterations < max_iter:
+        d, _ = problem.gradient(p)
+        ratio = d / problem.n - 1.0
         if problem.kkt(p, tol) <= tol:
             break
+        # EM cannot move mass onto a point that has none; where such a point would raise the
+        # likelihood (gradient above N), give it a little mass back.
+        newton = _newton_step(problem, p, tol)
+        iterations += 1
+        if newton is not None and problem.loglik(newton) > problem.loglik(p):
+            p = newton
+            continue
+        starved = (p <= tol) & (ratio > tol)
+        if starved.any():
+            p = _project(p + np.where(starved, 1.0 / len(p), 0.0))
         p1 = problem.em(p)
         p2 = problem.em(p1)
         r, v = p1 - p, p2 - 2 * p1 + p
@@ -155,8 +213,17 @@ def turnbull(
             p = p2
             continue
         alpha = min(-1.0, -np.linalg.norm(r) / norm_v)
-        candidate = _project(p - 2 * alpha * r + alpha * alpha * v)
-        candidate = problem.em(candidate)
-        iterations += 1
-        p = candidate if problem.loglik(candidate) >= problem.loglik(p2) else p2
+        candidate = p - 2 * alpha * r + alpha * alpha * v
+        # SQUAREM backtracking: shorten the step until it stays a distribution (alpha = -1 is p2)
+        while candidate.min() < 0 and alpha < -1.0:
+            alpha = min(-1.0, (alpha - 1.0) / 2)
+            candidate = p - 2 * alpha * r + alpha * alpha * v
+        candidate = _project(candidate)
+        if np.isfinite(problem.loglik(candidate)):
+            candidate = problem.em(candidate)
+            iterations += 1
+            if problem.loglik(candidate) >= problem.loglik(p2):
+                p = candidate
+                continue
+        p = p2
     return TurnbullFit(left, right, p, iterations, problem.kkt(p, tol), problem.loglik(p))
