@@ -152,6 +152,55 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     return EXIT_OK
 
 
+_seed_opt = click.option("--seed", type=int, default=20240229, show_default=True,
+                         help="Seed of the bootstrap intervals (same seed, same numbers).")
+_boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), default=1000, show_default=True,
+                         help="Bootstrap draws for the radiographic-change intervals (0: none).")
+
+
+def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> None:
+    from analyses.radiographic import RadiographicOptions
+    from analyses.run import AnalysisOptions, analyse_cohort
+    from reports._console import cohort_summary
+    from reports.manifest import provenance
+    from reports.results import write_results
+
+    click.echo(cohort_summary(derived))
+    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
+    analysis = analyse_cohort(derived, options)
+    settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": report.validation_date.isoformat()}
+    info = provenance(export, report.files, mapping, settings)
+    for path in write_results(analysis, out, info):
+        click.echo(f"wrote {path}")
+    claims = analysis.claims.claims
+    click.echo("Claims check: " + ", ".join(f"{k} {v}" for k, v in zip(claims["key"], claims["verdict"])))
+
+
+@cli.command()
+@_export_arg
+@_mapping_opt
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@_seed_opt
+@_boot_opt
+@_failures_opt
+@_date_opt
+@_guarded
+def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, failures: Path,
+            validation_date: Any) -> int:
+    """Validate EXPORT, run every analysis and write the results to OUT.
+
+    Writes one tidy CSV per result table under OUT/tables and OUT/results.json with the
+    headline estimates under stable keys (see the README).  Exits 1 when the export is invalid.
+    """
+    report = _validate(export, mapping, failures, validation_date)
+    if not report.is_valid:
+        return EXIT_INVALID
+    from cohort.derive import derive_cohort
+
+    _analyse(report, derive_cohort(report.tables), export, mapping, out, seed, draws)
+    return EXIT_OK
+
+
 @cli.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--patients", "-n", type=click.IntRange(min=1), default=1000, show_default=True,
@@ -179,7 +228,8 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
 def demo(out: Path) -> int:
     """Run the whole pipeline on the bundled demo registry (400 synthetic patients).
 
-    Validates the demo export, derives the analysis tables and writes them to OUT.
+    Validates the demo export, derives the analysis tables (OUT/derived) and runs every
+    analysis (OUT/tables, OUT/results.json).
     """
     from importlib.resources import files
 
@@ -190,12 +240,11 @@ def demo(out: Path) -> int:
         return EXIT_INVALID
     from cohort.derive import derive_cohort
     from cohort.export import write_derived
-    from reports._console import cohort_summary
 
     derived = derive_cohort(report.tables)
-    click.echo(cohort_summary(derived))
     for path in write_derived(derived, report.rows, out / "derived", "csv"):
         click.echo(f"wrote {path}")
+    _analyse(report, derived, export, None, out, 20240229, 1000)
     return EXIT_OK
 
 

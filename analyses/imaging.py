@@ -1,0 +1,95 @@
+"""Imaging findings per modality: plain films, MRI, scintigraphy (and CT, which has no findings
+in the contract), among the exams of index episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analyses._exact import clopper_pearson
+from analyses._result import AnalysisResult, clean_number
+from cohort.derive import DerivedCohort
+from schemas.codes import EDEMA_EXTENT, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
+
+__all__ = ["ImagingResult", "analyse_imaging", "FINDINGS_BY_MODALITY"]
+
+#: The findings the contract records for each modality (joint_effusion is also read on MRI).
+FINDINGS_BY_MODALITY: dict[str, tuple[str, ...]] = {
+    "XR": XR_FINDINGS,
+    "MRI": MRI_FINDINGS + ("joint_effusion",),
+    "NM": NM_FINDINGS,
+    "CT": (),
+}
+
+
+@dataclass(frozen=True)
+class ImagingResult(AnalysisResult):
+    """How often each finding was present, per modality."""
+
+    findings: pd.DataFrame
+    modalities: pd.DataFrame
+    edema_extent: pd.DataFrame
+    first_film: pd.DataFrame
+    conf: float
+    name: str = "imaging"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"imaging_findings": self.findings, "imaging_modalities": self.modalities,
+                "imaging_edema_extent": self.edema_extent, "imaging_first_film": self.first_film}
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        out: dict[str, float | int | str | None] = {}
+        for row in self.findings.itertuples():
+            for key in ("recorded", "positive", "share", "lower", "upper"):
+                out[f"imaging.{row.modality}.{row.finding}.{key}"] = clean_number(getattr(row, key))
+        for row in self.first_film.itertuples():
+            out[f"imaging.first_film.{row.status}"] = clean_number(row.n)
+        return out
+
+
+def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
+    """Tabulate findings on the exams of index episodes.
+
+    Each finding's share is among the exams of that modality where it was recorded (true or
+    false), with a Clopper-Pearson interval.  ``first_film`` gives the status of each index
+    episode's first plain film (the literature: normal at first).
+    """
+    conf = cohort.definitions.confidence
+    index_ids = set(cohort.index["index_episode_id"]) if "index_episode_id" in cohort.index else set()
+    exams = cohort.imaging
+    exams = exams[exams["episode_id"].isin(index_ids)] if len(exams) else exams
+    rows, modalities = [], []
+    for modality in MODALITIES:
+        mine = exams[exams["modality"] == modality] if len(exams) else exams
+        days = mine["day"].to_numpy(float) if len(mine) else np.array([])
+        quart = np.percentile(days, [50, 25, 75]) if len(days) else (np.nan,) * 3
+        modalities.append((modality, len(mine), int(mine["episode_id"].nunique()) if len(mine) else 0, *quart))
+        for finding in FINDINGS_BY_MODALITY[modality]:
+            values = mine[finding] if finding in mine.columns else pd.Series(dtype="boolean")
+            recorded = int(values.notna().sum())
+            positive = int(values.fillna(False).astype(bool).sum())
+            rows.append((modality, finding, len(mine), recorded, positive, *clopper_pearson(positive, recorded, conf)))
+    findings = pd.DataFrame(rows, columns=["modality", "finding", "exams", "recorded", "positive", "share", "lower", "upper"])
+    mri = exams[exams["modality"] == "MRI"] if len(exams) else exams
+    extent = mri["edema_extent"] if "edema_extent" in mri.columns else pd.Series(dtype=object)
+    known = int(extent.notna().sum())
+    edema = pd.DataFrame([(e, int((extent == e).sum()), (extent == e).sum() / known if known else np.nan)
+                          for e in EDEMA_EXTENT] + [("not recorded", int(extent.isna().sum()), np.nan)],
+                         columns=["extent", "n", "share_of_recorded"])
+    films = exams[exams["modality"] == "XR"] if len(exams) else exams
+    if len(films):
+        films = films.sort_values(["episode_id", "day", "exam_id"]).drop_duplicates("episode_id")
+        counts = films["film_status"].astype(object).value_counts()
+    else:
+        counts = pd.Series(dtype=int)
+    first = pd.DataFrame([(s, int(counts.get(s, 0))) for s in ("normal", "abnormal", "indeterminate")],
+                         columns=["status", "n"])
+    return ImagingResult(
+        findings=findings,
+        modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_day", "q1_day", "q3_day"]),
+        edema_extent=edema,
+        first_film=first,
+        conf=conf,
+    )

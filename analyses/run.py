@@ -1,0 +1,101 @@
+"""Run every analysis on one derived cohort: the Python API behind ``toh analyze``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analyses._result import AnalysisResult
+from analyses.claims import ClaimsResult, check_claims
+from analyses.complications import ComplicationsResult, analyse_complications
+from analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
+from analyses.imaging import ImagingResult, analyse_imaging
+from analyses.migration import MigrationOptions, MigrationResult, analyse_migration
+from analyses.radiographic import RadiographicOptions, RadiographicResult, analyse_radiographic
+from analyses.recurrence import RecurrenceOptions, RecurrenceResult, analyse_recurrence
+from analyses.resolution import ResolutionOptions, ResolutionResult, analyse_resolution
+from cohort.definitions import Definitions
+from cohort.derive import DerivedCohort
+
+__all__ = ["AnalysisOptions", "CohortAnalysis", "analyse_cohort"]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The options of every analysis (each documented on its own class)."""
+
+    demographics: DemographicsOptions = field(default_factory=DemographicsOptions)
+    radiographic: RadiographicOptions = field(default_factory=RadiographicOptions)
+    resolution: ResolutionOptions = field(default_factory=ResolutionOptions)
+    recurrence: RecurrenceOptions = field(default_factory=RecurrenceOptions)
+    migration: MigrationOptions = field(default_factory=MigrationOptions)
+
+
+@dataclass(frozen=True)
+class CohortAnalysis:
+    """Every result for one cohort.  ``repr`` shows the claims check."""
+
+    demographics: DemographicsResult
+    radiographic: RadiographicResult
+    resolution: ResolutionResult
+    recurrence: RecurrenceResult
+    migration: MigrationResult
+    complications: ComplicationsResult
+    imaging: ImagingResult
+    claims: ClaimsResult
+    definitions: Definitions
+    options: AnalysisOptions
+
+    def results(self) -> list[AnalysisResult]:
+        """The results in report order."""
+        return [self.demographics, self.radiographic, self.resolution, self.recurrence, self.migration,
+                self.complications, self.imaging, self.claims]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every tidy table, by its stable name (the CSV file names of ``toh analyze``)."""
+        out: dict[str, pd.DataFrame] = {}
+        for result in self.results():
+            out.update(result.tables())
+        return out
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        """Every headline number under its stable key, sorted by key."""
+        out: dict[str, float | int | str | None] = {}
+        for result in self.results():
+            out.update(result.headline())
+        return dict(sorted(out.items()))
+
+    def __repr__(self) -> str:
+        return repr(self.claims)
+
+    def _repr_html_(self) -> str:
+        return self.claims._repr_html_()
+
+
+def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None) -> CohortAnalysis:
+    """Run every analysis of the mission on ``cohort``.
+
+    Parameters
+    ----------
+    cohort
+        Derived cohort tables (:func:`cohort.derive.derive_cohort`).
+    options
+        Options of each analysis; definitions come from ``cohort.definitions``.
+
+    Returns
+    -------
+    CohortAnalysis
+    """
+    options = options or AnalysisOptions()
+    demographics = analyse_demographics(cohort, options.demographics)
+    radiographic = analyse_radiographic(cohort, options.radiographic)
+    resolution = analyse_resolution(cohort, options.resolution)
+    recurrence = analyse_recurrence(cohort, options.recurrence)
+    migration = analyse_migration(cohort, options.migration)
+    complications = analyse_complications(cohort)
+    imaging = analyse_imaging(cohort)
+    claims = check_claims(demographics, radiographic, resolution, recurrence, migration, complications,
+                          cohort.definitions.days_per_year)
+    return CohortAnalysis(demographics, radiographic, resolution, recurrence, migration, complications, imaging,
+                          claims, cohort.definitions, options)

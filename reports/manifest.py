@@ -1,0 +1,46 @@
+"""Reproducibility facts: what went in (file hashes), with which settings and software."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+__all__ = ["file_hashes", "software_versions", "provenance"]
+
+_PACKAGES = ("toh-cohort", "pandas", "numpy", "scipy", "pandera", "lifelines", "statsmodels", "pyarrow")
+
+
+def file_hashes(paths: list[Path]) -> dict[str, str]:
+    """SHA-256 of each file's bytes as read, keyed by name, sorted."""
+    out = {}
+    for path in sorted(paths, key=lambda p: p.name):
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out[path.name] = digest.hexdigest()
+    return out
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that compute the numbers."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def provenance(export: Path, files: dict[str, str], mapping: Path | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """Inputs (hashes of the export's files and the mapping), settings and software versions."""
+    root = export if export.is_dir() else export.parent
+    inputs = [export] if export.is_file() else [root / name for name in sorted(set(files.values()))]
+    hashed = file_hashes([p for p in inputs if p.is_file()])
+    if mapping is not None:
+        hashed.update({f"mapping:{k}": v for k, v in file_hashes([mapping]).items()})
+    return {"export": export.name, "inputs_sha256": hashed, "settings": settings, "software": software_versions()}
