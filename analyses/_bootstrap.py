@@ -19,6 +19,13 @@ __all__ = ["bootstrap_cdf"]
 
 
 def _draws(args: tuple) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # one BLAS thread per worker: the workers share two cores
+        return _draws_in_worker(args)
+
+
+def _draws_in_worker(args: tuple) -> np.ndarray:
     lo, hi, counts, start, times, seeds, tol = args
     total = int(counts.sum())
     prob = counts / total

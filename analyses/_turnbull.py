@@ -89,6 +89,14 @@ class _Problem:
             return -np.inf
         return float(np.sum(self.w * np.log(ap)))
 
+    def gain(self, p: np.ndarray, q: np.ndarray) -> float:
+        """loglik(q) - loglik(p), summed from small terms so that it survives rounding near the optimum."""
+        ap = self.covered(p)
+        change = self.covered(q - p) / ap
+        if np.any(change <= -1) or not np.all(np.isfinite(change)):
+            return -np.inf
+        return float(np.sum(self.w * np.log1p(change)))
+
     def kkt(self, p: np.ndarray, tol: float) -> float:
         d, _ = self.gradient(p)
         ratio = d / self.n - 1.0
@@ -109,15 +117,23 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | N
     """
     d, ap = problem.gradient(p)
     support = np.flatnonzero((p > tol * 1e-3) | (d / problem.n - 1.0 > tol))
-    weight = problem.w / ap**2
+    root_w = np.sqrt(problem.w)
+    target = 2.0 * root_w
+    solution = np.zeros(0)
     for _ in range(len(support)):
-        cover = ((problem.first[:, None] <= support[None, :]) & (support[None, :] <= problem.last[:, None])).astype(float)
-        m = cover.T @ (cover * weight[:, None])
+        # the model is ||X q - 2 sqrt(w)||^2 with X = A diag-scaled by sqrt(w) / (A p); solve it
+        # with sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR rather than normal
+        # equations, whose conditioning is too poor for large cohorts
+        cover = (problem.first[:, None] <= support[None, :]) & (support[None, :] <= problem.last[:, None])
+        x = cover * (root_w / ap)[:, None]
         k = len(support)
-        system = np.zeros((k + 1, k + 1))
-        system[:k, :k], system[:k, k], system[k, :k] = m, 1.0, 1.0
-        rhs = np.concatenate([2.0 * d[support], [1.0]])
-        solution = np.linalg.lstsq(system, rhs, rcond=None)[0][:k]
+        if k == 1:
+            solution = np.ones(1)
+            break
+        base = np.full(k, 1.0 / k)
+        null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+        z = np.linalg.lstsq(x @ null, target - x @ base, rcond=None)[0]
+        solution = base + null @ z
         if solution.min() >= 0:
             break
         support = support[solution > 0]
@@ -128,10 +144,10 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | N
     if q.sum() <= 0:
         return None
     q /= q.sum()
-    base, step = problem.loglik(p), 1.0
+    step = 1.0
     for _ in range(40):
         trial = (1 - step) * p + step * q
-        if problem.loglik(trial) > base:
+        if problem.gain(p, trial) > 0:
             return trial
         step /= 2
     return None
@@ -198,7 +214,9 @@ def turnbull(
         # likelihood (gradient above N), give it a little mass back.
         newton = _newton_step(problem, p, tol)
         iterations += 1
-        if newton is not None and problem.loglik(newton) > problem.loglik(p):
+        # take the Newton step while it makes progress; once it stalls (rounding), EM finishes
+        if newton is not None and (problem.kkt(newton, tol) < 0.9 * problem.kkt(p, tol)
+                                   or problem.gain(p, newton) > 1e-9 * problem.n):
             p = newton
             continue
         starved = (p <= tol) & (ratio > tol)
