@@ -25,13 +25,18 @@ class DemographicsOptions:
     ----------
     null_ratio
         Men-to-women ratio the exact binomial test compares with (3 for the published 3:1).
+    age_bin_years
+        Width of the age bins of the age distribution (the data of the age figure).
     """
 
     null_ratio: float = 3.0
+    age_bin_years: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.null_ratio > 0:
             raise ValueError("null_ratio must be > 0")
+        if not self.age_bin_years > 0:
+            raise ValueError("age_bin_years must be > 0")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class DemographicsResult(AnalysisResult):
     pregnancy: pd.DataFrame
     trimester: pd.DataFrame
     laterality: pd.DataFrame
+    age_distribution: pd.DataFrame
     options: DemographicsOptions
     conf: float
     name: str = "demographics"
@@ -51,7 +57,8 @@ class DemographicsResult(AnalysisResult):
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"demographics_proportions": self.proportions, "demographics_sex_ratio": self.sex_ratio,
                 "demographics_age": self.age, "demographics_pregnancy": self.pregnancy,
-                "demographics_trimester": self.trimester, "demographics_laterality": self.laterality}
+                "demographics_trimester": self.trimester, "demographics_laterality": self.laterality,
+                "demographics_age_distribution": self.age_distribution}
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
@@ -81,6 +88,19 @@ def _age_table(index: pd.DataFrame) -> pd.DataFrame:
                  age.min(), age.max()) if len(age) else (np.nan,) * 7
         rows.append((sex, len(age), int(group["age_at_onset"].isna().sum()), *stats))
     return pd.DataFrame(rows, columns=["sex", "n", "missing", "mean", "sd", "median", "q1", "q3", "min", "max"])
+
+
+def _age_distribution(index: pd.DataFrame, width: float) -> pd.DataFrame:
+    """Counts by sex, pregnancy group and age bin [lower, lower + width): the data of the age figure."""
+    group = np.where(index["sex"] == "M", "men",
+                     np.where(index["pregnancy_associated"].fillna(False).astype(bool), "women, pregnancy-associated",
+                              "women, other"))
+    age = index["age_at_onset"].to_numpy(float)
+    lower = np.floor(age / width) * width
+    frame = pd.DataFrame({"sex": index["sex"].to_numpy(), "group": group, "age_lower": lower}).dropna()
+    counts = frame.groupby(["sex", "group", "age_lower"], sort=True).size().rename("n").reset_index()
+    counts.insert(3, "age_upper", counts["age_lower"] + width)
+    return counts
 
 
 def _counts(series: pd.Series, levels: list, name: str) -> pd.DataFrame:
@@ -156,6 +176,7 @@ def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | N
         trimester=_counts(trimester.astype("Float64"), [1, 2, 3], "trimester").assign(
             trimester=lambda f: f["trimester"].str.replace(".0", "", regex=False)),
         laterality=laterality,
+        age_distribution=_age_distribution(index, options.age_bin_years),
         options=options,
         conf=conf,
     )

@@ -57,6 +57,11 @@ def test_tiny_cohort_by_hand() -> None:
     assert age.loc["M", "sd"] == pytest.approx(np.std([39.9, 40.0, 55.99, 56.0], ddof=1))
     ratio = result.sex_ratio.iloc[0]
     assert (ratio["men"], ratio["women"], ratio["ratio"]) == (4, 4, 1.0)
+    dist = result.age_distribution
+    # men 39.9 -> [35, 40); 40 and 40.0 -> [40, 45); 55.99 -> [55, 60); 56 -> [55, 60)
+    men = dist[dist["group"] == "men"].set_index("age_lower")["n"].to_dict()
+    assert men == {35.0: 1, 40.0: 1, 55.0: 2}
+    assert dist["n"].sum() == 8
     preg = result.pregnancy.set_index("pregnancy")
     assert preg.loc["pregnant", "n"] == 2 and preg.loc["unknown", "n"] == 1
     assert preg.loc["pregnant", "share_of_known"] == pytest.approx(2 / 3)
