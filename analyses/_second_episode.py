@@ -8,8 +8,9 @@ import pandas as pd
 
 from analyses._cif import cumulative_incidence
 from analyses._exact import poisson_rate
+from analyses._result import clean_number
 
-__all__ = ["incidence_tables"]
+__all__ = ["incidence_tables", "incidence_headline"]
 
 
 def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,
@@ -38,3 +39,15 @@ def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...
     curve_table = curve_table[["outcome", "cause", "time", "n_risk", "n_event", "n_competing", "estimate",
                                "std_err", "lower", "upper"]]
     return cif, curve_table, rates
+
+
+def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFrame) -> dict[str, float | int | None]:
+    """Headline keys ``{outcome}.cif_<months>m.*`` and ``{outcome}.rate.*``."""
+    out: dict[str, float | int | None] = {}
+    for row in incidence[incidence["cause"] == outcome].itertuples():
+        for key in ("estimate", "lower", "upper"):
+            out[f"{outcome}.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))
+    rate = rates.iloc[0]
+    for key in ("events", "person_years", "rate_per_100py", "lower", "upper"):
+        out[f"{outcome}.rate.{key}"] = clean_number(rate[key])
+    return out

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyses._result import AnalysisResult, clean_number
-from analyses._second_episode import incidence_tables
+from analyses._result import AnalysisResult
+from analyses._second_episode import incidence_headline, incidence_tables
 from cohort.derive import DerivedCohort
 
 __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
@@ -38,13 +38,7 @@ class MigrationResult(AnalysisResult):
                 "migration_sites": self.sites, "migration_curves": self.curves}
 
     def headline(self) -> dict[str, float | int | str | None]:
-        out: dict[str, float | int | str | None] = {}
-        for row in self.incidence[self.incidence["cause"] == "migration"].itertuples():
-            for key in ("estimate", "lower", "upper"):
-                out[f"migration.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))
-        rate = self.rates.iloc[0]
-        for key in ("events", "person_years", "rate_per_100py", "lower", "upper"):
-            out[f"migration.rate.{key}"] = clean_number(rate[key])
+        out = dict(incidence_headline("migration", self.incidence, self.rates))
         for row in self.sites.itertuples():
             out[f"migration.sites.{row.site}"] = int(row.n)
         return out

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyses._result import AnalysisResult, clean_number
-from analyses._second_episode import incidence_tables
+from analyses._result import AnalysisResult
+from analyses._second_episode import incidence_headline, incidence_tables
 from cohort.derive import DerivedCohort
 
 __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
@@ -36,14 +36,7 @@ class RecurrenceResult(AnalysisResult):
                 "recurrence_curves": self.curves}
 
     def headline(self) -> dict[str, float | int | str | None]:
-        out: dict[str, float | int | str | None] = {}
-        for row in self.incidence[self.incidence["cause"] == "recurrence"].itertuples():
-            for key in ("estimate", "lower", "upper"):
-                out[f"recurrence.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))
-        rate = self.rates.iloc[0]
-        for key in ("events", "person_years", "rate_per_100py", "lower", "upper"):
-            out[f"recurrence.rate.{key}"] = clean_number(rate[key])
-        return out
+        return incidence_headline("recurrence", self.incidence, self.rates)
 
 
 def analyse_recurrence(cohort: DerivedCohort, options: RecurrenceOptions | None = None) -> RecurrenceResult:
