@@ -158,7 +158,7 @@ _boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), def
                          help="Bootstrap draws for the radiographic-change intervals (0: none).")
 
 
-def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> None:
+def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> Any:
     from analyses.radiographic import RadiographicOptions
     from analyses.run import AnalysisOptions, analyse_cohort
     from reports._console import cohort_summary
@@ -174,6 +174,7 @@ def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out:
         click.echo(f"wrote {path}")
     claims = analysis.claims.claims
     click.echo("Claims check: " + ", ".join(f"{k} {v}" for k, v in zip(claims["key"], claims["verdict"])))
+    return analysis
 
 
 @cli.command()
@@ -198,6 +199,47 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
     from cohort.derive import derive_cohort
 
     _analyse(report, derive_cohort(report.tables), export, mapping, out, seed, draws)
+    return EXIT_OK
+
+
+@cli.command()
+@_export_arg
+@_mapping_opt
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--format", "formats", default="png,svg,pdf", show_default=True,
+              help="Comma-separated figure formats: png (300 dpi), svg, pdf.")
+@click.option("--width", type=click.Choice(["single", "double"]), default="single", show_default=True,
+              help="Journal column width: single 85 mm, double 180 mm.")
+@click.option("--min-cell", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Counts from 1 to this minus 1 are printed as '<N' in figures (0: print all).")
+@_seed_opt
+@_boot_opt
+@_failures_opt
+@_date_opt
+@_guarded
+def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: str, min_cell: int, seed: int,
+            draws: int, failures: Path, validation_date: Any) -> int:
+    """Validate and analyse EXPORT, then write every figure for a paper to OUT.
+
+    Kaplan-Meier curves of time to resolution (overall, by sex, pregnancy, treatment), cumulative
+    incidence of recurrence and migration, radiographic change, age at onset by sex and the
+    claims check; identical files from run to run for the same input, seed and options.
+    """
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    if not chosen or set(chosen) - {"png", "svg", "pdf"}:
+        raise click.BadParameter(f"formats must be among png, svg, pdf; got {formats!r}", param_hint="--format")
+    report = _validate(export, mapping, failures, validation_date)
+    if not report.is_valid:
+        return EXIT_INVALID
+    from analyses.radiographic import RadiographicOptions
+    from analyses.run import AnalysisOptions, analyse_cohort
+    from cohort.derive import derive_cohort
+    from reports.figures import write_figures
+
+    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
+    analysis = analyse_cohort(derive_cohort(report.tables), options)
+    for path in write_figures(analysis, out, chosen, width, min_cell=min_cell):
+        click.echo(f"wrote {path}")
     return EXIT_OK
 
 
@@ -228,8 +270,8 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
 def demo(out: Path) -> int:
     """Run the whole pipeline on the bundled demo registry (400 synthetic patients).
 
-    Validates the demo export, derives the analysis tables (OUT/derived) and runs every
-    analysis (OUT/tables, OUT/results.json).
+    Validates the demo export, derives the analysis tables (OUT/derived), runs every
+    analysis (OUT/tables, OUT/results.json) and draws every figure (OUT/figures).
     """
     from importlib.resources import files
 
@@ -244,7 +286,11 @@ def demo(out: Path) -> int:
     derived = derive_cohort(report.tables)
     for path in write_derived(derived, report.rows, out / "derived", "csv"):
         click.echo(f"wrote {path}")
-    _analyse(report, derived, export, None, out, 20240229, 1000)
+    analysis = _analyse(report, derived, export, None, out, 20240229, 1000)
+    from reports.figures import write_figures
+
+    for path in write_figures(analysis, out / "figures", ("png", "svg", "pdf")):
+        click.echo(f"wrote {path}")
     return EXIT_OK
 
 

@@ -95,6 +95,22 @@ def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     code, out = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, out
     assert (tmp_path / "demo" / "derived" / "index.csv").exists()
+    assert (tmp_path / "demo" / "results.json").exists()
+    assert (tmp_path / "demo" / "figures" / "km_resolution_sex.pdf").exists()
+
+
+def test_figures_command(tmp_path: Path) -> None:
+    demo = Path(__file__).parents[2] / "cohort" / "demo"
+    args = ["figures", str(demo), "--format", "png", "--bootstrap", "20", "--validation-date", "2026-01-31"]
+    code, out = _run(*args, "--out", str(tmp_path / "a"))
+    assert code == 0, out
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "claims_forest.png" in names and "km_resolution_all.png" in names and len(names) == 8
+    code, _ = _run(*args, "--out", str(tmp_path / "b"))
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    code, out = _run("figures", str(demo), "--out", str(tmp_path / "c"), "--format", "gif")
+    assert code == 2 and "formats must be among" in out
 
 
 def test_version() -> None:

@@ -1,0 +1,123 @@
+"""Publication figures: functions that take a result of :mod:`analyses` and ``ax=None``, draw
+in the house style (:mod:`reports._figure_style`) and return the axes, plus
+:func:`write_figures`, which writes every figure of a paper.
+
+========================  ==============================================================
+:func:`km_resolution`     Kaplan-Meier time to resolution, overall or by sex / pregnancy /
+                          treatment, CI bands, censor marks, number-at-risk table
+:func:`cif_curves`        cumulative incidence of same-hip recurrence and of migration
+:func:`radiographic_change`  Turnbull NPMLE of radiographic change, Weibull fit, bootstrap
+                          CIs, the published 4-8 week band
+:func:`age_by_sex`        age at onset by sex, pregnancy shown, men's 40-55 band
+:func:`claims_forest`     each published claim beside the registry's estimate and CI
+========================  ==============================================================
+
+matplotlib and seaborn are imported inside the functions, never when this module is imported,
+so ``toh --help`` stays light.  With ``ax=None`` a function draws in a new pyplot figure one
+journal column wide (so a notebook shows it); :func:`write_figures` instead draws on the Agg
+canvas without pyplot and writes PNG (300 dpi), SVG and PDF with identical bytes on every run.
+
+Artists carry gids (``km-sex-curve-m``, ``km-sex-at-risk-m-3``, ``claim-sex-ratio-ci``, ...),
+written as element ids in SVG, so tests and the HTML report can find them.  Counts printed in a
+figure (numbers at risk, group sizes, histogram bars) follow the project's small-cell rule:
+1 to ``min_cell - 1`` shows as ``"<min_cell"`` (``min_cell=0`` shows every count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reports._fig_claims import claims_container, claims_forest, claims_layout
+from reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
+from reports._fig_panels import age_by_sex, radiographic_change
+from reports._figure_style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.figure import Figure
+
+    from analyses.run import CohortAnalysis
+
+__all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
+           "figure_names", "STRATUM_VARS", "FORMATS"]
+
+
+def _specs(analysis: CohortAnalysis, width_in: float,
+           min_cell: int) -> list[tuple[str, float, Callable[[Figure], object]]]:
+    """(file stem, height in inches, draw(figure)) of every figure of a paper, in order."""
+    scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
+    curves = analysis.resolution.curves
+    specs: list[tuple[str, float, Callable[[Figure], object]]] = []
+    for s in (s for s in STRATUM_VARS if (curves["stratum_var"] == s).any()):
+        n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
+        specs.append((f"km_resolution_{s}", 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
+                      lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell)))
+    specs += [
+        ("cif_recurrence_migration", 2.3 * scale + 0.125 * 3 + 0.25,
+         lambda fig: cif_curves(analysis.recurrence, analysis.migration, fig.add_subplot(), min_cell=min_cell)),
+        ("radiographic_change", 2.4 * scale,
+         lambda fig: radiographic_change(analysis.radiographic, fig.add_subplot())),
+        ("age_by_sex", 2.5 * scale,
+         lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
+                                men_age_range=analysis.definitions.men_age_range)),
+        ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
+         lambda fig: claims_forest(analysis.claims, claims_container(fig))),
+    ]
+    return specs
+
+
+def figure_names(analysis: CohortAnalysis) -> list[str]:
+    """The file stems :func:`write_figures` writes for ``analysis``, in order."""
+    return [stem for stem, _, _ in _specs(analysis, figure_width("single"), 5)]
+
+
+def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
+                  width: str | float = "single", *, min_cell: int = 5) -> list[Path]:
+    """Write every figure of a paper in each format, with identical bytes from run to run.
+
+    Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
+    ``km_resolution_pregnancy``, ``km_resolution_treatment`` (each stratum variable the result
+    holds), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
+    ``claims_forest``.  Each is written as ``out_dir/<stem>.<format>`` at the journal column
+    width (PNG at 300 dpi), drawn on the Agg canvas without pyplot, and released after saving.
+
+    Parameters
+    ----------
+    analysis
+        :func:`analyses.run.analyse_cohort` result.
+    out_dir
+        Folder to write to (created if missing; files of the same names are replaced).
+    formats
+        Any of ``"png"``, ``"svg"``, ``"pdf"``.
+    width
+        ``"single"`` (85 mm) or ``"double"`` (180 mm) column, or a width in mm.
+    min_cell
+        Small-cell rule for printed counts (0 prints every count).
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written, figure by figure, each in the order of ``formats``.
+
+    Raises
+    ------
+    ValueError
+        Unknown format or width (before anything is written).
+    """
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in METADATA]
+    if unknown or not formats:
+        got = ", ".join(map(str, formats)) or "none"
+        raise ValueError(f"figure formats must be among {', '.join(FORMATS)}; got {got}")
+    width_in = figure_width(width)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for stem, height, draw in _specs(analysis, width_in, min_cell):
+        with figure_style():
+            fig = new_figure(width_in, height)
+            draw(fig)
+            written += save_figure(fig, out / stem, formats)
+            fig.clear()
+    return written
