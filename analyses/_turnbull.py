@@ -106,7 +106,7 @@ class _Problem:
         return float(max(np.max(np.abs(ratio[support]), initial=0.0), np.max(ratio, initial=0.0)))
 
 
-def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | None:
+def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool = False) -> np.ndarray | None:
     """One constrained Newton step on the support (plus every point whose gradient exceeds N).
 
     Around p, with u_i = (A q)_i / (A p)_i, the log-likelihood is approximated by
@@ -121,9 +121,9 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | N
     target = 2.0 * root_w
     solution = np.zeros(0)
     for _ in range(len(support)):
-        # the model is ||X q - 2 sqrt(w)||^2 with X = A diag-scaled by sqrt(w) / (A p); solve it
-        # with sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR rather than normal
-        # equations, whose conditioning is too poor for large cohorts
+        # the model is ||X q - 2 sqrt(w)||^2 with X = A scaled by sqrt(w) / (A p); solve it with
+        # sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR least squares rather than the
+        # normal equations, whose conditioning is too poor for large cohorts
         cover = (problem.first[:, None] <= support[None, :]) & (support[None, :] <= problem.last[:, None])
         x = cover * (root_w / ap)[:, None]
         k = len(support)
@@ -134,19 +134,23 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float) -> np.ndarray | N
         null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
         z = np.linalg.lstsq(x @ null, target - x @ base, rcond=None)[0]
         solution = base + null @ z
-        if solution.min() >= 0:
+        # ratio_test: a point without mass that the model would make negative cannot enter (drop
+        # it and resolve); otherwise every point the model makes negative leaves the support
+        blocked = ((p[support] <= 0) if ratio_test else True) & (solution < 0)
+        if not blocked.any():
             break
-        support = support[solution > 0]
-        if len(support) == 0:
-            return None
-    q = np.zeros_like(p)
-    q[support] = np.clip(solution, 0, None)
-    if q.sum() <= 0:
-        return None
-    q /= q.sum()
-    step = 1.0
+        support = support[~blocked]
+    direction = np.zeros_like(p)
+    direction[support] = solution
+    direction -= p
+    # ratio test: go towards the model's optimum only as far as every mass stays >= 0; the
+    # point that reaches zero leaves the support at the next step (a primal active-set step)
+    shrinking = direction < 0
+    limit = float(np.min(p[shrinking] / -direction[shrinking])) if shrinking.any() and ratio_test else 1.0
+    step = min(1.0, limit)
     for _ in range(40):
-        trial = (1 - step) * p + step * q
+        trial = np.clip(p + step * direction, 0.0, None)
+        trial /= trial.sum()
         if problem.gain(p, trial) > 0:
             return trial
         step /= 2
@@ -212,12 +216,18 @@ def turnbull(
             break
         # EM cannot move mass onto a point that has none; where such a point would raise the
         # likelihood (gradient above N), give it a little mass back.
-        newton = _newton_step(problem, p, tol)
-        iterations += 1
-        # take the Newton step while it makes progress; once it stalls (rounding), EM finishes
-        if newton is not None and (problem.kkt(newton, tol) < 0.9 * problem.kkt(p, tol)
-                                   or problem.gain(p, newton) > 1e-9 * problem.n):
-            p = newton
+        # Newton steps while they make progress: first the fast one (every point the model makes
+        # negative leaves at once), then the careful one (ratio test, one point at a time); when
+        # both stall, EM finishes
+        progressed = False
+        for careful in (False, True):
+            newton = _newton_step(problem, p, tol, ratio_test=careful)
+            iterations += 1
+            if newton is not None and (problem.kkt(newton, tol) < 0.9 * problem.kkt(p, tol)
+                                       or problem.gain(p, newton) > 1e-9 * problem.n):
+                p, progressed = newton, True
+                break
+        if progressed:
             continue
         starved = (p <= tol) & (ratio > tol)
         if starved.any():
