@@ -1,0 +1,344 @@
+"""Benchmark every stage of toh-cohort on synthetic registries of growing size.
+
+Usage (from the project folder)::
+
+    .venv/bin/python benchmarks/run.py --sizes 1000,10000,100000 --seed 1 [--parquet]
+
+Registries come from ``toh simulate`` and are cached under ``benchmarks/.cache/<N>-<seed>/``.
+Each stage runs as its own process; its wall time (``time.perf_counter``) and peak resident
+memory (``ru_maxrss`` of that one child, from ``os.wait4``: the largest single process of the
+child's tree, not a sum over concurrent workers) are recorded.  Stages:
+
+``read_csv`` / ``read_parquet``
+    bare ``pandas.read_csv`` (``read_parquet``) of the four tables: the floor.
+``validate``, ``derive``, ``analyze``, ``report``
+    the ``toh`` commands (``report`` is recorded as "not available" until ``toh`` has it).
+``derive_csv``, ``anchor_r``
+    ``toh derive --format csv`` and the R anchor (``benchmarks/anchor.R``) on its index.csv.
+``help``, ``version``, ``demo``
+    ``toh --help`` / ``toh --version`` (median of 5 runs) and ``toh demo``, once per run.
+
+``analyze``, ``derive_csv`` and ``anchor_r`` run only up to ``--analyze-max`` patients.  The
+script prints a table, log-log slopes of seconds against patients and the ratios derive/read
+and R/toh, and merges its rows into ``benchmarks/results.csv`` (rows of the same stage, format
+and size are replaced).  A failing stage is recorded with its exit code; the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CACHE = BENCH / ".cache"
+SCRATCH = BENCH / ".scratch"
+TABLES = ("patients", "episodes", "imaging", "events")
+SIZE_STAGES = ("read", "validate", "derive", "derive_csv", "analyze", "anchor_r", "report")
+ONCE_STAGES = ("help", "version", "demo")
+#: stages whose slope target is read from 1,000 patients up (the others from 10,000)
+ANALYSIS_STAGES = ("derive_csv", "analyze", "anchor_r", "report")
+READ_CODE = {
+    "csv": "import sys, pandas as pd\nfor t in {t}: pd.read_csv(f'{{sys.argv[1]}}/{{t}}.csv')",
+    "parquet": "import sys, pandas as pd\nfor t in {t}: pd.read_parquet(f'{{sys.argv[1]}}/{{t}}.parquet')",
+}
+
+
+@dataclass
+class Row:
+    """One measurement, as written to results.csv."""
+
+    stage: str
+    input_format: str
+    patients: int | None
+    seconds: float | None
+    peak_mb: float | None
+    machine: str
+    date: str
+    command: str
+    status: str  # "ok", "exit N", "timeout", "not available"
+    load1: float  # 1-minute load average when the stage started
+
+
+def machine() -> str:
+    """Describe the machine: CPU model, cores, RAM, OS and Python version."""
+    cpu = ""
+    if Path("/proc/cpuinfo").exists():
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found.group(1).strip() + ", " if found else ""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}{os.cpu_count()} cores, {ram:.1f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
+
+
+def rel(path: Path | str) -> str:
+    """``path`` relative to the project folder when it lies inside it (for readable commands)."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def measure(cmd: list[str], log: Path, timeout: float) -> tuple[float, float, str]:
+    """Run ``cmd`` (cwd = project folder) as one child; return seconds, peak MB and status.
+
+    Output goes to ``log``.  The child gets its own process group so that a timeout ends it and
+    everything it started.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            os.killpg(child.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        _, wait_status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        timer.cancel()
+    child.returncode = os.waitstatus_to_exitcode(wait_status)  # the Popen must not wait again
+    code = child.returncode
+    status = "timeout" if timed_out.is_set() else ("ok" if code == 0 else f"exit {code}")
+    return seconds, usage.ru_maxrss / 1024, status  # ru_maxrss is in KiB on Linux
+
+
+def simulate(toh: str, patients: int, seed: int, timeout: float) -> Path:
+    """The cached CSV export of ``patients`` patients (made by ``toh simulate`` once)."""
+    folder = CACHE / f"{patients}-{seed}"
+    if (folder / ".complete").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"simulating {patients:,} patients (seed {seed}) into {rel(folder)}", flush=True)
+    cmd = [toh, "simulate", "--patients", str(patients), "--seed", str(seed), str(folder)]
+    seconds, _, status = measure(cmd, SCRATCH / "logs" / f"simulate-{patients}.log", timeout)
+    if status != "ok":
+        raise SystemExit(f"toh simulate failed ({status}); see {rel(SCRATCH / 'logs')}")
+    (folder / ".complete").write_text(f"{seconds:.1f} s\n")
+    return folder
+
+
+def to_parquet(folder: Path) -> Path:
+    """Convert a cached CSV export to Parquet once (pyarrow's type inference; all-null -> text)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    out = folder / "parquet"
+    if (out / ".complete").exists():
+        return out
+    out.mkdir(exist_ok=True)
+    for table in TABLES:
+        data = pacsv.read_csv(folder / f"{table}.csv")
+        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                            for f in data.schema])
+        pq.write_table(data.cast(schema), out / f"{table}.parquet")
+    (out / ".complete").touch()
+    return out
+
+
+def has_report(toh: str) -> bool:
+    """Whether ``toh --help`` lists a ``report`` command."""
+    text = subprocess.run([toh, "--help"], capture_output=True, text=True).stdout
+    return re.search(r"^\s+report\s", text, flags=re.MULTILINE) is not None
+
+
+class Bench:
+    """Runs the stages and collects their rows."""
+
+    def __init__(self, toh: str, timeout: float) -> None:
+        self.toh = toh
+        self.timeout = timeout
+        self.machine = machine()
+        self.rows: list[Row] = []
+
+    def run(self, stage: str, fmt: str, patients: int | None, cmd: list[str],
+            repeat: int = 1, clean: Path | None = None) -> Row:
+        """Measure ``cmd`` (median seconds and largest peak of ``repeat`` runs) and record it."""
+        load = os.getloadavg()[0]
+        results = []
+        for _ in range(repeat):
+            if clean is not None:
+                shutil.rmtree(clean, ignore_errors=True)
+            log = SCRATCH / "logs" / f"{stage}-{fmt}-{patients or 0}.log"
+            results.append(measure(cmd, log, self.timeout))
+        status = next((s for _, _, s in results if s != "ok"), "ok")
+        row = Row(stage, fmt, patients, statistics.median(r[0] for r in results),
+                  max(r[1] for r in results), self.machine,
+                  dt.datetime.now().isoformat(timespec="seconds"), shlex.join(rel(c) for c in cmd),
+                  status, load)
+        self.rows.append(row)
+        print(f"  {stage:<12} {fmt:<8} {patients or '':>9} {row.seconds:9.2f} s "
+              f"{row.peak_mb:9.1f} MB  {status}  (load {load:.2f})", flush=True)
+        return row
+
+    def unavailable(self, stage: str, fmt: str, patients: int | None, cmd: str) -> None:
+        """Record a stage that cannot run (e.g. a command ``toh`` does not have yet)."""
+        self.rows.append(Row(stage, fmt, patients, None, None, self.machine,
+                             dt.datetime.now().isoformat(timespec="seconds"), cmd,
+                             "not available", os.getloadavg()[0]))
+        print(f"  {stage:<12} {fmt:<8} {patients or '':>9}  not available", flush=True)
+
+    def size(self, export: Path, fmt: str, patients: int, stages: set[str],
+             analyze_max: int, report: bool) -> None:
+        """Run the per-size stages on one export."""
+        out = SCRATCH / f"{fmt}-{patients}"
+        failures = ["--failures", str(out / "failures.csv")]
+        out.mkdir(parents=True, exist_ok=True)
+        python = sys.executable
+        if "read" in stages:
+            code = READ_CODE[fmt].format(t=TABLES)
+            self.run(f"read_{fmt}", fmt, patients, [python, "-c", code, str(export)])
+        if "validate" in stages:
+            self.run("validate", fmt, patients, [self.toh, "validate", str(export), *failures])
+        if "derive" in stages:
+            self.run("derive", fmt, patients, [self.toh, "derive", str(export), "--out",
+                                               str(out / "derived"), *failures],
+                     clean=out / "derived")
+        if fmt != "csv" or patients > analyze_max:
+            return
+        index_csv = out / "derived-csv" / "index.csv"
+        if stages & {"derive_csv", "anchor_r"}:
+            self.run("derive_csv", fmt, patients,
+                     [self.toh, "derive", str(export), "--out", str(index_csv.parent),
+                      "--format", "csv", *failures], clean=index_csv.parent)
+        if "analyze" in stages:
+            self.run("analyze", fmt, patients, [self.toh, "analyze", str(export), "--out",
+                                                str(out / "analyze"), *failures],
+                     clean=out / "analyze")
+        if "anchor_r" in stages:
+            rscript = shutil.which("Rscript")
+            cmd = [rscript or "Rscript", str(BENCH / "anchor.R"), str(index_csv)]
+            if rscript and index_csv.exists():
+                self.run("anchor_r", fmt, patients, cmd)
+            else:
+                self.unavailable("anchor_r", fmt, patients, shlex.join(rel(c) for c in cmd))
+        if "report" in stages:
+            cmd = [self.toh, "report", str(out / "analyze"), "--out", str(out / "report")]
+            if report:
+                self.run("report", fmt, patients, cmd, clean=out / "report")
+            else:
+                self.unavailable("report", fmt, patients, shlex.join(rel(c) for c in cmd))
+
+
+def slope(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log10(seconds) on log10(patients); None with < 2 sizes."""
+    xs = [math.log10(n) for n, _ in points]
+    ys = [math.log10(s) for _, s in points]
+    if len(set(xs)) < 2:
+        return None
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def summarise(rows: list[Row]) -> None:
+    """Print the table, the slopes and the ratios of this run's rows."""
+    print(f"\n{'stage':<12} {'format':<8} {'patients':>9} {'seconds':>9} {'peak MB':>9}  status")
+    for r in rows:
+        sec = f"{r.seconds:9.2f}" if r.seconds is not None else f"{'':>9}"
+        peak = f"{r.peak_mb:9.1f}" if r.peak_mb is not None else f"{'':>9}"
+        print(f"{r.stage:<12} {r.input_format:<8} {r.patients or '':>9} {sec} {peak}  {r.status}")
+    ok = {(r.stage, r.input_format, r.patients): r.seconds for r in rows
+          if r.status == "ok" and r.patients}
+    print("\nlog-log slope of seconds against patients (all sizes; target window: analyses "
+          "from 1,000, other stages from 10,000)")
+    for stage, fmt in dict.fromkeys((s, f) for s, f, _ in ok):
+        points = sorted((n, sec) for (s, f, n), sec in ok.items() if (s, f) == (stage, fmt))
+        low = 1_000 if stage in ANALYSIS_STAGES else 10_000
+        window = [(n, sec) for n, sec in points if n >= low]
+        shown = [f"{v:.2f}" if v is not None else "-" for v in (slope(points), slope(window))]
+        sizes = ",".join(f"{n:g}" for n, _ in points)
+        print(f"  {stage:<12} {fmt:<8} {shown[0]:>6}  window {shown[1]:>6}   sizes {sizes}")
+    print("\nratios")
+    for (stage, fmt, n), sec in ok.items():
+        if stage == "derive" and (f"read_{fmt}", fmt, n) in ok:
+            print(f"  derive/read_{fmt:<8} {n:>9}  {sec / ok[(f'read_{fmt}', fmt, n)]:6.2f}")
+        if stage == "anchor_r" and ("analyze", fmt, n) in ok:
+            print(f"  R/toh analyze        {n:>9}  {sec / ok[('analyze', fmt, n)]:6.2f}")
+
+
+def save(rows: list[Row], path: Path) -> None:
+    """Merge ``rows`` into the CSV at ``path``: same stage, format and size are replaced."""
+    names = [f.name for f in fields(Row)]
+    key = ("stage", "input_format", "patients")
+    old: list[dict[str, str]] = []
+    if path.exists():
+        with path.open(newline="") as handle:
+            old = list(csv.DictReader(handle))
+    new = [{k: "" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+            for k, v in asdict(r).items()} for r in rows]
+    fresh = {tuple(r[k] for k in key) for r in new}
+    kept = [r for r in old if tuple(r.get(k, "") for k in key) not in fresh]
+    merged = sorted(kept + new, key=lambda r: (r["input_format"], r["stage"],
+                                              int(r["patients"] or 0)))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(merged)
+    print(f"\nwrote {rel(path)} ({len(new)} rows from this run, {len(merged)} in all)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the benchmark and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="comma-separated numbers of patients (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of toh simulate")
+    parser.add_argument("--analyze-max", type=int, default=100_000,
+                        help="largest size for analyze, derive_csv and anchor_r (default %(default)s)")
+    parser.add_argument("--parquet", action="store_true",
+                        help="also read, validate and derive the exports converted to Parquet")
+    parser.add_argument("--stages", default=",".join(SIZE_STAGES + ONCE_STAGES),
+                        help="comma-separated stages to run (default: all)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per stage")
+    parser.add_argument("--results", type=Path, default=BENCH / "results.csv")
+    args = parser.parse_args(argv)
+    sizes = sorted({int(float(s)) for s in args.sizes.split(",") if s.strip()})
+    stages = {s.strip() for s in args.stages.split(",") if s.strip()}
+    unknown = stages - set(SIZE_STAGES + ONCE_STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s): {sorted(unknown)}")
+    toh = shutil.which("toh", path=str(Path(sys.executable).parent)) or shutil.which("toh")
+    if toh is None:
+        parser.error("no toh command next to this Python or on PATH")
+    bench = Bench(toh, args.timeout)
+    print(f"machine: {bench.machine}\ntoh: {rel(toh)}; load {os.getloadavg()}", flush=True)
+    if "help" in stages:
+        bench.run("help", "-", None, [toh, "--help"], repeat=5)
+    if "version" in stages:
+        bench.run("version", "-", None, [toh, "--version"], repeat=5)
+    if "demo" in stages:
+        demo = SCRATCH / "demo"
+        bench.run("demo", "-", 400, [toh, "demo", "--out", str(demo)], clean=demo)
+    report = has_report(toh)
+    for patients in sizes:
+        export = simulate(toh, patients, args.seed, args.timeout)
+        bench.size(export, "csv", patients, stages, args.analyze_max, report)
+        if args.parquet:
+            bench.size(to_parquet(export), "parquet", patients, stages, args.analyze_max, report)
+    summarise(bench.rows)
+    save(bench.rows, args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
