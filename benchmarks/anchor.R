@@ -31,7 +31,9 @@ lap <- function(label) {
   cat(sprintf("time %-14s %8.2f s\n", label, now - clock))
   clock <<- now
 }
-show <- function(label, x) cat(sprintf("%-42s %s\n", label, paste(format(x, digits = 6), collapse = "  ")))
+show <- function(label, x) {
+  cat(sprintf("%-42s %s\n", label, paste(format(x, digits = 6), collapse = "  ")))
+}
 
 as_bool <- function(x) {
   x <- trimws(as.character(x))

@@ -6,8 +6,8 @@ Usage (from the project folder)::
 
 Registries come from ``toh simulate`` and are cached under ``benchmarks/.cache/<N>-<seed>/``.
 Each stage runs as its own process; its wall time (``time.perf_counter``) and peak resident
-memory (``ru_maxrss`` of that one child, from ``os.wait4``: the largest single process of the
-child's tree, not a sum over concurrent workers) are recorded.  Stages:
+memory in MiB (``ru_maxrss`` of that one child, from ``os.wait4``: the largest single process
+of the child's tree, not a sum over concurrent workers) are recorded.  Stages:
 
 ``read_csv`` / ``read_parquet``
     bare ``pandas.read_csv`` (``read_parquet``) of the four tables: the floor.
@@ -53,10 +53,8 @@ SIZE_STAGES = ("read", "validate", "derive", "derive_csv", "analyze", "anchor_r"
 ONCE_STAGES = ("help", "version", "demo")
 #: stages whose slope target is read from 1,000 patients up (the others from 10,000)
 ANALYSIS_STAGES = ("derive_csv", "analyze", "anchor_r", "report")
-READ_CODE = {
-    "csv": "import sys, pandas as pd\nfor t in {t}: pd.read_csv(f'{{sys.argv[1]}}/{{t}}.csv')",
-    "parquet": "import sys, pandas as pd\nfor t in {t}: pd.read_parquet(f'{{sys.argv[1]}}/{{t}}.parquet')",
-}
+#: the floor: a bare pandas read of the four tables, folder in sys.argv[1]
+READ_CODE = "import sys, pandas as pd; [pd.read_{fmt}(f'{{sys.argv[1]}}/{{t}}.{fmt}') for t in {t}]"
 
 
 @dataclass
@@ -206,7 +204,7 @@ class Bench:
         out.mkdir(parents=True, exist_ok=True)
         python = sys.executable
         if "read" in stages:
-            code = READ_CODE[fmt].format(t=TABLES)
+            code = READ_CODE.format(t=TABLES, fmt=fmt)
             self.run(f"read_{fmt}", fmt, patients, [python, "-c", code, str(export)])
         if "validate" in stages:
             self.run("validate", fmt, patients, [self.toh, "validate", str(export), *failures])
@@ -259,21 +257,33 @@ def summarise(rows: list[Row]) -> None:
         print(f"{r.stage:<12} {r.input_format:<8} {r.patients or '':>9} {sec} {peak}  {r.status}")
     ok = {(r.stage, r.input_format, r.patients): r.seconds for r in rows
           if r.status == "ok" and r.patients}
-    print("\nlog-log slope of seconds against patients (all sizes; target window: analyses "
-          "from 1,000, other stages from 10,000)")
+    print("\nlog-log slope of seconds against patients: over all sizes; over the target window "
+          "(analyses from 1,000, other stages from 10,000); between the two largest sizes")
     for stage, fmt in dict.fromkeys((s, f) for s, f, _ in ok):
         points = sorted((n, sec) for (s, f, n), sec in ok.items() if (s, f) == (stage, fmt))
         low = 1_000 if stage in ANALYSIS_STAGES else 10_000
         window = [(n, sec) for n, sec in points if n >= low]
-        shown = [f"{v:.2f}" if v is not None else "-" for v in (slope(points), slope(window))]
+        shown = [f"{v:.2f}" if v is not None else "-"
+                 for v in (slope(points), slope(window), slope(points[-2:]))]
         sizes = ",".join(f"{n:g}" for n, _ in points)
-        print(f"  {stage:<12} {fmt:<8} {shown[0]:>6}  window {shown[1]:>6}   sizes {sizes}")
+        print(f"  {stage:<12} {fmt:<8} all {shown[0]:>5}  window {shown[1]:>5}  last {shown[2]:>5}"
+              f"   sizes {sizes}")
     print("\nratios")
     for (stage, fmt, n), sec in ok.items():
         if stage == "derive" and (f"read_{fmt}", fmt, n) in ok:
             print(f"  derive/read_{fmt:<8} {n:>9}  {sec / ok[(f'read_{fmt}', fmt, n)]:6.2f}")
         if stage == "anchor_r" and ("analyze", fmt, n) in ok:
             print(f"  R/toh analyze        {n:>9}  {sec / ok[('analyze', fmt, n)]:6.2f}")
+
+
+def load(path: Path) -> list[Row]:
+    """The rows of a results.csv written by :func:`save`."""
+    with path.open(newline="") as handle:
+        found = list(csv.DictReader(handle))
+    number = lambda v, kind: kind(v) if v not in ("", None) else None  # noqa: E731
+    return [Row(r["stage"], r["input_format"], number(r["patients"], int),
+                number(r["seconds"], float), number(r["peak_mb"], float), r["machine"], r["date"],
+                r["command"], r["status"], float(r.get("load1") or "nan")) for r in found]
 
 
 def save(rows: list[Row], path: Path) -> None:
@@ -294,7 +304,7 @@ def save(rows: list[Row], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(merged)
-    print(f"\nwrote {rel(path)} ({len(new)} rows from this run, {len(merged)} in all)")
+    print(f"wrote {rel(path)} ({len(new)} rows from this run, {len(merged)} in all)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,14 +314,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated numbers of patients (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="seed of toh simulate")
     parser.add_argument("--analyze-max", type=int, default=100_000,
-                        help="largest size for analyze, derive_csv and anchor_r (default %(default)s)")
+                        help="largest size for analyze, derive_csv and anchor_r "
+                             "(default %(default)s)")
     parser.add_argument("--parquet", action="store_true",
                         help="also read, validate and derive the exports converted to Parquet")
     parser.add_argument("--stages", default=",".join(SIZE_STAGES + ONCE_STAGES),
                         help="comma-separated stages to run (default: all)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per stage")
     parser.add_argument("--results", type=Path, default=BENCH / "results.csv")
+    parser.add_argument("--summarise", action="store_true",
+                        help="run nothing: print the table, slopes and ratios of --results")
     args = parser.parse_args(argv)
+    if args.summarise:
+        summarise(load(args.results))
+        return 0
     sizes = sorted({int(float(s)) for s in args.sizes.split(",") if s.strip()})
     stages = {s.strip() for s in args.stages.split(",") if s.strip()}
     unknown = stages - set(SIZE_STAGES + ONCE_STAGES)
@@ -335,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.size(export, "csv", patients, stages, args.analyze_max, report)
         if args.parquet:
             bench.size(to_parquet(export), "parquet", patients, stages, args.analyze_max, report)
+    save(bench.rows, args.results)  # first, so that a closed pipe cannot lose the measurements
     summarise(bench.rows)
-    save(bench.rows, args.results)
     return 0
 
 
