@@ -94,10 +94,22 @@ def rel(path: Path | str) -> str:
 
 
 def measure(cmd: list[str], log: Path, timeout: float) -> tuple[float, float, str]:
-    """Run ``cmd`` (cwd = project folder) as one child; return seconds, peak MB and status.
+    """Run ``cmd`` (cwd = project folder) as one child and measure it.
 
-    Output goes to ``log``.  The child gets its own process group so that a timeout ends it and
-    everything it started.
+    Parameters
+    ----------
+    cmd
+        The command and its arguments.
+    log
+        File that receives the child's stdout and stderr.
+    timeout
+        Seconds after which the child's process group is killed.
+
+    Returns
+    -------
+    tuple of (float, float, str)
+        Wall seconds, peak resident MiB of the child's largest process, and the status:
+        ``"ok"``, ``"exit N"`` (negative N: killed by signal N) or ``"timeout"``.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
@@ -199,7 +211,23 @@ class Bench:
 
     def size(self, export: Path, fmt: str, patients: int, stages: set[str],
              analyze_max: int, report: bool) -> None:
-        """Run the per-size stages on one export."""
+        """Run the per-size stages on one export.
+
+        Parameters
+        ----------
+        export
+            The registry folder (CSV or Parquet files).
+        fmt
+            ``"csv"`` or ``"parquet"``: labels the rows and picks the floor's reader.
+        patients
+            Size of the registry.
+        stages
+            Stages to run (names of ``SIZE_STAGES``).
+        analyze_max
+            Largest size for ``derive_csv``, ``analyze``, ``anchor_r`` and ``report`` (CSV only).
+        report
+            Whether ``toh`` has a ``report`` command.
+        """
         out = SCRATCH / f"{fmt}-{patients}"
         failures = ["--failures", str(out / "failures.csv")]
         out.mkdir(parents=True, exist_ok=True)
