@@ -254,4 +254,12 @@ def turnbull(
                 p = candidate
                 continue
         p = p2
+    final_kkt = problem.kkt(p, tol)
+    if final_kkt > tol:
+        import warnings
+
+        from cohort.errors import StatisticalWarning
+
+        warnings.warn(f"Turnbull NPMLE stopped after {iterations} iterations with KKT {final_kkt:.2e} > {tol:.0e}",
+                      StatisticalWarning, stacklevel=2)
     return TurnbullFit(left, right, p, iterations, problem.kkt(p, tol), problem.loglik(p))

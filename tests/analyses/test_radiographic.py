@@ -73,3 +73,11 @@ def test_analysis_is_reproducible_and_worker_independent() -> None:
     assert counts["episodes with a decisive film"] == len(FILMS)
     other = analyse_radiographic(cohort, RadiographicOptions(bootstrap_draws=60, seed=6, workers=1))
     assert not other.at["lower"].equals(one.at["lower"])  # the seed matters
+
+
+def test_unconverged_fit_warns() -> None:
+    # two iterations cannot reach KKT 1e-8 on the reference films: the fit must say so
+    from cohort.errors import StatisticalWarning
+
+    with pytest.warns(StatisticalWarning, match="stopped after"):
+        turnbull(FILMS["xr_lower_day"].to_numpy(), FILMS["xr_upper_day"].to_numpy(), max_iter=1)
