@@ -263,35 +263,69 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
     return EXIT_OK
 
 
+def _build(config: Any, if_changed: bool, failures: Path | None) -> int:
+    from reports.build import build_report
+
+    build_report(config, if_changed=if_changed, failures=failures, log=click.echo)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("export", type=click.Path(path_type=Path), required=False)
+@_mapping_opt
+@click.option("--config", "-c", "config_file", type=click.Path(path_type=Path), default=None,
+              help="Report configuration (TOML): export, mapping, out, formats, strata, suppression, seed.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output folder (replaced only when the build succeeds).")
+@click.option("--format", "formats", default=None, help="Comma-separated among html, pdf, md [default: all three].")
+@click.option("--min-cell", type=click.IntRange(min=0), default=None,
+              help="Smallest count shown; 1 to N-1 are shown as '<N' [default: 5].")
+@click.option("--seed", type=int, default=None, help="Seed of the bootstrap intervals [default: 20240229].")
+@click.option("--bootstrap", "draws", type=click.IntRange(min=0), default=None,
+              help="Bootstrap draws for the radiographic-change intervals [default: 1000].")
+@click.option("--if-changed", is_flag=True,
+              help="Skip the build when the inputs and configuration are unchanged since the last build.")
+@_failures_opt
+@_date_opt
+@_guarded
+def report(export: Path | None, mapping: Path | None, config_file: Path | None, out: Path | None,
+           formats: str | None, min_cell: int | None, seed: int | None, draws: int | None, if_changed: bool,
+           failures: Path, validation_date: Any) -> int:
+    """Build the report of EXPORT: HTML (self-contained), PDF and Markdown, with figures and tables.
+
+    Sections: data and validation, attrition, Table 1, each analysis with its figure, table and
+    sentence, the claims check, methods and a reproducibility manifest.  Small counts are
+    suppressed.  OUT is replaced only when the build succeeds.  Exit codes: 0 built (or skipped
+    with --if-changed), 1 invalid data, 2 usage or configuration error, 3 internal error.
+    """
+    from reports.config import load_report_config
+
+    config = load_report_config(config_file).with_overrides(
+        export=export, mapping=mapping, out=out, formats=formats, min_cell=min_cell, seed=seed,
+        bootstrap_draws=draws, validation_date=validation_date.date() if validation_date else None)
+    return _build(config, if_changed, failures)
+
+
 @cli.command()
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("toh-demo"), show_default=True,
               help="Output folder.")
 @_guarded
 def demo(out: Path) -> int:
-    """Run the whole pipeline on the bundled demo registry (400 synthetic patients).
+    """Build the whole report from the bundled demo registry (400 synthetic patients).
 
-    Validates the demo export, derives the analysis tables (OUT/derived), runs every
-    analysis (OUT/tables, OUT/results.json) and draws every figure (OUT/figures).
+    Validates the demo export, derives the cohort, runs every analysis and writes the report to
+    OUT: report.html (open it in a browser), report.pdf, report.md, figures, tables and data.
     """
     from importlib.resources import files
 
+    from reports.config import ReportConfig
+
     export = Path(str(files("cohort.demo")))
     click.echo(f"Demo registry: {export}")
-    report = _validate(export, None, out / "validation-failures.csv", None)
-    if not report.is_valid:
-        return EXIT_INVALID
-    from cohort.derive import derive_cohort
-    from cohort.export import write_derived
-
-    derived = derive_cohort(report.tables)
-    for path in write_derived(derived, report.rows, out / "derived", "csv"):
-        click.echo(f"wrote {path}")
-    analysis = _analyse(report, derived, export, None, out, 20240229, 1000)
-    from reports.figures import write_figures
-
-    for path in write_figures(analysis, out / "figures", ("png", "svg", "pdf")):
-        click.echo(f"wrote {path}")
-    return EXIT_OK
+    config = ReportConfig(export=export, out=out, title="TOH demo registry (synthetic): report")
+    code = _build(config, False, out.parent / f"{out.name}-validation-failures.csv")
+    click.echo(f"Open {out / 'report.html'} in a browser.")
+    return code
 
 
 def main() -> None:

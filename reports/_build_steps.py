@@ -1,0 +1,131 @@
+"""The steps of a report build (:mod:`reports.build`), each a function of the previous results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reports.config import ReportConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyses.baseline import BaselineResult
+    from analyses.run import CohortAnalysis
+    from cohort.derive import DerivedCohort
+    from cohort.validate import ValidationReport
+    from reports._document import ReportDocument
+
+__all__ = ["validate_step", "derive_step", "analyse_step", "figures_step", "render_step"]
+
+_FIGURE_MM = {"single": 85.0, "double": 180.0}
+
+
+def validate_step(config: ReportConfig) -> ValidationReport:
+    """Read and validate the export (every failure collected)."""
+    from cohort.validate import validate_export
+
+    assert config.export is not None
+    return validate_export(config.export, config.mapping, validation_date=config.validation_date)
+
+
+def derive_step(report: ValidationReport) -> DerivedCohort:
+    """Derive the cohort tables."""
+    from cohort.derive import derive_cohort
+
+    return derive_cohort(report.tables)
+
+
+def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAnalysis, BaselineResult]:
+    """Every analysis with the configured strata, seed and bootstrap draws, and Table 1's data."""
+    from analyses.baseline import analyse_baseline
+    from analyses.radiographic import RadiographicOptions
+    from analyses.resolution import ResolutionOptions
+    from analyses.run import AnalysisOptions, analyse_cohort
+
+    options = AnalysisOptions(
+        radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
+        resolution=ResolutionOptions(strata=config.strata),
+    )
+    return analyse_cohort(derived, options), analyse_baseline(derived)
+
+
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed, claims blanked."""
+    from dataclasses import replace
+
+    from reports.document import claims_for_figure
+    from reports.figures import write_figures
+
+    shown = replace(analysis, claims=claims_for_figure(analysis, config.min_cell))
+    return write_figures(shown, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+
+
+def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:
+    import pandas as pd
+
+    from reports._document import plain_text
+    from reports.tables import render_table
+
+    paths = []
+    for section in doc.sections:
+        for table in section.tables:
+            frame = pd.DataFrame([[plain_text(c) for c in row] for row in table.rows], columns=list(table.columns))
+            for fmt, suffix in (("csv", "csv"), ("latex", "tex"), ("html", "html")):
+                path = folder / f"{table.name}.{suffix}"
+                render_table(frame, fmt, path, caption=table.caption)
+                paths.append(path)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def render_step(stage: Path, config: ReportConfig, steps: Any, report: ValidationReport, derived: DerivedCohort,
+                analysis: CohortAnalysis, baseline: BaselineResult, fingerprint: str, version: str) -> list[str]:
+    """Render each format, write tables, data and the manifest; return the names written."""
+    from reports.document import build_document
+    from reports.manifest import provenance
+
+    assert config.export is not None
+    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
+                "validation_date": report.validation_date.isoformat()}
+    info = provenance(config.export, report.files, config.mapping, settings)
+    if config.source is not None:
+        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
+    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell)
+    width = _FIGURE_MM[config.figure_width]
+    written: list[str] = []
+    if "html" in config.formats:
+        with steps.step("html"):
+            from reports.render_html import render_html
+
+            render_html(doc, stage / "figures", stage / "report.html", version, "svg", width)
+            written.append("report.html")
+    if "pdf" in config.formats:
+        with steps.step("pdf"):
+            from reports.render_pdf import render_pdf
+
+            render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
+            written.append("report.pdf")
+    if "md" in config.formats:
+        with steps.step("markdown"):
+            from reports.render_markdown import render_markdown
+
+            render_markdown(doc, stage / "report.md")
+            written.append("report.md")
+    with steps.step("tables") as note:
+        tables = _write_tables(doc, stage / "tables")
+        note["text"] = f"{len(tables)} files"
+        if config.machine_readable:
+            from reports.results import write_results
+
+            write_results(analysis, stage / "data", info)
+            written.append("data/")
+        written += ["figures/", "tables/"]
+    outputs = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
+    manifest = {"kind": "toh-report", "fingerprint": fingerprint, "provenance": info, "config": config.as_dict(),
+                "outputs_sha256": outputs}
+    (stage / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return written + ["manifest.json"]

@@ -1,0 +1,211 @@
+"""Report sections of the analyses: each with its figure(s), table(s) and a plain sentence.
+
+Numbers in sentences come from the headline mapping (``results.json``) through a
+:class:`reports._document.Writer`, so each is traceable by key; table cells come from the
+result's tidy tables.  Shares whose numerator or complement is a small count are suppressed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reports._document import ReportFigure, ReportTable, Section, Text, Writer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyses.run import CohortAnalysis
+
+__all__ = ["demographics_section", "radiographic_section", "resolution_section", "recurrence_migration_section",
+           "complications_section", "imaging_section"]
+
+PCT = 100.0
+
+
+def _month(analysis: CohortAnalysis) -> float:
+    return 12.0 / analysis.definitions.days_per_year
+
+
+def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Sex ratio, age of men, pregnancy and trimester of women, side and bilateral presentation."""
+    h = w.headline
+    p = "demographics."
+    hide_ratio = w.share_hidden(h.get(p + "sex_ratio.men"), h.get(p + "sex_ratio.n"))
+
+    def share(q: str) -> Text:
+        hide = w.share_hidden(h.get(f"{p}{q}.x"), h.get(f"{p}{q}.n"))
+        return w.ci(f"{p}{q}.estimate", f"{p}{q}.lower", f"{p}{q}.upper", 1, PCT, "%", hide=hide)
+
+    text: Text = (
+        "Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower", p + "sex_ratio.ratio_upper",
+                                        2, hide=hide_ratio),
+        " to one; the published ratio is about 3 to 1 (exact binomial test of 3:1, p = ",
+        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), "). Of men, ", *share("men_aged_40_55"),
+        " were aged 40 to 55 at onset; of women, ", *share("women_pregnancy_associated"),
+        " were pregnant or postpartum, and of pregnant women ", *share("pregnant_in_trimester_3"),
+        " were in the third trimester.",
+    )
+    rows = []
+    for r in analysis.demographics.proportions.itertuples(index=False):
+        hide = w.share_hidden(r.x, r.n)
+        rows.append(((r.description,), (w.count(r.x), " of ", w.count(r.n)),
+                     w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hide), (r.method,)))
+    table = ReportTable("demographics", f"Sex, age and pregnancy: shares with {w.level} confidence intervals",
+                        ("quantity", "n of N", f"% ({w.level} CI)", "interval"), tuple(rows))
+    figure = ReportFigure("age_by_sex", "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
+                          "the band marks the published 40-55 years of men.", "Histogram of age at onset by sex")
+    return Section("demographics", "Sex ratio and age at onset", (text,), (figure,), (table,))
+
+
+def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Interval-censored time from onset to radiographic change on plain films."""
+    p = "radiographic."
+    result = analysis.radiographic
+    draws = w.headline.get(p + "bootstrap_draws")
+    text: Text = (
+        "Of ", w.n(p + "n"), " index episodes with a decisive plain film, an estimated ",
+        *w.ci(p + "changed_8w.npmle", p + "changed_8w.lower", p + "changed_8w.upper", 1, PCT, "%"),
+        " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.npmle", 1, PCT), "% by 4 weeks "
+        "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws"),
+        " bootstrap draws). A Weibull fit puts the median time to change at ",
+        w.num(p + "weibull.median_days", 1, 1 / 7), " weeks; the published range is 4 to 8 weeks.",
+    )
+    rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.npmle, r.lower, r.upper, 1, PCT), (w.number(r.weibull, 1, PCT),))
+                 for r in result.at.itertuples(index=False))
+    at = ReportTable("radiographic_at", "Cumulative % with radiographic change on plain films",
+                     ("weeks from onset", f"Turnbull % ({w.level} bootstrap CI)", "Weibull %"), rows)
+    counts = ReportTable("radiographic_counts", "Index episodes in the radiographic analysis", ("", "n"),
+                         tuple(((r.what,), (w.count(r.n),)) for r in result.counts.itertuples(index=False)))
+    figure = ReportFigure("radiographic_change", "Cumulative proportion with radiographic change (Turnbull "
+                          f"NPMLE, step) with its bootstrap {w.level} CI, the Weibull fit, and the published 4-8 week band.",
+                          "Step curve of the proportion with radiographic change against weeks from onset")
+    return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
+
+
+def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model."""
+    p = "resolution."
+    m = _month(analysis)
+    res = analysis.resolution
+    text: Text = (
+        "The median time to resolution was ", *w.ci(p + "median", p + "median_lower", p + "median_upper", 1, m,
+                                                   " months"),
+        "; ", w.n(p + "events"), " of ", w.n(p + "n"), " index episodes resolved during follow-up, and ",
+        *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
+        " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT),
+        "% at 8 months. The published course is 6 to 8 months.",
+    )
+    medians = ReportTable(
+        "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
+        ("stratum", "group", "n", "resolved", f"median, months ({w.level} CI)"),
+        tuple(((r.stratum_var,), (r.stratum,), (w.count(r.n),), (w.count(r.events),),
+               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m)) for r in res.medians.itertuples()))
+    landmarks = ReportTable(
+        "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
+        ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
+        tuple(((r.stratum_var,), (r.stratum,), (f"{r.months:g}",), w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
+               (w.count(r.n_risk),)) for r in res.landmarks.itertuples()))
+    logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
+                          tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),
+                                 (str(r.df),), (w.p(r.p),)) for r in res.logrank.itertuples()))
+    cox = ReportTable("resolution_cox", f"Cox model of resolution (Efron ties): hazard ratios, {w.level} CI",
+                      ("term", f"hazard ratio ({w.level} CI)", "p"),
+                      tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
+                            for r in res.cox.itertuples()),
+                      note="A hazard ratio above 1 means faster resolution. Proportional hazards (cox.zph, "
+                           "KM transform): " + "; ".join(f"{r.term} p = {r.p:.3f}" for r in res.ph_test.itertuples()))
+    figures = [ReportFigure(f"km_resolution_{s}", f"Kaplan-Meier estimate of the share still unresolved"
+                            f"{'' if s == 'all' else ' by ' + s}, with {w.level} CI bands, censoring marks and numbers "
+                            "at risk.", f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}")
+               for s in ["all", *analysis.options.resolution.strata]
+               if (res.curves["stratum_var"] == s).any()]
+    return Section("resolution", "Time to resolution", (text,), tuple(figures), (medians, landmarks, logrank, cox))
+
+
+def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Cumulative incidence of same-hip recurrence and of migration, with rates and sites."""
+    r, g = "recurrence.", "migration."
+    recurrence: Text = (
+        "Same-hip recurrence had a cumulative incidence of ", *w.ci(r + "cif_24m.estimate", r + "cif_24m.lower",
+                                                                     r + "cif_24m.upper", 1, PCT, "%"),
+        " by 2 years (death a competing risk), ", w.n(r + "rate.events"), " recurrences in all, ",
+        *w.ci(r + "rate.rate_per_100py", r + "rate.lower", r + "rate.upper", 2),
+        " per 100 person-years.",
+    )
+    migration: Text = (
+        "Migration to the other hip or another joint had a cumulative incidence of ",
+        *w.ci(g + "cif_24m.estimate", g + "cif_24m.lower", g + "cif_24m.upper", 1, PCT, "%"),
+        " by 2 years; ", w.n(g + "sites.contralateral_hip"), " first migrations went to the other hip.",
+    )
+    rows = []
+    for name, result in (("recurrence", analysis.recurrence), ("migration", analysis.migration)):
+        for x in result.incidence.itertuples():
+            rows.append(((name,), (x.cause,), (f"{x.months:g}",), w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT)))
+    incidence = ReportTable("cumulative_incidence", f"Cumulative incidence, % ({w.level} CI; Aalen-Johansen, cmprsk variance)",
+                            ("outcome", "cause", "months", f"% ({w.level} CI)"), tuple(rows))
+    rates = []
+    for result in (analysis.recurrence, analysis.migration):
+        for x in result.rates.itertuples():
+            rates.append(((x.outcome,), (w.count(x.events),), (w.number(x.person_years, 0),),
+                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2, hide=w.small(x.events))))
+    rate = ReportTable("event_rates", f"First events per 100 person-years (exact Poisson {w.level} CI)",
+                       ("outcome", "events", "person-years", f"rate ({w.level} CI)"), tuple(rates))
+    sites = analysis.migration.sites
+    site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
+                       tuple(((s.site.replace("_", " "),), (w.count(s.n),)) for s in sites.itertuples()))
+    figure = ReportFigure("cif_recurrence_migration", "Cumulative incidence of same-hip recurrence and of migration "
+                          "from index onset, death a competing risk, with numbers at risk.",
+                          "Cumulative incidence curves of recurrence and migration")
+    return Section("recurrence", "Recurrence and migration", (recurrence, migration), (figure,),
+                   (incidence, rate, site))
+
+
+def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Insufficiency fracture and AVN: proportions, rates and the pregnancy risk ratio."""
+    h = w.headline
+
+    def outcome(name: str, label: str) -> Text:
+        k = f"complications.{name}.all."
+        hide = w.share_hidden(h.get(k + "events"), h.get(k + "n"))
+        return (label, " occurred in ", w.n(k + "events"), " of ", w.n(k + "n"), " index episodes (",
+                *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide), ")")
+
+    text: Text = (*outcome("fracture", "An insufficiency or subcapital fracture"), "; ",
+                  *outcome("avn", "avascular necrosis"), ". Published reports call fracture rare and AVN absent.")
+    rows = []
+    for x in analysis.complications.estimates.itertuples():
+        hide = w.share_hidden(x.events, x.n)
+        rows.append(((x.description,), (x.group,), (w.count(x.events), " of ", w.count(x.n)),
+                     w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide),
+                     w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2, hide=w.small(x.events))))
+    table = ReportTable("complications", "Fracture and AVN after the index episode",
+                        ("outcome", "group", "events of n", f"% ({w.level} exact CI)", f"per 100 person-years ({w.level} CI)"),
+                        tuple(rows))
+    ratios = []
+    for x in analysis.complications.risk_ratios.itertuples():
+        hide = w.small(x.events_pregnancy) or w.small(x.events_other)
+        ratios.append(((x.outcome,), w.cell_ci(x.risk_ratio, x.lower, x.upper, 2, hide=hide)))
+    rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
+                     ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))
+    figure = ReportFigure("claims_forest", "Published claims beside the registry's estimates; fracture and AVN are "
+                          "the last panels.", "Forest plot of the claims check")
+    return Section("complications", "Insufficiency fracture and avascular necrosis", (text,), (figure,), (table, rr))
+
+
+def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
+    """Imaging findings by modality and the first plain film."""
+    h = w.headline
+    t1 = "imaging.MRI.t1_low."
+    hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"))
+    text: Text = (
+        "The first plain film was normal in ", w.n("imaging.first_film.normal"), " index episodes, abnormal in ",
+        w.n("imaging.first_film.abnormal"), " and indeterminate in ", w.n("imaging.first_film.indeterminate"),
+        ". MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
+        " of the MRI examinations with the finding recorded.",
+    )
+    rows = []
+    for x in analysis.imaging.findings.itertuples():
+        hidden = w.share_hidden(x.positive, x.recorded)
+        rows.append(((x.modality,), (x.finding.replace("_", " "),), (w.count(x.positive), " of ", w.count(x.recorded)),
+                     w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
+    table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
+                        ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows))
+    return Section("imaging", "Imaging findings", (text,), (), (table,))

@@ -1,0 +1,86 @@
+"""Report sections about the data: what was read and validated, attrition, the cohort (Table 1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from reports.tables import table_one
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyses.baseline import BaselineResult
+    from cohort.derive import DerivedCohort
+    from cohort.validate import ValidationReport
+
+__all__ = ["data_section", "attrition_section", "cohort_section", "frame_table"]
+
+_TABLE_WORDS = {"patients": "patients", "episodes": "episodes", "imaging": "imaging examinations",
+                "events": "events"}
+
+
+def frame_table(frame: pd.DataFrame, name: str, caption: str, note: str = "") -> ReportTable:
+    """A table of ready-made strings (one cell = one text fragment)."""
+    rows = tuple(tuple((str(v),) for v in row) for row in frame.itertuples(index=False))
+    return ReportTable(name, caption, tuple(map(str, frame.columns)), rows, note)
+
+
+def data_section(report: ValidationReport, w: Writer) -> Section:
+    """What was read, from which files, and what validation found (no example values shown)."""
+    rows = report.rows
+    parts: list[Any] = [f"The export was validated on {report.validation_date.isoformat()}: "]
+    read = [(w.count(n), f" {_TABLE_WORDS.get(t, t)}") for t, n in rows.items()]
+    for i, (num, word) in enumerate(read):
+        parts += [num, word, ", " if i < len(read) - 2 else " and " if i == len(read) - 2 else ""]
+    errors, warnings = len(report.errors), len(report.warnings)
+    parts += [" were read. Validation found ", w.count(errors), " error(s) and ", w.count(warnings),
+              " warning(s); warnings do not stop the analysis (an extra column, an optional table absent)."]
+    files = ReportTable(
+        "validation_files", "Tables read", ("table", "file", "rows"),
+        tuple(((t,), (report.files.get(t, "(absent)"),), (w.count(n),)) for t, n in rows.items()))
+    summary = report.summary()
+    tables = [files]
+    if len(summary):
+        tables.append(ReportTable(
+            "validation_summary", "Validation findings by rule (values are not shown in the report)",
+            ("severity", "table", "column", "rule", "rows"),
+            tuple(((r.severity,), (r.table,), (str(r.column),), (r.rule,), (w.count(r.n),))
+                  for r in summary.itertuples(index=False))))
+    return Section("data", "Data and validation", (tuple(parts),), tables=tuple(tables))
+
+
+def attrition_section(derived: DerivedCohort, rows_in: dict[str, int], w: Writer) -> Section:
+    """Every row that does not reach an analysis, with its reason, reconciled with the rows read."""
+    summary = derived.attrition_summary(rows_in)
+    patients = summary[(summary["table"] == "patients")]
+    read = int(patients.loc[patients["stage"] == "read", "n"].sum())
+    cohort = int(patients.loc[patients["stage"] == "in_cohort", "n"].sum())
+    text: Text = (w.count(cohort), " of ", w.count(read), " patients read have an index ",
+                  derived.definitions.index_joint, " episode and form the cohort. Every row that does not "
+                  "reach an analysis is counted below with its reason; the counts reconcile with the rows read.")
+    cells = tuple(((r.table,), (r.stage.replace("_", " "),), (r.description,), (w.count(r.n),))
+                  for r in summary.itertuples(index=False))
+    table = ReportTable("attrition", "Attrition: rows read, rows in the cohort and rows left out of an analysis",
+                        ("table", "stage", "reason", "rows"), cells)
+    return Section("attrition", "Attrition", (text,), tables=(table,))
+
+
+def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
+    """Table 1 and the age distribution by sex."""
+    text: Text = (
+        "The cohort has ", w.n("demographics.sex_ratio.n"), " patients: ", w.n("demographics.sex_ratio.men"),
+        " men and ", w.n("demographics.sex_ratio.women"), " women. The median age at onset was ",
+        w.num("demographics.age.M.median", 1), " years in men (IQR ", w.num("demographics.age.M.q1", 1), " to ",
+        w.num("demographics.age.M.q3", 1), ") and ", w.num("demographics.age.F.median", 1),
+        " years in women (IQR ", w.num("demographics.age.F.q1", 1), " to ", w.num("demographics.age.F.q3", 1), ").",
+    )
+    t1 = table_one(baseline, w.min_cell)
+    table = frame_table(t1, "table1", "Table 1. Baseline characteristics of the index episodes, by sex",
+                        note=f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to "
+                             f"{max(w.min_cell - 1, 0)} are shown as <{w.min_cell}, with one more cell hidden where "
+                             "a total would reveal them." if w.min_cell > 1 else "n (%); median [IQR].")
+    figure = ReportFigure("age_by_sex", "Age at onset by sex; women pregnant or postpartum at onset are shown "
+                          "apart, the band marks the published 40-55 years of men.",
+                          "Histogram of age at onset for men and women")
+    return Section("cohort", "Cohort description", (text,), figures=(figure,), tables=(table,))

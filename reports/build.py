@@ -1,0 +1,180 @@
+"""Build a report: validate, derive, analyse, draw, render, and replace the output folder.
+
+One function, :func:`build_report`, behind ``toh report`` and ``toh demo``.  It logs one line
+per step with its time; on an interactive terminal it also shows which step is running.  With
+``if_changed`` it first hashes the inputs (every file of the export, the mapping and the
+configuration) and skips the build when the hash equals the one in the last report's
+``manifest.json``.
+
+The output folder (see the README) holds ``report.html`` (self-contained), ``report.pdf``,
+``report.md``, ``figures/`` (PNG and SVG), ``tables/`` (each report table as CSV, LaTeX and
+HTML, counts suppressed), ``manifest.json`` and, unless turned off, ``data/results.json`` and
+``data/tables/*.csv`` (machine-readable, full precision, unsuppressed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from cohort.errors import ConfigError, InvalidDataError
+from reports._atomic import MANIFEST, MARKER, staged_folder
+from reports.config import ReportConfig
+
+__all__ = ["BuildOutcome", "build_report", "input_fingerprint"]
+
+_FIGURE_MM = {"single": 85.0, "double": 180.0}
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a build did: ``built`` (False when skipped as unchanged), the folder and the hash."""
+
+    built: bool
+    out: Path
+    fingerprint: str
+    files: tuple[str, ...] = ()
+
+
+class _Steps:
+    """One log line per finished step (time of day, step, seconds, detail); a live line on a TTY."""
+
+    def __init__(self, log: Callable[[str], None], stream: TextIO | None, total: int) -> None:
+        self.log, self.stream, self.total, self.done = log, stream, total, 0
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict[str, str]]:
+        detail: dict[str, str] = {}
+        if self.stream is not None:
+            self.stream.write(f"\r\033[K[{self.done + 1}/{self.total}] {name} ...")
+            self.stream.flush()
+        start = time.perf_counter()
+        try:
+            yield detail
+        finally:
+            if self.stream is not None:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+        self.done += 1
+        seconds = time.perf_counter() - start
+        note = f"  {detail['text']}" if detail.get("text") else ""
+        self.log(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} toh report: {name:<9} {seconds:7.2f} s{note}")
+
+
+def _export_files(export: Path) -> list[Path]:
+    if export.is_file():
+        return [export]
+    if export.is_dir():
+        return sorted(p for p in export.iterdir() if p.is_file() and not p.name.startswith("."))
+    raise ConfigError(f"export not found: {export}")
+
+
+def input_fingerprint(config: ReportConfig, version: str) -> str:
+    """SHA-256 over the export's files, the mapping, the configuration file and the settings.
+
+    The validation date enters only when it is set (a default "today" does not force a rebuild).
+    """
+    from reports.manifest import file_hashes
+
+    assert config.export is not None
+    digest = hashlib.sha256()
+    parts: dict[str, Any] = {"toh-cohort": version, "settings": config.as_dict()}
+    parts["export"] = file_hashes(_export_files(config.export))
+    for name, path in (("mapping", config.mapping), ("config", config.source)):
+        if path is not None:
+            if not Path(path).is_file():
+                raise ConfigError(f"{name} file not found: {path}")
+            parts[name] = file_hashes([Path(path)])
+    digest.update(json.dumps(parts, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _last_fingerprint(out: Path) -> str | None:
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("fingerprint") if manifest.get("kind") == MARKER else None
+
+
+def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Path | None = None,
+                 log: Callable[[str], None] = print, progress: TextIO | None = None,
+                 interactive: bool | None = None) -> BuildOutcome:
+    """Build the report described by ``config`` into ``config.out``.
+
+    Parameters
+    ----------
+    config
+        What to build (export, mapping, output folder, formats, strata, suppression, seed).
+    if_changed
+        Skip the build when the inputs' and configuration's hash equals the last build's.
+    failures
+        Where to write every validation failure when the export is invalid.
+    log
+        Receives one line per step.
+    progress
+        Stream for the live step display (default stderr); shown only when it is a terminal.
+    interactive
+        Force (True) or suppress (False) the live display.
+
+    Raises
+    ------
+    ConfigError
+        Missing export or output, unreadable configuration, an output folder that is not a report.
+    InvalidDataError
+        The export is invalid (nothing is replaced; failures are written to ``failures``).
+    """
+    from reports.manifest import software_versions
+
+    if config.export is None:
+        raise ConfigError("no export given: pass EXPORT or set [report].export in the configuration")
+    if config.out is None:
+        raise ConfigError("no output folder given: pass --out or set [report].out in the configuration")
+    stream = progress if progress is not None else sys.stderr
+    live = interactive if interactive is not None else bool(getattr(stream, "isatty", lambda: False)())
+    steps = _Steps(log, stream if live else None, 6 + len(config.formats))
+    version = software_versions()["toh-cohort"]
+    with steps.step("inputs") as note:
+        fingerprint = input_fingerprint(config, version)
+        note["text"] = f"fingerprint {fingerprint[:12]}"
+    if if_changed and _last_fingerprint(config.out) == fingerprint:
+        log(f"toh report: inputs and configuration unchanged since the last build of {config.out}: skipped")
+        return BuildOutcome(False, config.out, fingerprint)
+    with staged_folder(config.out) as stage:
+        written = _build_into(stage, config, steps, fingerprint, version, failures)
+    log(f"toh report: wrote {config.out} ({', '.join(written)})")
+    return BuildOutcome(True, config.out, fingerprint, tuple(written))
+
+
+def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
+                failures: Path | None) -> list[str]:
+    from reports._build_steps import analyse_step, derive_step, figures_step, render_step, validate_step
+
+    assert config.export is not None
+    with steps.step("validate") as note:
+        report = validate_step(config)
+        note["text"] = (f"{sum(report.rows.values()):,} rows; {len(report.errors):,} error(s), "
+                        f"{len(report.warnings):,} warning(s)")
+    if not report.is_valid:
+        where = report.write_failures(failures) if failures is not None else None
+        raise InvalidDataError(f"the export {config.export} is invalid: {len(report.errors):,} error(s)"
+                               + (f"; every failure is in {where}" if where else "")
+                               + f"; the last report in {config.out} is left as it was", report)
+    with steps.step("derive") as note:
+        derived = derive_step(report)
+        note["text"] = f"{len(derived.index):,} patients in the cohort"
+    with steps.step("analyse") as note:
+        analysis, baseline = analyse_step(derived, config)
+        note["text"] = f"{config.bootstrap_draws:,} bootstrap draws, seed {config.seed}"
+    with steps.step("figures") as note:
+        figures = figures_step(analysis, stage / "figures", config)
+        note["text"] = f"{len(figures)} files"
+    return render_step(stage, config, steps, report, derived, analysis, baseline, fingerprint, version)

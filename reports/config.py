@@ -1,0 +1,215 @@
+"""The report configuration: one TOML file that holds everything a scheduled build needs.
+
+Example (every key optional; paths are relative to the configuration file)::
+
+    [report]
+    export = "exports/latest"          # folder of CSV/Parquet files, or an Excel workbook
+    mapping = "mapping.toml"           # column mapping of a non-canonical export
+    out = "reports/toh"                # output folder (replaced atomically on success)
+    formats = ["html", "pdf", "md"]
+    title = "TOH registry report"
+    figure_width = "single"            # "single" (85 mm) or "double" (180 mm)
+
+    [analysis]
+    seed = 20240229
+    bootstrap_draws = 1000
+    strata = ["sex", "pregnancy", "treatment"]
+    validation_date = 2025-06-30       # default: the day of the build
+
+    [privacy]
+    min_cell = 5                       # counts 1 to min_cell - 1 are shown as "<min_cell"
+    machine_readable = true            # also write results.json and tables/*.csv (unsuppressed)
+
+Options given on the command line override the file.  Every mistake (unknown section or key,
+wrong type, a value out of range, a file that is not there) is a :class:`cohort.errors.ConfigError`
+naming the file and the key, so a build exits with code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cohort.errors import ConfigError
+
+__all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITLE"]
+
+REPORT_FORMATS = ("html", "pdf", "md")
+DEFAULT_TITLE = "Transient osteoporosis of the hip: registry report"
+_STRATA = ("sex", "pregnancy", "treatment")
+_KEYS: dict[str, set[str]] = {
+    "report": {"export", "mapping", "out", "formats", "title", "figure_width"},
+    "analysis": {"seed", "bootstrap_draws", "strata", "validation_date"},
+    "privacy": {"min_cell", "machine_readable"},
+}
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Everything one report build uses.
+
+    Attributes
+    ----------
+    export, mapping, out
+        The registry export, its mapping file (or None) and the output folder.
+    formats
+        Rendered outputs, among "html", "pdf" and "md".
+    title
+        Title of the report.
+    figure_width
+        "single" (85 mm) or "double" (180 mm) journal column.
+    seed, bootstrap_draws
+        Seed and number of draws of the bootstrap intervals.
+    strata
+        Stratum variables of the resolution analysis (among sex, pregnancy, treatment).
+    validation_date
+        Validate as if on this day (None: the day of the build).
+    min_cell
+        Smallest count shown in a rendered output; 1 to ``min_cell - 1`` show as "<min_cell"
+        (0 or 1: every count shown).
+    machine_readable
+        Also write results.json and the tidy tables (full precision, unsuppressed).
+    source
+        The configuration file read (None when built from options only).
+    """
+
+    export: Path | None = None
+    mapping: Path | None = None
+    out: Path | None = None
+    formats: tuple[str, ...] = REPORT_FORMATS
+    title: str = DEFAULT_TITLE
+    figure_width: str = "single"
+    seed: int = 20240229
+    bootstrap_draws: int = 1000
+    strata: tuple[str, ...] = _STRATA
+    validation_date: dt.date | None = None
+    min_cell: int = 5
+    machine_readable: bool = True
+    source: Path | None = field(default=None, compare=False)
+
+    def with_overrides(self, **values: Any) -> ReportConfig:
+        """A copy with the given non-None values replaced, then checked."""
+        chosen = {k: v for k, v in values.items() if v is not None}
+        where = "command line"
+        if "formats" in chosen:
+            chosen["formats"] = _formats(chosen["formats"], "--format", where)
+        return check_config(replace(self, **chosen), where)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (paths and dates as text) for the manifest and the methods text."""
+        out: dict[str, Any] = {}
+        for key in ("formats", "title", "figure_width", "seed", "bootstrap_draws", "strata", "min_cell",
+                    "machine_readable"):
+            value = getattr(self, key)
+            out[key] = list(value) if isinstance(value, tuple) else value
+        out["validation_date"] = None if self.validation_date is None else self.validation_date.isoformat()
+        return out
+
+
+def _formats(value: Any, where: str, path: str) -> tuple[str, ...]:
+    items = [v.strip().lower() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"{path}: {where} must be a list of formats, got {value!r}")
+    chosen = tuple(dict.fromkeys(v.strip().lower() for v in items if v.strip()))
+    unknown = sorted(set(chosen) - set(REPORT_FORMATS))
+    if unknown or not chosen:
+        raise ConfigError(f"{path}: {where} must name formats among {', '.join(REPORT_FORMATS)}; got {value!r}")
+    return chosen
+
+
+def _typed(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = raw[key]
+    if isinstance(value, bool) and kind is not bool:  # TOML true is not a number here
+        raise ConfigError(f"{where}.{key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}.{key} must be {names}, got {value!r}")
+    return value
+
+
+def check_config(config: ReportConfig, where: str) -> ReportConfig:
+    """Check ranges and choices; raise ConfigError naming ``where`` and the key."""
+    if config.min_cell < 0:
+        raise ConfigError(f"{where}: min_cell must be 0 or more, got {config.min_cell}")
+    if config.bootstrap_draws < 0:
+        raise ConfigError(f"{where}: bootstrap_draws must be 0 or more, got {config.bootstrap_draws}")
+    if config.figure_width not in ("single", "double"):
+        raise ConfigError(f"{where}: figure_width must be 'single' or 'double', got {config.figure_width!r}")
+    unknown = sorted(set(config.strata) - set(_STRATA))
+    if unknown:
+        raise ConfigError(f"{where}: strata must be among {', '.join(_STRATA)}; got {unknown}")
+    if not config.title.strip():
+        raise ConfigError(f"{where}: title must not be empty")
+    return config
+
+
+def load_report_config(path: str | Path | None) -> ReportConfig:
+    """Read and check a report configuration file (None: the defaults).
+
+    Parameters
+    ----------
+    path
+        A TOML file laid out as in this module's docstring.
+
+    Returns
+    -------
+    ReportConfig
+        Paths resolved against the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        Missing file, invalid TOML, unknown section or key, wrong type or value.
+    """
+    if path is None:
+        return ReportConfig()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"report configuration not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    unknown = sorted(set(raw) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown sections {unknown}; sections are {sorted(_KEYS)}")
+    values: dict[str, Any] = {}
+    for section, keys in _KEYS.items():
+        body = raw.get(section, {})
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        bad = sorted(set(body) - keys)
+        if bad:
+            raise ConfigError(f"{path}: [{section}] has unknown keys {bad}; keys are {sorted(keys)}")
+        where = f"{path}: [{section}]"
+        for key in body:
+            if key in ("export", "mapping", "out"):
+                values[key] = path.parent / _typed(body, key, str, where)
+            elif key == "formats":
+                values[key] = _formats(body[key], f"[{section}].{key}", str(path))
+            elif key == "strata":
+                items = _typed(body, key, list, where)
+                if not all(isinstance(v, str) for v in items):
+                    raise ConfigError(f"{where}.strata must be a list of names, got {items!r}")
+                values[key] = tuple(items)
+            elif key == "validation_date":
+                day = _typed(body, key, (dt.date, str), where)
+                if isinstance(day, dt.datetime):
+                    raise ConfigError(f"{where}.validation_date must be a date (YYYY-MM-DD), got {day!r}")
+                if isinstance(day, str):
+                    try:
+                        day = dt.date.fromisoformat(day)
+                    except ValueError:
+                        raise ConfigError(f"{where}.validation_date must be YYYY-MM-DD, got {day!r}") from None
+                values[key] = day
+            elif key == "machine_readable":
+                values[key] = _typed(body, key, bool, where)
+            elif key in ("title", "figure_width"):
+                values[key] = _typed(body, key, str, where)
+            else:
+                values[key] = _typed(body, key, int, where)
+    return check_config(ReportConfig(source=path, **values), str(path))

@@ -1,0 +1,94 @@
+"""Assemble the report document from one run: validation, derived cohort, analyses, provenance.
+
+The document (:class:`reports._document.ReportDocument`) is data: every renderer (HTML, PDF,
+Markdown) draws the same sections, sentences, tables and figures from it, with small counts
+already suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from reports._document import ReportDocument, Writer
+from reports._sections_analyses import (
+    complications_section,
+    demographics_section,
+    imaging_section,
+    radiographic_section,
+    recurrence_migration_section,
+    resolution_section,
+)
+from reports._sections_data import attrition_section, cohort_section, data_section
+from reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyses.baseline import BaselineResult
+    from analyses.claims import ClaimsResult
+    from analyses.run import CohortAnalysis
+    from cohort.derive import DerivedCohort
+    from cohort.validate import ValidationReport
+
+__all__ = ["build_document", "claims_for_figure"]
+
+
+def build_document(
+    title: str,
+    report: ValidationReport,
+    derived: DerivedCohort,
+    analysis: CohortAnalysis,
+    baseline: BaselineResult,
+    provenance: Mapping[str, Any],
+    config: Mapping[str, Any],
+    min_cell: int,
+) -> ReportDocument:
+    """The report of one run, section by section.
+
+    Parameters
+    ----------
+    title
+        Title of the report.
+    report, derived, analysis, baseline
+        Validation report, derived cohort, every analysis and Table 1's data of the run.
+    provenance
+        :func:`reports.manifest.provenance` of the run.
+    config
+        The report configuration as plain values (:meth:`reports.config.ReportConfig.as_dict`).
+    min_cell
+        Smallest count shown.
+
+    Returns
+    -------
+    ReportDocument
+    """
+    w = Writer(analysis.headline(), min_cell, analysis.definitions.confidence)
+    sections = (
+        data_section(report, w),
+        attrition_section(derived, report.rows, w),
+        cohort_section(baseline, w),
+        demographics_section(analysis, w),
+        radiographic_section(analysis, w),
+        resolution_section(analysis, w),
+        recurrence_migration_section(analysis, w),
+        complications_section(analysis, w),
+        imaging_section(analysis, w),
+        claims_section(analysis, w),
+        methods_section(analysis, min_cell),
+        manifest_section(provenance, config),
+    )
+    subtitle = (f"{len(derived.index):,} patients; validated on {report.validation_date.isoformat()}; "
+                f"toh-cohort {provenance.get('software', {}).get('toh-cohort', '')}")
+    return ReportDocument(title, subtitle, sections, min_cell)
+
+
+def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
+    """The claims with estimates that would reveal a small count blanked, for the forest plot."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    hidden = hidden_claims(Writer(analysis.headline(), min_cell))
+    claims = analysis.claims.claims.copy()
+    rows = claims["key"].isin(sorted(hidden))
+    claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
+    return replace(analysis.claims, claims=claims)

@@ -1,0 +1,87 @@
+"""Render a report document as one self-contained HTML file.
+
+Jinja2 with autoescape on: every text of the document (including anything that came from the
+export, such as an extra column's name) is escaped; only :func:`fragments` builds markup, and it
+escapes each piece itself.  Figures are embedded as ``data:`` URIs of their SVG files inside
+``<img>`` elements (never inline SVG), and a Content-Security-Policy forbids every network
+request and every script, so the file opens anywhere, offline, and runs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
+
+from reports._document import Num, ReportDocument, Text
+
+__all__ = ["render_html"]
+
+_MIME = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _num(num: Num) -> Markup:
+    if num.suppressed:
+        attrs = ' class="suppressed" data-suppressed="1"'
+        if num.key:
+            attrs += f' data-key="{escape(num.key)}"'
+        return Markup(f"<span{attrs}>{escape(num.text)}</span>")
+    if num.key is None or num.value is None:
+        return escape(num.text)
+    return Markup(
+        f'<span class="num" data-key="{escape(num.key)}" data-value="{num.value!r}" data-scale="{num.scale!r}" '
+        f'data-digits="{num.digits}" data-kind="{escape(num.kind)}">{escape(num.text)}</span>'
+    )
+
+
+def fragments(text: Text | str) -> Markup:
+    """Markup of a sentence or cell: text escaped, numbers marked with their results.json key."""
+    if isinstance(text, str):
+        return escape(text)
+    return Markup("").join(escape(f) if isinstance(f, str) else _num(f) for f in text)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=True, keep_trailing_newline=True)
+    env.filters["fragments"] = fragments
+    return env
+
+
+def data_uri(path: Path) -> str:
+    """The file as a base64 ``data:`` URI."""
+    mime = _MIME[path.suffix.lstrip(".").lower()]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def render_html(doc: ReportDocument, figures_dir: str | Path, out: str | Path, version: str,
+                image_format: str = "svg", figure_width_mm: float = 85.0) -> Path:
+    """Write the report as one HTML file with every figure embedded.
+
+    Parameters
+    ----------
+    doc
+        The report document.
+    figures_dir
+        Folder holding ``<figure>.<image_format>`` for every figure of the document.
+    out
+        HTML file to write.
+    version
+        toh-cohort version (in the generator meta tag).
+    image_format
+        "svg" or "png".
+    figure_width_mm
+        Width of the figures as drawn (shown at that size, shrunk on narrow screens).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    folder = Path(figures_dir)
+    images = {name: data_uri(folder / f"{name}.{image_format}") for name in dict.fromkeys(doc.figure_names())}
+    html = _environment().get_template("report.html.j2").render(
+        doc=doc, images=images, version=version, figure_css_width=f"{figure_width_mm:g}mm")
+    path = Path(out)
+    path.write_text(html, encoding="utf-8")
+    return path
