@@ -185,8 +185,8 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
         ratios.append(((x.outcome,), w.cell_ci(x.risk_ratio, x.lower, x.upper, 2, hide=hide)))
     rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
                      ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))
-    figure = ReportFigure("claims_forest", "Published claims beside the registry's estimates; fracture and AVN are "
-                          "the last panels.", "Forest plot of the claims check")
+    figure = ReportFigure("complications", f"Share of index episodes with a fracture or AVN, overall and by "
+                          f"pregnancy, with exact {w.level} intervals.", "Dot plot of fracture and AVN shares")
     return Section("complications", "Insufficiency fracture and avascular necrosis", (text,), (figure,), (table, rr))
 
 
@@ -208,4 +208,6 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
                      w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
     table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
                         ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows))
-    return Section("imaging", "Imaging findings", (text,), (), (table,))
+    figure = ReportFigure("imaging_findings", f"Share of examinations showing each finding, by modality ({w.level} "
+                          "intervals).", "Dot plot of imaging findings by modality")
+    return Section("imaging", "Imaging findings", (text,), (figure,), (table,))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from reports._document import ReportTable, Section, Text, Writer
 from reports.tables import table_one
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +80,4 @@ def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
                         note=f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to "
                              f"{max(w.min_cell - 1, 0)} are shown as <{w.min_cell}, with one more cell hidden where "
                              "a total would reveal them." if w.min_cell > 1 else "n (%); median [IQR].")
-    figure = ReportFigure("age_by_sex", "Age at onset by sex; women pregnant or postpartum at onset are shown "
-                          "apart, the band marks the published 40-55 years of men.",
-                          "Histogram of age at onset for men and women")
-    return Section("cohort", "Cohort description", (text,), figures=(figure,), tables=(table,))
+    return Section("cohort", "Cohort description", (text,), tables=(table,))

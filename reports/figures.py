@@ -9,6 +9,8 @@ in the house style (:mod:`reports._figure_style`) and return the axes, plus
 :func:`radiographic_change`  Turnbull NPMLE of radiographic change, Weibull fit, bootstrap
                           CIs, the published 4-8 week band
 :func:`age_by_sex`        age at onset by sex, pregnancy shown, men's 40-55 band
+:func:`complications_shares`  fracture and AVN shares, overall and by pregnancy
+:func:`imaging_findings`  share of examinations showing each finding, by modality
 :func:`claims_forest`     each published claim beside the registry's estimate and CI
 ========================  ==============================================================
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 from reports._fig_claims import claims_container, claims_forest, claims_layout
 from reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
 from reports._fig_panels import age_by_sex, radiographic_change
+from reports._fig_shares import complications_shares, imaging_findings, share_rows_height
 from reports._figure_style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -40,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from analyses.run import CohortAnalysis
 
 __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
+           "complications_shares", "imaging_findings",
            "figure_names", "STRATUM_VARS", "FORMATS"]
 
 
@@ -61,6 +65,10 @@ def _specs(analysis: CohortAnalysis, width_in: float,
         ("age_by_sex", 2.5 * scale,
          lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
                                 men_age_range=analysis.definitions.men_age_range)),
+        ("complications", share_rows_height(len(analysis.complications.estimates)),
+         lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell)),
+        ("imaging_findings", share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
+         lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell)),
         ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
          lambda fig: claims_forest(analysis.claims, claims_container(fig))),
     ]
@@ -79,7 +87,7 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
     ``km_resolution_pregnancy``, ``km_resolution_treatment`` (each stratum variable the result
     holds), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
-    ``claims_forest``.  Each is written as ``out_dir/<stem>.<format>`` at the journal column
+    ``complications``, ``imaging_findings``, ``claims_forest``.  Each is written as ``out_dir/<stem>.<format>`` at the journal column
     width (PNG at 300 dpi), drawn on the Agg canvas without pyplot, and released after saving.
 
     Parameters

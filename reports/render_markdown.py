@@ -13,7 +13,7 @@ from reports._document import ReportDocument, Text, plain_text
 
 __all__ = ["render_markdown", "md_escape"]
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_escape(text: str) -> str:

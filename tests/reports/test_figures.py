@@ -27,7 +27,8 @@ ROOT = Path(__file__).parents[2]
 DEMO = ROOT / "cohort" / "demo"
 MONTH = 365.25 / 12
 STEMS = ["km_resolution_all", "km_resolution_sex", "km_resolution_pregnancy", "km_resolution_treatment",
-         "cif_recurrence_migration", "radiographic_change", "age_by_sex", "claims_forest"]
+         "cif_recurrence_migration", "radiographic_change", "age_by_sex", "complications", "imaging_findings",
+         "claims_forest"]
 
 
 @pytest.fixture(scope="module")
