@@ -106,11 +106,13 @@ def table_one(baseline: BaselineResult, min_cell: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["characteristic", "level", *[_HEADERS[c] for c in _HEADERS]])
 
 
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
 def _latex_escape(text: str) -> str:
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                       ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
-        text = text.replace(char, repl)
-    return text
+    """Every LaTeX special character replaced in one pass (so no replacement is escaped again)."""
+    return "".join(_LATEX.get(char, char) for char in text)
 
 
 def render_table(table: pd.DataFrame, fmt: str, path: str | Path | None = None, caption: str = "") -> str:

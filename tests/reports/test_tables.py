@@ -59,6 +59,8 @@ def test_rendering_escapes_hostile_text_and_defuses_csv() -> None:
     assert "\n'=cmd" in csv
     latex = render_table(table, "latex", caption="Table 1")
     assert r"50\%" in latex and r"a\_b" in latex
+    hostile = render_table(pd.DataFrame({"x": [r"\input{/etc/passwd} <5"]}), "latex")
+    assert r"\textbackslash{}input\{/etc/passwd\} \textless{}5" in hostile
 
 
 def test_format_estimate() -> None:

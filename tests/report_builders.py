@@ -1,0 +1,28 @@
+"""Helpers of the report tests: the demo export, a quick configuration, hostile texts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib.resources import files
+from pathlib import Path
+
+from reports.config import ReportConfig
+
+#: Validation day of the report tests (the demo export ends on 2025-12-31).
+REPORT_DAY = dt.date(2026, 1, 1)
+#: Text an attacker could put in an export: markup, script, a spreadsheet formula.
+HOSTILE_COLUMN = '<script>alert("toh")</script>'
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_FORMULA = '=HYPERLINK("http://example.invalid","x")'
+
+
+def demo_export() -> Path:
+    """The bundled demo registry."""
+    return Path(str(files("cohort.demo")))
+
+
+def report_config(export: Path, out: Path, **values: object) -> ReportConfig:
+    """A quick configuration: 20 bootstrap draws, validated on REPORT_DAY."""
+    base = dict(export=export, out=out, bootstrap_draws=20, validation_date=REPORT_DAY)
+    base.update(values)
+    return ReportConfig(**base)  # type: ignore[arg-type]

@@ -1,0 +1,207 @@
+"""What the report says: every section, numbers equal to results.json, suppression, no identifiers,
+hostile text shown as text, CSV cells that never start a formula."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, REPORT_DAY, demo_export
+from reports._document import Num, ReportDocument
+
+SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
+            "complications", "imaging", "claims", "methods", "manifest"]
+FIGURES = ["age_by_sex", "radiographic_change", "km_resolution_all", "km_resolution_sex", "km_resolution_pregnancy",
+           "km_resolution_treatment", "cif_recurrence_migration", "complications", "imaging_findings",
+           "claims_forest"]
+
+
+class _Spans(HTMLParser):
+    """Collects the marked numbers (span data-key), the sections, tables and images of a report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[dict[str, str]] = []
+        self.sections: list[str] = []
+        self.tables: list[str] = []
+        self.images: list[dict[str, str]] = []
+        self._open: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "span" and "data-key" in a:
+            self._open = dict(a, text="")
+        elif tag == "section":
+            self.sections.append(a.get("id", ""))
+        elif tag == "table":
+            self.tables.append(a.get("data-table", ""))
+        elif tag == "img":
+            self.images.append(a)
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._open is not None:
+            self.numbers.append(self._open)
+            self._open = None
+
+
+def _parse(path: Path) -> _Spans:
+    parser = _Spans()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _expected_text(value: float, scale: float, digits: int, kind: str) -> str:
+    if kind == "count":
+        return f"{int(round(value)):,}"
+    if kind == "p" and value < 0.001:
+        return "<0.001"
+    return f"{value * scale:.{digits}f}"
+
+
+def test_every_number_in_the_report_is_the_one_in_results_json(demo_report: tuple[Path, list[str]]) -> None:
+    out, _ = demo_report
+    results = json.loads((out / "data" / "results.json").read_text())["results"]
+    spans = _parse(out / "report.html").numbers
+    shown = [s for s in spans if "data-suppressed" not in s]
+    assert len({s["data-key"] for s in shown}) >= 60  # the sentences quote at least 60 headline numbers
+    for span in shown:
+        key = span["data-key"]
+        assert key in results, f"{key} is not in results.json"
+        value = float(span["data-value"])
+        assert value == results[key], key  # the very double results.json holds
+        expected = _expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
+        assert span["text"] == expected, (key, span["text"], expected)
+    md = (out / "report.md").read_text()
+    for span in shown:
+        assert span["text"] in md  # the Markdown shows the same texts
+
+
+def test_the_report_has_every_section_figure_and_format(demo_report: tuple[Path, list[str]]) -> None:
+    out, log = demo_report
+    page = _parse(out / "report.html")
+    assert page.sections == SECTIONS
+    assert [i["data-figure"] for i in page.images] == FIGURES
+    assert all(i["src"].startswith("data:image/svg+xml;base64,") for i in page.images)  # embedded, no link
+    assert {"table1", "attrition", "validation_files", "claims", "resolution_medians", "radiographic_at",
+            "cumulative_incidence", "complications", "imaging_findings", "manifest_inputs"} <= set(page.tables)
+    md = (out / "report.md").read_text()
+    for name in FIGURES:
+        assert f"(figures/{name}.png)" in md and (out / "figures" / f"{name}.png").is_file()
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    for name in ("table1", "claims", "attrition"):
+        assert {p.suffix for p in (out / "tables").glob(f"{name}.*")} == {".csv", ".tex", ".html"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "toh-report" and manifest["config"]["bootstrap_draws"] == 20
+    assert set(manifest["provenance"]["inputs_sha256"]) == {"patients.csv", "episodes.csv", "imaging.csv",
+                                                             "events.csv"}
+    assert "report.html" in manifest["outputs_sha256"]
+    steps = [line.split("toh report: ")[1].split()[0] for line in log if re.search(r" \d+\.\d\d s", line)]
+    assert steps == ["inputs", "validate", "derive", "analyse", "figures", "html", "pdf", "markdown", "tables"]
+
+
+def test_methods_state_the_options_used(demo_report: tuple[Path, list[str]]) -> None:
+    text = (demo_report[0] / "report.md").read_text()
+    assert "20 bootstrap resamples" in text and "seed 20240229" in text
+    assert "Efron" in text and "log(-log)" in text and "Clopper-Pearson" in text
+    assert f"validated on {REPORT_DAY.isoformat()}" in text
+
+
+def _numbers(doc: ReportDocument) -> list[Num]:
+    cells = [f for s in doc.sections for p in s.paragraphs for f in p]
+    cells += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c]
+    return [f for f in cells if isinstance(f, Num)]
+
+
+@pytest.mark.parametrize("min_cell", [5, 100, 10_000])
+def test_no_small_count_is_shown(min_cell: int) -> None:
+    from analyses.baseline import analyse_baseline
+    from analyses.radiographic import RadiographicOptions
+    from analyses.run import AnalysisOptions, analyse_cohort
+    from cohort.derive import derive_cohort
+    from cohort.validate import validate_export
+    from reports.document import build_document
+    from reports.manifest import provenance
+
+    report = validate_export(demo_export(), validation_date=REPORT_DAY)
+    derived = derive_cohort(report.tables)
+    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
+    doc = build_document("t", report, derived, analysis, analyse_baseline(derived),
+                         provenance(demo_export(), report.files, None, {}), {}, min_cell)
+    numbers = _numbers(doc)
+    counts = [n for n in numbers if n.kind == "count"]
+    assert counts and all(not (0 < n.value < min_cell) for n in counts if not n.suppressed)
+    assert all(n.text == f"<{min_cell}" for n in counts if n.suppressed)
+    hidden = [n for n in numbers if n.suppressed]
+    assert len(hidden) > (0 if min_cell == 5 else 50)
+    # Table 1: no "n (%)" cell below min_cell
+    table1 = next(t for s in doc.sections for t in s.tables if t.name == "table1")
+    for row in table1.rows:
+        for cell in row[2:]:
+            match = re.fullmatch(r"(\d+) \([\d.]+\)", cell[0] if isinstance(cell[0], str) else "")
+            assert match is None or not (0 < int(match.group(1)) < min_cell)
+    if min_cell == 10_000:  # every share rests on a hidden count, so no estimate of a share is shown
+        claims = next(t for s in doc.sections for t in s.tables if t.name == "claims")
+        shares = {"sex_ratio", "men_40_55", "women_pregnancy", "third_trimester", "one_hip", "fracture_rare", "no_avn"}
+        for row, key in zip(claims.rows, analysis.claims.claims["key"]):
+            if key in shares:
+                assert all(f.suppressed for f in row[4] if isinstance(f, Num)), key
+
+
+def test_no_identifier_or_birth_date_in_any_output(demo_report: tuple[Path, list[str]]) -> None:
+    out, _ = demo_report
+    export = demo_export()
+    ids = set()
+    for table, column in (("patients", "patient_id"), ("episodes", "episode_id"), ("imaging", "exam_id"),
+                          ("events", "event_id")):
+        ids |= set(pd.read_csv(export / f"{table}.csv", dtype=str)[column])
+    births = set(pd.read_csv(export / "patients.csv", dtype=str)["birth_date"].dropna())
+    checked = 0
+    for path in out.rglob("*"):
+        if path.suffix not in {".html", ".md", ".csv", ".json", ".tex", ".svg"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        tokens = set(re.findall(r"[A-Z]\d{7}", text))
+        assert not tokens & ids, path
+        dates = set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
+        assert not (dates - {REPORT_DAY.isoformat()}) & births, path
+        checked += 1
+    assert checked > 50
+
+
+def test_hostile_text_is_shown_as_text_never_run(hostile_report: Path) -> None:
+    html = (hostile_report / "report.html").read_text()
+    assert "<script" not in html.lower() and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#34;toh&#34;)&lt;/script&gt;" in html  # the extra column's name, escaped
+    assert "Report &lt;img src=x onerror=alert(1)&gt;" in html  # the title from the configuration
+    md = (hostile_report / "report.md").read_text()
+    assert "<script" not in md and "&lt;script&gt;" in md and "<img" not in md
+    tex = (hostile_report / "tables" / "validation_summary.tex").read_text()
+    assert HOSTILE_COLUMN not in tex and r"\textless{}script\textgreater{}" in tex
+
+
+def _cells(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [cell for row in csv.reader(handle) for cell in row]
+
+
+def test_no_csv_cell_starts_a_formula(hostile_report: Path) -> None:
+    paths = sorted(hostile_report.rglob("*.csv"))
+    assert len(paths) > 40
+    seen_hostile = False
+    for path in paths:
+        for cell in _cells(path):
+            seen_hostile |= HOSTILE_FORMULA in cell
+            if cell[:1] in {"=", "+", "-", "@"}:
+                float(cell)  # only a number may start with a sign (a spreadsheet reads it as a number)
+    assert seen_hostile  # the formula column is reported, defused
+    assert HOSTILE_IMG not in (hostile_report / "report.html").read_text()
