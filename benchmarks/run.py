@@ -12,7 +12,7 @@ of the child's tree, not a sum over concurrent workers) are recorded.  Stages:
 ``read_csv`` / ``read_parquet``
     bare ``pandas.read_csv`` (``read_parquet``) of the four tables: the floor.
 ``validate``, ``derive``, ``analyze``, ``report``
-    the ``toh`` commands (``report`` is recorded as "not available" until ``toh`` has it).
+    the ``toh`` commands (``report`` builds HTML, PDF and Markdown from the export).
 ``derive_csv``, ``anchor_r``
     ``toh derive --format csv`` and the R anchor (``benchmarks/anchor.R``) on its index.csv.
 ``help``, ``version``, ``demo``
@@ -260,7 +260,7 @@ class Bench:
             else:
                 self.unavailable("anchor_r", fmt, patients, shlex.join(rel(c) for c in cmd))
         if "report" in stages:
-            cmd = [self.toh, "report", str(out / "analyze"), "--out", str(out / "report")]
+            cmd = [self.toh, "report", str(export), "--out", str(out / "report"), *failures]
             if report:
                 self.run("report", fmt, patients, cmd, clean=out / "report")
             else:

@@ -31,9 +31,6 @@ from reports.config import ReportConfig
 
 __all__ = ["BuildOutcome", "build_report", "input_fingerprint"]
 
-_FIGURE_MM = {"single": 85.0, "double": 180.0}
-
-
 @dataclass(frozen=True)
 class BuildOutcome:
     """What a build did: ``built`` (False when skipped as unchanged), the folder and the hash."""

@@ -20,6 +20,8 @@ from reports._document import Num, ReportDocument, Text
 __all__ = ["render_html"]
 
 _MIME = {"svg": "image/svg+xml", "png": "image/png"}
+#: figures are drawn at journal width (85 or 180 mm) and shown larger on screen (capped at the page width)
+_SCREEN_SCALE = 1.6
 
 
 def _num(num: Num) -> Markup:
@@ -72,7 +74,7 @@ def render_html(doc: ReportDocument, figures_dir: str | Path, out: str | Path, v
     image_format
         "svg" or "png".
     figure_width_mm
-        Width of the figures as drawn (shown at that size, shrunk on narrow screens).
+        Width of the figures as drawn; shown 1.6 times larger on screen, never wider than the page.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def render_html(doc: ReportDocument, figures_dir: str | Path, out: str | Path, v
     folder = Path(figures_dir)
     images = {name: data_uri(folder / f"{name}.{image_format}") for name in dict.fromkeys(doc.figure_names())}
     html = _environment().get_template("report.html.j2").render(
-        doc=doc, images=images, version=version, figure_css_width=f"{figure_width_mm:g}mm")
+        doc=doc, images=images, version=version, figure_css_width=f"{_SCREEN_SCALE * figure_width_mm:g}mm")
     path = Path(out)
     path.write_text(html, encoding="utf-8")
     return path

@@ -94,9 +94,11 @@ def test_simulate_is_reproducible_and_valid(tmp_path: Path) -> None:
 def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     code, out = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, out
-    assert (tmp_path / "demo" / "derived" / "index.csv").exists()
-    assert (tmp_path / "demo" / "results.json").exists()
-    assert (tmp_path / "demo" / "figures" / "km_resolution_sex.pdf").exists()
+    for name in ("report.html", "report.pdf", "report.md", "data/results.json", "figures/km_resolution_sex.png",
+                 "tables/table1.csv", "manifest.json"):
+        assert (tmp_path / "demo" / name).is_file(), name
+    assert f"Open {tmp_path / 'demo' / 'report.html'}" in out
+    assert not (tmp_path / "demo" / "derived").exists()  # derived tables hold patient ids: not in a report
 
 
 def test_figures_command(tmp_path: Path) -> None:
@@ -105,7 +107,7 @@ def test_figures_command(tmp_path: Path) -> None:
     code, out = _run(*args, "--out", str(tmp_path / "a"))
     assert code == 0, out
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert "claims_forest.png" in names and "km_resolution_all.png" in names and len(names) == 8
+    assert "claims_forest.png" in names and "km_resolution_all.png" in names and len(names) == 10
     code, _ = _run(*args, "--out", str(tmp_path / "b"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
