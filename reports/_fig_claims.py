@@ -256,8 +256,9 @@ def _panel(ax: Axes, row: pd.Series, cell_in: float) -> None:
     ax.annotate(_wrap(title[:1].upper() + title[1:], cell_in, bold=True), xy=(0, 1), xycoords="axes fraction",
                 xytext=(0, above), textcoords="offset points", ha="left", va="bottom", fontsize=7,
                 fontweight="bold").set_gid(f"claim-{key}-title")
+    note = row.get("note")  # set by the report for an estimate hidden by the small-cell rule
     estimate = (f"{format_number(est)} ({format_number(lo, est)}\u2013{format_number(hi, est)})"
-                if np.isfinite(est) else "not estimable")
+                if np.isfinite(est) else note if isinstance(note, str) and note else "not estimable")
     ax.annotate(estimate, xy=(1, 0.5), xycoords="axes fraction", xytext=(8, 0), textcoords="offset points",
                 ha="left", va="center", fontsize=7).set_gid(f"claim-{key}-text")
     ax.annotate(verdict, xy=(1, 0.5), xycoords="axes fraction", xytext=(8, -4.5), textcoords="offset points",

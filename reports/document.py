@@ -82,7 +82,8 @@ def build_document(
 
 
 def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
-    """The claims with estimates that would reveal a small count blanked, for the forest plot."""
+    """The claims with estimates that would reveal a small count blanked (with a ``note`` saying
+    so), for the forest plot."""
     from dataclasses import replace
 
     import numpy as np
@@ -91,4 +92,5 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
+    claims["note"] = np.where(rows, f"not shown: a count below {min_cell}", "")
     return replace(analysis.claims, claims=claims)

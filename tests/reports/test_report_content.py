@@ -157,6 +157,15 @@ def test_no_small_count_is_shown(min_cell: int) -> None:
                 assert all(f.suppressed for f in row[4] if isinstance(f, Num)), key
 
 
+def test_figures_of_the_report_hide_small_counts(demo_report: tuple[Path, list[str]]) -> None:
+    figures = demo_report[0] / "figures"
+    claims = (figures / "claims_forest.svg").read_text()  # matplotlib keeps each text as an SVG comment
+    assert claims.count("<!-- not shown: a count below 5 -->") == 1  # no_avn: 2 of 400 in the demo
+    assert "not estimable" not in claims
+    assert "<!-- not shown: a count below 5 -->" in (figures / "complications.svg").read_text()
+    assert "<!-- &lt;5 -->" in (figures / "km_resolution_all.svg").read_text()  # numbers at risk
+
+
 def test_no_identifier_or_birth_date_in_any_output(demo_report: tuple[Path, list[str]]) -> None:
     out, _ = demo_report
     export = demo_export()
