@@ -18,6 +18,7 @@ __all__ = ["demographics_section", "radiographic_section", "resolution_section",
            "complications_section", "imaging_section"]
 
 PCT = 100.0
+_GROUP = {"F": "women", "M": "men"}
 
 
 def _month(analysis: CohortAnalysis) -> float:
@@ -96,12 +97,12 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     medians = ReportTable(
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
         ("stratum", "group", "n", "resolved", f"median, months ({w.level} CI)"),
-        tuple(((r.stratum_var,), (r.stratum,), (w.count(r.n),), (w.count(r.events),),
+        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (w.count(r.n),), (w.count(r.events),),
                w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m)) for r in res.medians.itertuples()))
     landmarks = ReportTable(
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
-        tuple(((r.stratum_var,), (r.stratum,), (f"{r.months:g}",), w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
+        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",), w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
                (w.count(r.n_risk),)) for r in res.landmarks.itertuples()))
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),

@@ -76,6 +76,7 @@ def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
         " years in women (IQR ", w.num("demographics.age.F.q1", 1), " to ", w.num("demographics.age.F.q3", 1), ").",
     )
     t1 = table_one(baseline, w.min_cell)
+    t1["characteristic"] = t1["characteristic"].where(t1["characteristic"] != t1["characteristic"].shift(), "")
     table = frame_table(t1, "table1", "Table 1. Baseline characteristics of the index episodes, by sex",
                         note=f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to "
                              f"{max(w.min_cell - 1, 0)} are shown as <{w.min_cell}, with one more cell hidden where "

@@ -17,6 +17,11 @@ from reports._document import Num, ReportDocument
 
 SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
             "complications", "imaging", "claims", "methods", "manifest"]
+_SECTION_TITLES = {"data": "Data and validation", "attrition": "Attrition", "cohort": "Cohort description",
+                   "demographics": "Sex ratio and age at onset", "radiographic": "Time to radiographic change",
+                   "resolution": "Time to resolution", "recurrence": "Recurrence and migration",
+                   "complications": "Insufficiency fracture and avascular necrosis", "imaging": "Imaging findings",
+                   "claims": "Claims check", "methods": "Methods", "manifest": "Reproducibility manifest"}
 FIGURES = ["age_by_sex", "radiographic_change", "km_resolution_all", "km_resolution_sex", "km_resolution_pregnancy",
            "km_resolution_treatment", "cif_recurrence_migration", "complications", "imaging_findings",
            "claims_forest"]
@@ -31,7 +36,9 @@ class _Spans(HTMLParser):
         self.sections: list[str] = []
         self.tables: list[str] = []
         self.images: list[dict[str, str]] = []
+        self.paragraphs: list[str] = []
         self._open: dict[str, str] | None = None
+        self._paragraph: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -43,15 +50,22 @@ class _Spans(HTMLParser):
             self.tables.append(a.get("data-table", ""))
         elif tag == "img":
             self.images.append(a)
+        elif tag == "p" and self.sections and not a.get("class"):
+            self._paragraph = ""
 
     def handle_data(self, data: str) -> None:
         if self._open is not None:
             self._open["text"] += data
+        if self._paragraph is not None:
+            self._paragraph += data
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "span" and self._open is not None:
             self.numbers.append(self._open)
             self._open = None
+        elif tag == "p" and self._paragraph is not None:
+            self.paragraphs.append(self._paragraph)
+            self._paragraph = None
 
 
 def _parse(path: Path) -> _Spans:
@@ -84,6 +98,19 @@ def test_every_number_in_the_report_is_the_one_in_results_json(demo_report: tupl
     md = (out / "report.md").read_text()
     for span in shown:
         assert span["text"] in md  # the Markdown shows the same texts
+
+
+def test_the_pdf_says_what_the_html_says(demo_report: tuple[Path, list[str]]) -> None:
+    from pypdf import PdfReader
+
+    out, _ = demo_report
+    page = _parse(out / "report.html")
+    reader = PdfReader(out / "report.pdf")
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    assert [o.title for o in reader.outline] == [_SECTION_TITLES[s] for s in SECTIONS]
+    assert len(page.paragraphs) >= 19  # one or more per section, seven in the methods
+    for paragraph in page.paragraphs:  # every sentence, with its numbers, word for word
+        assert " ".join(paragraph.split()) in text, paragraph
 
 
 def test_the_report_has_every_section_figure_and_format(demo_report: tuple[Path, list[str]]) -> None:
