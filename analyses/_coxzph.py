@@ -10,8 +10,12 @@ Checked against R in tests/analyses/test_resolution.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import chi2
+
+from cohort.errors import StatisticalWarning
 
 __all__ = ["cox_zph"]
 
@@ -101,6 +105,11 @@ def cox_zph(
     for name, columns in list(terms.items()) + [("GLOBAL", list(range(p)))]:
         keep = list(range(p)) + [p + c for c in columns]
         u = np.concatenate([np.zeros(p), u_extra[columns]])
-        stat = float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u))
+        try:
+            stat = float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u))
+        except np.linalg.LinAlgError:  # R's cox.zph stops here too ("system is computationally singular")
+            warnings.warn(f"the proportional-hazards test of {name} is not computable on these data (singular "
+                          "information matrix); it is reported as NaN", StatisticalWarning, stacklevel=2)
+            stat = float("nan")
         out.append((name, stat, len(columns), float(chi2.sf(stat, len(columns)))))
     return out

@@ -10,11 +10,14 @@ tests/analyses/test_radiographic.py.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log1p
+
+from cohort.errors import StatisticalWarning
 
 __all__ = ["WeibullFit", "fit_weibull_interval"]
 
@@ -36,7 +39,8 @@ class WeibullFit:
     def cdf(self, t: np.ndarray | float) -> np.ndarray:
         """F(t) = 1 - S(t)."""
         t = np.asarray(t, dtype=float)
-        return -np.expm1(-np.exp((np.log(t) - self.mu) / self.sigma))
+        with np.errstate(over="ignore", divide="ignore"):  # exp(inf) = inf gives F = 1, as it should
+            return -np.expm1(-np.exp((np.log(t) - self.mu) / self.sigma))
 
     def quantile(self, p: float) -> float:
         """Time by which a share ``p`` has changed."""
@@ -46,12 +50,12 @@ class WeibullFit:
 def _loglik(params: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     mu, log_sigma = params
     sigma = np.exp(log_sigma)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # overflow to inf is the correct limit here
         z_lo = np.where(lo > 0, np.exp((np.log(np.where(lo > 0, lo, 1.0)) - mu) / sigma), 0.0)
         z_hi = np.where(np.isfinite(hi), np.exp((np.log(np.where(np.isfinite(hi), hi, 1.0)) - mu) / sigma), np.inf)
     # log(S(lo) - S(hi)) = -z_lo + log(1 - exp(-(z_hi - z_lo)))
     diff = z_hi - z_lo
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         terms = -z_lo + np.where(np.isfinite(diff), log1p(-np.exp(-diff)), 0.0)
     return float(np.sum(terms))
 
@@ -73,5 +77,16 @@ def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray) -> WeibullFit:
             ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
             hess[i, j] = (objective(best + ei + ej) - objective(best + ei - ej)
                           - objective(best - ei + ej) + objective(best - ei - ej)) / (4 * h * h)
-    covariance = np.linalg.inv(hess)
+    try:
+        covariance = np.linalg.inv(hess)
+        degenerate = not (np.all(np.isfinite(covariance)) and np.all(np.linalg.eigvalsh(hess) > 0))
+    except np.linalg.LinAlgError:
+        degenerate = True
+    if degenerate or not np.all(np.isfinite(best)):
+        # too few or too concentrated intervals: no maximum inside the parameter space (e.g. the
+        # scale shrinks towards 0); the point estimate is reported without a covariance
+        warnings.warn(f"the interval-censored Weibull fit of {len(lo)} intervals is degenerate (no "
+                      "finite maximum-likelihood covariance); its standard errors are NaN", StatisticalWarning,
+                      stacklevel=2)
+        covariance = np.full((2, 2), np.nan)
     return WeibullFit(float(best[0]), float(best[1]), covariance, -float(res.fun), len(lo))

@@ -3,6 +3,8 @@ tests by stratum, and a Cox model with R's proportional-hazards test."""
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +16,7 @@ from analyses._km import kaplan_meier, r_quantile
 from analyses._result import AnalysisResult, clean_number
 from analyses._strata import strata_of
 from cohort.derive import DerivedCohort
+from cohort.errors import StatisticalWarning
 
 __all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution"]
 
@@ -171,7 +174,15 @@ def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
                          _e=index.loc[design.index, "resolved"].astype(int))
     if design.shape[1] == 0 or data["_e"].sum() < 2:
         return empty_cox, empty_ph, reference, excluded
-    fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
+    from lifelines.exceptions import ConvergenceError
+
+    try:
+        fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
+    except (ConvergenceError, np.linalg.LinAlgError) as exc:
+        warnings.warn(f"the Cox model of resolution could not be fitted on {len(data)} episodes with "
+                      f"{int(data['_e'].sum())} resolutions ({type(exc).__name__}: the covariates do not separate "
+                      "or are collinear); its table is empty", StatisticalWarning, stacklevel=3)
+        return empty_cox, empty_ph, reference, excluded
     z = norm.ppf(1 - (1 - conf) / 2)
     coef, se = fit.params_[design.columns], fit.standard_errors_[design.columns]
     cox = pd.DataFrame({"term": design.columns, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),

@@ -36,18 +36,31 @@ def derive_step(report: ValidationReport) -> DerivedCohort:
     return derive_cohort(report.tables)
 
 
-def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAnalysis, BaselineResult]:
-    """Every analysis with the configured strata, seed and bootstrap draws, and Table 1's data."""
+def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAnalysis, BaselineResult, tuple[str, ...]]:
+    """Every analysis with the configured strata, seed and bootstrap draws, Table 1's data, and
+    the cautions (statistical warnings) the estimators raised, each once, for the report."""
+    import warnings
+
     from analyses.baseline import analyse_baseline
     from analyses.radiographic import RadiographicOptions
     from analyses.resolution import ResolutionOptions
     from analyses.run import AnalysisOptions, analyse_cohort
+    from cohort.errors import StatisticalWarning
 
     options = AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
         resolution=ResolutionOptions(strata=config.strata),
     )
-    return analyse_cohort(derived, options), analyse_baseline(derived)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis, baseline = analyse_cohort(derived, options), analyse_baseline(derived)
+    cautions = []
+    for item in caught:
+        if issubclass(item.category, StatisticalWarning):
+            cautions.append(str(item.message))
+        else:  # not ours to judge: pass it on as it came
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return analysis, baseline, tuple(dict.fromkeys(cautions))
 
 
 def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
@@ -83,7 +96,8 @@ def _sha256(path: Path) -> str:
 
 
 def render_step(stage: Path, config: ReportConfig, steps: Any, report: ValidationReport, derived: DerivedCohort,
-                analysis: CohortAnalysis, baseline: BaselineResult, fingerprint: str, version: str) -> list[str]:
+                analysis: CohortAnalysis, baseline: BaselineResult, cautions: tuple[str, ...], fingerprint: str,
+                version: str) -> list[str]:
     """Render each format, write tables, data and the manifest; return the names written."""
     from reports.document import build_document
     from reports.manifest import provenance
@@ -94,7 +108,8 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
     info = provenance(config.export, report.files, config.mapping, settings)
     if config.source is not None:
         info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
-    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell)
+    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell,
+                         cautions)
     width = _FIGURE_MM[config.figure_width]
     written: list[str] = []
     if "html" in config.formats:

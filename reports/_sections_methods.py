@@ -72,8 +72,9 @@ def _list(values: Any, unit: str = "") -> str:
     return text + unit
 
 
-def methods_section(analysis: CohortAnalysis, min_cell: int) -> Section:
-    """Definitions and estimators, written from the Definitions and options of this run."""
+def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str, ...] = ()) -> Section:
+    """Definitions and estimators, written from the Definitions and options of this run, and the
+    cautions the estimators raised."""
     d, o = analysis.definitions, analysis.options
     low, high = d.men_age_range
     level = f"{100 * d.confidence:g}%"
@@ -113,6 +114,8 @@ def methods_section(analysis: CohortAnalysis, min_cell: int) -> Section:
          f"suppressed, and where one cell of a variable is hidden the next smallest is hidden as well."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
+    if cautions:
+        paragraphs.append("Cautions raised by the estimators on these data: " + "; ".join(cautions) + ".")
     return Section("methods", "Methods", tuple((p,) for p in paragraphs))
 
 

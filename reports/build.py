@@ -169,9 +169,12 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
         derived = derive_step(report)
         note["text"] = f"{len(derived.index):,} patients in the cohort"
     with steps.step("analyse") as note:
-        analysis, baseline = analyse_step(derived, config)
-        note["text"] = f"{config.bootstrap_draws:,} bootstrap draws, seed {config.seed}"
+        analysis, baseline, cautions = analyse_step(derived, config)
+        note["text"] = (f"{config.bootstrap_draws:,} bootstrap draws, seed {config.seed}"
+                        + (f"; {len(cautions)} caution(s)" if cautions else ""))
+    for caution in cautions:
+        steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
         figures = figures_step(analysis, stage / "figures", config)
         note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, report, derived, analysis, baseline, fingerprint, version)
+    return render_step(stage, config, steps, report, derived, analysis, baseline, cautions, fingerprint, version)

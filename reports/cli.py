@@ -34,15 +34,31 @@ def _version() -> str:
         return "unknown"
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Print the package's statistical warnings as one plain line; other libraries' warnings
+    (deprecations and the like) only with TOH_DEBUG."""
+    from cohort.errors import StatisticalWarning
+
+    if issubclass(category, StatisticalWarning):
+        click.echo(f"toh: warning: {message}", err=True)
+    elif os.environ.get("TOH_DEBUG"):
+        click.echo(f"toh: {category.__name__}: {message}", err=True)
+
+
 def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
     """Turn the package's errors into a message and an exit code, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        import warnings
+
         from cohort.errors import TohError
 
         try:
-            code = func(*args, **kwargs) or EXIT_OK
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                warnings.showwarning = _show_warning
+                code = func(*args, **kwargs) or EXIT_OK
         except TohError as exc:
             click.echo(f"toh: error: {exc}", err=True)
             code = exc.exit_code

@@ -41,6 +41,7 @@ def build_document(
     provenance: Mapping[str, Any],
     config: Mapping[str, Any],
     min_cell: int,
+    cautions: tuple[str, ...] = (),
 ) -> ReportDocument:
     """The report of one run, section by section.
 
@@ -56,6 +57,8 @@ def build_document(
         The report configuration as plain values (:meth:`reports.config.ReportConfig.as_dict`).
     min_cell
         Smallest count shown.
+    cautions
+        Statistical warnings the estimators raised (stated in the methods).
 
     Returns
     -------
@@ -73,7 +76,7 @@ def build_document(
         complications_section(analysis, w),
         imaging_section(analysis, w),
         claims_section(analysis, w),
-        methods_section(analysis, min_cell),
+        methods_section(analysis, min_cell, cautions),
         manifest_section(provenance, config),
     )
     subtitle = (f"{len(derived.index):,} patients; validated on {report.validation_date.isoformat()}; "

@@ -81,3 +81,16 @@ def test_unconverged_fit_warns() -> None:
 
     with pytest.warns(StatisticalWarning, match="stopped after"):
         turnbull(FILMS["xr_lower_day"].to_numpy(), FILMS["xr_upper_day"].to_numpy(), max_iter=1)
+
+
+def test_weibull_on_too_few_intervals_warns_and_has_no_covariance() -> None:
+    import warnings
+
+    from analyses._weibull import fit_weibull_interval
+    from cohort.errors import StatisticalWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_weibull_interval(np.array([0.0, 14.0]), np.array([21.0, 28.0]))
+    assert [w.category for w in caught] == [StatisticalWarning]  # and no numpy overflow warning
+    assert np.isnan(fit.covariance).all() and np.isfinite(fit.mu)
