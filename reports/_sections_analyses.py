@@ -166,8 +166,8 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     def outcome(name: str, label: str) -> Text:
         k = f"complications.{name}.all."
         hide = w.share_hidden(h.get(k + "events"), h.get(k + "n"))
-        return (label, " occurred in ", w.n(k + "events"), " of ", w.n(k + "n"), " index episodes (",
-                *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide), ")")
+        return (label, " occurred in ", w.n(k + "events"), " of ", w.n(k + "n"), " index episodes, ",
+                *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide))
 
     text: Text = (*outcome("fracture", "An insufficiency or subcapital fracture"), "; ",
                   *outcome("avn", "avascular necrosis"), ". Published reports call fracture rare and AVN absent.")
