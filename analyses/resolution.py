@@ -174,21 +174,31 @@ def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
                          _e=index.loc[design.index, "resolved"].astype(int))
     if design.shape[1] == 0 or data["_e"].sum() < 2:
         return empty_cox, empty_ph, reference, excluded
-    from lifelines.exceptions import ConvergenceError
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
     try:
-        fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
     except (ConvergenceError, np.linalg.LinAlgError) as exc:
         warnings.warn(f"the Cox model of resolution could not be fitted on {len(data)} episodes with "
-                      f"{int(data['_e'].sum())} resolutions ({type(exc).__name__}: the covariates do not separate "
-                      "or are collinear); its table is empty", StatisticalWarning, stacklevel=3)
+                      f"{int(data['_e'].sum())} resolutions ({type(exc).__name__}: the covariates are collinear or "
+                      "separate the outcome); its table is empty", StatisticalWarning, stacklevel=3)
         return empty_cox, empty_ph, reference, excluded
+    for item in caught:  # lifelines' convergence doubts are the reader's business: say them as cautions
+        if issubclass(item.category, ConvergenceWarning):
+            first = " ".join(str(item.message).split(". ")[0].split())
+            warnings.warn(f"Cox model of resolution: {first}", StatisticalWarning, stacklevel=3)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     z = norm.ppf(1 - (1 - conf) / 2)
     coef, se = fit.params_[design.columns], fit.standard_errors_[design.columns]
-    cox = pd.DataFrame({"term": design.columns, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
-                        "hr_lower": np.exp(coef.values - z * se.values), "hr_upper": np.exp(coef.values + z * se.values),
-                        "z": (coef / se).values, "p": fit.summary.loc[design.columns, "p"].values,
-                        "n": len(data), "events": int(data["_e"].sum())})
+    with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
+        cox = pd.DataFrame({"term": design.columns, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
+                            "hr_lower": np.exp(coef.values - z * se.values),
+                            "hr_upper": np.exp(coef.values + z * se.values),
+                            "z": (coef / se).values, "p": fit.summary.loc[design.columns, "p"].values,
+                            "n": len(data), "events": int(data["_e"].sum())})
     positions = {c: i for i, c in enumerate(design.columns)}
     tests = cox_zph(data["_t"].to_numpy(), data["_e"].to_numpy().astype(bool), design.to_numpy(float),
                     coef.to_numpy(), {t: [positions[c] for c in cols] for t, cols in terms.items()})

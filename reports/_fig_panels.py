@@ -80,7 +80,8 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
         if weib is not None and {"intercept", "log_scale"} <= set(weib.index):
             t = np.linspace(0.0, xmax * week, 400)
             shape = 1.0 / np.exp(weib["log_scale"])
-            cdf = 1.0 - np.exp(-((t / np.exp(weib["intercept"])) ** shape))
+            with np.errstate(over="ignore"):  # a degenerate fit's steep shape: F jumps to 1, as drawn
+                cdf = 1.0 - np.exp(-((t / np.exp(weib["intercept"])) ** shape))
             (fit,) = ax.plot(t / week, cdf, color=COLOURS["weibull"], linestyle="--", zorder=3, label="Weibull fit")
             fit.set_gid("radiographic-weibull")
         at = result.at.dropna(subset=["npmle"])
