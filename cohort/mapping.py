@@ -28,12 +28,12 @@ registry's own on the right of ``columns``; recodes read ``"source value" = "can
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cohort._toml import read_toml
 from cohort.errors import ConfigError
 from schemas import SCHEMAS, TABLES
 
@@ -156,12 +156,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"mapping file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    raw = read_toml(path, "mapping file")
     where = str(path)
     unknown = set(raw) - {"export", "booleans", "tables"}
     if unknown:

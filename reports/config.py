@@ -28,12 +28,12 @@ naming the file and the key, so a build exits with code 2.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cohort._toml import read_toml
 from cohort.errors import ConfigError
 
 __all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITLE"]
@@ -168,12 +168,7 @@ def load_report_config(path: str | Path | None) -> ReportConfig:
     if path is None:
         return ReportConfig()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"report configuration not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    raw = read_toml(path, "report configuration")
     unknown = sorted(set(raw) - set(_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown sections {unknown}; sections are {sorted(_KEYS)}")
