@@ -198,3 +198,14 @@ def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, 
 
         text = (tmp_path / "out" / "report.md").read_text()
         assert cautions and all(md_escape(c.split("caution: ")[1]) in text for c in cautions)
+
+
+def test_two_builds_never_write_the_same_folder_at_once(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    with open(tmp_path / ".out.lock", "w") as lock:  # another build holds the folder
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError, match="another build is writing"):
+            _quiet(report_config(demo_export(), out, bootstrap_draws=0, formats=("md",)))
+    assert not out.exists()
