@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from cohort.errors import ConfigError
 from cohort.mapping import ColumnMapping
 from schemas import TABLES
+from schemas._text import TEXT_DTYPE
 
 __all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
 
@@ -112,6 +113,13 @@ def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
     return pa.table(arrays, names=table.column_names)
 
 
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A cleaned table as pandas: text stays in Arrow memory, whole numbers and booleans nullable."""
+    types = {pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE, pa.bool_(): pd.BooleanDtype(),
+             pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
+    return table.to_pandas(date_as_object=False, types_mapper=types.get)
+
+
 def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np.ndarray:
     """Source line of each record: fast when every record is one line, else from the reader."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
@@ -137,7 +145,9 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise ConfigError(f"{path.name}: cannot be read as {encoding}: {exc}") from None
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=mapping.delimiter), [])
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
+    header = next(csv.reader(io.StringIO(first_line), delimiter=mapping.delimiter), [])
     header = [h.strip() for h in header]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
@@ -155,7 +165,7 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         raise ConfigError(f"{path.name}: not a readable CSV file: {exc}") from None
-    frame = _clean(table, mapping.missing).to_pandas()
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(_csv_lines(utf8, text, len(frame), mapping.delimiter), name="row")
     return frame
 
@@ -167,8 +177,7 @@ def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
-    nullable = {pa.bool_(): pd.BooleanDtype(), pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
-    frame = _clean(table, mapping.missing).to_pandas(date_as_object=False, types_mapper=nullable.get)
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
 
@@ -209,7 +218,7 @@ def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.Data
     finally:
         book.close()
     table = pa.table({h: pa.array([r[i] for r in records], type=pa.string()) for i, h in enumerate(header)})
-    frame = _clean(table, mapping.missing).to_pandas()
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(np.asarray(numbers, dtype="int64"), name="row")
     frame.attrs["sheet"] = sheet
     return frame, epoch

@@ -48,7 +48,7 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
     schema = SCHEMAS[parsed.name]
     typed = parsed.typed
     try:
-        schema.validate(typed, lazy=True)
+        schema.validate(typed, lazy=True, inplace=True)  # coerce is off: nothing is changed
         return pd.DataFrame(columns=["row", "column", "rule", "message"])
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -137,9 +137,9 @@ def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, colum
     text = parsed[table].text
     if column not in text.columns:
         return pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy())
+    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy()).astype(object)
     values = pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    values[rows.notna().to_numpy()] = looked.to_numpy(dtype=object)
+    values[rows.notna().to_numpy()] = looked.where(looked.notna(), None).to_numpy(dtype=object)
     return values
 
 

@@ -1,0 +1,81 @@
+"""Text columns held in Arrow memory, and key look-ups on them without Python objects.
+
+Text cells are kept as pandas' Arrow-backed string dtype with NaN as the missing value (the
+``str`` dtype that pandas 3 uses by default): comparisons give plain numpy booleans, as they do
+on object columns, while ``isin``, ``isna`` and sorting run in Arrow instead of per element.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandera.typing import Series
+
+__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions"]
+
+
+def _text_dtype() -> pd.StringDtype:
+    try:  # pandas >= 2.3 (and 3.x: the default str dtype)
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas 2.2 spells it as a storage
+        return pd.StringDtype("pyarrow_numpy")
+
+
+#: dtype of every text column of a typed table.
+TEXT_DTYPE: pd.StringDtype = _text_dtype()
+
+#: annotation of a text column in a pandera model; declare it with ``pa.Field(**TEXT_FIELD)``.
+Text = Series[pd.StringDtype]
+
+#: keyword arguments of ``pandera.Field`` for a :data:`Text` column: the Arrow storage makes
+#: pandera's dtype check one comparison instead of a test of every cell (object columns, as
+#: a test may build them, are still checked cell by cell).
+TEXT_FIELD: dict[str, Any] = {"dtype_kwargs": {"storage": "pyarrow"}}
+
+
+def as_text_dtype(series: pd.Series) -> pd.Series:
+    """``series`` with dtype :data:`TEXT_DTYPE` (no copy when it has it already)."""
+    if series.dtype == TEXT_DTYPE:
+        return series
+    return series.astype(TEXT_DTYPE)
+
+
+def string_array(series: pd.Series) -> pa.Array | None:
+    """The cells of a text column as one Arrow string array; ``None`` when they are not all text."""
+    values = series.array
+    if isinstance(values, pd.arrays.ArrowStringArray) or hasattr(values, "_pa_array"):
+        data = values._pa_array  # noqa: SLF001 - Arrow-backed pandas arrays keep their data here
+        data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        if pa.types.is_large_string(data.type):
+            data = data.cast(pa.string())
+        return data if pa.types.is_string(data.type) else None
+    try:
+        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position in ``keys`` of each of ``values`` (the first, if a key repeats), -1 where absent.
+
+    Missing values find a missing key, as ``Series.map`` and ``Series.isin`` do on object
+    columns.  Text columns are looked up in Arrow; anything else through a pandas index.
+    """
+    left, right = string_array(values), string_array(keys)
+    if left is not None and right is not None:
+        found = pc.index_in(left, value_set=right, skip_nulls=False)
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    index = pd.Index(keys.to_numpy(dtype=object))
+    if not index.is_unique:
+        first = ~index.duplicated(keep="first")
+        lookup = pd.Index(index[first])
+        return np.where(
+            (hit := lookup.get_indexer(values.to_numpy(dtype=object))) >= 0,
+            np.flatnonzero(first)[np.maximum(hit, 0)],
+            -1,
+        ).astype(np.int64)
+    return index.get_indexer(values.to_numpy(dtype=object)).astype(np.int64)
