@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions"]
+__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin"]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -79,3 +79,15 @@ def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
             -1,
         ).astype(np.int64)
     return index.get_indexer(values.to_numpy(dtype=object)).astype(np.int64)
+
+
+def take(series: pd.Series, at: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """``series`` at positions ``at`` (missing where ``at`` is -1), keeping its dtype."""
+    values = series.array.take(np.asarray(at, dtype=np.int64), allow_fill=True)
+    return pd.Series(values, index=index, name=series.name)
+
+
+def isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Whether each of ``values`` is one of ``keys`` (as ``Series.isin``, without its slow path
+    for Arrow text against a long list of keys)."""
+    return positions(values, keys) >= 0
