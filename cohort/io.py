@@ -104,11 +104,13 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
 def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
     """Strip whitespace of text columns and turn missing-value texts into nulls."""
     arrays = []
-    blanks = pa.array(sorted(set(missing) | {""}), type=pa.string())
+    blanks = sorted(set(missing) | {""})
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            stripped = pc.utf8_trim_whitespace(column)
-            column = pc.if_else(pc.is_in(stripped, value_set=blanks), None, stripped)
+            column = pc.utf8_trim_whitespace(column)
+            blank = pc.is_in(column, value_set=pa.array(blanks, type=column.type))
+            if pc.any(blank).as_py():
+                column = pc.if_else(blank, None, column)
         arrays.append(column)
     return pa.table(arrays, names=table.column_names)
 
@@ -159,7 +161,7 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
+                column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
                 strings_can_be_null=False,
             ),
         )

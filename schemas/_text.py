@@ -44,17 +44,17 @@ def as_text_dtype(series: pd.Series) -> pd.Series:
     return series.astype(TEXT_DTYPE)
 
 
-def string_array(series: pd.Series) -> pa.Array | None:
-    """The cells of a text column as one Arrow string array; ``None`` when they are not all text."""
+def string_array(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """The cells of a text column as Arrow ``large_string`` (how pandas holds Arrow text);
+    ``None`` when they are not all text."""
     values = series.array
-    if isinstance(values, pd.arrays.ArrowStringArray) or hasattr(values, "_pa_array"):
+    if hasattr(values, "_pa_array"):
         data = values._pa_array  # noqa: SLF001 - Arrow-backed pandas arrays keep their data here
-        data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
-        if pa.types.is_large_string(data.type):
-            data = data.cast(pa.string())
-        return data if pa.types.is_string(data.type) else None
+        if pa.types.is_string(data.type):
+            data = data.cast(pa.large_string())
+        return data if pa.types.is_large_string(data.type) else None
     try:
-        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
 
@@ -67,8 +67,12 @@ def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """
     left, right = string_array(values), string_array(keys)
     if left is not None and right is not None:
-        found = pc.index_in(left, value_set=right, skip_nulls=False)
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if isinstance(right, pa.ChunkedArray):
+            right = right.combine_chunks()
+        found = pc.index_in(left, value_set=right, skip_nulls=False).fill_null(-1)
+        if isinstance(found, pa.ChunkedArray):
+            found = found.combine_chunks()
+        return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     index = pd.Index(keys.to_numpy(dtype=object))
     if not index.is_unique:
         first = ~index.duplicated(keep="first")
