@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin"]
+__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin", "duplicated"]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -59,12 +59,24 @@ def string_array(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
         return None
 
 
+#: the last few Arrow look-ups: (values, keys, positions).  Arrow arrays are immutable and the
+#: entries hold them, so an entry found by identity is the answer; validation and derivation
+#: look the same references up, and the second time costs nothing.
+_RECENT: list[tuple[object, object, np.ndarray]] = []
+_RECENT_SIZE = 4
+
+
 def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position in ``keys`` of each of ``values`` (the first, if a key repeats), -1 where absent.
 
     Missing values find a missing key, as ``Series.map`` and ``Series.isin`` do on object
     columns.  Text columns are looked up in Arrow; anything else through a pandas index.
+    The result is read-only.
     """
+    arrow = [getattr(s.array, "_pa_array", None) for s in (values, keys)]
+    for left, right, found in _RECENT:
+        if left is arrow[0] is not None and right is arrow[1] is not None:
+            return found
     left, right = string_array(values), string_array(keys)
     if left is not None and right is not None:
         if isinstance(right, pa.ChunkedArray):
@@ -72,7 +84,11 @@ def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
         found = pc.index_in(left, value_set=right, skip_nulls=False).fill_null(-1)
         if isinstance(found, pa.ChunkedArray):
             found = found.combine_chunks()
-        return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        found = found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        found.flags.writeable = False
+        if arrow[0] is not None and arrow[1] is not None:
+            _RECENT[:] = [(arrow[0], arrow[1], found), *_RECENT[: _RECENT_SIZE - 1]]
+        return found
     index = pd.Index(keys.to_numpy(dtype=object))
     if not index.is_unique:
         first = ~index.duplicated(keep="first")
@@ -95,3 +111,22 @@ def isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Whether each of ``values`` is one of ``keys`` (as ``Series.isin``, without its slow path
     for Arrow text against a long list of keys)."""
     return positions(values, keys) >= 0
+
+
+def duplicated(series: pd.Series) -> np.ndarray:
+    """Whether each value occurs more than once (every occurrence, missing ones included), as
+    ``Series.duplicated(keep=False)``; text is sorted in Arrow instead of hashed."""
+    data = string_array(series)
+    if data is None or len(series) < 2:
+        return series.duplicated(keep=False).to_numpy(dtype=bool)
+    order = pc.sort_indices(data).to_numpy()  # missing values last, next to each other
+    ordered = data.take(pa.array(order))
+    before, after = ordered.slice(0, len(order) - 1), ordered.slice(1)
+    same = pc.fill_null(pc.equal(before, after), False).to_numpy(zero_copy_only=False)
+    same |= (pc.is_null(before).to_numpy(zero_copy_only=False) & pc.is_null(after).to_numpy(zero_copy_only=False))
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[:-1] |= same
+    repeated[1:] |= same
+    out = np.empty(len(order), dtype=bool)
+    out[order] = repeated
+    return out
