@@ -72,14 +72,24 @@ def without_index(tables: dict[str, pd.DataFrame], leave: dict[str, np.ndarray])
 
 
 def within_cohort(
-    episodes: pd.DataFrame, imaging: pd.DataFrame, events: pd.DataFrame, definitions: Definitions
+    episodes: pd.DataFrame,
+    imaging: pd.DataFrame,
+    events: pd.DataFrame,
+    definitions: Definitions,
+    on_index: np.ndarray | None = None,
 ) -> list[pd.DataFrame]:
-    """Rows of cohort patients that a particular analysis cannot use (derived tables in)."""
-    index_ids = episodes.loc[episodes["is_index"], "episode_id"]
-    index_eps = episodes[episodes["is_index"]]
+    """Rows of cohort patients that a particular analysis cannot use (derived tables in).
+
+    ``on_index`` says of each event whether its episode is an index episode (looked up by
+    episode_id when not given).
+    """
+    is_index = episodes["is_index"].to_numpy(dtype=bool)
+    if on_index is None:
+        on_index = isin(events["episode_id"], episodes["episode_id"][is_index])
     outcome_types = definitions.fracture_event_types + definitions.avn_event_types
-    outcome = events[events["event_type"].isin(outcome_types)]
-    on_index_episode = isin(outcome["episode_id"], index_ids)
+    is_outcome = events["event_type"].isin(outcome_types).to_numpy(dtype=bool)
+    outcome = events[is_outcome]
+    on_index_episode = np.asarray(on_index, dtype=bool)[is_outcome]
     on_index = outcome[on_index_episode]
     group = on_index["event_type"].isin(definitions.fracture_event_types).map({True: "fracture", False: "avn"})
     order = on_index.assign(_group=group).sort_values(["episode_id", "_group", "event_date", "event_id"])
@@ -88,7 +98,8 @@ def within_cohort(
     return [
         _derived_part("imaging", imaging, imaging["film_status"] == "indeterminate", "radiographic",
                       "film_indeterminate"),
-        _derived_part("episodes", index_eps, index_eps["xr_films"] == 0, "radiographic", "no_determinate_film"),
+        _derived_part("episodes", episodes, is_index & (episodes["xr_films"] == 0).to_numpy(), "radiographic",
+                      "no_determinate_film"),
         _derived_part("events", events, ~events["event_type"].isin(outcome_types + ("death",)),
                       "complications", "event_type_not_analysed"),
         _derived_part("events", outcome, ~on_index_episode, "complications", "event_not_on_index_episode"),

@@ -113,20 +113,20 @@ def _death_dates(patients: pd.DataFrame, events: pd.DataFrame, event_at: np.ndar
     return death
 
 
-def _films(imaging: pd.DataFrame, definitions: Definitions) -> pd.Series:
+def _films(imaging: dict[str, object], n: int, definitions: Definitions) -> pd.Categorical:
     """Status of each plain film: abnormal, normal or indeterminate (NA for other modalities)."""
-    findings = [imaging[f] if f in imaging else pd.Series(pd.NA, index=imaging.index, dtype="boolean")
+    findings = [pd.Series(imaging[f]) if f in imaging else pd.Series(pd.NA, index=range(n), dtype="boolean")
                 for f in definitions.xr_abnormal_findings]
     any_true = np.logical_or.reduce([f.fillna(False).to_numpy(bool) for f in findings])
     all_false = np.logical_and.reduce([(f == False).fillna(False).to_numpy(bool) for f in findings])  # noqa: E712
     codes = np.select([any_true, all_false], [0, 1], default=2)
-    codes = np.where((imaging["modality"] == "XR").to_numpy(dtype=bool), codes, -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=list(FILM_STATUS)), index=imaging.index)
+    codes = np.where((pd.Series(imaging["modality"]) == "XR").to_numpy(dtype=bool), codes, -1)
+    return pd.Categorical.from_codes(codes, categories=list(FILM_STATUS))
 
 
-def _radiographic_intervals(status: pd.Series, day: np.ndarray, episode: np.ndarray, n: int) -> dict[str, object]:
+def _radiographic_intervals(status: pd.Categorical, day: np.ndarray, episode: np.ndarray, n: int) -> dict[str, object]:
     """(lower, upper] day of radiographic change per episode row 0..n-1 from its determinate films."""
-    codes = status.cat.codes.to_numpy()
+    codes = np.asarray(status.codes)
     abnormal, normal = codes == 0, codes == 1
     first_abnormal = _by_group(day[abnormal], episode[abnormal], n, "min")
     before = normal & ~(day >= first_abnormal[episode])  # a NaN bound compares False
@@ -139,14 +139,23 @@ def _radiographic_intervals(status: pd.Series, day: np.ndarray, episode: np.ndar
     return {"xr_films": films, "xr_lower_day": lower, "xr_upper_day": upper, "xr_changed": changed}
 
 
-def _competing(first_onset: np.ndarray, index: pd.DataFrame, name: str) -> dict[str, np.ndarray]:
+def _competing(first_onset: np.ndarray, end: np.ndarray, died: np.ndarray, onset_days: np.ndarray,
+               name: str) -> dict[str, np.ndarray]:
     """Status (0 censored, 1 event, 2 death) and days from index onset, for a later episode."""
-    end = index["patient_end_date"].to_numpy(dtype="datetime64[ns]")
     event = first_onset <= end  # NaT compares False
-    status = np.where(event, 1, np.where(index["died"].to_numpy(dtype=bool), 2, 0))
+    status = np.where(event, 1, np.where(died, 2, 0))
     time = np.where(event, first_onset, end)
-    return {f"{name}_status": status.astype("int64"),
-            f"{name}_days": _day_numbers(time) - _day_numbers(index["onset_date"])}
+    return {f"{name}_status": status.astype("int64"), f"{name}_days": _day_numbers(time) - onset_days}
+
+
+def _dates_of(columns: dict[str, object], name: str, n: int) -> np.ndarray:
+    """A date column of a table held as columns (all missing when there is no such column)."""
+    return np.asarray(columns[name], dtype="datetime64[ns]") if name in columns else _nat(n)
+
+
+def _pick(values: object, rows: np.ndarray) -> object:
+    """Rows of one column held as a numpy or extension array."""
+    return values.take(rows) if isinstance(values, pd.api.extensions.ExtensionArray) else values[rows]
 
 
 def _rows(frame: pd.DataFrame, at: np.ndarray) -> dict[str, object]:
@@ -205,6 +214,8 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     group = patient[in_cohort]
     index_row = order[index_pos[group]]  # episode row of the index episode of each derived row
     at_patient = patient_at[kept]
+    n = len(kept)
+    # The derived tables are built as columns and made frames once (each frame copies its numbers).
     ep = _rows(episodes, kept)
     ep["episode_number"] = number[in_cohort].astype("int64")
     ep["sex"] = _at(patients["sex"], at_patient)
@@ -215,50 +226,54 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     ep["index_onset"] = _dates(episodes, "onset_date")[index_row]
     ep["index_side"] = _at(episodes["side"], index_row)
     ep["index_number"] = number[index_pos[group]].astype("int64")
-    ep = pd.DataFrame(ep)
-    ep["relation"] = classify_relations(ep, group, definitions)
-    ep["is_index"] = ep["relation"] == "index"
+    needed = ("joint", "side", "onset_date", "resolution_date", "episode_number", "index_onset", "index_side",
+              "index_number")
+    relation = classify_relations(pd.DataFrame({c: ep[c] for c in needed if c in ep}, copy=False), group,
+                                  definitions)
+    ep["relation"] = relation.array
+    ep["is_index"] = relation.cat.codes.to_numpy() == 0
     onset = _day_numbers(ep["onset_date"])
     ep["days_from_index"] = onset - _day_numbers(ep["index_onset"])
     born = np.where(at_patient >= 0, birth[np.maximum(at_patient, 0)], np.datetime64("NaT"))
     ep["age_at_onset"] = (onset - _day_numbers(born)) / definitions.days_per_year
-    pregnancy = ep["pregnancy"] if "pregnancy" in ep else pd.Series(pd.NA, index=ep.index, dtype=object)
-    unknown = ((ep["sex"] == "F") & pregnancy.isna()).to_numpy(dtype=bool)
+    pregnancy = pd.Series(ep["pregnancy"]) if "pregnancy" in ep else pd.Series(pd.NA, index=range(n), dtype=object)
+    unknown = ((pd.Series(ep["sex"]) == "F") & pregnancy.isna()).to_numpy(dtype=bool)
     ep["pregnancy_associated"] = pd.arrays.BooleanArray(
         pregnancy.isin(["pregnant", "postpartum"]).to_numpy(dtype=bool), unknown)
-    end = _earlier(_dates(ep, "last_followup_date"), ep["death_date"].to_numpy(dtype="datetime64[ns]"))
+    end = _earlier(_dates_of(ep, "last_followup_date", n), ep["death_date"])
     ep["followup_end_date"] = end
     ep["followup_days"] = _day_numbers(end) - onset
-    resolution = _dates(ep, "resolution_date")
+    resolution = _dates_of(ep, "resolution_date", n)
     resolved = ~np.isnat(resolution)
     ep["resolved"] = resolved
     ep["resolution_days"] = _day_numbers(np.where(resolved, resolution, end)) - onset
 
     derived_row = np.full(len(episodes), -1, dtype=np.int64)  # episode row -> derived row
-    derived_row[kept] = np.arange(len(kept))
+    derived_row[kept] = np.arange(n)
     exams = np.flatnonzero(exam_in)
-    im = pd.DataFrame(_rows(imaging, exams))
+    im = _rows(imaging, exams)
     exam_episode = derived_row[exam_at[exams]]
     im["day"] = _day_numbers(im["exam_date"]) - onset[exam_episode]
-    im["film_status"] = _films(im, definitions)
+    im["film_status"] = _films(im, len(exams), definitions)
     happened = np.flatnonzero(event_in)
-    ev = pd.DataFrame(_rows(events, happened))
+    ev = _rows(events, happened)
     event_episode = derived_row[event_at[happened]]
     ev["day"] = _day_numbers(ev["event_date"]) - onset[event_episode]
+    im, ev = pd.DataFrame(im, copy=False), pd.DataFrame(ev, copy=False)  # the columns are new arrays
 
-    for name, values in _radiographic_intervals(im["film_status"], im["day"].to_numpy(), exam_episode,
-                                                len(ep)).items():
-        ep[name] = values
+    ep.update(_radiographic_intervals(im["film_status"].array, im["day"].to_numpy(), exam_episode, n))
     event_date = ev["event_date"].to_numpy(dtype="datetime64[ns]")
     for name, types in (("fracture", definitions.fracture_event_types), ("avn", definitions.avn_event_types)):
         chosen = ev["event_type"].isin(types).to_numpy(dtype=bool)
-        when = _by_group(event_date[chosen], event_episode[chosen], len(ep), "min")
+        when = _by_group(event_date[chosen], event_episode[chosen], n, "min")
         ep[f"{name}_event"] = ~np.isnat(when)
         ep[f"{name}_days"] = _day_numbers(np.where(np.isnat(when), end, when)) - onset
 
     index = _index_table(ep, group, definitions)
-    ledger += attrition.within_cohort(ep, im, ev, definitions)
-    episodes_out = ep.drop(columns=["index_onset", "index_side", "index_number", "death_date"])
+    drop = ("index_onset", "index_side", "index_number", "death_date")
+    episodes_out = pd.DataFrame({c: v for c, v in ep.items() if c not in drop}, copy=False)
+    on_index = ep["is_index"][event_episode]
+    ledger += attrition.within_cohort(episodes_out, im, ev, definitions, on_index=on_index)
     return DerivedCohort(
         episodes=episodes_out,
         index=index,
@@ -269,35 +284,39 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     )
 
 
-def _index_table(ep: pd.DataFrame, group: np.ndarray, definitions: Definitions) -> pd.DataFrame:
+def _index_table(ep: dict[str, object], group: np.ndarray, definitions: Definitions) -> pd.DataFrame:
     """One row per cohort patient: the index episode plus patient-level follow-up and outcomes.
 
-    ``group`` is the patient's group code of each row of ``ep`` (codes need not be contiguous).
+    ``ep`` holds the derived episode columns and ``group`` the patient's group code of each
+    episode (codes need not be contiguous).
     """
     n = int(group.max(initial=0)) + 1
-    rows = np.flatnonzero(ep["is_index"].to_numpy(dtype=bool))
+    rows = np.flatnonzero(ep["is_index"])
     mine = group[rows]
     drop = ("index_onset", "index_side", "index_number", "relation", "is_index", "days_from_index",
             "episode_number", "index_episode_id")
-    index = ep.iloc[rows][[c for c in ep.columns if c not in drop]].reset_index(drop=True)
-    death = index["death_date"].to_numpy(dtype="datetime64[ns]")
-    patient_last = _by_group(ep["last_followup_date"].to_numpy(dtype="datetime64[ns]"), group, n, "max")[mine]
-    index["patient_end_date"] = _earlier(death, patient_last)
-    index["died"] = death <= patient_last  # NaT compares False
-    index["patient_followup_days"] = _day_numbers(index["patient_end_date"]) - _day_numbers(index["onset_date"])
-    relation = ep["relation"].cat.codes.to_numpy()
+    index = {("index_episode_id" if c == "episode_id" else c): _pick(v, rows)
+             for c, v in ep.items() if c not in drop}
+    death = np.asarray(index["death_date"], dtype="datetime64[ns]")
+    last_followup = np.asarray(ep["last_followup_date"], dtype="datetime64[ns]")
+    patient_last = _by_group(last_followup, group, n, "max")[mine]
+    index["patient_end_date"] = end = _earlier(death, patient_last)
+    index["died"] = died = death <= patient_last  # NaT compares False
+    onset_days = _day_numbers(index["onset_date"])
+    index["patient_followup_days"] = _day_numbers(end) - onset_days
+    relation = np.asarray(ep["relation"].codes)
     codes = {name: i for i, name in enumerate(RELATIONS)}
     bilateral = np.zeros(n, dtype=bool)
     bilateral[group[relation == codes["bilateral"]]] = True
     index["bilateral"] = bilateral[mine]
     index["n_episodes"] = np.bincount(group, minlength=n).astype("int64")[mine]
 
-    onset = ep["onset_date"].to_numpy(dtype="datetime64[ns]")
-    same_hip = ((relation == codes["recurrence"]) & (ep["joint"] == definitions.index_joint).to_numpy(dtype=bool)
-                & (ep["side"] == ep["index_side"]).to_numpy(dtype=bool))
+    onset = np.asarray(ep["onset_date"], dtype="datetime64[ns]")
+    joint = pd.Series(ep["joint"])
+    same_hip = ((relation == codes["recurrence"]) & (joint == definitions.index_joint).to_numpy(dtype=bool)
+                & (pd.Series(ep["side"]) == pd.Series(ep["index_side"])).to_numpy(dtype=bool))
     recurrence = _by_group(onset[same_hip], group[same_hip], n, "min")[mine]
-    for name, values in _competing(recurrence, index, "recurrence").items():
-        index[name] = values
+    index.update(_competing(recurrence, end, died, onset_days, "recurrence"))
     migrations = np.flatnonzero(relation == codes["migration"])
     first, _ = runs(group[migrations])  # rows are in onset order within a patient
     migrations = migrations[first]
@@ -305,12 +324,11 @@ def _index_table(ep: pd.DataFrame, group: np.ndarray, definitions: Definitions) 
     migration_row[group[migrations]] = migrations
     target = migration_row[mine]
     migration_onset = np.where(target >= 0, onset[np.maximum(target, 0)], np.datetime64("NaT"))
-    for name, values in _competing(migration_onset, index, "migration").items():
-        index[name] = values
-    chosen = np.flatnonzero((target >= 0) & (index["migration_status"].to_numpy() == 1))
-    joint = ep["joint"].iloc[target[chosen]].astype(object).to_numpy()
+    index.update(_competing(migration_onset, end, died, onset_days, "migration"))
+    chosen = np.flatnonzero((target >= 0) & (index["migration_status"] == 1))
+    joints = joint.iloc[target[chosen]].astype(object).to_numpy()
     # With no migration at all the column holds no text: float NaN, as a map onto nothing gives.
-    site = np.full(len(index), np.nan, dtype=object if len(migrations) else float)
-    site[chosen] = np.where(joint == definitions.index_joint, "contralateral_hip", joint)
+    site = np.full(len(rows), np.nan, dtype=object if len(migrations) else float)
+    site[chosen] = np.where(joints == definitions.index_joint, "contralateral_hip", joints)
     index["migration_site"] = site
-    return index.rename(columns={"episode_id": "index_episode_id"})
+    return pd.DataFrame(index, copy=False)
