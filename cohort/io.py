@@ -109,9 +109,9 @@ _MAYBE_SPACE[0x80:] = True
 
 
 def _cell_bounds(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Start and end offsets of each cell of a string array, and its bytes (None if no bytes)."""
+    """Start and end offsets of each cell of a string array, and its bytes (None: no bytes at all)."""
     _, offsets, data = column.buffers()
-    if data is None or len(column) == 0:
+    if data is None or data.size == 0 or len(column) == 0:
         return None
     width = np.int64 if pa.types.is_large_string(column.type) else np.int32
     bounds = np.frombuffer(offsets, dtype=width)[column.offset: column.offset + len(column) + 1]
@@ -119,42 +119,48 @@ def _cell_bounds(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] 
 
 
 def _may_need_trim(column: pa.Array) -> bool:
-    """False when no cell starts or ends with a byte that could be whitespace (a cheap test)."""
+    """False when no cell starts or ends with a byte that could be whitespace (a cheap test).
+
+    Empty cells are not skipped: the bytes read for them belong to a neighbouring cell, which
+    at worst makes the test say "maybe".
+    """
     found = _cell_bounds(column)
     if found is None:
         return False
     start, stop, data = found
-    filled = stop > start
-    return bool(_MAYBE_SPACE[data[start[filled]]].any() or _MAYBE_SPACE[data[stop[filled] - 1]].any())
+    last = len(data) - 1
+    return bool(_MAYBE_SPACE[data[np.minimum(start, last)]].any()
+                or _MAYBE_SPACE[data[np.maximum(stop - 1, 0)]].any())
 
 
-def _may_be_blank(column: pa.Array, blanks: list[str]) -> bool:
-    """False when no cell (or null) has the byte length of a missing-value text."""
+def _may_be_blank(column: pa.Array, lengths: np.ndarray) -> bool:
+    """False when no cell (nor a null) has one of the byte ``lengths`` of the missing-value texts."""
     if column.null_count:
         return True
     found = _cell_bounds(column)
     if found is None:
         return len(column) > 0  # every cell is empty
     start, stop, _ = found
-    lengths = np.unique([len(b.encode("utf-8")) for b in blanks])
-    return bool(np.isin(stop - start, lengths).any())
+    hit = np.zeros(int(lengths.max()) + 2, dtype=bool)
+    hit[lengths] = True
+    return bool(hit[np.minimum(stop - start, len(hit) - 1)].any())
 
 
 def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
     """Strip whitespace of text columns and turn missing-value texts into nulls.
 
-    Columns come out as one chunk each.  A column none of whose cells can hold whitespace at
-    either end, or a missing-value text, is passed through as it is (testing that on the cells'
-    bytes costs far less than trimming and matching every cell).
+    A column none of whose cells can hold whitespace at either end, or a missing-value text,
+    is passed through untouched: testing that on the cells' bytes costs far less than trimming
+    and matching every cell (and copying the column).
     """
     arrays = []
     blanks = sorted(set(missing) | {""})
-    for column in table.combine_chunks().columns:
+    lengths = np.unique([len(b.encode("utf-8")) for b in blanks])
+    for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = column.combine_chunks()
-            if _may_need_trim(column):
+            if any(_may_need_trim(chunk) for chunk in column.chunks):
                 column = pc.utf8_trim_whitespace(column)
-            if _may_be_blank(column, blanks):
+            if any(_may_be_blank(chunk, lengths) for chunk in column.chunks):
                 blank = pc.is_in(column, value_set=pa.array(blanks, type=column.type))
                 if pc.any(blank).as_py():
                     column = pc.if_else(blank, None, column)
@@ -205,8 +211,8 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(utf8),
-            # Blocks of 16 MB: parsed in parallel, and few chunks to join into one per column
-            # (takes and look-ups on a column in hundreds of chunks cost ten times more).
+            # Blocks of 16 MB: parsed in parallel, in few chunks (takes and look-ups on a column
+            # in hundreds of chunks cost ten times more; joining them costs a copy).
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
