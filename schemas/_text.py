@@ -3,6 +3,8 @@
 Text cells are kept as pandas' Arrow-backed string dtype with NaN as the missing value (the
 ``str`` dtype that pandas 3 uses by default): comparisons give plain numpy booleans, as they do
 on object columns, while ``isin``, ``isna`` and sorting run in Arrow instead of per element.
+Keys (ids) are looked up, tested for repeats and taken by position in Arrow as well, so that
+validation and derivation never build a Python object per cell.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-__all__ = ["TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin", "duplicated"]
+__all__ = [
+    "TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin",
+    "duplicated",
+]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -34,7 +39,7 @@ Text = Series[pd.StringDtype]
 #: keyword arguments of ``pandera.Field`` for a :data:`Text` column: the Arrow storage makes
 #: pandera's dtype check one comparison instead of a test of every cell (object columns, as
 #: a test may build them, are still checked cell by cell).
-TEXT_FIELD: dict[str, Any] = {"dtype_kwargs": {"storage": "pyarrow"}}
+TEXT_FIELD: dict[str, Any] = {"dtype_kwargs": {"storage": TEXT_DTYPE.storage}}
 
 
 def as_text_dtype(series: pd.Series) -> pd.Series:
