@@ -6,9 +6,11 @@ the stage it leaves at and why.  :func:`summarise` reconciles it with the rows r
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cohort.definitions import Definitions
+from schemas._text import isin
 
 __all__ = ["LEDGER_COLUMNS", "REASONS", "ledger", "summarise", "without_index", "within_cohort"]
 
@@ -28,57 +30,80 @@ REASONS: dict[str, str] = {
 }
 
 
-def _part(table: str, frame: pd.DataFrame, stage: str, reason: str) -> pd.DataFrame:
+def _part(table: str, source_rows: np.ndarray | pd.Index, ids: pd.Series, stage: str, reason: str) -> pd.DataFrame:
     return pd.DataFrame({
         "table": table,
-        "source_row": frame["source_row"].to_numpy(dtype="int64"),
-        "record_id": frame[_ID[table]].astype(str).to_numpy(),
+        "source_row": np.asarray(source_rows, dtype="int64"),
+        "record_id": ids.astype(str).to_numpy(),
         "stage": stage,
         "reason": reason,
     }, columns=list(LEDGER_COLUMNS))
 
 
-def without_index(
-    patients: pd.DataFrame,
-    episodes: pd.DataFrame,
-    imaging: pd.DataFrame,
-    events: pd.DataFrame,
-    cohort_patients: pd.Series,
-    definitions: Definitions,
-) -> pd.DataFrame:
-    """Rows of patients without an index-joint episode, and everything that hangs off them."""
-    out_patients = patients[~patients["patient_id"].isin(cohort_patients)]
-    out_episodes = episodes[~episodes["patient_id"].isin(cohort_patients)]
-    out_ids = out_episodes["episode_id"]
+def _typed_part(table: str, frame: pd.DataFrame, rows: np.ndarray, stage: str, reason: str) -> pd.DataFrame:
+    """Ledger rows of a typed table (indexed by source row) where ``rows`` is true."""
+    return _part(table, frame.index[rows], frame[_ID[table]][rows], stage, reason)
+
+
+def _derived_part(table: str, frame: pd.DataFrame, rows: np.ndarray | pd.Series, stage: str, reason: str) -> pd.DataFrame:
+    """Ledger rows of a derived table (with a ``source_row`` column) where ``rows`` is true."""
+    rows = np.asarray(rows, dtype=bool)
+    return _part(table, frame["source_row"].to_numpy()[rows], frame[_ID[table]][rows], stage, reason)
+
+
+def without_index(tables: dict[str, pd.DataFrame], leave: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows of patients without an index-joint episode, and everything that hangs off them.
+
+    Parameters
+    ----------
+    tables
+        The typed tables (indexed by source row).
+    leave
+        Per table, a boolean array: the rows that leave the cohort (patients without an
+        index-joint episode, their episodes, and the exams and events of those episodes).
+    """
     parts = [
-        _part("patients", out_patients, "cohort", "no_index_episode"),
-        _part("episodes", out_episodes, "cohort", "patient_not_in_cohort"),
-        _part("imaging", imaging[imaging["episode_id"].isin(out_ids)], "cohort", "episode_not_in_cohort"),
-        _part("events", events[events["episode_id"].isin(out_ids)], "cohort", "episode_not_in_cohort"),
+        _typed_part("patients", tables["patients"], leave["patients"], "cohort", "no_index_episode"),
+        _typed_part("episodes", tables["episodes"], leave["episodes"], "cohort", "patient_not_in_cohort"),
+        _typed_part("imaging", tables["imaging"], leave["imaging"], "cohort", "episode_not_in_cohort"),
+        _typed_part("events", tables["events"], leave["events"], "cohort", "episode_not_in_cohort"),
     ]
     return pd.concat(parts, ignore_index=True)
 
 
 def within_cohort(
-    episodes: pd.DataFrame, imaging: pd.DataFrame, events: pd.DataFrame, definitions: Definitions
+    episodes: pd.DataFrame,
+    imaging: pd.DataFrame,
+    events: pd.DataFrame,
+    definitions: Definitions,
+    on_index: np.ndarray | None = None,
 ) -> list[pd.DataFrame]:
-    """Rows of cohort patients that a particular analysis cannot use."""
-    index_ids = episodes.loc[episodes["is_index"], "episode_id"]
-    index_eps = episodes[episodes["is_index"]]
+    """Rows of cohort patients that a particular analysis cannot use (derived tables in).
+
+    ``on_index`` says of each event whether its episode is an index episode (looked up by
+    episode_id when not given).
+    """
+    is_index = episodes["is_index"].to_numpy(dtype=bool)
+    if on_index is None:
+        on_index = isin(events["episode_id"], episodes["episode_id"][is_index])
     outcome_types = definitions.fracture_event_types + definitions.avn_event_types
-    outcome = events[events["event_type"].isin(outcome_types)]
-    on_index = outcome[outcome["episode_id"].isin(index_ids)]
+    is_outcome = events["event_type"].isin(outcome_types).to_numpy(dtype=bool)
+    outcome = events[is_outcome]
+    on_index_episode = np.asarray(on_index, dtype=bool)[is_outcome]
+    on_index = outcome[on_index_episode]
     group = on_index["event_type"].isin(definitions.fracture_event_types).map({True: "fracture", False: "avn"})
     order = on_index.assign(_group=group).sort_values(["episode_id", "_group", "event_date", "event_id"])
     later = order[order.duplicated(["episode_id", "_group"], keep="first")]
+    everything = np.ones(len(later), dtype=bool)
     return [
-        _part("imaging", imaging[imaging["film_status"] == "indeterminate"], "radiographic", "film_indeterminate"),
-        _part("episodes", index_eps[index_eps["xr_films"] == 0], "radiographic", "no_determinate_film"),
-        _part("events", events[~events["event_type"].isin(outcome_types + ("death",))],
-              "complications", "event_type_not_analysed"),
-        _part("events", outcome[~outcome["episode_id"].isin(index_ids)], "complications",
-              "event_not_on_index_episode"),
-        _part("events", later, "complications", "event_not_first"),
+        _derived_part("imaging", imaging, imaging["film_status"] == "indeterminate", "radiographic",
+                      "film_indeterminate"),
+        _derived_part("episodes", episodes, is_index & (episodes["xr_films"] == 0).to_numpy(), "radiographic",
+                      "no_determinate_film"),
+        _derived_part("events", events, ~events["event_type"].isin(outcome_types + ("death",)),
+                      "complications", "event_type_not_analysed"),
+        _derived_part("events", outcome, ~on_index_episode, "complications", "event_not_on_index_episode"),
+        _derived_part("events", later, everything, "complications", "event_not_first"),
     ]
 
 

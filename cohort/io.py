@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from cohort.errors import ConfigError
 from cohort.mapping import ColumnMapping
 from schemas import TABLES
+from schemas._text import TEXT_DTYPE
 
 __all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
 
@@ -100,16 +101,78 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
     return ExportFiles(root, "folder", found)
 
 
+#: first or last bytes of a cell that may be whitespace: ASCII spaces and separators, and any
+#: byte of a multi-byte UTF-8 character (whose trimming is left to Arrow)
+_MAYBE_SPACE = np.zeros(256, dtype=bool)
+_MAYBE_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_MAYBE_SPACE[0x80:] = True
+
+
+def _cell_bounds(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Start and end offsets of each cell of a string array, and its bytes (None: no bytes at all)."""
+    _, offsets, data = column.buffers()
+    if data is None or data.size == 0 or len(column) == 0:
+        return None
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[column.offset: column.offset + len(column) + 1]
+    return bounds[:-1], bounds[1:], np.frombuffer(data, dtype=np.uint8)
+
+
+def _may_need_trim(column: pa.Array) -> bool:
+    """False when no cell starts or ends with a byte that could be whitespace (a cheap test).
+
+    Empty cells are not skipped: the bytes read for them belong to a neighbouring cell, which
+    at worst makes the test say "maybe".
+    """
+    found = _cell_bounds(column)
+    if found is None:
+        return False
+    start, stop, data = found
+    last = len(data) - 1
+    return bool(_MAYBE_SPACE[data[np.minimum(start, last)]].any()
+                or _MAYBE_SPACE[data[np.maximum(stop - 1, 0)]].any())
+
+
+def _may_be_blank(column: pa.Array, lengths: np.ndarray) -> bool:
+    """False when no cell (nor a null) has one of the byte ``lengths`` of the missing-value texts."""
+    if column.null_count:
+        return True
+    found = _cell_bounds(column)
+    if found is None:
+        return len(column) > 0  # every cell is empty
+    start, stop, _ = found
+    hit = np.zeros(int(lengths.max()) + 2, dtype=bool)
+    hit[lengths] = True
+    return bool(hit[np.minimum(stop - start, len(hit) - 1)].any())
+
+
 def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
-    """Strip whitespace of text columns and turn missing-value texts into nulls."""
+    """Strip whitespace of text columns and turn missing-value texts into nulls.
+
+    A column none of whose cells can hold whitespace at either end, or a missing-value text,
+    is passed through untouched: testing that on the cells' bytes costs far less than trimming
+    and matching every cell (and copying the column).
+    """
     arrays = []
-    blanks = pa.array(sorted(set(missing) | {""}), type=pa.string())
+    blanks = sorted(set(missing) | {""})
+    lengths = np.unique([len(b.encode("utf-8")) for b in blanks])
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            stripped = pc.utf8_trim_whitespace(column)
-            column = pc.if_else(pc.is_in(stripped, value_set=blanks), None, stripped)
+            if any(_may_need_trim(chunk) for chunk in column.chunks):
+                column = pc.utf8_trim_whitespace(column)
+            if any(_may_be_blank(chunk, lengths) for chunk in column.chunks):
+                blank = pc.is_in(column, value_set=pa.array(blanks, type=column.type))
+                if pc.any(blank).as_py():
+                    column = pc.if_else(blank, None, column)
         arrays.append(column)
     return pa.table(arrays, names=table.column_names)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A cleaned table as pandas: text stays in Arrow memory, whole numbers and booleans nullable."""
+    types = {pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE, pa.bool_(): pd.BooleanDtype(),
+             pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
+    return table.to_pandas(date_as_object=False, types_mapper=types.get)
 
 
 def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np.ndarray:
@@ -137,7 +200,9 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise ConfigError(f"{path.name}: cannot be read as {encoding}: {exc}") from None
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=mapping.delimiter), [])
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
+    header = next(csv.reader(io.StringIO(first_line), delimiter=mapping.delimiter), [])
     header = [h.strip() for h in header]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
@@ -146,16 +211,18 @@ def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(utf8),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            # Blocks of 16 MB: parsed in parallel, in few chunks (takes and look-ups on a column
+            # in hundreds of chunks cost ten times more; joining them costs a copy).
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
+                column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
                 strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as exc:
         raise ConfigError(f"{path.name}: not a readable CSV file: {exc}") from None
-    frame = _clean(table, mapping.missing).to_pandas()
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(_csv_lines(utf8, text, len(frame), mapping.delimiter), name="row")
     return frame
 
@@ -167,8 +234,7 @@ def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
-    nullable = {pa.bool_(): pd.BooleanDtype(), pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
-    frame = _clean(table, mapping.missing).to_pandas(date_as_object=False, types_mapper=nullable.get)
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
 
@@ -209,7 +275,7 @@ def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.Data
     finally:
         book.close()
     table = pa.table({h: pa.array([r[i] for r in records], type=pa.string()) for i, h in enumerate(header)})
-    frame = _clean(table, mapping.missing).to_pandas()
+    frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(np.asarray(numbers, dtype="int64"), name="row")
     frame.attrs["sheet"] = sheet
     return frame, epoch

@@ -8,6 +8,7 @@ frame and is recorded as a failure that keeps the text exactly as the export hol
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from cohort.errors import ConfigError
 from cohort.io import RawTable
 from cohort.mapping import ISO_DATE, ColumnMapping
 from schemas import SCHEMAS
+from schemas._text import TEXT_DTYPE, as_text_dtype
 
 __all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds"]
 
@@ -43,7 +45,7 @@ class ParsedTable:
     issues: pd.DataFrame
 
 
-_EMPTY_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": object}
+_EMPTY_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": TEXT_DTYPE}
 
 
 def column_kinds(table: str) -> dict[str, tuple[str, bool]]:
@@ -71,17 +73,25 @@ def _issue(rows: pd.Index | list, column: str, rule: str, message: str, severity
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Text of any column (Parquet may type an id or code column as a number)."""
-    if series.dtype == object:
+    if series.dtype == TEXT_DTYPE or series.dtype == object:
         return series
     text = series.astype(str).astype(object)
     return text.where(series.notna(), None)
 
 
-def _parse_dates(series: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
-        return values.astype("datetime64[ns]")
-    text = _as_text(series)
+def _by_value(series: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``convert`` to each distinct value of ``series`` once and spread the results back.
+
+    ``convert`` receives the distinct values as an object Series and must treat each one on
+    its own (every converter here does: a cell's result never depends on another cell), so the
+    result is what ``convert(series)`` would give, at the cost of the distinct values only.
+    """
+    codes, distinct = pd.factorize(series)
+    converted = convert(pd.Series(np.asarray(distinct, dtype=object)))
+    return pd.Series(converted.array.take(codes, allow_fill=True), index=series.index)
+
+
+def _dates_of(text: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
     if fmt == "excel":
         days = pd.to_numeric(text, errors="coerce")
         days = days.where(days == np.floor(days))
@@ -96,28 +106,40 @@ def _parse_dates(series: pd.Series, fmt: str, kind: str, epoch: dt.date | None) 
     return out.astype("datetime64[ns]")
 
 
+def _parse_dates(series: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        return values.astype("datetime64[ns]")
+    return _by_value(_as_text(series), lambda text: _dates_of(text, fmt, kind, epoch))
+
+
+def _ints_of(text: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = numbers.where(numbers == np.floor(numbers))
+    return whole.astype("Int64")
+
+
 def _parse_ints(series: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(series):
         return series.astype("Int64")
-    numbers = pd.to_numeric(_as_text(series), errors="coerce")
-    whole = numbers.where(numbers == np.floor(numbers))
-    return whole.astype("Int64")
+    return _by_value(_as_text(series), _ints_of)
 
 
 def _parse_bools(series: pd.Series, mapping: ColumnMapping) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean")
-    lowered = _as_text(series).str.lower()
     lookup = {v.lower(): False for v in mapping.false_values}
     lookup.update({v.lower(): True for v in mapping.true_values})
-    return lowered.map(lookup).astype("boolean")
+    return _by_value(_as_text(series), lambda text: text.str.lower().map(lookup).astype("boolean"))
 
 
 def _recode(series: pd.Series, codes: dict[str, str]) -> pd.Series:
-    text = _as_text(series)
-    hit = text.isin(list(codes))
-    recoded = text.where(~hit, text.map(codes))
-    return recoded.where(recoded.notna() & (recoded != ""), None)
+    def recode(text: pd.Series) -> pd.Series:
+        hit = text.isin(list(codes))
+        recoded = text.where(~hit, text.map(codes))
+        return as_text_dtype(recoded.where(recoded.notna() & (recoded != ""), None))
+
+    return _by_value(_as_text(series), recode)
 
 
 def _rename(raw: RawTable, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict[str, str], list[pd.DataFrame]]:
@@ -177,7 +199,7 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
             typed[column] = pd.Series(None, index=frame.index, dtype=_EMPTY_DTYPES[kind])
             continue
         if kind == "text":
-            value = _as_text(series)
+            value = as_text_dtype(_as_text(series))
         elif kind == "date":
             fmt = mapping.date_format_of(raw.name, column)
             value = _parse_dates(series, fmt, raw.kind, raw.excel_epoch)

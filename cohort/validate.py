@@ -16,6 +16,7 @@ from cohort.mapping import ColumnMapping, load_mapping
 from cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
 from schemas import SCHEMAS, TABLES, check_cross_table
 from schemas._context import validating_on
+from schemas._text import duplicated
 from schemas.episodes import RULE_COLUMNS as _EPISODE_RULES
 from schemas.patients import RULE_COLUMNS as _PATIENT_RULES
 
@@ -42,14 +43,24 @@ def _check_docs(table: str) -> dict[str, str]:
 
 
 def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
-    """Validate one typed table with its pandera model (lazily) and return failure records."""
+    """Validate one typed table with its pandera model (lazily) and return failure records.
+
+    The model's ``unique`` columns are checked here, by sorting, rather than by pandera (whose
+    hash of every id is the slowest step on large tables); each repeated value is reported on
+    every row that holds it, as pandera reports it.
+    """
     import pandera.pandas as pa
 
-    schema = SCHEMAS[parsed.name]
+    schema = SCHEMAS[parsed.name].to_schema()
     typed = parsed.typed
+    unique = [c for c, column in schema.columns.items() if column.unique and c in typed.columns]
+    if unique:
+        schema = schema.update_columns({c: {"unique": False} for c in unique})
+    repeated = [(int(row), column, "unique", "repeats a value that must be unique")
+                for column in unique for row in typed.index[duplicated(typed[column])]]
     try:
-        schema.validate(typed, lazy=True)
-        return pd.DataFrame(columns=["row", "column", "rule", "message"])
+        schema.validate(typed, lazy=True, inplace=True)  # coerce is off: nothing is changed
+        return _records(repeated)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     docs = _check_docs(parsed.name)
@@ -73,6 +84,10 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
                 break
         row = None if pd.isna(case.index) else int(case.index)
         records.append((row, str(case.column), rule, message))
+    return _records(records + repeated)
+
+
+def _records(records: list[tuple]) -> pd.DataFrame:
     out = pd.DataFrame(records, columns=["row", "column", "rule", "message"])
     out["row"] = out["row"].astype("Int64")
     return out
@@ -137,9 +152,9 @@ def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, colum
     text = parsed[table].text
     if column not in text.columns:
         return pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy())
+    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy()).astype(object)
     values = pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    values[rows.notna().to_numpy()] = looked.to_numpy(dtype=object)
+    values[rows.notna().to_numpy()] = looked.where(looked.notna(), None).to_numpy(dtype=object)
     return values
 
 

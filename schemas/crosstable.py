@@ -1,6 +1,8 @@
 """Rules that span tables: references, and dates checked against another table's dates.
 
-pandera has no foreign keys, so these are plain vectorised pandas checks.  Each returns a
+pandera has no foreign keys, so these are plain vectorised checks: each reference is looked up
+once (:func:`schemas._text.positions`: the first row of a repeated key, as ``drop_duplicates``
+keeps) and the parent's columns are taken at those rows.  Each returns a
 :data:`FAILURE_COLUMNS` frame (one row per failing cell) in the same shape the validator builds
 from pandera's failure cases; the ``row`` is the failing table's index (its source row).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas._text import positions, take
 from schemas.dates import days_between
 
 __all__ = ["FAILURE_COLUMNS", "CROSS_TABLE_RULES", "check_cross_table", "birth_dates"]
@@ -68,15 +71,14 @@ def _failures(table: str, rows: pd.Index, column: str, rule: str) -> pd.DataFram
     )
 
 
-def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame) -> list[pd.DataFrame]:
+def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame, at: np.ndarray) -> list[pd.DataFrame]:
+    """Rules of each episode against its patient; ``at`` is the patient's row of each episode."""
     out = []
-    known = episodes["patient_id"].isin(patients["patient_id"])
+    known = at >= 0
     out.append(_failures("episodes", episodes.index[~known], "patient_id", "patient_exists"))
 
-    pat = patients.drop_duplicates("patient_id").set_index("patient_id")
-    pat_birth = birth_dates(pat)
-    sex = episodes["patient_id"].map(pat["sex"])
-    birth = episodes["patient_id"].map(pat_birth)
+    sex = take(patients["sex"], at, episodes.index)
+    birth = take(birth_dates(patients), at, episodes.index)
     onset = episodes["onset_date"]
 
     pregnant = pd.Series(False, index=episodes.index)
@@ -94,8 +96,8 @@ def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame) -> list[pd.D
     implausible = ((age < _AGE_MIN) | (age > _AGE_MAX)).fillna(False) & ~before
     out.append(_failures("episodes", episodes.index[implausible], "onset_date", "age_at_onset_plausible"))
 
-    if "death_date" in pat.columns:
-        death = episodes["patient_id"].map(pat["death_date"])
+    if "death_date" in patients.columns:
+        death = take(patients["death_date"], at, episodes.index)
         early = (death < onset).fillna(False)
         out.append(_failures("episodes", episodes.index[early], "onset_date", "death_not_before_onset"))
     return out
@@ -107,20 +109,22 @@ def _dated_child_checks(
     date_column: str,
     episodes: pd.DataFrame,
     patients: pd.DataFrame,
+    patient_at: np.ndarray,
 ) -> list[pd.DataFrame]:
-    known = child["episode_id"].isin(episodes["episode_id"])
+    """Rules of each exam or event against its episode; ``patient_at``: each episode's patient row."""
+    at = positions(child["episode_id"], episodes["episode_id"])  # the first row of a repeated id
+    known = at >= 0
     out = [_failures(table, child.index[~known], "episode_id", "episode_exists")]
-    ep = episodes.drop_duplicates("episode_id").set_index("episode_id")
-    onset = child["episode_id"].map(ep["onset_date"])
-    last = child["episode_id"].map(ep["last_followup_date"])
+    onset = take(episodes["onset_date"], at, child.index)
+    last = take(episodes["last_followup_date"], at, child.index)
     date = child[date_column]
     inside = (date >= onset) & (date <= last)
     rule = "exam_in_episode_window"
     if table == "events":
         rule = "event_in_episode_window"
         if "death_date" in patients.columns:
-            pat = patients.drop_duplicates("patient_id").set_index("patient_id")
-            death = child["episode_id"].map(ep["patient_id"]).map(pat["death_date"])
+            patient = np.where(known, patient_at[np.maximum(at, 0)], -1)
+            death = take(patients["death_date"], patient, child.index)
             on_death = (child["event_type"] == "death") & (date == death) & (date >= onset)
             inside = inside | on_death.fillna(False)
     # Rows with an unknown episode or a missing date are reported by their own rule.
@@ -147,10 +151,11 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     patients, episodes = tables.get("patients"), tables.get("episodes")
     if patients is None or episodes is None:
         return parts[0]
-    parts += _episode_checks(patients, episodes)
+    patient_at = positions(episodes["patient_id"], patients["patient_id"])  # first row of a repeated id
+    parts += _episode_checks(patients, episodes, patient_at)
     if tables.get("imaging") is not None:
-        parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients)
+        parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients, patient_at)
     if tables.get("events") is not None:
-        parts += _dated_child_checks("events", tables["events"], "event_date", episodes, patients)
+        parts += _dated_child_checks("events", tables["events"], "event_date", episodes, patients, patient_at)
     parts = [p for p in parts if len(p)] or parts[:1]
     return pd.concat(parts, ignore_index=True)

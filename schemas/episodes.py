@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas._context import validation_date
+from schemas._text import TEXT_FIELD, Text
 from schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
 
 __all__ = ["EpisodesSchema"]
@@ -26,19 +27,19 @@ def _not_before_onset(df: pd.DataFrame, column: str) -> pd.Series:
 class EpisodesSchema(pa.DataFrameModel):
     """One row per episode; the index holds the source row."""
 
-    episode_id: Series[str] = pa.Field(unique=True, description="Episode identifier.")
-    patient_id: Series[str] = pa.Field(description="The patient (patients.patient_id).")
-    joint: Series[str] = pa.Field(isin=list(JOINTS), description="hip/knee/ankle/foot/other.")
-    side: Series[str] = pa.Field(isin=list(SIDES), nullable=True, description="L or R.")
+    episode_id: Text = pa.Field(**TEXT_FIELD, unique=True, description="Episode identifier.")
+    patient_id: Text = pa.Field(**TEXT_FIELD, description="The patient (patients.patient_id).")
+    joint: Text = pa.Field(**TEXT_FIELD, isin=list(JOINTS), description="hip/knee/ankle/foot/other.")
+    side: Text = pa.Field(**TEXT_FIELD, isin=list(SIDES), nullable=True, description="L or R.")
     onset_date: Series[pd.Timestamp] = pa.Field(description="Symptom onset: the time origin.")
     diagnosis_date: Optional[Series[pd.Timestamp]] = pa.Field(nullable=True)
-    pregnancy: Optional[Series[str]] = pa.Field(
-        isin=list(PREGNANCY), nullable=True, description="Women only: none/pregnant/postpartum."
+    pregnancy: Optional[Text] = pa.Field(
+        **TEXT_FIELD, isin=list(PREGNANCY), nullable=True, description="Women only: none/pregnant/postpartum."
     )
     trimester: Optional[Series[pd.Int64Dtype]] = pa.Field(
         isin=list(TRIMESTERS), nullable=True, description="1-3, pregnant episodes only."
     )
-    treatment: Optional[Series[str]] = pa.Field(nullable=True, description="Treatment given.")
+    treatment: Optional[Text] = pa.Field(**TEXT_FIELD, nullable=True, description="Treatment given.")
     resolution_date: Optional[Series[pd.Timestamp]] = pa.Field(
         nullable=True, description="Clinical resolution; empty while unresolved."
     )

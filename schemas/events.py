@@ -7,6 +7,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas._context import validation_date
+from schemas._text import TEXT_FIELD, Text
 from schemas.codes import EVENT_TYPES
 
 __all__ = ["EventsSchema"]
@@ -15,10 +16,10 @@ __all__ = ["EventsSchema"]
 class EventsSchema(pa.DataFrameModel):
     """One row per event; event_type is a closed list (recode a registry's own via the mapping)."""
 
-    event_id: Series[str] = pa.Field(unique=True, description="Event identifier.")
-    episode_id: Series[str] = pa.Field(description="The episode (episodes.episode_id).")
+    event_id: Text = pa.Field(**TEXT_FIELD, unique=True, description="Event identifier.")
+    episode_id: Text = pa.Field(**TEXT_FIELD, description="The episode (episodes.episode_id).")
     event_date: Series[pd.Timestamp] = pa.Field(description="Day of the event.")
-    event_type: Series[str] = pa.Field(isin=list(EVENT_TYPES), description="Closed code list.")
+    event_type: Text = pa.Field(**TEXT_FIELD, isin=list(EVENT_TYPES), description="Closed code list.")
 
     @pa.check("event_date", name="not_in_future")
     def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:

@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas._context import validation_date
+from schemas._text import TEXT_FIELD, Text
 from schemas.codes import EDEMA_EXTENT, MODALITIES
 
 __all__ = ["ImagingSchema"]
@@ -19,10 +20,10 @@ _Finding = Optional[Series[pd.BooleanDtype]]
 class ImagingSchema(pa.DataFrameModel):
     """One row per exam; findings are true / false / empty (not recorded)."""
 
-    exam_id: Series[str] = pa.Field(unique=True, description="Exam identifier.")
-    episode_id: Series[str] = pa.Field(description="The episode (episodes.episode_id).")
+    exam_id: Text = pa.Field(**TEXT_FIELD, unique=True, description="Exam identifier.")
+    episode_id: Text = pa.Field(**TEXT_FIELD, description="The episode (episodes.episode_id).")
     exam_date: Series[pd.Timestamp] = pa.Field(description="Day of the exam.")
-    modality: Series[str] = pa.Field(isin=list(MODALITIES), description="XR/MRI/NM/CT.")
+    modality: Text = pa.Field(**TEXT_FIELD, isin=list(MODALITIES), description="XR/MRI/NM/CT.")
     osteopenia: _Finding = pa.Field(nullable=True, description="XR: osteopenia.")
     subchondral_cortical_loss: _Finding = pa.Field(
         nullable=True, description="XR: loss of the subchondral cortex."
@@ -31,8 +32,8 @@ class ImagingSchema(pa.DataFrameModel):
     joint_space_preserved: _Finding = pa.Field(nullable=True, description="XR: joint space kept.")
     t1_low: _Finding = pa.Field(nullable=True, description="MRI: low T1 marrow signal.")
     t2_high: _Finding = pa.Field(nullable=True, description="MRI: high T2 marrow signal.")
-    edema_extent: Optional[Series[str]] = pa.Field(
-        isin=list(EDEMA_EXTENT), nullable=True, description="MRI: furthest oedema extent."
+    edema_extent: Optional[Text] = pa.Field(
+        **TEXT_FIELD, isin=list(EDEMA_EXTENT), nullable=True, description="MRI: furthest oedema extent."
     )
     uptake_increased: _Finding = pa.Field(nullable=True, description="NM: increased uptake.")
 

@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas._context import validation_date
+from schemas._text import TEXT_FIELD, Text
 from schemas.codes import SEX
 
 __all__ = ["PatientsSchema"]
@@ -27,8 +28,8 @@ class PatientsSchema(pa.DataFrameModel):
     The index holds the source row (the line a user opens in a spreadsheet), never a position.
     """
 
-    patient_id: Series[str] = pa.Field(unique=True, description="Registry patient identifier.")
-    sex: Series[str] = pa.Field(isin=list(SEX), description="M or F.")
+    patient_id: Text = pa.Field(**TEXT_FIELD, unique=True, description="Registry patient identifier.")
+    sex: Text = pa.Field(**TEXT_FIELD, isin=list(SEX), description="M or F.")
     birth_date: Optional[Series[pd.Timestamp]] = pa.Field(
         nullable=True, description="Date of birth; birth_year is used where it is empty."
     )
@@ -38,7 +39,7 @@ class PatientsSchema(pa.DataFrameModel):
     death_date: Optional[Series[pd.Timestamp]] = pa.Field(
         nullable=True, description="Date of death, empty while alive."
     )
-    site: Optional[Series[str]] = pa.Field(nullable=True, description="Recruiting site.")
+    site: Optional[Text] = pa.Field(**TEXT_FIELD, nullable=True, description="Recruiting site.")
 
     @pa.check("birth_date", "death_date", name="not_in_future")
     def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:
