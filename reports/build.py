@@ -56,6 +56,10 @@ class _Steps:
         start = time.perf_counter()
         try:
             yield detail
+        except BaseException:
+            self.log(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} toh report: {name:<9} {time.perf_counter() - start:7.2f} s"
+                     "  failed")
+            raise
         finally:
             if self.stream is not None:
                 self.stream.write("\r\033[K")

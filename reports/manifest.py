@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -13,15 +14,23 @@ __all__ = ["file_hashes", "software_versions", "provenance"]
 _PACKAGES = ("toh-cohort", "pandas", "numpy", "scipy", "pandera", "lifelines", "statsmodels", "pyarrow")
 
 
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of one file; cached by path, size and modification time, so a build that hashes
+    its inputs twice (fingerprint, then manifest) reads each file once."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_hashes(paths: list[Path]) -> dict[str, str]:
     """SHA-256 of each file's bytes as read, keyed by name, sorted."""
     out = {}
     for path in sorted(paths, key=lambda p: p.name):
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        out[path.name] = digest.hexdigest()
+        stat = path.stat()
+        out[path.name] = _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     return out
 
 

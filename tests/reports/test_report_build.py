@@ -106,9 +106,11 @@ def test_failed_or_killed_build_leaves_the_last_report(tmp_path: Path, monkeypat
         raise KeyboardInterrupt  # the build is stopped while it renders
 
     monkeypatch.setattr(_build_steps, "_write_tables", killed)
+    lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        _quiet(config.with_overrides(min_cell=7))
+        build_report(config.with_overrides(min_cell=7), log=lines.append, interactive=False)
     monkeypatch.undo()
+    assert "toh report: tables" in lines[-1] and lines[-1].endswith("failed")  # the cron log says where it stopped
     assert {p.name: _sha(p) for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".out.lock") == ["out"]  # no staging left
     invalid = tmp_path / "invalid"
