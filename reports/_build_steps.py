@@ -65,13 +65,9 @@ def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAn
 
 def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
     """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed, claims blanked."""
-    from dataclasses import replace
-
-    from reports.document import claims_for_figure
     from reports.figures import write_figures
 
-    shown = replace(analysis, claims=claims_for_figure(analysis, config.min_cell))
-    return write_figures(shown, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
 
 
 def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:

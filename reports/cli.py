@@ -227,7 +227,8 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
 @click.option("--width", type=click.Choice(["single", "double"]), default="single", show_default=True,
               help="Journal column width: single 85 mm, double 180 mm.")
 @click.option("--min-cell", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Counts from 1 to this minus 1 are printed as '<N' in figures (0: print all).")
+              help="Counts from 1 to this minus 1 are printed as '<N' in figures, and shares resting on them are not "
+                   "drawn (0: show all).")
 @_seed_opt
 @_boot_opt
 @_failures_opt
@@ -238,8 +239,9 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     """Validate and analyse EXPORT, then write every figure for a paper to OUT.
 
     Kaplan-Meier curves of time to resolution (overall, by sex, pregnancy, treatment), cumulative
-    incidence of recurrence and migration, radiographic change, age at onset by sex and the
-    claims check; identical files from run to run for the same input, seed and options.
+    incidence of recurrence and migration, radiographic change, age at onset by sex, fracture/AVN
+    and imaging-finding shares and the claims check; identical files from run to run for the
+    same input, seed and options.
     """
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or set(chosen) - {"png", "svg", "pdf"}:

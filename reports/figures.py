@@ -50,6 +50,8 @@ __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "
 def _specs(analysis: CohortAnalysis, width_in: float,
            min_cell: int) -> list[tuple[str, float, Callable[[Figure], object]]]:
     """(file stem, height in inches, draw(figure)) of every figure of a paper, in order."""
+    from reports.document import claims_for_figure
+
     scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
     curves = analysis.resolution.curves
     specs: list[tuple[str, float, Callable[[Figure], object]]] = []
@@ -70,7 +72,7 @@ def _specs(analysis: CohortAnalysis, width_in: float,
         ("imaging_findings", share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
          lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell)),
         ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
-         lambda fig: claims_forest(analysis.claims, claims_container(fig))),
+         lambda fig: claims_forest(claims_for_figure(analysis, min_cell), claims_container(fig))),
     ]
     return specs
 
@@ -101,7 +103,8 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     width
         ``"single"`` (85 mm) or ``"double"`` (180 mm) column, or a width in mm.
     min_cell
-        Small-cell rule for printed counts (0 prints every count).
+        Small-cell rule: counts from 1 to ``min_cell - 1`` print as ``"<min_cell"``, and a share
+        (or a claim's estimate) resting on such a count is not drawn (0 shows everything).
 
     Returns
     -------
