@@ -8,9 +8,13 @@ import pandas as pd
 
 from analyses._cif import cumulative_incidence
 from analyses._exact import poisson_rate
+from analyses._gray import gray_test
 from analyses._result import clean_number
+from analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_headline"]
+__all__ = ["incidence_tables", "incidence_headline", "gray_tables", "GRAY_COLUMNS"]
+
+GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "stat", "df", "p"]
 
 
 def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,
@@ -41,9 +45,34 @@ def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...
     return cif, curve_table, rates
 
 
-def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFrame) -> dict[str, float | int | None]:
-    """Headline keys ``{outcome}.cif_<months>m.*`` and ``{outcome}.rate.*``."""
+def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> pd.DataFrame:
+    """Gray's test of equal cumulative incidence of ``outcome`` across the groups of each stratum
+    variable (patients outside every group left out; a variable with fewer than two groups, or
+    without an event, gives NaN)."""
+    rows = []
+    for variable in strata:
+        groups = strata_of(index, variable)
+        keep = groups.notna().to_numpy()
+        time = index[f"{outcome}_days"].to_numpy(float)[keep]
+        status = index[f"{outcome}_status"].to_numpy(int)[keep]
+        labels = groups[keep].astype(str).to_numpy()
+        levels = np.unique(labels)
+        events = int((status == 1).sum())
+        if len(levels) < 2 or events == 0:
+            rows.append((outcome, variable, len(levels), int(keep.sum()), events, np.nan, max(len(levels) - 1, 0),
+                         np.nan))
+            continue
+        test = gray_test(time, status, labels, cause=1)
+        rows.append((outcome, variable, len(levels), int(keep.sum()), events, test.stat, test.df, test.p))
+    return pd.DataFrame(rows, columns=GRAY_COLUMNS)
+
+
+def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFrame,
+                       gray: pd.DataFrame | None = None) -> dict[str, float | int | None]:
+    """Headline keys ``{outcome}.cif_<months>m.*``, ``{outcome}.rate.*`` and ``{outcome}.gray.<variable>.p``."""
     out: dict[str, float | int | None] = {}
+    for row in (gray.itertuples() if gray is not None else ()):
+        out[f"{outcome}.gray.{row.variable}.p"] = clean_number(row.p)
     for row in incidence[incidence["cause"] == outcome].itertuples():
         for key in ("estimate", "lower", "upper"):
             out[f"{outcome}.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))

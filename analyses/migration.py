@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analyses._result import AnalysisResult
-from analyses._second_episode import incidence_headline, incidence_tables
+from analyses._second_episode import gray_tables, incidence_headline, incidence_tables
 from cohort.derive import DerivedCohort
 
 __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
@@ -16,9 +16,11 @@ __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
 
 @dataclass(frozen=True)
 class MigrationOptions:
-    """Months at which the cumulative incidence is read (default 1 and 2 years)."""
+    """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
+    variables whose groups Gray's test compares (:data:`analyses._strata.STRATA`)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
+    strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
 
 
 @dataclass(frozen=True)
@@ -29,16 +31,17 @@ class MigrationResult(AnalysisResult):
     rates: pd.DataFrame
     sites: pd.DataFrame
     curves: pd.DataFrame
+    gray: pd.DataFrame
     options: MigrationOptions
     conf: float
     name: str = "migration"
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"migration_incidence": self.incidence, "migration_rate": self.rates,
-                "migration_sites": self.sites, "migration_curves": self.curves}
+                "migration_sites": self.sites, "migration_curves": self.curves, "migration_gray": self.gray}
 
     def headline(self) -> dict[str, float | int | str | None]:
-        out = dict(incidence_headline("migration", self.incidence, self.rates))
+        out = dict(incidence_headline("migration", self.incidence, self.rates, self.gray))
         for row in self.sites.itertuples():
             out[f"migration.sites.{row.site}"] = int(row.n)
         return out
@@ -63,4 +66,5 @@ def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = 
     total = int(len(moved))
     sites = pd.DataFrame([(s, int(counts.get(s, 0)), counts.get(s, 0) / total if total else float("nan")) for s in SITES],
                          columns=["site", "n", "share"])
-    return MigrationResult(incidence, rates, sites, curves, options, d.confidence)
+    gray = gray_tables(index, "migration", options.strata)
+    return MigrationResult(incidence, rates, sites, curves, gray, options, d.confidence)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analyses._result import AnalysisResult
-from analyses._second_episode import incidence_headline, incidence_tables
+from analyses._second_episode import gray_tables, incidence_headline, incidence_tables
 from cohort.derive import DerivedCohort
 
 __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
@@ -15,9 +15,11 @@ __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
 
 @dataclass(frozen=True)
 class RecurrenceOptions:
-    """Months at which the cumulative incidence is read (default 1 and 2 years)."""
+    """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
+    variables whose groups Gray's test compares (:data:`analyses._strata.STRATA`)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
+    strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
 
 
 @dataclass(frozen=True)
@@ -27,16 +29,17 @@ class RecurrenceResult(AnalysisResult):
     incidence: pd.DataFrame
     rates: pd.DataFrame
     curves: pd.DataFrame
+    gray: pd.DataFrame
     options: RecurrenceOptions
     conf: float
     name: str = "recurrence"
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"recurrence_incidence": self.incidence, "recurrence_rate": self.rates,
-                "recurrence_curves": self.curves}
+                "recurrence_curves": self.curves, "recurrence_gray": self.gray}
 
     def headline(self) -> dict[str, float | int | str | None]:
-        return incidence_headline("recurrence", self.incidence, self.rates)
+        return incidence_headline("recurrence", self.incidence, self.rates, self.gray)
 
 
 def analyse_recurrence(cohort: DerivedCohort, options: RecurrenceOptions | None = None) -> RecurrenceResult:
@@ -50,4 +53,5 @@ def analyse_recurrence(cohort: DerivedCohort, options: RecurrenceOptions | None 
     options = options or RecurrenceOptions()
     d = cohort.definitions
     incidence, curves, rates = incidence_tables(cohort.index, "recurrence", options.months, d.days_per_year, d.confidence)
-    return RecurrenceResult(incidence, rates, curves, options, d.confidence)
+    gray = gray_tables(cohort.index, "recurrence", options.strata)
+    return RecurrenceResult(incidence, rates, curves, gray, options, d.confidence)

@@ -121,6 +121,15 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     return Section("resolution", "Time to resolution", (text,), tuple(figures), (medians, landmarks, logrank, cox))
 
 
+def _by_sex(w: Writer, key: str) -> Text:
+    """"; it differed (did not differ significantly) between men and women (Gray's test p = x)"."""
+    p = w.headline.get(key)
+    if p is None:
+        return ()
+    verb = "differed" if p < 0.05 else "did not differ significantly"
+    return (f"; it {verb} between men and women (Gray's test p = ", w.p(p, key), ")")
+
+
 def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Cumulative incidence of same-hip recurrence and of migration, with rates and sites."""
     r, g = "recurrence.", "migration."
@@ -129,12 +138,13 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                                                                      r + "cif_24m.upper", 1, PCT, "%"),
         " by 2 years (death a competing risk), ", w.n(r + "rate.events"), " recurrences in all, ",
         *w.ci(r + "rate.rate_per_100py", r + "rate.lower", r + "rate.upper", 2),
-        " per 100 person-years.",
+        " per 100 person-years", *_by_sex(w, r + "gray.sex.p"), ".",
     )
     migration: Text = (
         "Migration to the other hip or another joint had a cumulative incidence of ",
         *w.ci(g + "cif_24m.estimate", g + "cif_24m.lower", g + "cif_24m.upper", 1, PCT, "%"),
-        " by 2 years; ", w.n(g + "sites.contralateral_hip"), " first migrations went to the other hip.",
+        " by 2 years", *_by_sex(w, g + "gray.sex.p"), "; ", w.n(g + "sites.contralateral_hip"),
+        " first migrations went to the other hip.",
     )
     rows = []
     for name, result in (("recurrence", analysis.recurrence), ("migration", analysis.migration)):
@@ -149,6 +159,13 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                           w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2, hide=w.small(x.events))))
     rate = ReportTable("event_rates", f"First events per 100 person-years (exact Poisson {w.level} CI)",
                        ("outcome", "events", "person-years", f"rate ({w.level} CI)"), tuple(rates))
+    grays = []
+    for result in (analysis.recurrence, analysis.migration):
+        for x in result.gray.itertuples():
+            grays.append(((x.outcome,), (x.variable,), (str(x.groups),), (w.count(x.n),), (w.count(x.events),),
+                          (w.number(x.stat, 2),), (str(x.df),), (w.p(x.p),)))
+    gray = ReportTable("gray_tests", "Gray's test of equal cumulative incidence across groups",
+                       ("outcome", "compared", "groups", "n", "events", "chi-square", "df", "p"), tuple(grays))
     sites = analysis.migration.sites
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
                        tuple(((s.site.replace("_", " "),), (w.count(s.n),)) for s in sites.itertuples()))
@@ -156,7 +173,7 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                           "from index onset, death a competing risk, with numbers at risk.",
                           "Cumulative incidence curves of recurrence and migration")
     return Section("recurrence", "Recurrence and migration", (recurrence, migration), (figure,),
-                   (incidence, rate, site))
+                   (incidence, rate, gray, site))
 
 
 def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:

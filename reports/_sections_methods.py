@@ -104,7 +104,8 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"against the most frequent one, with proportional hazards checked as R's cox.zph does (KM transform).",
         f"Recurrence and migration. Cumulative incidence (Aalen-Johansen) from index onset with death as a "
         f"competing risk, variance as cmprsk's cuminc, log(-log) {level} intervals, read at "
-        f"{_list(o.recurrence.months, ' months')}; first events per 100 person-years with exact Poisson intervals.",
+        f"{_list(o.recurrence.months, ' months')}; groups ({_list(o.recurrence.strata)}) compared by Gray's test "
+        f"(weight 1, as cuminc's default rho = 0); first events per 100 person-years with exact Poisson intervals.",
         f"Complications. Fracture: {_list(d.fracture_event_types)}; AVN: {_list(d.avn_event_types)}. Share of "
         f"index episodes with an exact interval, and first events per 100 person-years (exact Poisson), "
         f"person-time from index onset to the first event or the end of follow-up; the risk ratio of "
