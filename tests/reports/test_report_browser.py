@@ -37,7 +37,8 @@ def _open(report: Path, shot: Path) -> dict[str, Any]:
         browser = p.chromium.launch(
             executable_path=_browser_path(),
             args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-extensions", "--no-first-run", "--disable-dev-shm-usage"])
+                  "--disable-quic", "--disable-component-update", "--disable-sync", "--disable-extensions",
+                  "--no-first-run", "--disable-dev-shm-usage"])  # no network: nothing may try to reach out
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: seen["console"].append((m.type, m.text)))
