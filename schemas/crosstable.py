@@ -27,6 +27,7 @@ CROSS_TABLE_RULES: dict[str, str] = {
     "birth_before_onset": "the patient is born before the episode's onset",
     "age_at_onset_plausible": "age at onset is within 10-110 years",
     "death_not_before_onset": "the patient's death_date is not before the episode's onset",
+    "no_onset_after_death_event": "the episode does not start after a death event of the same patient",
     "exam_in_episode_window": "exam_date lies from the episode's onset to its last_followup_date",
     "event_in_episode_window": (
         "event_date lies from the episode's onset to its last_followup_date "
@@ -133,6 +134,19 @@ def _dated_child_checks(
     return out
 
 
+def _onset_after_death_event(events: pd.DataFrame, episodes: pd.DataFrame, patient_at: np.ndarray) -> pd.DataFrame:
+    """Episodes that start after a death event recorded on another episode of their patient
+    (a death event is the patient's death, as death_date is); reported on the episode's onset."""
+    deaths = events[(events["event_type"] == "death").fillna(False).to_numpy(bool)]
+    at = positions(deaths["episode_id"], episodes["episode_id"])
+    patient = np.where(at >= 0, patient_at[np.maximum(at, 0)], -1)
+    dated = (patient >= 0) & deaths["event_date"].notna().to_numpy()
+    earliest = pd.Series(deaths["event_date"].to_numpy()[dated]).groupby(patient[dated]).min()
+    death = pd.Series(earliest.reindex(patient_at).to_numpy(), index=episodes.index)
+    late = (episodes["onset_date"] > death).fillna(False)
+    return _failures("episodes", episodes.index[late.to_numpy(bool)], "onset_date", "no_onset_after_death_event")
+
+
 def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Check every cross-table rule of the export contract.
 
@@ -157,5 +171,6 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients, patient_at)
     if tables.get("events") is not None:
         parts += _dated_child_checks("events", tables["events"], "event_date", episodes, patients, patient_at)
+        parts.append(_onset_after_death_event(tables["events"], episodes, patient_at))
     parts = [p for p in parts if len(p)] or parts[:1]
     return pd.concat(parts, ignore_index=True)

@@ -85,6 +85,20 @@ def test_death_before_onset_is_reported_on_the_episode(tmp_path: Path) -> None:
     ]
 
 
+def test_an_episode_after_a_death_event_is_reported_on_the_episode(tmp_path: Path) -> None:
+    # V4 (events record 3), P2's death, moved to P2's knee episode E5 on 2019-06-01: P2's hip episode
+    # E6 (episodes record 5, episodes.csv line 7) starts after it, on 2020-03-01. Found by the shared
+    # hypothesis strategy: derivation gave E6 a negative resolution time (-10 days) before this rule.
+    tables = set_cell(BASE_EXPORT, "events", 3, "episode_id", "E5")
+    tables = set_cell(tables, "events", 3, "event_date", "2019-06-01")
+    report = _validate(tmp_path, tables)
+    hits = report.errors[report.errors["rule"] == "no_onset_after_death_event"]
+    assert list(zip(hits["file"], hits["row"], hits["column"], hits["value"])) == [
+        ("episodes.csv", 7, "onset_date", "2020-03-01")
+    ]
+    assert list(report.errors["rule"]) == ["no_onset_after_death_event"]  # nothing else is wrong
+
+
 def test_death_event_may_fall_on_death_date_after_followup(tmp_path: Path) -> None:
     tables = set_cell(BASE_EXPORT, "episodes", 5, "last_followup_date", "2021-05-01")
     tables = set_cell(tables, "episodes", 4, "last_followup_date", "2021-05-01")
