@@ -14,7 +14,7 @@ __all__ = ["analyse_cohort", "AnalysisOptions", "CohortAnalysis"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from analyses import run
+        from toh.analyses import run
 
         return getattr(run, name)
-    raise AttributeError(f"module 'analyses' has no attribute {name!r}")
+    raise AttributeError(f"module 'toh.analyses' has no attribute {name!r}")

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from analyses._turnbull import TurnbullFit, turnbull
+from toh.analyses._turnbull import TurnbullFit, turnbull
 
 __all__ = ["bootstrap_cdf"]
 

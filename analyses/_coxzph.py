@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from scipy.stats import chi2
 
-from cohort.errors import StatisticalWarning
+from toh.cohort.errors import StatisticalWarning
 
 __all__ = ["cox_zph"]
 

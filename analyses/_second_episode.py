@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyses._cif import cumulative_incidence
-from analyses._exact import poisson_rate
-from analyses._gray import gray_test
-from analyses._result import clean_number
-from analyses._strata import strata_of
+from toh.analyses._cif import cumulative_incidence
+from toh.analyses._exact import poisson_rate
+from toh.analyses._gray import gray_test
+from toh.analyses.result import clean_number
+from toh.analyses._strata import strata_of
 
 __all__ = ["incidence_tables", "incidence_headline", "gray_tables", "GRAY_COLUMNS"]
 

@@ -258,7 +258,7 @@ def turnbull(
     if final_kkt > tol:
         import warnings
 
-        from cohort.errors import StatisticalWarning
+        from toh.cohort.errors import StatisticalWarning
 
         warnings.warn(f"Turnbull NPMLE stopped after {iterations} iterations with KKT {final_kkt:.2e} > {tol:.0e}",
                       StatisticalWarning, stacklevel=2)

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log1p
 
-from cohort.errors import StatisticalWarning
+from toh.cohort.errors import StatisticalWarning
 
 __all__ = ["WeibullFit", "fit_weibull_interval"]
 

@@ -1,7 +1,7 @@
 """Baseline characteristics of the cohort by sex: the data of Table 1.
 
 Counts and summaries only; formatting ("n (%)", "median [IQR]") and small-cell suppression are
-the reports layer's (:mod:`reports.tables`).
+the reports layer's (:mod:`toh.reports.tables`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analyses._result import AnalysisResult, clean_number
-from cohort.derive import DerivedCohort
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["BaselineResult", "analyse_baseline", "BASELINE_COLUMNS"]
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analyses._result import AnalysisResult, clean_number
-from analyses.complications import ComplicationsResult
-from analyses.demographics import DemographicsResult
-from analyses.migration import MigrationResult
-from analyses.radiographic import RadiographicResult
-from analyses.recurrence import RecurrenceResult
-from analyses.resolution import ResolutionResult
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.complications import ComplicationsResult
+from toh.analyses.demographics import DemographicsResult
+from toh.analyses.migration import MigrationResult
+from toh.analyses.radiographic import RadiographicResult
+from toh.analyses.recurrence import RecurrenceResult
+from toh.analyses.resolution import ResolutionResult
 
 __all__ = ["ClaimsResult", "check_claims", "CLAIM_COLUMNS"]
 

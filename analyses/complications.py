@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyses._exact import clopper_pearson, poisson_rate, risk_ratio
-from analyses._result import AnalysisResult, clean_number
-from cohort.derive import DerivedCohort
+from toh.analyses._exact import clopper_pearson, poisson_rate, risk_ratio
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["ComplicationsResult", "analyse_complications"]
 

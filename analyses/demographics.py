@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analyses._exact import binomial_test, clopper_pearson, wilson
-from analyses._result import AnalysisResult, clean_number
-from cohort.derive import DerivedCohort
+from toh.analyses._exact import binomial_test, clopper_pearson, wilson
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["DemographicsOptions", "DemographicsResult", "analyse_demographics"]
 

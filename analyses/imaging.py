@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analyses._exact import clopper_pearson
-from analyses._result import AnalysisResult, clean_number
-from cohort.derive import DerivedCohort
-from schemas.codes import EDEMA_EXTENT, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
+from toh.analyses._exact import clopper_pearson
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.cohort.derive import DerivedCohort
+from toh.schemas.codes import EDEMA_EXTENT, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
 
 __all__ = ["ImagingResult", "analyse_imaging", "FINDINGS_BY_MODALITY"]
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyses._result import AnalysisResult
-from analyses._second_episode import gray_tables, incidence_headline, incidence_tables
-from cohort.derive import DerivedCohort
+from toh.analyses.result import AnalysisResult
+from toh.analyses._second_episode import gray_tables, incidence_headline, incidence_tables
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
 
@@ -17,7 +17,7 @@ __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
 @dataclass(frozen=True)
 class MigrationOptions:
     """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
-    variables whose groups Gray's test compares (:data:`analyses._strata.STRATA`)."""
+    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
@@ -54,7 +54,7 @@ def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = 
     """Estimate migration after the index episode.
 
     Time runs from the index onset to the onset of the first migration episode; death before it
-    is a competing risk.  Estimators as for recurrence (:mod:`analyses.recurrence`); ``sites``
+    is a competing risk.  Estimators as for recurrence (:mod:`toh.analyses.recurrence`); ``sites``
     counts where the first migration went, with its share of migrations.
     """
     options = options or MigrationOptions()

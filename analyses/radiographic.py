@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analyses._bootstrap import bootstrap_cdf
-from analyses._result import AnalysisResult, clean_number
-from analyses._turnbull import turnbull
-from analyses._weibull import fit_weibull_interval
-from cohort.derive import DerivedCohort
+from toh.analyses._bootstrap import bootstrap_cdf
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses._turnbull import turnbull
+from toh.analyses._weibull import fit_weibull_interval
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["RadiographicOptions", "RadiographicResult", "analyse_radiographic"]
 

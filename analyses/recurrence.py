@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyses._result import AnalysisResult
-from analyses._second_episode import gray_tables, incidence_headline, incidence_tables
-from cohort.derive import DerivedCohort
+from toh.analyses.result import AnalysisResult
+from toh.analyses._second_episode import gray_tables, incidence_headline, incidence_tables
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
 
@@ -16,7 +16,7 @@ __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
 @dataclass(frozen=True)
 class RecurrenceOptions:
     """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
-    variables whose groups Gray's test compares (:data:`analyses._strata.STRATA`)."""
+    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analyses._coxzph import cox_zph
-from analyses._km import kaplan_meier, r_quantile
-from analyses._result import AnalysisResult, clean_number
-from analyses._strata import strata_of
-from cohort.derive import DerivedCohort
-from cohort.errors import StatisticalWarning
+from toh.analyses._coxzph import cox_zph
+from toh.analyses._km import kaplan_meier, r_quantile
+from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses._strata import strata_of
+from toh.cohort.derive import DerivedCohort
+from toh.cohort.errors import StatisticalWarning
 
 __all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution"]
 
@@ -33,7 +33,7 @@ class ResolutionOptions:
     rmst_months
         Horizons of the restricted mean time to resolution.
     strata
-        Stratum variables for curves and log-rank tests (see :data:`analyses._strata.STRATA`).
+        Stratum variables for curves and log-rank tests (see :data:`toh.analyses._strata.STRATA`).
     cox_covariates
         Covariates of the Cox model: male, age (per year), pregnancy_associated, treatment
         (each category against the most frequent one).
@@ -214,7 +214,7 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
     Parameters
     ----------
     cohort
-        Derived cohort tables (:func:`cohort.derive.derive_cohort`).
+        Derived cohort tables (:func:`toh.cohort.derive.derive_cohort`).
     options
         Landmarks, RMST horizons, strata and Cox covariates (defaults: DESIGN.md).
 

@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analyses._result import AnalysisResult
-from analyses.claims import ClaimsResult, check_claims
-from analyses.complications import ComplicationsResult, analyse_complications
-from analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
-from analyses.imaging import ImagingResult, analyse_imaging
-from analyses.migration import MigrationOptions, MigrationResult, analyse_migration
-from analyses.radiographic import RadiographicOptions, RadiographicResult, analyse_radiographic
-from analyses.recurrence import RecurrenceOptions, RecurrenceResult, analyse_recurrence
-from analyses.resolution import ResolutionOptions, ResolutionResult, analyse_resolution
-from cohort.definitions import Definitions
-from cohort.derive import DerivedCohort
+from toh.analyses.result import AnalysisResult
+from toh.analyses.claims import ClaimsResult, check_claims
+from toh.analyses.complications import ComplicationsResult, analyse_complications
+from toh.analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
+from toh.analyses.imaging import ImagingResult, analyse_imaging
+from toh.analyses.migration import MigrationOptions, MigrationResult, analyse_migration
+from toh.analyses.radiographic import RadiographicOptions, RadiographicResult, analyse_radiographic
+from toh.analyses.recurrence import RecurrenceOptions, RecurrenceResult, analyse_recurrence
+from toh.analyses.resolution import ResolutionOptions, ResolutionResult, analyse_resolution
+from toh.cohort.definitions import Definitions
+from toh.cohort.derive import DerivedCohort
 
 __all__ = ["AnalysisOptions", "CohortAnalysis", "analyse_cohort"]
 
@@ -79,9 +79,9 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     Parameters
     ----------
     cohort
-        Derived cohort tables (:func:`cohort.derive.derive_cohort`).
+        Derived cohort tables (:func:`toh.cohort.derive.derive_cohort`).
     options
-        Options of each analysis; definitions come from ``cohort.definitions``.
+        Options of each analysis; definitions come from ``toh.cohort.definitions``.
 
     Returns
     -------

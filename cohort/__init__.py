@@ -4,8 +4,8 @@ The cohort layer imports only :mod:`schemas`.  Heavy work happens in its modules
 package itself stays cheap.
 """
 
-from cohort.definitions import DEFAULT_DEFINITIONS, Definitions
-from cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError
+from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
+from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError
 
 __all__ = [
     "Definitions",

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cohort.definitions import Definitions
+from toh.cohort.definitions import Definitions
 
 __all__ = ["RELATIONS", "order_episodes", "classify_relations", "runs"]
 

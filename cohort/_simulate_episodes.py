@@ -1,6 +1,6 @@
 """Patients and episodes of the synthetic registry (integer-coded numpy arrays).
 
-Days are day numbers (days since 1970-01-01); codes index the tuples of :mod:`schemas.codes`
+Days are day numbers (days since 1970-01-01); codes index the tuples of :mod:`toh.schemas.codes`
 (``MISSING`` for an empty cell).  Every draw comes from the one generator passed in, in a fixed
 order, so the same (n, seed, parameters) gives the same arrays.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from cohort._simulate_params import TREATMENTS, SimulationParameters
-from cohort._simulate_truth import DAYS_PER_MONTH, Calibration
-from cohort._simulate_util import (
+from toh.cohort._simulate_params import TREATMENTS, SimulationParameters
+from toh.cohort._simulate_truth import DAYS_PER_MONTH, Calibration
+from toh.cohort._simulate_util import (
     MISSING,
     categorical,
     day_number,
@@ -20,7 +20,7 @@ from cohort._simulate_util import (
     truncated_normal,
     uniform_days,
 )
-from schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
+from toh.schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
 
 __all__ = ["INDEX", "BILATERAL", "RECURRENCE", "MIGRATION", "draw_cohort"]
 
@@ -112,7 +112,7 @@ def draw_cohort(rng: np.random.Generator, n: int, p: SimulationParameters,
     p : SimulationParameters
         Parameters.
     cal : Calibration
-        Recurring and migrating shares from :func:`cohort._simulate_truth.calibrate`.
+        Recurring and migrating shares from :func:`toh.cohort._simulate_truth.calibrate`.
 
     Returns
     -------

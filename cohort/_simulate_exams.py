@@ -1,6 +1,6 @@
 """Imaging exams and events of the synthetic registry (integer-coded numpy arrays).
 
-Input is the episode arrays of :func:`cohort._simulate_episodes.draw_cohort`; findings are int8
+Input is the episode arrays of :func:`toh.cohort._simulate_episodes.draw_cohort`; findings are int8
 codes 1 (true), 0 (false) or ``MISSING`` (empty), and only the findings of an exam's modality are
 ever filled.  Nothing is dated after the episode's end of contact.
 """
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from cohort._simulate_episodes import HIP, INDEX, POSTPARTUM, PREGNANT
-from cohort._simulate_params import SimulationParameters
-from cohort._simulate_util import (
+from toh.cohort._simulate_episodes import HIP, INDEX, POSTPARTUM, PREGNANT
+from toh.cohort._simulate_params import SimulationParameters
+from toh.cohort._simulate_util import (
     MISSING,
     categorical,
     last_per_group,
     lognormal_days,
     uniform_days,
 )
-from schemas.codes import EVENT_TYPES, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
+from toh.schemas.codes import EVENT_TYPES, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
 
 __all__ = ["FINDING_COLUMNS", "draw_imaging", "draw_events"]
 

@@ -1,4 +1,4 @@
-"""Parameters of the synthetic registry generator (re-exported by :mod:`cohort.simulate`).
+"""Parameters of the synthetic registry generator (re-exported by :mod:`toh.cohort.simulate`).
 
 Every calibration default of ``LITERATURE.md`` ("Calibration defaults for the generator") is a
 field here; the remaining fields are generator choices the literature gives no number for (marked
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.codes import EDEMA_EXTENT, JOINTS, TRIMESTERS
+from toh.schemas.codes import EDEMA_EXTENT, JOINTS, TRIMESTERS
 
 __all__ = ["SimulationParameters", "TREATMENTS"]
 

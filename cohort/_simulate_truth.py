@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from cohort._simulate_params import TREATMENTS, SimulationParameters
+from toh.cohort._simulate_params import TREATMENTS, SimulationParameters
 
 __all__ = ["Calibration", "calibrate", "derived_truth", "DAYS_PER_YEAR", "DAYS_PER_MONTH"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cohort.definitions import Definitions
-from schemas._text import isin
+from toh.cohort.definitions import Definitions
+from toh.schemas.text import isin
 
 __all__ = ["LEDGER_COLUMNS", "REASONS", "ledger", "summarise", "without_index", "within_cohort"]
 

@@ -3,7 +3,7 @@
 Everything is vectorised: each reference is looked up once by its id (in Arrow), then sorts,
 group-wise shifts and aggregates run on row positions and integer group codes.  Nothing
 mutates its input; every input row either reaches a derived table or is listed, with its
-reason, in the attrition ledger (:mod:`cohort.attrition`).
+reason, in the attrition ledger (:mod:`toh.cohort.attrition`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cohort import attrition
-from cohort._relations import RELATIONS, classify_relations, order_episodes, runs
-from cohort.definitions import DEFAULT_DEFINITIONS, Definitions
-from schemas._text import positions, take
-from schemas.crosstable import birth_dates
-from schemas.dates import day_numbers, days_between
+from toh.cohort import attrition
+from toh.cohort._relations import RELATIONS, classify_relations, order_episodes, runs
+from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
+from toh.schemas.text import positions, take
+from toh.schemas.crosstable import birth_dates
+from toh.schemas.dates import day_numbers, days_between
 
 __all__ = ["DerivedCohort", "derive_cohort", "FILM_STATUS"]
 
@@ -176,7 +176,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     ----------
     tables
         Validated typed tables ``patients``, ``episodes``, ``imaging``, ``events`` (as in
-        :attr:`cohort.validate.ValidationReport.tables`), indexed by source row.
+        :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.
     definitions
         Estimand definitions (default: DESIGN.md's).
 

@@ -29,7 +29,7 @@ class ConfigError(TohError):
 class InvalidDataError(TohError):
     """The export breaks the contract (exit code 1).
 
-    ``report`` holds the :class:`cohort.validate.ValidationReport` with every failure.
+    ``report`` holds the :class:`toh.cohort.validate.ValidationReport` with every failure.
     """
 
     exit_code = 1

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cohort._safe_csv import write_csv
-from cohort.derive import DerivedCohort
-from schemas._text import TEXT_DTYPE
+from toh.cohort.safe_csv import write_csv
+from toh.cohort.derive import DerivedCohort
+from toh.schemas.text import TEXT_DTYPE
 
 __all__ = ["write_derived", "DERIVED_TABLES"]
 
@@ -58,7 +58,7 @@ def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as Parquet with the file schema of object-dtype text columns.
 
-    Text held in Arrow memory (:data:`schemas._text.TEXT_DTYPE`) would be written as
+    Text held in Arrow memory (:data:`toh.schemas.text.TEXT_DTYPE`) would be written as
     ``large_string`` and read back by pandas as its ``str`` dtype; it is written as ``string``
     with the pandas metadata of an object column instead, so R, Stata and pandas users read the
     same files as from object-dtype frames.

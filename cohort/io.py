@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cohort.errors import ConfigError
-from cohort.mapping import ColumnMapping
-from schemas import TABLES
-from schemas._text import TEXT_DTYPE
+from toh.cohort.errors import ConfigError
+from toh.cohort.mapping import ColumnMapping
+from toh.schemas import TABLES
+from toh.schemas.text import TEXT_DTYPE
 
 __all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
 

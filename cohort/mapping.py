@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cohort._toml import read_toml
-from cohort.errors import ConfigError
-from schemas import SCHEMAS, TABLES
+from toh.cohort.tomlfile import read_toml
+from toh.cohort.errors import ConfigError
+from toh.schemas import SCHEMAS, TABLES
 
 __all__ = ["ColumnMapping", "TableMapping", "load_mapping", "DEFAULT_MISSING", "ISO_DATE"]
 

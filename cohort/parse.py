@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cohort.errors import ConfigError
-from cohort.io import RawTable
-from cohort.mapping import ISO_DATE, ColumnMapping
-from schemas import SCHEMAS
-from schemas._text import TEXT_DTYPE, as_text_dtype
+from toh.cohort.errors import ConfigError
+from toh.cohort.io import RawTable
+from toh.cohort.mapping import ISO_DATE, ColumnMapping
+from toh.schemas import SCHEMAS
+from toh.schemas.text import TEXT_DTYPE, as_text_dtype
 
 __all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds"]
 
@@ -170,7 +170,7 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
     Parameters
     ----------
     raw
-        The table as read by :func:`cohort.io.read_table`.
+        The table as read by :func:`toh.cohort.io.read_table`.
     mapping
         The export's column mapping.
 

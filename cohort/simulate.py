@@ -39,18 +39,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cohort._simulate_episodes import draw_cohort
-from cohort._simulate_exams import FINDING_COLUMNS, draw_events, draw_imaging
-from cohort._simulate_params import TREATMENTS, SimulationParameters
-from cohort._simulate_truth import calibrate, derived_truth
-from cohort._simulate_util import (
+from toh.cohort._simulate_episodes import draw_cohort
+from toh.cohort._simulate_exams import FINDING_COLUMNS, draw_events, draw_imaging
+from toh.cohort._simulate_params import TREATMENTS, SimulationParameters
+from toh.cohort._simulate_truth import calibrate, derived_truth
+from toh.cohort._simulate_util import (
     boolean_column,
     code_column,
     date_column,
     int_column,
     make_ids,
 )
-from schemas.codes import (
+from toh.schemas.codes import (
     BOOLEAN_FINDINGS,
     EDEMA_EXTENT,
     EVENT_TYPES,
@@ -107,7 +107,7 @@ class SimulatedRegistry:
     truth: dict[str, Any]
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by name, in the order of ``schemas.codes.TABLES``."""
+        """The four tables by name, in the order of ``toh.schemas.codes.TABLES``."""
         return {"patients": self.patients, "episodes": self.episodes,
                 "imaging": self.imaging, "events": self.events}
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from cohort import _safe_csv
-from cohort.errors import InvalidDataError
-from cohort.io import REQUIRED_TABLES, locate_export, read_table
-from cohort.mapping import ColumnMapping, load_mapping
-from cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
-from schemas import SCHEMAS, TABLES, check_cross_table
-from schemas._context import validating_on
-from schemas._text import duplicated
-from schemas.episodes import RULE_COLUMNS as _EPISODE_RULES
-from schemas.patients import RULE_COLUMNS as _PATIENT_RULES
+from toh.cohort import safe_csv
+from toh.cohort.errors import InvalidDataError
+from toh.cohort.io import REQUIRED_TABLES, locate_export, read_table
+from toh.cohort.mapping import ColumnMapping, load_mapping
+from toh.cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
+from toh.schemas import SCHEMAS, TABLES, check_cross_table
+from toh.schemas.context import validating_on
+from toh.schemas.text import duplicated
+from toh.schemas.episodes import RULE_COLUMNS as _EPISODE_RULES
+from toh.schemas.patients import RULE_COLUMNS as _PATIENT_RULES
 
 __all__ = ["ValidationReport", "validate_export", "load_valid_export"]
 
@@ -104,7 +104,7 @@ class ValidationReport:
     tables
         Canonical typed tables (index: source row); absent optional tables are empty frames.
     failures
-        One row per failing cell or column, columns :data:`cohort.parse.FAILURE_FIELDS`;
+        One row per failing cell or column, columns :data:`toh.cohort.parse.FAILURE_FIELDS`;
         ``severity`` is ``error`` or ``warning``.
     rows
         Rows read per table.
@@ -144,7 +144,7 @@ class ValidationReport:
 
     def write_failures(self, path: str | Path) -> Path:
         """Write every failure to a CSV (cells that a spreadsheet would run as formulas are quoted)."""
-        return _safe_csv.write_csv(self.failures, path)
+        return safe_csv.write_csv(self.failures, path)
 
 
 def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, column: str) -> pd.Series:

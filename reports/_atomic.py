@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from cohort.errors import ConfigError
+from toh.cohort.errors import ConfigError
 
 __all__ = ["staged_folder", "MANIFEST", "MARKER"]
 

@@ -1,4 +1,4 @@
-"""The steps of a report build (:mod:`reports.build`), each a function of the previous results."""
+"""The steps of a report build (:mod:`toh.reports.build`), each a function of the previous results."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reports.config import ReportConfig
+from toh.reports.config import ReportConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.baseline import BaselineResult
-    from analyses.run import CohortAnalysis
-    from cohort.derive import DerivedCohort
-    from cohort.validate import ValidationReport
-    from reports._document import ReportDocument
+    from toh.analyses.baseline import BaselineResult
+    from toh.analyses.run import CohortAnalysis
+    from toh.cohort.derive import DerivedCohort
+    from toh.cohort.validate import ValidationReport
+    from toh.reports._document import ReportDocument
 
 __all__ = ["validate_step", "derive_step", "analyse_step", "figures_step", "render_step"]
 
@@ -23,7 +23,7 @@ _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
 def validate_step(config: ReportConfig) -> ValidationReport:
     """Read and validate the export (every failure collected)."""
-    from cohort.validate import validate_export
+    from toh.cohort.validate import validate_export
 
     assert config.export is not None
     return validate_export(config.export, config.mapping, validation_date=config.validation_date)
@@ -31,7 +31,7 @@ def validate_step(config: ReportConfig) -> ValidationReport:
 
 def derive_step(report: ValidationReport) -> DerivedCohort:
     """Derive the cohort tables."""
-    from cohort.derive import derive_cohort
+    from toh.cohort.derive import derive_cohort
 
     return derive_cohort(report.tables)
 
@@ -41,11 +41,11 @@ def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAn
     the cautions (statistical warnings) the estimators raised, each once, for the report."""
     import warnings
 
-    from analyses.baseline import analyse_baseline
-    from analyses.radiographic import RadiographicOptions
-    from analyses.resolution import ResolutionOptions
-    from analyses.run import AnalysisOptions, analyse_cohort
-    from cohort.errors import StatisticalWarning
+    from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.resolution import ResolutionOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.errors import StatisticalWarning
 
     options = AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
@@ -65,7 +65,7 @@ def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAn
 
 def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
     """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed, claims blanked."""
-    from reports.figures import write_figures
+    from toh.reports.figures import write_figures
 
     return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
 
@@ -73,8 +73,8 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -
 def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:
     import pandas as pd
 
-    from reports._document import plain_text
-    from reports.tables import render_table
+    from toh.reports._document import plain_text
+    from toh.reports.tables import render_table
 
     paths = []
     for section in doc.sections:
@@ -95,8 +95,8 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
                 analysis: CohortAnalysis, baseline: BaselineResult, cautions: tuple[str, ...], fingerprint: str,
                 version: str) -> list[str]:
     """Render each format, write tables, data and the manifest; return the names written."""
-    from reports.document import build_document
-    from reports.manifest import provenance
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
 
     assert config.export is not None
     settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
@@ -110,19 +110,19 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
     written: list[str] = []
     if "html" in config.formats:
         with steps.step("html"):
-            from reports.render_html import render_html
+            from toh.reports.render_html import render_html
 
             render_html(doc, stage / "figures", stage / "report.html", version, "svg", width)
             written.append("report.html")
     if "pdf" in config.formats:
         with steps.step("pdf"):
-            from reports.render_pdf import render_pdf
+            from toh.reports.render_pdf import render_pdf
 
             render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
             written.append("report.pdf")
     if "md" in config.formats:
         with steps.step("markdown"):
-            from reports.render_markdown import render_markdown
+            from toh.reports.render_markdown import render_markdown
 
             render_markdown(doc, stage / "report.md")
             written.append("report.md")
@@ -130,7 +130,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
         tables = _write_tables(doc, stage / "tables")
         note["text"] = f"{len(tables)} files"
         if config.machine_readable:
-            from reports.results import write_results
+            from toh.reports.results import write_results
 
             write_results(analysis, stage / "data", info)
             written.append("data/")

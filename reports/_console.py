@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cohort.derive import DerivedCohort
-    from cohort.validate import ValidationReport
+    from toh.cohort.derive import DerivedCohort
+    from toh.cohort.validate import ValidationReport
 
 __all__ = ["validation_summary", "cohort_summary"]
 

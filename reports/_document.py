@@ -71,7 +71,7 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """A figure by file stem (written by :func:`reports.figures.write_figures`)."""
+    """A figure by file stem (written by :func:`toh.reports.figures.write_figures`)."""
 
     name: str
     caption: str

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from reports._fig_common import slug
-from reports._figure_style import COLOURS, PUBLISHED_ALPHA
+from toh.reports._fig_common import slug
+from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from analyses.claims import ClaimsResult
+    from toh.analyses.claims import ClaimsResult
 
 __all__ = ["Reference", "parse_published", "format_number", "claims_layout", "claims_container", "draw_claims",
            "claims_forest"]
@@ -301,7 +301,7 @@ def claims_forest(result: ClaimsResult, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     result
-        :class:`analyses.claims.ClaimsResult`.
+        :class:`toh.analyses.claims.ClaimsResult`.
     ax
         Axes whose area holds the panels (it is hidden; give it about
         ``claims_layout(result.claims, width)[1]`` inches of height); default a new
@@ -314,8 +314,8 @@ def claims_forest(result: ClaimsResult, ax: Axes | None = None) -> Axes:
         ``claim-{key}-ci``, ``-estimate``, ``-published-line`` / ``-published-region``,
         ``-title``, ``-text``, ``-verdict``).
     """
-    from reports._fig_common import SINGLE_IN
-    from reports._figure_style import figure_style, new_figure
+    from toh.reports._fig_common import SINGLE_IN
+    from toh.reports._figure_style import figure_style, new_figure
 
     with figure_style():
         if ax is None:

@@ -33,7 +33,7 @@ def new_axes(ax: Axes | None, height_in: float, width_in: float = SINGLE_IN) -> 
     """``ax``, or the axes of a new pyplot figure (single column wide) when it is None."""
     if ax is not None:
         return ax
-    from reports._figure_style import new_figure
+    from toh.reports._figure_style import new_figure
 
     return new_figure(width_in, height_in, pyplot=True).add_subplot()
 
@@ -114,7 +114,7 @@ def at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
 def suppressed(counts: np.ndarray, min_cell: int, complementary: bool = False) -> np.ndarray:
     """Which counts to hide: 0 < n < min_cell; with ``complementary``, when exactly one count of
     the group is hidden, also the smallest other non-zero one (so a known total does not reveal
-    it).  The rule of :mod:`reports.tables`."""
+    it).  The rule of :mod:`toh.reports.tables`."""
     counts = np.asarray(counts)
     mask = (counts > 0) & (counts < min_cell)
     if complementary and mask.sum() == 1:
@@ -150,7 +150,7 @@ def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndar
     prefix
         gid prefix of the figure.
     """
-    from reports._figure_style import colour_for
+    from toh.reports._figure_style import colour_for
 
     size = _points(ax, "xtick.labelsize")
     line = 1.25 * size

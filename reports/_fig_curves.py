@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from reports._fig_common import (DAYS_PER_YEAR, at_risk, at_risk_rows, days_per, draw_step_band,
+from toh.reports._fig_common import (DAYS_PER_YEAR, at_risk, at_risk_rows, days_per, draw_step_band,
                                  new_axes, nice_ticks, slug, step_xy)
-from reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
+from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-    from analyses.migration import MigrationResult
-    from analyses.recurrence import RecurrenceResult
-    from analyses.resolution import ResolutionResult
+    from toh.analyses.migration import MigrationResult
+    from toh.analyses.recurrence import RecurrenceResult
+    from toh.analyses.resolution import ResolutionResult
 
 __all__ = ["km_resolution", "cif_curves", "STRATUM_VARS", "stratum_label"]
 
@@ -60,7 +60,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
     Parameters
     ----------
     result
-        :class:`analyses.resolution.ResolutionResult`; its ``curves`` table is drawn.
+        :class:`toh.analyses.resolution.ResolutionResult`; its ``curves`` table is drawn.
     stratum_var
         ``"all"``, ``"sex"``, ``"pregnancy"`` (women with a known status) or ``"treatment"``.
     ax

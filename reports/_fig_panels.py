@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reports._fig_common import new_axes, nice_ticks, slug, suppressed
-from reports._figure_style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
+from toh.reports._fig_common import new_axes, nice_ticks, slug, suppressed
+from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-    from analyses.demographics import DemographicsResult
-    from analyses.radiographic import RadiographicResult
+    from toh.analyses.demographics import DemographicsResult
+    from toh.analyses.radiographic import RadiographicResult
 
 __all__ = ["radiographic_change", "age_by_sex"]
 
@@ -33,7 +33,7 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
     Parameters
     ----------
     result
-        :class:`analyses.radiographic.RadiographicResult` (``npmle``, ``weibull``, ``at``).
+        :class:`toh.analyses.radiographic.RadiographicResult` (``npmle``, ``weibull``, ``at``).
     ax
         Axes to draw in; default a new single-column figure.
     published_weeks
@@ -118,7 +118,7 @@ def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
     Parameters
     ----------
     result
-        :class:`analyses.demographics.DemographicsResult`; its ``age_distribution`` is drawn.
+        :class:`toh.analyses.demographics.DemographicsResult`; its ``age_distribution`` is drawn.
     ax
         Axes to draw in; default a new single-column figure.
     men_age_range

@@ -1,7 +1,7 @@
 """Shares with confidence intervals as dot plots: fracture and AVN by pregnancy, imaging findings.
 
 A share whose numerator or complement is a small count (1 to ``min_cell - 1``) is not drawn;
-its row says so, the rule of :mod:`reports.tables`.
+its row says so, the rule of :mod:`toh.reports.tables`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reports._fig_common import new_axes, slug
-from reports._figure_style import OKABE_ITO, colour_for, figure_style
+from toh.reports._fig_common import new_axes, slug
+from toh.reports._figure_style import OKABE_ITO, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-    from analyses.complications import ComplicationsResult
-    from analyses.imaging import ImagingResult
+    from toh.analyses.complications import ComplicationsResult
+    from toh.analyses.imaging import ImagingResult
 
 __all__ = ["complications_shares", "imaging_findings", "share_rows_height"]
 
@@ -64,7 +64,7 @@ def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *,
     Parameters
     ----------
     result
-        :class:`analyses.complications.ComplicationsResult` (``estimates``).
+        :class:`toh.analyses.complications.ComplicationsResult` (``estimates``).
     ax
         Axes to draw in; default a new single-column figure.
     min_cell
@@ -94,7 +94,7 @@ def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell:
     Parameters
     ----------
     result
-        :class:`analyses.imaging.ImagingResult` (``findings``).
+        :class:`toh.analyses.imaging.ImagingResult` (``findings``).
     ax
         Axes to draw in; default a new single-column figure.
     min_cell

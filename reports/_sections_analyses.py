@@ -1,7 +1,7 @@
 """Report sections of the analyses: each with its figure(s), table(s) and a plain sentence.
 
 Numbers in sentences come from the headline mapping (``results.json``) through a
-:class:`reports._document.Writer`, so each is traceable by key; table cells come from the
+:class:`toh.reports._document.Writer`, so each is traceable by key; table cells come from the
 result's tidy tables.  Shares whose numerator or complement is a small count are suppressed.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.run import CohortAnalysis
+    from toh.analyses.run import CohortAnalysis
 
 __all__ = ["demographics_section", "radiographic_section", "resolution_section", "recurrence_migration_section",
            "complications_section", "imaging_section"]

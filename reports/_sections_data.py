@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from reports._document import ReportTable, Section, Text, Writer
-from reports.tables import table_one
+from toh.reports._document import ReportTable, Section, Text, Writer
+from toh.reports.tables import table_one
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.baseline import BaselineResult
-    from cohort.derive import DerivedCohort
-    from cohort.validate import ValidationReport
+    from toh.analyses.baseline import BaselineResult
+    from toh.cohort.derive import DerivedCohort
+    from toh.cohort.validate import ValidationReport
 
 __all__ = ["data_section", "attrition_section", "cohort_section", "frame_table"]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.run import CohortAnalysis
+    from toh.analyses.run import CohortAnalysis
 
 __all__ = ["claims_section", "methods_section", "manifest_section", "hidden_claims"]
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from cohort.errors import ConfigError, InvalidDataError
-from reports._atomic import MANIFEST, MARKER, staged_folder
-from reports.config import ReportConfig
+from toh.cohort.errors import ConfigError, InvalidDataError
+from toh.reports._atomic import MANIFEST, MARKER, staged_folder
+from toh.reports.config import ReportConfig
 
 __all__ = ["BuildOutcome", "build_report", "input_fingerprint"]
 
@@ -83,7 +83,7 @@ def input_fingerprint(config: ReportConfig, version: str) -> str:
 
     The validation date enters only when it is set (a default "today" does not force a rebuild).
     """
-    from reports.manifest import file_hashes
+    from toh.reports.manifest import file_hashes
 
     assert config.export is not None
     digest = hashlib.sha256()
@@ -133,7 +133,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
     InvalidDataError
         The export is invalid (nothing is replaced; failures are written to ``failures``).
     """
-    from reports.manifest import software_versions
+    from toh.reports.manifest import software_versions
 
     if config.export is None:
         raise ConfigError("no export given: pass EXPORT or set [report].export in the configuration")
@@ -157,7 +157,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
-    from reports._build_steps import analyse_step, derive_step, figures_step, render_step, validate_step
+    from toh.reports._build_steps import analyse_step, derive_step, figures_step, render_step, validate_step
 
     assert config.export is not None
     with steps.step("validate") as note:

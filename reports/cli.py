@@ -37,7 +37,7 @@ def _version() -> str:
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
     """Print the package's statistical warnings as one plain line; other libraries' warnings
     (deprecations and the like) only with TOH_DEBUG."""
-    from cohort.errors import StatisticalWarning
+    from toh.cohort.errors import StatisticalWarning
 
     if issubclass(category, StatisticalWarning):
         click.echo(f"toh: warning: {message}", err=True)
@@ -52,7 +52,7 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         import warnings
 
-        from cohort.errors import TohError
+        from toh.cohort.errors import TohError
 
         try:
             with warnings.catch_warnings():
@@ -105,8 +105,8 @@ def cli() -> None:
 
 
 def _validate(export: Path, mapping: Path | None, failures: Path, validation_date: Any) -> Any:
-    from cohort.validate import validate_export
-    from reports._console import validation_summary
+    from toh.cohort.validate import validate_export
+    from toh.reports._console import validation_summary
 
     day = validation_date.date() if validation_date else None
     report = validate_export(export, mapping, validation_date=day)
@@ -132,8 +132,8 @@ def validate(export: Path, mapping: Path | None, failures: Path, validation_date
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
-    from cohort.derive import derive_cohort
-    from reports._console import cohort_summary
+    from toh.cohort.derive import derive_cohort
+    from toh.reports._console import cohort_summary
 
     click.echo(cohort_summary(derive_cohort(report.tables)))
     return EXIT_OK
@@ -157,9 +157,9 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
-    from cohort.derive import derive_cohort
-    from cohort.export import write_derived
-    from reports._console import cohort_summary
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.export import write_derived
+    from toh.reports._console import cohort_summary
 
     derived = derive_cohort(report.tables)
     click.echo(cohort_summary(derived))
@@ -175,11 +175,11 @@ _boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), def
 
 
 def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> Any:
-    from analyses.radiographic import RadiographicOptions
-    from analyses.run import AnalysisOptions, analyse_cohort
-    from reports._console import cohort_summary
-    from reports.manifest import provenance
-    from reports.results import write_results
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.reports._console import cohort_summary
+    from toh.reports.manifest import provenance
+    from toh.reports.results import write_results
 
     click.echo(cohort_summary(derived))
     options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
@@ -212,7 +212,7 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
-    from cohort.derive import derive_cohort
+    from toh.cohort.derive import derive_cohort
 
     _analyse(report, derive_cohort(report.tables), export, mapping, out, seed, draws)
     return EXIT_OK
@@ -249,10 +249,10 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
-    from analyses.radiographic import RadiographicOptions
-    from analyses.run import AnalysisOptions, analyse_cohort
-    from cohort.derive import derive_cohort
-    from reports.figures import write_figures
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.derive import derive_cohort
+    from toh.reports.figures import write_figures
 
     options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
     analysis = analyse_cohort(derive_cohort(report.tables), options)
@@ -273,7 +273,7 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
 
     Calibrated to published TOH figures; the same --patients and --seed give the same files.
     """
-    from cohort.simulate import simulate_registry, write_registry
+    from toh.cohort.simulate import simulate_registry, write_registry
 
     registry = simulate_registry(patients, seed)
     for path in write_registry(registry, out_dir, fmt):
@@ -282,7 +282,7 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
 
 
 def _build(config: Any, if_changed: bool, failures: Path | None) -> int:
-    from reports.build import build_report
+    from toh.reports.build import build_report
 
     build_report(config, if_changed=if_changed, failures=failures, log=click.echo)
     return EXIT_OK
@@ -316,7 +316,7 @@ def report(export: Path | None, mapping: Path | None, config_file: Path | None, 
     suppressed.  OUT is replaced only when the build succeeds.  Exit codes: 0 built (or skipped
     with --if-changed), 1 invalid data, 2 usage or configuration error, 3 internal error.
     """
-    from reports.config import load_report_config
+    from toh.reports.config import load_report_config
 
     config = load_report_config(config_file).with_overrides(
         export=export, mapping=mapping, out=out, formats=formats, min_cell=min_cell, seed=seed,
@@ -336,9 +336,9 @@ def demo(out: Path) -> int:
     """
     from importlib.resources import files
 
-    from reports.config import ReportConfig
+    from toh.reports.config import ReportConfig
 
-    export = Path(str(files("cohort.demo")))
+    export = Path(str(files("toh.cohort.demo")))
     click.echo(f"Demo registry: {export}")
     config = ReportConfig(export=export, out=out, title="TOH demo registry (synthetic): report")
     code = _build(config, False, out.parent / f"{out.name}-validation-failures.csv")

@@ -21,7 +21,7 @@ Example (every key optional; paths are relative to the configuration file)::
     machine_readable = true            # also write results.json and tables/*.csv (unsuppressed)
 
 Options given on the command line override the file.  Every mistake (unknown section or key,
-wrong type, a value out of range, a file that is not there) is a :class:`cohort.errors.ConfigError`
+wrong type, a value out of range, a file that is not there) is a :class:`toh.cohort.errors.ConfigError`
 naming the file and the key, so a build exits with code 2.
 """
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cohort._toml import read_toml
-from cohort.errors import ConfigError
+from toh.cohort.tomlfile import read_toml
+from toh.cohort.errors import ConfigError
 
 __all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITLE"]
 

@@ -1,6 +1,6 @@
 """Assemble the report document from one run: validation, derived cohort, analyses, provenance.
 
-The document (:class:`reports._document.ReportDocument`) is data: every renderer (HTML, PDF,
+The document (:class:`toh.reports._document.ReportDocument`) is data: every renderer (HTML, PDF,
 Markdown) draws the same sections, sentences, tables and figures from it, with small counts
 already suppressed.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from reports._document import ReportDocument, Writer
-from reports._sections_analyses import (
+from toh.reports._document import ReportDocument, Writer
+from toh.reports._sections_analyses import (
     complications_section,
     demographics_section,
     imaging_section,
@@ -19,15 +19,15 @@ from reports._sections_analyses import (
     recurrence_migration_section,
     resolution_section,
 )
-from reports._sections_data import attrition_section, cohort_section, data_section
-from reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
+from toh.reports._sections_data import attrition_section, cohort_section, data_section
+from toh.reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.baseline import BaselineResult
-    from analyses.claims import ClaimsResult
-    from analyses.run import CohortAnalysis
-    from cohort.derive import DerivedCohort
-    from cohort.validate import ValidationReport
+    from toh.analyses.baseline import BaselineResult
+    from toh.analyses.claims import ClaimsResult
+    from toh.analyses.run import CohortAnalysis
+    from toh.cohort.derive import DerivedCohort
+    from toh.cohort.validate import ValidationReport
 
 __all__ = ["build_document", "claims_for_figure"]
 
@@ -52,9 +52,9 @@ def build_document(
     report, derived, analysis, baseline
         Validation report, derived cohort, every analysis and Table 1's data of the run.
     provenance
-        :func:`reports.manifest.provenance` of the run.
+        :func:`toh.reports.manifest.provenance` of the run.
     config
-        The report configuration as plain values (:meth:`reports.config.ReportConfig.as_dict`).
+        The report configuration as plain values (:meth:`toh.reports.config.ReportConfig.as_dict`).
     min_cell
         Smallest count shown.
     cautions

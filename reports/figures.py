@@ -1,5 +1,5 @@
 """Publication figures: functions that take a result of :mod:`analyses` and ``ax=None``, draw
-in the house style (:mod:`reports._figure_style`) and return the axes, plus
+in the house style (:mod:`toh.reports._figure_style`) and return the axes, plus
 :func:`write_figures`, which writes every figure of a paper.
 
 ========================  ==============================================================
@@ -31,16 +31,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reports._fig_claims import claims_container, claims_forest, claims_layout
-from reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
-from reports._fig_panels import age_by_sex, radiographic_change
-from reports._fig_shares import complications_shares, imaging_findings, share_rows_height
-from reports._figure_style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
+from toh.reports._fig_claims import claims_container, claims_forest, claims_layout
+from toh.reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
+from toh.reports._fig_panels import age_by_sex, radiographic_change
+from toh.reports._fig_shares import complications_shares, imaging_findings, share_rows_height
+from toh.reports._figure_style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-    from analyses.run import CohortAnalysis
+    from toh.analyses.run import CohortAnalysis
 
 __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
            "complications_shares", "imaging_findings",
@@ -50,7 +50,7 @@ __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "
 def _specs(analysis: CohortAnalysis, width_in: float,
            min_cell: int) -> list[tuple[str, float, Callable[[Figure], object]]]:
     """(file stem, height in inches, draw(figure)) of every figure of a paper, in order."""
-    from reports.document import claims_for_figure
+    from toh.reports.document import claims_for_figure
 
     scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
     curves = analysis.resolution.curves
@@ -95,7 +95,7 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     Parameters
     ----------
     analysis
-        :func:`analyses.run.analyse_cohort` result.
+        :func:`toh.analyses.run.analyse_cohort` result.
     out_dir
         Folder to write to (created if missing; files of the same names are replaced).
     formats

@@ -15,7 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
-from reports._document import Num, ReportDocument, Text
+from toh.reports._document import Num, ReportDocument, Text
 
 __all__ = ["render_html"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reports._document import ReportDocument, Text, plain_text
+from toh.reports._document import ReportDocument, Text, plain_text
 
 __all__ = ["render_markdown", "md_escape"]
 

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from reports._document import ReportDocument, ReportTable, plain_text
+from toh.reports._document import ReportDocument, ReportTable, plain_text
 
 __all__ = ["render_pdf"]
 

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cohort._safe_csv import write_csv
+from toh.cohort.safe_csv import write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyses.run import CohortAnalysis
+    from toh.analyses.run import CohortAnalysis
 
 __all__ = ["write_results", "RESULTS_SCHEMA_VERSION"]
 
@@ -21,7 +21,7 @@ RESULTS_SCHEMA_VERSION = 1
 
 
 def _plain(value: Any) -> Any:
-    from analyses._result import clean_number
+    from toh.analyses.result import clean_number
 
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

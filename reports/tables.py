@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.baseline import BaselineResult
-from cohort._safe_csv import write_csv
+from toh.analyses.baseline import BaselineResult
+from toh.cohort.safe_csv import write_csv
 
 __all__ = ["suppression_mask", "table_one", "format_estimate", "render_table", "LABELS"]
 
@@ -122,7 +122,7 @@ def render_table(table: pd.DataFrame, fmt: str, path: str | Path | None = None, 
     """
     if fmt == "csv":
         if path is None:
-            from cohort._safe_csv import defuse
+            from toh.cohort.safe_csv import defuse
 
             return defuse(table).to_csv(index=False, lineterminator="\n")
         write_csv(table, path)

@@ -1,12 +1,12 @@
 """pandera models of the TOH registry export: one DataFrameModel per table, plus the rules that
-span tables (:mod:`schemas.crosstable`).  This layer imports no other layer of the package."""
+span tables (:mod:`toh.schemas.crosstable`).  This layer imports no other layer of the package."""
 
-from schemas.codes import TABLES
-from schemas.crosstable import CROSS_TABLE_RULES, check_cross_table
-from schemas.episodes import EpisodesSchema
-from schemas.events import EventsSchema
-from schemas.imaging import ImagingSchema
-from schemas.patients import PatientsSchema
+from toh.schemas.codes import TABLES
+from toh.schemas.crosstable import CROSS_TABLE_RULES, check_cross_table
+from toh.schemas.episodes import EpisodesSchema
+from toh.schemas.events import EventsSchema
+from toh.schemas.imaging import ImagingSchema
+from toh.schemas.patients import PatientsSchema
 
 __all__ = [
     "TABLES",

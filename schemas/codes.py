@@ -1,7 +1,7 @@
 """Code lists of the registry export contract (see ``../shared/DESIGN.md``).
 
 Every coded column of the canonical export takes its values from one of these tuples.  A
-registry with other codes recodes them through the mapping file (``cohort.mapping``).
+registry with other codes recodes them through the mapping file (``toh.cohort.mapping``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rules that span tables: references, and dates checked against another table's dates.
 
 pandera has no foreign keys, so these are plain vectorised checks: each reference is looked up
-once (:func:`schemas._text.positions`: the first row of a repeated key, as ``drop_duplicates``
+once (:func:`toh.schemas.text.positions`: the first row of a repeated key, as ``drop_duplicates``
 keeps) and the parent's columns are taken at those rows.  Each returns a
 :data:`FAILURE_COLUMNS` frame (one row per failing cell) in the same shape the validator builds
 from pandera's failure cases; the ``row`` is the failing table's index (its source row).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from schemas._text import positions, take
-from schemas.dates import days_between
+from toh.schemas.text import positions, take
+from toh.schemas.dates import days_between
 
 __all__ = ["FAILURE_COLUMNS", "CROSS_TABLE_RULES", "check_cross_table", "birth_dates"]
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas._context import validation_date
-from schemas._text import TEXT_FIELD, Text
-from schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
+from toh.schemas.context import validation_date
+from toh.schemas.text import TEXT_FIELD, Text
+from toh.schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
 
 __all__ = ["EpisodesSchema"]
 

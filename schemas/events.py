@@ -6,9 +6,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas._context import validation_date
-from schemas._text import TEXT_FIELD, Text
-from schemas.codes import EVENT_TYPES
+from toh.schemas.context import validation_date
+from toh.schemas.text import TEXT_FIELD, Text
+from toh.schemas.codes import EVENT_TYPES
 
 __all__ = ["EventsSchema"]
 

@@ -68,9 +68,9 @@ def set_cell(tables: dict[str, str], table: str, record: int, column: str, value
 
 def cohort_from_index(index: "pd.DataFrame"):
     """A DerivedCohort holding only an index table (what the index-level analyses read)."""
-    from cohort.attrition import ledger
-    from cohort.definitions import Definitions
-    from cohort.derive import DerivedCohort
+    from toh.cohort.attrition import ledger
+    from toh.cohort.definitions import Definitions
+    from toh.cohort.derive import DerivedCohort
 
     empty = pd.DataFrame()
     return DerivedCohort(episodes=empty, index=index, imaging=empty, events=empty, attrition=ledger([]),

@@ -1,7 +1,7 @@
 """The derivation as it was before its rewrite on integer row positions (commit 3842ec6694f1).
 
 Kept verbatim apart from imports and names as a plain reference implementation: the property
-tests check that :func:`cohort.derive.derive_cohort` gives exactly the same tables.  It maps and
+tests check that :func:`toh.cohort.derive.derive_cohort` gives exactly the same tables.  It maps and
 merges on the id strings, which is slow on large registries; use it in tests only.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cohort import attrition
-from cohort._relations import RELATIONS
-from cohort.attrition import _ID, LEDGER_COLUMNS
-from cohort.definitions import DEFAULT_DEFINITIONS, Definitions
-from cohort.derive import FILM_STATUS, DerivedCohort
-from schemas.crosstable import birth_dates
-from schemas.dates import days_between
+from toh.cohort import attrition
+from toh.cohort._relations import RELATIONS
+from toh.cohort.attrition import _ID, LEDGER_COLUMNS
+from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
+from toh.cohort.derive import FILM_STATUS, DerivedCohort
+from toh.schemas.crosstable import birth_dates
+from toh.schemas.dates import days_between
 
 __all__ = ["reference_derive_cohort"]
 
@@ -187,7 +187,7 @@ def reference_derive_cohort(tables: dict[str, pd.DataFrame], definitions: Defini
     ----------
     tables
         Validated typed tables ``patients``, ``episodes``, ``imaging``, ``events`` (as in
-        :attr:`cohort.validate.ValidationReport.tables`), indexed by source row.
+        :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.
     definitions
         Estimand definitions (default: DESIGN.md's).
 

@@ -6,7 +6,7 @@ import datetime as dt
 from importlib.resources import files
 from pathlib import Path
 
-from reports.config import ReportConfig
+from toh.reports.config import ReportConfig
 
 #: Validation day of the report tests (the demo export ends on 2025-12-31).
 REPORT_DAY = dt.date(2026, 1, 1)
@@ -18,7 +18,7 @@ HOSTILE_FORMULA = '=HYPERLINK("http://example.invalid","x")'
 
 def demo_export() -> Path:
     """The bundled demo registry."""
-    return Path(str(files("cohort.demo")))
+    return Path(str(files("toh.cohort.demo")))
 
 
 def report_config(export: Path, out: Path, **values: object) -> ReportConfig:

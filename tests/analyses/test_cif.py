@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses._cif import cumulative_incidence
+from toh.analyses._cif import cumulative_incidence
 
 HERE = Path(__file__).parent
 DATA = pd.read_csv(HERE / "data" / "ref_index.csv")

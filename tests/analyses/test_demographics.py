@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.demographics import DemographicsOptions, analyse_demographics
+from toh.analyses.demographics import DemographicsOptions, analyse_demographics
 from builders import cohort_from_index
 
 HERE = Path(__file__).parent

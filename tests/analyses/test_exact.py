@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyses._exact import binomial_test, clopper_pearson, poisson_rate, risk_ratio, score_test, wilson
+from toh.analyses._exact import binomial_test, clopper_pearson, poisson_rate, risk_ratio, score_test, wilson
 
 REF = pd.read_csv(Path(__file__).parent / "reference" / "ref_exact.csv").set_index("quantity")
 

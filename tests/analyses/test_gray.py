@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses._gray import gray_test
+from toh.analyses._gray import gray_test
 
 HERE = Path(__file__).parent
 DATA = pd.read_csv(HERE / "data" / "ref_index.csv")

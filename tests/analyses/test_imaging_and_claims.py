@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.claims import _above, _below, _contains, _overlaps
-from analyses.imaging import analyse_imaging
-from analyses.radiographic import RadiographicOptions
-from analyses.run import AnalysisOptions, analyse_cohort
+from toh.analyses.claims import _above, _below, _contains, _overlaps
+from toh.analyses.imaging import analyse_imaging
+from toh.analyses.radiographic import RadiographicOptions
+from toh.analyses.run import AnalysisOptions, analyse_cohort
 from builders import BASE_EXPORT, VALIDATION_DATE, cohort_from_index, write_export
-from cohort.derive import derive_cohort
-from cohort.validate import load_valid_export
+from toh.cohort.derive import derive_cohort
+from toh.cohort.validate import load_valid_export
 
 HERE = Path(__file__).parent
 

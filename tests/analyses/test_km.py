@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses._km import kaplan_meier, r_quantile
+from toh.analyses._km import kaplan_meier, r_quantile
 
 HERE = Path(__file__).parent
 REF = HERE / "reference"

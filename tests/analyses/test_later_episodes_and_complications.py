@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.complications import analyse_complications
-from analyses.migration import analyse_migration
-from analyses.recurrence import analyse_recurrence
-from analyses._exact import poisson_rate
+from toh.analyses.complications import analyse_complications
+from toh.analyses.migration import analyse_migration
+from toh.analyses.recurrence import analyse_recurrence
+from toh.analyses._exact import poisson_rate
 from builders import cohort_from_index
 
 HERE = Path(__file__).parent

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses._turnbull import innermost_intervals, turnbull
-from analyses._weibull import fit_weibull_interval
-from analyses.radiographic import RadiographicOptions, analyse_radiographic
+from toh.analyses._turnbull import innermost_intervals, turnbull
+from toh.analyses._weibull import fit_weibull_interval
+from toh.analyses.radiographic import RadiographicOptions, analyse_radiographic
 from builders import cohort_from_index
 
 HERE = Path(__file__).parent
@@ -77,7 +77,7 @@ def test_analysis_is_reproducible_and_worker_independent() -> None:
 
 def test_unconverged_fit_warns() -> None:
     # two iterations cannot reach KKT 1e-8 on the reference films: the fit must say so
-    from cohort.errors import StatisticalWarning
+    from toh.cohort.errors import StatisticalWarning
 
     with pytest.warns(StatisticalWarning, match="stopped after"):
         turnbull(FILMS["xr_lower_day"].to_numpy(), FILMS["xr_upper_day"].to_numpy(), max_iter=1)
@@ -86,8 +86,8 @@ def test_unconverged_fit_warns() -> None:
 def test_weibull_on_too_few_intervals_warns_and_has_no_covariance() -> None:
     import warnings
 
-    from analyses._weibull import fit_weibull_interval
-    from cohort.errors import StatisticalWarning
+    from toh.analyses._weibull import fit_weibull_interval
+    from toh.cohort.errors import StatisticalWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

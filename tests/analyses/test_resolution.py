@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyses.resolution import analyse_resolution
+from toh.analyses.resolution import analyse_resolution
 from builders import cohort_from_index
 
 HERE = Path(__file__).parent

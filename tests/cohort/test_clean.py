@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cohort.io import _clean
+from toh.cohort.io import _clean
 
 MISSING = ("NA", "unknown", "n/a")
 CELLS = st.one_of(

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from builders import BASE_EXPORT, VALIDATION_DATE, set_cell, write_export
-from cohort.definitions import Definitions
-from cohort.derive import derive_cohort
-from cohort.validate import load_valid_export
+from toh.cohort.definitions import Definitions
+from toh.cohort.derive import derive_cohort
+from toh.cohort.validate import load_valid_export
 
 
 def _derive(tmp_path: Path, tables: dict[str, str], definitions: Definitions | None = None):

@@ -6,8 +6,8 @@ import pandas as pd
 from cohort_strategies import cohorts
 from hypothesis import HealthCheck, given, settings
 
-from cohort.derive import derive_cohort
-from schemas.crosstable import check_cross_table
+from toh.cohort.derive import derive_cohort
+from toh.schemas.crosstable import check_cross_table
 
 KEYS = {"patients": "patient_id", "episodes": "episode_id", "imaging": "exam_id", "events": "event_id"}
 

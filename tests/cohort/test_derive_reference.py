@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_derive import reference_derive_cohort
 
-from cohort.definitions import Definitions
-from cohort.derive import derive_cohort
-from schemas._text import TEXT_DTYPE
+from toh.cohort.definitions import Definitions
+from toh.cohort.derive import derive_cohort
+from toh.schemas.text import TEXT_DTYPE
 
 
 def _as_arrow_text(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

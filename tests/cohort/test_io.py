@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import BASE_EXPORT, VALIDATION_DATE, write_export
-from cohort.errors import ConfigError
-from cohort.io import RawTable
-from cohort.mapping import ColumnMapping, TableMapping
-from cohort.parse import parse_table
-from cohort.validate import validate_export
+from toh.cohort.errors import ConfigError
+from toh.cohort.io import RawTable
+from toh.cohort.mapping import ColumnMapping, TableMapping
+from toh.cohort.parse import parse_table
+from toh.cohort.validate import validate_export
 
 
 def _validate(path: Path, mapping: Path | None = None):

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from builders import VALIDATION_DATE
-from cohort.errors import ConfigError
-from cohort.mapping import load_mapping
-from cohort.validate import validate_export
+from toh.cohort.errors import ConfigError
+from toh.cohort.mapping import load_mapping
+from toh.cohort.validate import validate_export
 
 FOREIGN = Path(__file__).parents[1] / "data" / "foreign"
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from cohort.simulate import (
+from toh.cohort.simulate import (
     DEMO_N_PATIENTS,
     DEMO_SEED,
     SimulatedRegistry,
@@ -32,12 +32,12 @@ from cohort.simulate import (
     simulate_registry,
     write_registry,
 )
-from schemas._context import validating_on
-from schemas.codes import BOOLEAN_FINDINGS, EVENT_TYPES, MRI_FINDINGS, NM_FINDINGS, TABLES, XR_FINDINGS
-from schemas.episodes import EpisodesSchema
-from schemas.events import EventsSchema
-from schemas.imaging import ImagingSchema
-from schemas.patients import PatientsSchema
+from toh.schemas.context import validating_on
+from toh.schemas.codes import BOOLEAN_FINDINGS, EVENT_TYPES, MRI_FINDINGS, NM_FINDINGS, TABLES, XR_FINDINGS
+from toh.schemas.episodes import EpisodesSchema
+from toh.schemas.events import EventsSchema
+from toh.schemas.imaging import ImagingSchema
+from toh.schemas.patients import PatientsSchema
 
 COLUMNS = {
     "patients": ["patient_id", "sex", "birth_date", "birth_year", "death_date", "site"],
@@ -217,7 +217,7 @@ def test_cross_table_rules(big: SimulatedRegistry) -> None:
 
 def test_the_project_validator_accepts_the_written_export(small: SimulatedRegistry,
                                                           tmp_path: Path) -> None:
-    from cohort.validate import validate_export
+    from toh.cohort.validate import validate_export
 
     write_registry(small, tmp_path)
     report = validate_export(tmp_path, validation_date=small.parameters.export_date)

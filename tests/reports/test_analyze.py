@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 from click.testing import CliRunner
 
-from analyses.radiographic import RadiographicOptions
-from analyses.run import AnalysisOptions, analyse_cohort
+from toh.analyses.radiographic import RadiographicOptions
+from toh.analyses.run import AnalysisOptions, analyse_cohort
 import datetime as dt
-from cohort.derive import derive_cohort
-from cohort.validate import load_valid_export
-from reports.cli import cli
+from toh.cohort.derive import derive_cohort
+from toh.cohort.validate import load_valid_export
+from toh.reports.cli import cli
 
 DEMO = Path(__file__).parents[2] / "cohort" / "demo"
 README = Path(__file__).parents[2] / "README.md"

@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from builders import BASE_EXPORT, set_cell, write_export
-from reports.cli import cli
+from toh.reports.cli import cli
 
 DATE = ["--validation-date", "2025-06-30"]
 

@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.radiographic import RadiographicOptions
-from analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
-from cohort.derive import derive_cohort
-from cohort.validate import load_valid_export
-from reports._fig_claims import format_number, parse_published
-from reports._fig_common import at_risk, nice_ticks, slug, step_xy, suppressed
-from reports._figure_style import figure_width, new_figure
-from reports.figures import (FORMATS, age_by_sex, cif_curves, claims_forest, figure_names, km_resolution,
+from toh.analyses.radiographic import RadiographicOptions
+from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
+from toh.cohort.derive import derive_cohort
+from toh.cohort.validate import load_valid_export
+from toh.reports._fig_claims import format_number, parse_published
+from toh.reports._fig_common import at_risk, nice_ticks, slug, step_xy, suppressed
+from toh.reports._figure_style import figure_width, new_figure
+from toh.reports.figures import (FORMATS, age_by_sex, cif_curves, claims_forest, figure_names, km_resolution,
                              radiographic_change, write_figures)
 
 ROOT = Path(__file__).parents[2]

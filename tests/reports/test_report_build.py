@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from cohort.errors import ConfigError, InvalidDataError
+from toh.cohort.errors import ConfigError, InvalidDataError
 from report_builders import REPORT_DAY, demo_export, report_config
-from reports import _build_steps
-from reports.build import build_report
-from reports.config import ReportConfig, load_report_config
+from toh.reports import _build_steps
+from toh.reports.build import build_report
+from toh.reports.config import ReportConfig, load_report_config
 
 TOH = [sys.executable, "-c", "from reports.cli import main; main()"]
 
@@ -187,7 +187,7 @@ def test_report_of_a_foreign_workbook_through_its_mapping_and_a_config_file(tmp_
 def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, patients: int, seed: int) -> None:
     # found by building reports of 1-15 simulated patients x 6 seeds: the Weibull fit, the Cox model
     # and cox.zph failed on (2, 4) and (4, 6); they now report NaN / empty tables with a caution
-    from cohort.simulate import simulate_registry, write_registry
+    from toh.cohort.simulate import simulate_registry, write_registry
 
     write_registry(simulate_registry(patients, seed), tmp_path / "export", "csv")
     lines: list[str] = []
@@ -196,7 +196,7 @@ def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, 
     assert outcome.built and (tmp_path / "out" / "report.md").is_file()
     cautions = [line for line in lines if "caution:" in line]
     if (patients, seed) != (1, 1):
-        from reports.render_markdown import md_escape
+        from toh.reports.render_markdown import md_escape
 
         text = (tmp_path / "out" / "report.md").read_text()
         assert cautions and all(md_escape(c.split("caution: ")[1]) in text for c in cautions)

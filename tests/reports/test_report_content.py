@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, REPORT_DAY, demo_export
-from reports._document import Num, ReportDocument
+from toh.reports._document import Num, ReportDocument
 
 SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
             "complications", "imaging", "claims", "methods", "manifest"]
@@ -151,13 +151,13 @@ def _numbers(doc: ReportDocument) -> list[Num]:
 
 @pytest.mark.parametrize("min_cell", [5, 100, 10_000])
 def test_no_small_count_is_shown(min_cell: int) -> None:
-    from analyses.baseline import analyse_baseline
-    from analyses.radiographic import RadiographicOptions
-    from analyses.run import AnalysisOptions, analyse_cohort
-    from cohort.derive import derive_cohort
-    from cohort.validate import validate_export
-    from reports.document import build_document
-    from reports.manifest import provenance
+    from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.validate import validate_export
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
 
     report = validate_export(demo_export(), validation_date=REPORT_DAY)
     derived = derive_cohort(report.tables)

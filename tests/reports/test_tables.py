@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analyses.baseline import analyse_baseline
+from toh.analyses.baseline import analyse_baseline
 from builders import cohort_from_index
-from reports.tables import format_estimate, render_table, suppression_mask, table_one
+from toh.reports.tables import format_estimate, render_table, suppression_mask, table_one
 
 
 def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:

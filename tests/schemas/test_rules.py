@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.validate import validate_export
+from toh.cohort.validate import validate_export
 from builders import BASE_EXPORT, VALIDATION_DATE, set_cell, write_export
 
 

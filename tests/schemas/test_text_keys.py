@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas._text import TEXT_DTYPE, duplicated, isin, positions
+from toh.schemas.text import TEXT_DTYPE, duplicated, isin, positions
 
 KEYS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "É", " ", "b\u00e9"]), st.text(max_size=3)),
                 max_size=12)

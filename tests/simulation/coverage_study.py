@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analyses.demographics import analyse_demographics  # noqa: E402
-from analyses.migration import analyse_migration  # noqa: E402
-from analyses.radiographic import RadiographicOptions, analyse_radiographic  # noqa: E402
-from analyses.recurrence import analyse_recurrence  # noqa: E402
-from analyses.resolution import ResolutionOptions, analyse_resolution  # noqa: E402
-from cohort.derive import derive_cohort  # noqa: E402
-from cohort.simulate import simulate_registry  # noqa: E402
+from toh.analyses.demographics import analyse_demographics  # noqa: E402
+from toh.analyses.migration import analyse_migration  # noqa: E402
+from toh.analyses.radiographic import RadiographicOptions, analyse_radiographic  # noqa: E402
+from toh.analyses.recurrence import analyse_recurrence  # noqa: E402
+from toh.analyses.resolution import ResolutionOptions, analyse_resolution  # noqa: E402
+from toh.cohort.derive import derive_cohort  # noqa: E402
+from toh.cohort.simulate import simulate_registry  # noqa: E402
 
 #: truth key -> how to read (estimate, lower, upper) from the results
 QUANTITIES = {

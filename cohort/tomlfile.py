@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from cohort.errors import ConfigError
+from toh.cohort.errors import ConfigError
 
 __all__ = ["read_toml"]
 
