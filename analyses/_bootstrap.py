@@ -8,14 +8,34 @@ warm-started from the full-data fit.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
 
 import numpy as np
 
 from toh.analyses._turnbull import TurnbullFit, turnbull
 
 __all__ = ["bootstrap_cdf"]
+
+
+def _worker_start() -> None:
+    """Make a worker end with its parent and stay quiet on Ctrl-C.
+
+    Ctrl-C goes to the whole process group: the parent handles it (and terminates the pool),
+    so a worker ignores SIGINT instead of printing a traceback; SIGTERM (what ``Pool.terminate``
+    sends) ends it at once; and on Linux the kernel sends it SIGTERM when the parent dies, even
+    by SIGKILL, so no worker outlives the command.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's terminate() still ends the pool
+        pass
 
 
 def _draws(args: tuple) -> np.ndarray:
@@ -52,5 +72,7 @@ def bootstrap_cdf(
         return _draws((pairs[:, 0], pairs[:, 1], counts, fit, times, children, tol))
     chunks = np.array_split(np.arange(draws), workers)
     jobs = [(pairs[:, 0], pairs[:, 1], counts, fit, times, [children[i] for i in chunk], tol) for chunk in chunks]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return np.vstack(list(pool.map(_draws, jobs)))
+    # Pool's context manager terminates the workers however the block ends (an error, Ctrl-C,
+    # SIGTERM turned into an exception by the command line), so none is left running.
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
+        return np.vstack(pool.map(_draws, jobs))

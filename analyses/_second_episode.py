@@ -9,10 +9,11 @@ import pandas as pd
 from toh.analyses._cif import cumulative_incidence
 from toh.analyses._exact import poisson_rate
 from toh.analyses._gray import gray_test
+from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.result import clean_number
 from toh.analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_headline", "gray_tables", "GRAY_COLUMNS"]
+__all__ = ["incidence_tables", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
 GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "stat", "df", "p"]
 
@@ -65,6 +66,17 @@ def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> p
         test = gray_test(time, status, labels, cause=1)
         rows.append((outcome, variable, len(levels), int(keep.sum()), events, test.stat, test.df, test.p))
     return pd.DataFrame(rows, columns=GRAY_COLUMNS)
+
+
+def gray_reasons(outcome: str, gray: pd.DataFrame) -> dict[str, str]:
+    """Why a Gray's test row has no p-value: fewer than two groups, or no event to compare."""
+    reasons = {}
+    for row in gray.itertuples():
+        if row.groups < 2:
+            reasons[f"{outcome}.gray.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)
+        elif row.events == 0:
+            reasons[f"{outcome}.gray.{row.variable}"] = f"no {outcome} event: nothing to compare"
+    return reasons
 
 
 def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFrame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["STRATA", "strata_of"]
+__all__ = ["STRATA", "strata_of", "fewer_than_two_groups"]
 
 #: stratum variable -> what it compares
 STRATA: dict[str, str] = {
@@ -27,3 +27,10 @@ def strata_of(index: pd.DataFrame, variable: str) -> pd.Series:
             return pd.Series(pd.NA, index=index.index, dtype=object)
         return index["treatment"].astype(object)
     raise ValueError(f"unknown stratum variable {variable!r}; known: {sorted(STRATA)}")
+
+
+def fewer_than_two_groups(variable: str, groups: int) -> str:
+    """Why a comparison across the groups of ``variable`` cannot be made (one reason text for
+    every test: log-rank, Gray's)."""
+    found = "no group" if groups == 0 else "one group only"
+    return f"{found} of {variable} ({STRATA.get(variable, variable)}): nothing to compare"

@@ -116,6 +116,8 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
     the likelihood rising; None when no step improves it.
     """
     d, ap = problem.gradient(p)
+    if not np.all(np.isfinite(d)) or not np.all(ap > 0):
+        return None  # an observed interval without mass: no quadratic model here; EM restores it
     support = np.flatnonzero((p > tol * 1e-3) | (d / problem.n - 1.0 > tol))
     root_w = np.sqrt(problem.w)
     target = 2.0 * root_w
@@ -132,7 +134,10 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
             break
         base = np.full(k, 1.0 / k)
         null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
-        z = np.linalg.lstsq(x @ null, target - x @ base, rcond=None)[0]
+        try:
+            z = np.linalg.lstsq(x @ null, target - x @ base, rcond=None)[0]
+        except np.linalg.LinAlgError:  # LAPACK gave up on an ill-conditioned model: EM takes over
+            return None
         solution = base + null @ z
         # ratio_test: a point without mass that the model would make negative cannot enter (drop
         # it and resolve); otherwise every point the model makes negative leaves the support

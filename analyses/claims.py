@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, clean_number, reason_for
 from toh.analyses.complications import ComplicationsResult
 from toh.analyses.demographics import DemographicsResult
 from toh.analyses.migration import MigrationResult
@@ -21,9 +21,23 @@ from toh.analyses.radiographic import RadiographicResult
 from toh.analyses.recurrence import RecurrenceResult
 from toh.analyses.resolution import ResolutionResult
 
-__all__ = ["ClaimsResult", "check_claims", "CLAIM_COLUMNS"]
+__all__ = ["ClaimsResult", "check_claims", "CLAIM_COLUMNS", "NOT_ASSESSABLE"]
 
-CLAIM_COLUMNS = ["key", "claim", "source", "published", "quantity", "estimate", "lower", "upper", "rule", "verdict"]
+CLAIM_COLUMNS = ["key", "claim", "source", "published", "quantity", "estimate", "lower", "upper", "rule", "verdict",
+                 "reason"]
+#: The verdict of a claim whose estimate cannot be made from this export (its reason beside it).
+NOT_ASSESSABLE = "not assessable"
+
+#: claim -> the results key (prefix) of the estimate it rests on.
+NEEDS = {
+    "sex_ratio": "demographics.sex_ratio", "men_40_55": "demographics.men_aged_40_55",
+    "women_pregnancy": "demographics.women_pregnancy_associated",
+    "third_trimester": "demographics.pregnant_in_trimester_3", "one_hip": "demographics.bilateral",
+    "films_by_8_weeks": "radiographic", "resolution_6_8_months": "resolution", "recurrence_possible": "recurrence",
+    "migration_15pct": "migration", "fracture_rare": "complications.fracture.all",
+    "fracture_pregnancy": "complications.fracture.risk_ratio_pregnancy", "no_avn": "complications.avn.all",
+}
+
 RADIOPAEDIA = "Radiopaedia, Transient osteoporosis of the hip"
 
 
@@ -41,6 +55,8 @@ class ClaimsResult(AnalysisResult):
         out: dict[str, float | int | str | None] = {}
         for row in self.claims.itertuples():
             out[f"claims.{row.key}.verdict"] = row.verdict
+            if row.reason:
+                out[f"claims.{row.key}.{NOT_ESTIMABLE}"] = row.reason
             for key in ("estimate", "lower", "upper"):
                 out[f"claims.{row.key}.{key}"] = clean_number(getattr(row, key))
         return out
@@ -83,6 +99,9 @@ def check_claims(
 ) -> ClaimsResult:
     """Set each published claim beside the registry's estimate and give a verdict.
 
+    A claim whose estimate cannot be made from this export (an absent table, an empty
+    denominator) is "not assessable", with the reason; missing data is never evidence.
+
     Rules (the estimate's confidence interval against the published figure): a ratio or share
     that is published as a number is consistent when the interval contains it; "usually" and
     "typically" mean more than half (consistent when the interval lies above 0.5); "rare" means
@@ -94,9 +113,17 @@ def check_claims(
     props = demographics.proportions.set_index("quantity")
     ratio = demographics.sex_ratio.iloc[0]
     rows = []
+    reasons: dict[str, str] = {}
+    for result in (demographics, radiographic, resolution, recurrence, migration, complications):
+        reasons.update(result.not_estimable)
 
     def add(key, claim, source, published, quantity, est, lo, hi, rule, verdict):
-        rows.append((key, claim, source, published, quantity, float(est), float(lo), float(hi), rule, verdict))
+        reason = reason_for(NEEDS[key], reasons)
+        if reason:
+            est = lo = hi = np.nan
+            verdict = NOT_ASSESSABLE
+        rows.append((key, claim, source, published, quantity, float(est), float(lo), float(hi), rule, verdict,
+                     reason))
 
     add("sex_ratio", "men are affected about three times as often as women (M:F 3:1)", RADIOPAEDIA, "3",
         "men per woman", ratio["ratio"], ratio["ratio_lower"], ratio["ratio_upper"],

@@ -3,7 +3,8 @@ pregnancy-associated episodes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -15,6 +16,7 @@ __all__ = ["ComplicationsResult", "analyse_complications"]
 
 OUTCOMES = {"fracture": "insufficiency or subcapital fracture", "avn": "avascular necrosis"}
 GROUPS = ("all", "pregnancy-associated", "not pregnancy-associated")
+_SLUG = {"all": "all", "pregnancy-associated": "pregnancy", "not pregnancy-associated": "not_pregnancy"}
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,15 @@ class ComplicationsResult(AnalysisResult):
     risk_ratios: pd.DataFrame
     conf: float
     name: str = "complications"
+    not_estimable: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"complications": self.estimates, "complications_risk_ratio": self.risk_ratios}
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        slug = {"all": "all", "pregnancy-associated": "pregnancy", "not pregnancy-associated": "not_pregnancy"}
         for row in self.estimates.itertuples():
-            base = f"complications.{row.outcome}.{slug[row.group]}"
+            base = f"complications.{row.outcome}.{_SLUG[row.group]}"
             for key in ("events", "n", "proportion", "proportion_lower", "proportion_upper",
                         "person_years", "rate_per_100py", "rate_lower", "rate_upper"):
                 out[f"{base}.{key}"] = clean_number(getattr(row, key))
@@ -59,10 +61,15 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
     masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),
              "not pregnancy-associated": (~associated).fillna(False).astype(bool)}
     rows, ratios = [], []
+    reasons: dict[str, str] = {}
     for outcome, description in OUTCOMES.items():
+        if "events" in cohort.absent:
+            reasons[f"complications.{outcome}"] = "the export has no events table"
         counts = {}
         for group in GROUPS:
             sub = index[masks[group]]
+            if len(sub) == 0 and "events" not in cohort.absent:
+                reasons.setdefault(f"complications.{outcome}.{_SLUG[group]}", f"no {group} index episode")
             events = int(sub[f"{outcome}_event"].astype(bool).sum())
             person_years = float(sub[f"{outcome}_days"].sum() / d.days_per_year)
             prop = clopper_pearson(events, len(sub), conf)
@@ -70,10 +77,15 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
             rows.append((outcome, description, group, events, len(sub), *prop, person_years, *rate))
             counts[group] = (events, len(sub))
         (x1, n1), (x0, n0) = counts["pregnancy-associated"], counts["not pregnancy-associated"]
+        if (n1 == 0 or n0 == 0 or x0 == 0) and "events" not in cohort.absent:
+            reasons.setdefault(f"complications.{outcome}.risk_ratio_pregnancy",
+                               "no pregnancy-associated index episode" if n1 == 0 else
+                               "no index episode that is not pregnancy-associated" if n0 == 0 else
+                               "no event among episodes that are not pregnancy-associated (the reference)")
         ratios.append((outcome, x1, n1, x0, n0, *risk_ratio(x1, n1, x0, n0, conf)))
     estimates = pd.DataFrame(rows, columns=["outcome", "description", "group", "events", "n", "proportion",
                                             "proportion_lower", "proportion_upper", "person_years",
                                             "rate_per_100py", "rate_lower", "rate_upper"])
     risk = pd.DataFrame(ratios, columns=["outcome", "events_pregnancy", "n_pregnancy", "events_other", "n_other",
                                          "risk_ratio", "lower", "upper"])
-    return ComplicationsResult(estimates, risk, conf)
+    return ComplicationsResult(estimates, risk, conf, not_estimable=reasons)

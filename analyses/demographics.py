@@ -60,6 +60,19 @@ class DemographicsResult(AnalysisResult):
                 "demographics_trimester": self.trimester, "demographics_laterality": self.laterality,
                 "demographics_age_distribution": self.age_distribution}
 
+    @property
+    def not_estimable(self) -> dict[str, str]:  # type: ignore[override]
+        """Shares with an empty denominator, a ratio without women, ages of a sex not in the cohort."""
+        reasons = {f"demographics.{row.quantity}": f"no one in the denominator ({row.description})"
+                   for row in self.proportions.itertuples() if row.n == 0}
+        ratio = self.sex_ratio.iloc[0]
+        if ratio["women"] == 0:
+            reasons["demographics.sex_ratio"] = "no women in the cohort: men per woman is undefined"
+        names = {"all": "no patient", "M": "no men", "F": "no women"}
+        reasons.update({f"demographics.age.{row.sex}": f"{names.get(row.sex, 'no one')} with a known age"
+                        for row in self.age.itertuples() if row.n == 0})
+        return reasons
+
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
         ratio = self.sex_ratio.iloc[0]

@@ -3,7 +3,8 @@ in the contract), among the exams of index episodes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ class ImagingResult(AnalysisResult):
     first_film: pd.DataFrame
     conf: float
     name: str = "imaging"
+    not_estimable: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"imaging_findings": self.findings, "imaging_modalities": self.modalities,
@@ -47,6 +49,21 @@ class ImagingResult(AnalysisResult):
         for row in self.first_film.itertuples():
             out[f"imaging.first_film.{row.status}"] = clean_number(row.n)
         return out
+
+
+def _reasons(cohort: DerivedCohort, findings: pd.DataFrame) -> dict[str, str]:
+    """Why a share cannot be given: no imaging table, no exam of a modality, a finding never recorded."""
+    if "imaging" in cohort.absent:
+        return {"imaging": "the export has no imaging table"}
+    reasons: dict[str, str] = {}
+    for row in findings.itertuples():
+        if row.exams == 0:
+            reasons[f"imaging.{row.modality}"] = f"no {row.modality} examination of an index episode"
+        elif row.recorded == 0:
+            reasons[f"imaging.{row.modality}.{row.finding}"] = f"not recorded on any {row.modality} examination"
+    if "imaging.XR" in reasons:
+        reasons["imaging.first_film"] = "no plain film (XR) of an index episode"
+    return reasons
 
 
 def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
@@ -87,6 +104,7 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     first = pd.DataFrame([(s, int(counts.get(s, 0))) for s in ("normal", "abnormal", "indeterminate")],
                          columns=["status", "n"])
     return ImagingResult(
+        not_estimable=_reasons(cohort, findings),
         findings=findings,
         modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_day", "q1_day", "q3_day"]),
         edema_extent=edema,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from toh.analyses.result import AnalysisResult
-from toh.analyses._second_episode import gray_tables, incidence_headline, incidence_tables
+from toh.analyses._second_episode import gray_reasons, gray_tables, incidence_headline, incidence_tables
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
@@ -39,6 +39,11 @@ class MigrationResult(AnalysisResult):
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"migration_incidence": self.incidence, "migration_rate": self.rates,
                 "migration_sites": self.sites, "migration_curves": self.curves, "migration_gray": self.gray}
+
+    @property
+    def not_estimable(self) -> dict[str, str]:  # type: ignore[override]
+        """Gray's tests that cannot be made (one group, or no event)."""
+        return gray_reasons("migration", self.gray)
 
     def headline(self) -> dict[str, float | int | str | None]:
         out = dict(incidence_headline("migration", self.incidence, self.rates, self.gray))

@@ -8,7 +8,8 @@ seeded bootstrap intervals, and by an interval-censored Weibull beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,7 @@ class RadiographicResult(AnalysisResult):
     kkt: float
     iterations: int
     name: str = "radiographic"
+    not_estimable: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"radiographic_at": self.at, "radiographic_npmle": self.npmle,
@@ -77,7 +79,7 @@ class RadiographicResult(AnalysisResult):
             for key in ("npmle", "lower", "upper", "weibull"):
                 out[f"radiographic.changed_{w}.{key}"] = clean_number(getattr(row, key))
         weib = self.weibull.set_index("parameter")["estimate"]
-        out["radiographic.weibull.median_days"] = clean_number(weib["median_days"])
+        out["radiographic.weibull.median_days"] = clean_number(weib.get("median_days"))
         counts = self.counts.set_index("what")["n"]
         out["radiographic.n"] = clean_number(counts["episodes with a decisive film"])
         out["radiographic.bootstrap_draws"] = self.options.bootstrap_draws
@@ -110,11 +112,14 @@ def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | N
     ], columns=["what", "n"])
     times = np.asarray(options.weeks) * 7.0
     empty = pd.DataFrame(columns=["left", "right", "mass", "cdf"])
-    if len(films) == 0:
+    if "imaging" in cohort.absent or len(films) == 0:
+        reason = ("the export has no imaging table" if "imaging" in cohort.absent
+                  else "no index episode has a plain film (XR) that is normal or abnormal")
         at = pd.DataFrame({"weeks": options.weeks, "days": times, "npmle": np.nan, "lower": np.nan,
                            "upper": np.nan, "weibull": np.nan})
         weib = pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"])
-        return RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0)
+        return RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
+                                  not_estimable={"radiographic": reason})
     fit = turnbull(lo, hi, tol=options.tol)
     est = fit.cdf(times)
     if options.bootstrap_draws > 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from toh.analyses.result import AnalysisResult
-from toh.analyses._second_episode import gray_tables, incidence_headline, incidence_tables
+from toh.analyses._second_episode import gray_reasons, gray_tables, incidence_headline, incidence_tables
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
@@ -37,6 +37,11 @@ class RecurrenceResult(AnalysisResult):
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"recurrence_incidence": self.incidence, "recurrence_rate": self.rates,
                 "recurrence_curves": self.curves, "recurrence_gray": self.gray}
+
+    @property
+    def not_estimable(self) -> dict[str, str]:  # type: ignore[override]
+        """Gray's tests that cannot be made (one group, or no event)."""
+        return gray_reasons("recurrence", self.gray)
 
     def headline(self) -> dict[str, float | int | str | None]:
         return incidence_headline("recurrence", self.incidence, self.rates, self.gray)

@@ -4,6 +4,7 @@ tests by stratum, and a Cox model with R's proportional-hazards test."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ from scipy.stats import norm
 from toh.analyses._coxzph import cox_zph
 from toh.analyses._km import kaplan_meier, r_quantile
 from toh.analyses.result import AnalysisResult, clean_number
-from toh.analyses._strata import strata_of
+from toh.analyses._strata import fewer_than_two_groups, strata_of
 from toh.cohort.derive import DerivedCohort
 from toh.cohort.errors import StatisticalWarning
 
@@ -61,6 +62,7 @@ class ResolutionResult(AnalysisResult):
     conf: float
     cox_reference: dict[str, str] = field(default_factory=dict)
     name: str = "resolution"
+    not_estimable: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"resolution_medians": self.medians, "resolution_landmarks": self.landmarks,
@@ -108,6 +110,7 @@ def _logrank(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
         labels = strata_of(index, variable)
         keep = labels.notna()
         if labels[keep].nunique() < 2:
+            rows.append((variable, int(labels[keep].nunique()), int(keep.sum()), np.nan, np.nan, np.nan))
             continue
         test = multivariate_logrank_test(index.loc[keep, "resolution_days"], labels[keep],
                                          index.loc[keep, "resolved"].astype(bool))
@@ -242,7 +245,10 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
             rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
         curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
     cox, ph, reference, excluded = _cox(index, options, conf)
+    logrank = _logrank(index, options.strata)
     return ResolutionResult(
+        not_estimable={f"resolution.logrank.{row.variable}": fewer_than_two_groups(row.variable, row.groups)
+                       for row in logrank.itertuples() if row.groups < 2},
         medians=pd.DataFrame(medians, columns=["stratum_var", "stratum", "n", "events", "median",
                                                "median_lower", "median_upper"]),
         landmarks=pd.DataFrame(landmarks, columns=["stratum_var", "stratum", "months", "days", "surv",
@@ -251,7 +257,7 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
                                           "lower", "upper"]),
         curves=pd.concat(curves, ignore_index=True)[["stratum_var", "stratum", "time", "n_risk", "n_event",
                                                      "n_censor", "surv", "lower", "upper"]],
-        logrank=_logrank(index, options.strata),
+        logrank=logrank,
         cox=cox,
         ph_test=ph,
         excluded=excluded,

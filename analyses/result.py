@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "clean_number"]
+__all__ = ["AnalysisResult", "clean_number", "blank_not_estimable", "reason_for", "NOT_ESTIMABLE"]
+
+#: Last segment of the results key that holds the reason an estimate is not estimable.
+NOT_ESTIMABLE = "not_estimable"
+
+
+def reason_for(key: str, reasons: Mapping[str, str]) -> str:
+    """Why the estimate under ``key`` cannot be made ('' when it can): a reason recorded for the
+    key itself or for a prefix of it (whole segments)."""
+    for prefix, reason in reasons.items():
+        if key == prefix or key.startswith(prefix + "."):
+            return reason
+    return ""
+
+
+def blank_not_estimable(headline: Mapping[str, Any], reasons: Mapping[str, str]) -> dict[str, Any]:
+    """``headline`` with every key under a not-estimable prefix set to None, plus
+    ``<prefix>.not_estimable`` holding the reason.
+
+    Missing data is never evidence: a count of events in a table the export does not have is not
+    zero, so it is not kept as one.  A prefix is a whole key segment path (``complications.avn``
+    blanks ``complications.avn.all.events``, not ``complications.avn_x``).
+    """
+    out = dict(headline)
+    for prefix, reason in reasons.items():
+        for key in out:
+            if key == prefix or key.startswith(prefix + "."):
+                out[key] = None
+        out[f"{prefix}.{NOT_ESTIMABLE}"] = reason
+    return out
 
 
 def clean_number(value: Any) -> float | int | str | None:
@@ -38,6 +69,8 @@ class AnalysisResult:
     """
 
     name: str = "analysis"
+    #: results-key prefix -> why the estimates under it cannot be made (subclasses set a field).
+    not_estimable: Mapping[str, str] = MappingProxyType({})
 
     def tables(self) -> dict[str, pd.DataFrame]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from toh.analyses.result import AnalysisResult
+from toh.analyses.result import AnalysisResult, blank_not_estimable, reason_for
 from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, analyse_complications
 from toh.analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
@@ -57,13 +57,30 @@ class CohortAnalysis:
         out: dict[str, pd.DataFrame] = {}
         for result in self.results():
             out.update(result.tables())
+        out["not_estimable"] = pd.DataFrame(list(self.not_estimable.items()), columns=["key", "reason"])
         return out
 
+    @property
+    def not_estimable(self) -> dict[str, str]:
+        """results-key prefix -> why the estimates under it cannot be made (absent tables, empty
+        denominators, a comparison with one group), sorted by key."""
+        out: dict[str, str] = {}
+        for result in self.results():
+            out.update(result.not_estimable)
+        return dict(sorted(out.items()))
+
+    def reason(self, *keys: str) -> str:
+        """Why none of the estimates under ``keys`` (results keys or prefixes) can be made; '' when
+        at least one can.  With several keys the reasons are joined when they differ."""
+        found = [reason_for(key, self.not_estimable) for key in keys]
+        return "" if not all(found) else "; ".join(dict.fromkeys(found))
+
     def headline(self) -> dict[str, float | int | str | None]:
-        """Every headline number under its stable key, sorted by key."""
+        """Every headline number under its stable key, sorted by key.  An estimate that cannot be
+        made is null, with the reason under ``<prefix>.not_estimable``; never a zero."""
         out: dict[str, float | int | str | None] = {}
         for result in self.results():
-            out.update(result.headline())
+            out.update(blank_not_estimable(result.headline(), result.not_estimable))
         return dict(sorted(out.items()))
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from toh.cohort import attrition
 from toh.cohort._relations import RELATIONS, classify_relations, order_episodes, runs
 from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
+from toh.cohort.parse import empty_table, is_absent
 from toh.schemas.text import positions, take
 from toh.schemas.crosstable import birth_dates
 from toh.schemas.dates import day_numbers, days_between
@@ -45,6 +46,9 @@ class DerivedCohort:
         The ledger: one row per input row that does not reach an analysis, with its reason.
     definitions
         The definitions used.
+    absent
+        Tables the export does not have (``imaging``, ``events``): estimates that need one are
+        "not estimable", never zero.  An empty table (header, no rows) is not absent.
     """
 
     episodes: pd.DataFrame
@@ -53,6 +57,12 @@ class DerivedCohort:
     events: pd.DataFrame
     attrition: pd.DataFrame
     definitions: Definitions
+    absent: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        gone = f", absent tables: {', '.join(sorted(self.absent))}" if self.absent else ""
+        return (f"<DerivedCohort: {len(self.index):,} patients, {len(self.episodes):,} episodes, "
+                f"{len(self.imaging):,} exams, {len(self.events):,} events{gone}>")
 
     def attrition_summary(self, rows_in: dict[str, int]) -> pd.DataFrame:
         """Rows in, excluded by stage and reason, and reaching the analyses, per table."""
@@ -176,7 +186,9 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     ----------
     tables
         Validated typed tables ``patients``, ``episodes``, ``imaging``, ``events`` (as in
-        :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.
+        :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.  An
+        optional table that is missing from the mapping, ``None`` or marked absent
+        (:func:`toh.cohort.parse.is_absent`) is recorded in ``DerivedCohort.absent``.
     definitions
         Estimand definitions (default: DESIGN.md's).
 
@@ -184,8 +196,9 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     -------
     DerivedCohort
     """
+    absent = frozenset(t for t in ("imaging", "events") if is_absent(tables.get(t)))
     patients, episodes = tables["patients"], tables["episodes"]
-    imaging, events = tables["imaging"], tables["events"]
+    imaging, events = (empty_table(t, absent=True) if t in absent else tables[t] for t in ("imaging", "events"))
     patient_at = positions(episodes["patient_id"], patients["patient_id"])
     exam_at = positions(imaging["episode_id"], episodes["episode_id"])
     event_at = positions(events["episode_id"], episodes["episode_id"])
@@ -281,6 +294,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
         events=ev,
         attrition=attrition.ledger(ledger),
         definitions=definitions,
+        absent=absent,
     )
 
 

@@ -1,14 +1,14 @@
 """The package's own exceptions and warnings, one module for the whole package.
 
 The command-line interface maps them to exit codes: :class:`InvalidDataError` -> 1,
-:class:`ConfigError` -> 2.  Anything else is a bug and is reported as one.
+:class:`ConfigError` and :class:`OutputError` -> 2.  Anything else is a bug and is reported as one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TohError", "ConfigError", "InvalidDataError", "StatisticalWarning"]
+__all__ = ["TohError", "ConfigError", "InvalidDataError", "OutputError", "StatisticalWarning"]
 
 
 class TohError(Exception):
@@ -37,6 +37,15 @@ class InvalidDataError(TohError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class OutputError(TohError):
+    """An output could not be written: full disk, read-only or unwritable location (exit code 2).
+
+    The last good output is kept; the message names the folder and the cause.
+    """
+
+    exit_code = 2
 
 
 class StatisticalWarning(UserWarning):

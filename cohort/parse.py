@@ -20,7 +20,7 @@ from toh.cohort.mapping import ISO_DATE, ColumnMapping
 from toh.schemas import SCHEMAS
 from toh.schemas.text import TEXT_DTYPE, as_text_dtype
 
-__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds"]
+__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds", "empty_table", "is_absent", "ABSENT"]
 
 #: Columns of every failure record, in the order the failure CSV has them.
 FAILURE_FIELDS: tuple[str, ...] = (
@@ -46,6 +46,29 @@ class ParsedTable:
 
 
 _EMPTY_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": TEXT_DTYPE}
+
+#: ``DataFrame.attrs`` key that marks a table the export does not have.
+ABSENT = "toh_absent_table"
+
+
+def empty_table(table: str, *, absent: bool = False) -> pd.DataFrame:
+    """A typed table with the contract's columns and no rows.
+
+    With ``absent`` it stands for a table the export does not have at all (marked in
+    ``attrs``, see :func:`is_absent`); without, for a table with a header and no rows, a real zero.
+    """
+    frame = pd.DataFrame(
+        {c: pd.Series(dtype=_EMPTY_DTYPES[k]) for c, (k, _) in column_kinds(table).items()},
+        index=pd.Index([], dtype="int64", name="row"),
+    )
+    if absent:
+        frame.attrs[ABSENT] = True
+    return frame
+
+
+def is_absent(frame: pd.DataFrame | None) -> bool:
+    """True for ``None`` or a frame made by ``empty_table(..., absent=True)``."""
+    return frame is None or bool(frame.attrs.get(ABSENT, False))
 
 
 def column_kinds(table: str) -> dict[str, tuple[str, bool]]:

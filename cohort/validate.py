@@ -13,7 +13,8 @@ from toh.cohort import safe_csv
 from toh.cohort.errors import InvalidDataError
 from toh.cohort.io import REQUIRED_TABLES, locate_export, read_table
 from toh.cohort.mapping import ColumnMapping, load_mapping
-from toh.cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ParsedTable, column_kinds, parse_table
+from toh.cohort.outputs import output_file
+from toh.cohort.parse import FAILURE_FIELDS, ParsedTable, empty_table, is_absent, parse_table
 from toh.schemas import SCHEMAS, TABLES, check_cross_table
 from toh.schemas.context import validating_on
 from toh.schemas.text import duplicated
@@ -102,7 +103,9 @@ class ValidationReport:
     export
         The export folder or workbook.
     tables
-        Canonical typed tables (index: source row); absent optional tables are empty frames.
+        Canonical typed tables (index: source row).  A table the export does not have is an
+        empty frame marked absent (:func:`toh.cohort.parse.is_absent`), which is not the same as
+        a table with a header and no rows: estimates that need it are "not estimable".
     failures
         One row per failing cell or column, columns :data:`toh.cohort.parse.FAILURE_FIELDS`;
         ``severity`` is ``error`` or ``warning``.
@@ -131,6 +134,11 @@ class ValidationReport:
         return self.failures[self.failures["severity"] == "warning"]
 
     @property
+    def absent(self) -> frozenset[str]:
+        """The tables the export does not have (an empty table is present, with no rows)."""
+        return frozenset(t for t, frame in self.tables.items() if is_absent(frame))
+
+    @property
     def is_valid(self) -> bool:
         """True when no error was found."""
         return self.errors.empty
@@ -143,8 +151,14 @@ class ValidationReport:
         return grouped.agg(n=("rule", "size"), example=("value", "first")).reset_index()
 
     def write_failures(self, path: str | Path) -> Path:
-        """Write every failure to a CSV (cells that a spreadsheet would run as formulas are quoted)."""
-        return safe_csv.write_csv(self.failures, path)
+        """Write every failure to a CSV (cells that a spreadsheet would run as formulas are quoted).
+
+        The file is replaced atomically, never inside the export, and an existing file only when
+        it is a failure CSV toh wrote (see :func:`toh.cohort.outputs.output_file`).
+        """
+        with output_file(path, inputs=(self.export,), own_header=",".join(self.failures.columns[:3])) as temporary:
+            safe_csv.write_csv(self.failures, temporary)
+        return Path(path)
 
 
 def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, column: str) -> pd.Series:
@@ -240,7 +254,7 @@ def validate_export(
             ]
             parts.append((table, flagged))
             parts.append((table, found[keep]))
-    typed = {t: (parsed[t].typed if t in parsed else _empty(t)) for t in TABLES}
+    typed = {t: (parsed[t].typed if t in parsed else empty_table(t, absent=True)) for t in TABLES}
     parts += [(t, g.drop(columns="table")) for t, g in check_cross_table(typed).groupby("table", sort=False)]
     return ValidationReport(
         export=Path(export),
@@ -252,13 +266,6 @@ def validate_export(
         files={t: parsed[t].label for t in parsed},
     )
 
-
-def _empty(table: str) -> pd.DataFrame:
-    """A typed table with no rows (an optional table the export does not have)."""
-    return pd.DataFrame(
-        {c: pd.Series(dtype=_EMPTY_DTYPES[k]) for c, (k, _) in column_kinds(table).items()},
-        index=pd.Index([], dtype="int64", name="row"),
-    )
 
 
 def load_valid_export(

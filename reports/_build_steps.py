@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toh.reports.config import ReportConfig
+from toh.reports.manifest import MANIFEST, REPORT_KIND
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.baseline import BaselineResult
@@ -136,7 +137,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
             written.append("data/")
         written += ["figures/", "tables/"]
     outputs = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
-    manifest = {"kind": "toh-report", "fingerprint": fingerprint, "provenance": info, "config": config.as_dict(),
+    manifest = {"kind": REPORT_KIND, "fingerprint": fingerprint, "provenance": info, "config": config.as_dict(),
                 "outputs_sha256": outputs}
-    (stage / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return written + ["manifest.json"]
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return written + [MANIFEST]

@@ -120,10 +120,21 @@ class Writer:
         Level of the intervals, for labels ("95%").
     """
 
-    def __init__(self, headline: Mapping[str, Any], min_cell: int, confidence: float = 0.95) -> None:
+    def __init__(self, headline: Mapping[str, Any], min_cell: int, confidence: float = 0.95,
+                 not_estimable: Mapping[str, str] | None = None) -> None:
         self.headline = headline
         self.min_cell = min_cell
         self.level = f"{100 * confidence:g}%"
+        self.not_estimable = dict(not_estimable or {})
+
+    def missing(self, key: str | None) -> Num | None:
+        """"not estimable" for a key whose estimate cannot be made (an absent table, an empty
+        denominator); None otherwise."""
+        if key is None:
+            return None
+        from toh.analyses.result import reason_for
+
+        return Num("not estimable", key=key) if reason_for(key, self.not_estimable) else None
 
     def small(self, n: Any) -> bool:
         """True when the count ``n`` must be hidden."""
@@ -136,7 +147,7 @@ class Writer:
     def count(self, n: Any, key: str | None = None) -> Num:
         """A count, hidden when small."""
         if _isnan(n):
-            return Num("NA", key=key)
+            return self.missing(key) or Num("NA", key=key)
         if self.small(n):
             return Num(f"<{self.min_cell}", key=key, value=float(n), suppressed=True, kind="count")
         return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="count")
@@ -147,7 +158,7 @@ class Writer:
         if hide:
             return Num("not shown", key=key, value=None if _isnan(value) else float(value), suppressed=True)
         if _isnan(value):
-            return Num("NA", key=key)
+            return self.missing(key) or Num("NA", key=key)
         return Num(f"{float(value) * scale:.{digits}f}", key=key, value=float(value), scale=scale, digits=digits)
 
     def p(self, value: Any, key: str | None = None, hide: bool = False) -> Num:
@@ -171,6 +182,8 @@ class Writer:
         level = self.level
         if hide:
             return (Num("not shown (small count)", key=est, suppressed=True),)
+        if _isnan(self.headline.get(est)) and self.missing(est):
+            return (Num("not estimable", key=est),)
         return (self.num(est, digits, scale), unit, f" ({level} CI ", self.num(lower, digits, scale), " to ",
                 self.num(upper, digits, scale), f"{unit})")
 

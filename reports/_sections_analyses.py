@@ -209,23 +209,31 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
 
 
 def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
-    """Imaging findings by modality and the first plain film."""
+    """Imaging findings by modality and the first plain film; a modality without examinations,
+    or a finding never recorded, is listed as not estimable with its reason."""
     h = w.headline
     t1 = "imaging.MRI.t1_low."
     hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"))
-    text: Text = (
+    first = analysis.reason("imaging.first_film")
+    film: Text = ((f"The first plain film: not estimable ({first}). ",) if first else (
         "The first plain film was normal in ", w.n("imaging.first_film.normal"), " index episodes, abnormal in ",
-        w.n("imaging.first_film.abnormal"), " and indeterminate in ", w.n("imaging.first_film.indeterminate"),
-        ". MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
-        " of the MRI examinations with the finding recorded.",
-    )
-    rows = []
+        w.n("imaging.first_film.abnormal"), " and indeterminate in ", w.n("imaging.first_film.indeterminate"), ". "))
+    mri = analysis.reason(t1[:-1])
+    t1_text: Text = ((f"Low T1 signal on MRI: not estimable ({mri}).",) if mri else (
+        "MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
+        " of the MRI examinations with the finding recorded."))
+    rows, missing = [], {}
     for x in analysis.imaging.findings.itertuples():
+        reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
+        if reason:
+            missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
+            continue
         hidden = w.share_hidden(x.positive, x.recorded)
         rows.append(((x.modality,), (x.finding.replace("_", " "),), (w.count(x.positive), " of ", w.count(x.recorded)),
                      w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
+    note = " ".join(f"Not estimable ({reason}): {', '.join(names)}." for reason, names in missing.items())
     table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
-                        ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows))
+                        ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows), note=note)
     figure = ReportFigure("imaging_findings", f"Share of examinations showing each finding, by modality ({w.level} "
                           "intervals).", "Dot plot of imaging findings by modality")
-    return Section("imaging", "Imaging findings", (text,), (figure,), (table,))
+    return Section("imaging", "Imaging findings", ((*film, *t1_text),), (figure,), (table,))

@@ -30,15 +30,19 @@ def data_section(report: ValidationReport, w: Writer) -> Section:
     """What was read, from which files, and what validation found (no example values shown)."""
     rows = report.rows
     parts: list[Any] = [f"The export was validated on {report.validation_date.isoformat()}: "]
-    read = [(w.count(n), f" {_TABLE_WORDS.get(t, t)}") for t, n in rows.items()]
+    read = [(w.count(n), f" {_TABLE_WORDS.get(t, t)}") for t, n in rows.items() if t not in report.absent]
     for i, (num, word) in enumerate(read):
         parts += [num, word, ", " if i < len(read) - 2 else " and " if i == len(read) - 2 else ""]
     errors, warnings = len(report.errors), len(report.warnings)
-    parts += [" were read. Validation found ", w.count(errors), " error(s) and ", w.count(warnings),
+    parts += [" were read", *([f"; the export has no {' and no '.join(sorted(report.absent))} table, so the "
+                               "estimates that need it are not estimable (an empty table, with a header and no "
+                               "rows, would count as zero)"] if report.absent else []),
+              ". Validation found ", w.count(errors), " error(s) and ", w.count(warnings),
               " warning(s); warnings do not stop the analysis (an extra column, an optional table absent)."]
     files = ReportTable(
         "validation_files", "Tables read", ("table", "file", "rows"),
-        tuple(((t,), (report.files.get(t, "(absent)"),), (w.count(n),)) for t, n in rows.items()))
+        tuple(((t,), (report.files.get(t, "absent: not in the export"),),
+               ("not read",) if t in report.absent else (w.count(n),)) for t, n in rows.items()))
     summary = report.summary()
     tables = [files]
     if len(summary):

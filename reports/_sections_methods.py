@@ -45,20 +45,24 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
         scale, digits, unit = (1.0, 2, "") if c.key in _RATIO else (1.0, 1, " months") if c.key in _MONTHS \
             else (100.0, 1, "%")
         k = f"claims.{c.key}."
-        cell = w.ci(k + "estimate", k + "lower", k + "upper", digits, scale, unit, hide=c.key in hidden)
+        cell = ((f"not estimable: {c.reason}",) if c.reason else
+                w.ci(k + "estimate", k + "lower", k + "upper", digits, scale, unit, hide=c.key in hidden))
         rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,),
                      (w.headline.get(k + "verdict", c.verdict),)))
     verdicts = claims["verdict"].value_counts()
     text: Text = (
         f"{int(verdicts.get('consistent', 0))} of the {len(claims)} published statements about TOH checked here "
         f"are consistent with this registry; not consistent: {int(verdicts.get('not consistent', 0))}; "
-        f"inconclusive (the interval straddles the published figure): {int(verdicts.get('inconclusive', 0))}.",
+        f"inconclusive (the interval straddles the published figure): {int(verdicts.get('inconclusive', 0))}"
+        + (f"; not assessable from this export: {int(verdicts.get('not assessable', 0))}"
+           if verdicts.get("not assessable", 0) else "") + ".",
     )
     table = ReportTable("claims", "Claims check: each published figure beside the registry's estimate",
                         ("claim", "source", "published", "registry quantity", f"estimate ({w.level} CI)", "rule",
                          "verdict"), tuple(rows),
                         note="A verdict is 'consistent' when the rule holds for the whole interval, 'not consistent' "
-                             "when it fails for the whole interval, otherwise 'inconclusive'."
+                             "when it fails for the whole interval, otherwise 'inconclusive'; 'not assessable' when the "
+                             "export lacks the data the estimate needs (the reason is given)."
                              + (" Estimates resting on small counts are suppressed." if hidden else ""))
     figure = ReportFigure("claims_forest", "Each published claim (dashed line or shaded region) beside the "
                           "registry's estimate and confidence interval, coloured by verdict.",

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toh.cohort.errors import ConfigError, InvalidDataError
-from toh.reports._atomic import MANIFEST, MARKER, staged_folder
+from toh.cohort.outputs import check_output, output_folder
+from toh.reports.manifest import MANIFEST, REPORT_KIND
 from toh.reports.config import ReportConfig
 
 __all__ = ["BuildOutcome", "build_report", "input_fingerprint"]
@@ -103,7 +104,7 @@ def _last_fingerprint(out: Path) -> str | None:
         manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest.get("fingerprint") if manifest.get("kind") == MARKER else None
+    return manifest.get("fingerprint") if manifest.get("kind") == REPORT_KIND else None
 
 
 def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Path | None = None,
@@ -139,6 +140,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
         raise ConfigError("no export given: pass EXPORT or set [report].export in the configuration")
     if config.out is None:
         raise ConfigError("no output folder given: pass --out or set [report].out in the configuration")
+    check_output(config.out, "report", (config.export, config.mapping, config.source))
     stream = progress if progress is not None else sys.stderr
     live = interactive if interactive is not None else bool(getattr(stream, "isatty", lambda: False)())
     steps = _Steps(log, stream if live else None, 6 + len(config.formats))
@@ -149,7 +151,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
     if if_changed and _last_fingerprint(config.out) == fingerprint:
         log(f"toh report: inputs and configuration unchanged since the last build of {config.out}: skipped")
         return BuildOutcome(False, config.out, fingerprint)
-    with staged_folder(config.out) as stage:
+    with output_folder(config.out, "report", inputs=(config.export, config.mapping, config.source)) as stage:
         written = _build_into(stage, config, steps, fingerprint, version, failures)
     log(f"toh report: wrote {config.out} ({', '.join(written)})")
     return BuildOutcome(True, config.out, fingerprint, tuple(written))

@@ -1,8 +1,10 @@
 """The ``toh`` command.
 
-Exit codes: 0 success; 1 the export is invalid (every failure is in the failure CSV);
-2 usage or configuration error (bad option, missing file, broken mapping); 3 internal error
-(a bug: please report it; set ``TOH_DEBUG=1`` for the traceback).
+Exit codes: 0 success; 1 the export is invalid or unreadable (every failure is in the failure
+CSV); 2 usage, configuration or output error (bad option, missing file, broken mapping, an
+output folder that is not toh's, a full disk); 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; the
+last output is kept); 3 internal error (a bug: please report it; set ``TOH_DEBUG=1`` for the
+traceback).
 
 Start-up stays light: only click is imported here; pandas, pandera and everything else are
 imported inside the command that needs them.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +24,7 @@ import click
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _DEFAULT_FAILURES = "toh-validation-failures.csv"
 
 
@@ -45,8 +48,29 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
         click.echo(f"toh: {category.__name__}: {message}", err=True)
 
 
+_SIGNALLED: list[str] = []
+
+
+def _interrupt(number: int, frame: Any) -> None:
+    """Unwind the command as Ctrl-C does; remember the signal, since a library may turn the
+    interruption into an error of its own (numpy's LAPACK calls do)."""
+    _SIGNALLED.append(signal.Signals(number).name)
+    raise KeyboardInterrupt(signal.Signals(number).name)
+
+
+def _interrupted() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C may not cut the message short
+    why = f" by {_SIGNALLED[0]}" if _SIGNALLED else ""
+    click.echo(f"\ntoh: interrupted{why}; nothing was replaced, and the last output is kept as it was", err=True)
+    return EXIT_INTERRUPTED
+
+
 def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
-    """Turn the package's errors into a message and an exit code, never a traceback."""
+    """Turn the package's errors into a message and an exit code, never a traceback.
+
+    SIGTERM and SIGHUP are handled like Ctrl-C: the command unwinds (workers terminated, the
+    staging folder and lock removed, the last output kept) and exits 130.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -54,6 +78,8 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
 
         from toh.cohort.errors import TohError
 
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, _interrupt)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("default")
@@ -62,9 +88,13 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         except TohError as exc:
             click.echo(f"toh: error: {exc}", err=True)
             code = exc.exit_code
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            code = _interrupted()
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # a bug: say so plainly, keep the traceback for debugging
+            if _SIGNALLED:  # the interruption surfaced as another library's error
+                sys.exit(_interrupted())
             if os.environ.get("TOH_DEBUG"):
                 raise
             click.echo(
@@ -99,8 +129,8 @@ def cli() -> None:
     """Analyse registry exports of transient osteoporosis of the hip (TOH).
 
     An export is a folder of CSV or Parquet files (patients, episodes, imaging, events) or an
-    Excel workbook with a sheet per table.  Exit codes: 0 ok, 1 invalid data, 2 usage or
-    configuration error, 3 internal error.
+    Excel workbook with a sheet per table.  Exit codes: 0 ok, 1 invalid or unreadable data,
+    2 usage, configuration or output error, 130 interrupted, 3 internal error (a bug).
     """
 
 
@@ -154,6 +184,7 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     and attrition_summary, as Parquet (default) or CSV.  Exits 1, writing nothing, when
     the export is invalid.
     """
+    _check_out(out, "derive", export, mapping)
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
@@ -161,11 +192,27 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     from toh.cohort.export import write_derived
     from toh.reports._console import cohort_summary
 
+    from toh.cohort.outputs import output_folder
+
     derived = derive_cohort(report.tables)
     click.echo(cohort_summary(derived))
-    for path in write_derived(derived, report.rows, out, fmt):
-        click.echo(f"wrote {path}")
+    with output_folder(out, "derive", inputs=(export, mapping)) as stage:
+        paths = write_derived(derived, report.rows, stage, fmt)
+    _written(stage, out, paths)
     return EXIT_OK
+
+
+def _check_out(out: Path, kind: str, *inputs: Path | None) -> None:
+    """Refuse a bad --out before any work (it is checked again when written)."""
+    from toh.cohort.outputs import check_output
+
+    check_output(out, kind, inputs)
+
+
+def _written(stage: Path, out: Path, paths: list[Path]) -> None:
+    """One "wrote" line per file, named where it ends up (the staging folder is renamed to OUT)."""
+    for path in paths:
+        click.echo(f"wrote {out / Path(path).relative_to(stage)}")
 
 
 _seed_opt = click.option("--seed", type=int, default=20240229, show_default=True,
@@ -177,6 +224,7 @@ _boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), def
 def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> Any:
     from toh.analyses.radiographic import RadiographicOptions
     from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.outputs import output_folder
     from toh.reports._console import cohort_summary
     from toh.reports.manifest import provenance
     from toh.reports.results import write_results
@@ -186,8 +234,9 @@ def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out:
     analysis = analyse_cohort(derived, options)
     settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": report.validation_date.isoformat()}
     info = provenance(export, report.files, mapping, settings)
-    for path in write_results(analysis, out, info):
-        click.echo(f"wrote {path}")
+    with output_folder(out, "analyze", inputs=(export, mapping)) as stage:
+        paths = write_results(analysis, stage, info)
+    _written(stage, out, paths)
     claims = analysis.claims.claims
     click.echo("Claims check: " + ", ".join(f"{k} {v}" for k, v in zip(claims["key"], claims["verdict"])))
     return analysis
@@ -209,6 +258,7 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
     Writes one tidy CSV per result table under OUT/tables and OUT/results.json with the
     headline estimates under stable keys (see the README).  Exits 1 when the export is invalid.
     """
+    _check_out(out, "analyze", export, mapping)
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
@@ -246,18 +296,21 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or set(chosen) - {"png", "svg", "pdf"}:
         raise click.BadParameter(f"formats must be among png, svg, pdf; got {formats!r}", param_hint="--format")
+    _check_out(out, "figures", export, mapping)
     report = _validate(export, mapping, failures, validation_date)
     if not report.is_valid:
         return EXIT_INVALID
     from toh.analyses.radiographic import RadiographicOptions
     from toh.analyses.run import AnalysisOptions, analyse_cohort
     from toh.cohort.derive import derive_cohort
+    from toh.cohort.outputs import output_folder
     from toh.reports.figures import write_figures
 
     options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
     analysis = analyse_cohort(derive_cohort(report.tables), options)
-    for path in write_figures(analysis, out, chosen, width, min_cell=min_cell):
-        click.echo(f"wrote {path}")
+    with output_folder(out, "figures", inputs=(export, mapping)) as stage:
+        paths = write_figures(analysis, stage, chosen, width, min_cell=min_cell)
+    _written(stage, out, paths)
     return EXIT_OK
 
 
@@ -273,11 +326,14 @@ def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
 
     Calibrated to published TOH figures; the same --patients and --seed give the same files.
     """
+    from toh.cohort.outputs import output_folder
     from toh.cohort.simulate import simulate_registry, write_registry
 
+    _check_out(out_dir, "simulate")
     registry = simulate_registry(patients, seed)
-    for path in write_registry(registry, out_dir, fmt):
-        click.echo(f"wrote {path}")
+    with output_folder(out_dir, "simulate") as stage:
+        paths = write_registry(registry, stage, fmt)
+    _written(stage, out_dir, paths)
     return EXIT_OK
 
 

@@ -7,10 +7,10 @@ already suppressed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from toh.reports._document import ReportDocument, Writer
+from toh.reports._document import ReportDocument, Section, Writer
 from toh.reports._sections_analyses import (
     complications_section,
     demographics_section,
@@ -21,6 +21,7 @@ from toh.reports._sections_analyses import (
 )
 from toh.reports._sections_data import attrition_section, cohort_section, data_section
 from toh.reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
+from toh.reports.figures import FIGURE_NEEDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.baseline import BaselineResult
@@ -64,17 +65,17 @@ def build_document(
     -------
     ReportDocument
     """
-    w = Writer(analysis.headline(), min_cell, analysis.definitions.confidence)
+    w = Writer(analysis.headline(), min_cell, analysis.definitions.confidence, analysis.not_estimable)
     sections = (
         data_section(report, w),
         attrition_section(derived, report.rows, w),
         cohort_section(baseline, w),
         demographics_section(analysis, w),
-        radiographic_section(analysis, w),
+        _estimable(radiographic_section, analysis, w),
         resolution_section(analysis, w),
         recurrence_migration_section(analysis, w),
-        complications_section(analysis, w),
-        imaging_section(analysis, w),
+        _estimable(complications_section, analysis, w),
+        _estimable(imaging_section, analysis, w),
         claims_section(analysis, w),
         methods_section(analysis, min_cell, cautions),
         manifest_section(provenance, config),
@@ -84,6 +85,18 @@ def build_document(
     return ReportDocument(title, subtitle, sections, min_cell)
 
 
+def _estimable(make: Callable[[CohortAnalysis, Writer], Section], analysis: CohortAnalysis, w: Writer) -> Section:
+    """The section ``make`` builds, or, when none of its estimates can be made from this export
+    (:data:`toh.reports.figures.FIGURE_NEEDS` of its figures), the section with the reason alone:
+    no figure, no table of blanks."""
+    section = make(analysis, w)
+    needs = [need for f in section.figures for need in FIGURE_NEEDS.get(f.name, ())]
+    reason = analysis.reason(*needs) if needs else ""
+    if not reason:
+        return section
+    return Section(section.id, section.title, ((f"Not estimable: {reason}.",),))
+
+
 def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
     """The claims with estimates that would reveal a small count blanked (with a ``note`` saying
     so), for the forest plot."""
@@ -91,7 +104,7 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
 
     import numpy as np
 
-    hidden = hidden_claims(Writer(analysis.headline(), min_cell))
+    hidden = hidden_claims(Writer(analysis.headline(), min_cell, not_estimable=analysis.not_estimable))
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan

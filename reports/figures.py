@@ -44,7 +44,16 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
            "complications_shares", "imaging_findings",
-           "figure_names", "STRATUM_VARS", "FORMATS"]
+           "figure_names", "STRATUM_VARS", "FORMATS", "FIGURE_NEEDS"]
+
+#: figure stem -> the results keys (prefixes) it draws; a figure none of whose keys can be
+#: estimated from the export (an absent table, no plain film) is not drawn, and its report
+#: section says why instead.
+FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "radiographic_change": ("radiographic",),
+    "complications": ("complications.fracture", "complications.avn"),
+    "imaging_findings": ("imaging",),
+}
 
 
 def _specs(analysis: CohortAnalysis, width_in: float,
@@ -74,7 +83,7 @@ def _specs(analysis: CohortAnalysis, width_in: float,
         ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
          lambda fig: claims_forest(claims_for_figure(analysis, min_cell), claims_container(fig))),
     ]
-    return specs
+    return [spec for spec in specs if not analysis.reason(*FIGURE_NEEDS.get(spec[0], ("",)))]
 
 
 def figure_names(analysis: CohortAnalysis) -> list[str]:

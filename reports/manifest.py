@@ -9,7 +9,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-__all__ = ["file_hashes", "software_versions", "provenance"]
+__all__ = ["file_hashes", "software_versions", "provenance", "MANIFEST", "REPORT_KIND"]
+
+#: The report's manifest file, and the ``kind`` it names.
+MANIFEST, REPORT_KIND = "manifest.json", "toh-report"
 
 _PACKAGES = ("toh-cohort", "pandas", "numpy", "scipy", "pandera", "lifelines", "statsmodels", "pyarrow")
 

@@ -46,7 +46,7 @@ def fragments(text: Text | str) -> Markup:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=True, keep_trailing_newline=True)
+    env = Environment(loader=PackageLoader("toh.reports", "templates"), autoescape=True, keep_trailing_newline=True)
     env.filters["fragments"] = fragments
     return env
 

@@ -62,5 +62,9 @@ def test_pipeline_on_the_reference_cohort() -> None:
     assert head["demographics.share_men.x"] == 1152
     claims = analysis.claims.claims.set_index("key")
     assert claims.loc["sex_ratio", "verdict"] == "consistent"  # 3 is inside (2.94, 3.73)
-    assert set(claims["verdict"]) <= {"consistent", "not consistent", "inconclusive"}
+    assert set(claims["verdict"]) <= {"consistent", "not consistent", "inconclusive", "not assessable"}
+    # the reference index records no trimester: the claim cannot be assessed, with the reason
+    assert claims.loc["third_trimester", "verdict"] == "not assessable"
+    assert head["demographics.pregnant_in_trimester_3.estimate"] is None
+    assert "denominator" in head["demographics.pregnant_in_trimester_3.not_estimable"]
     assert "claims" in repr(analysis)

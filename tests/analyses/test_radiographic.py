@@ -94,3 +94,18 @@ def test_weibull_on_too_few_intervals_warns_and_has_no_covariance() -> None:
         fit = fit_weibull_interval(np.array([0.0, 14.0]), np.array([21.0, 28.0]))
     assert [w.category for w in caught] == [StatisticalWarning]  # and no numpy overflow warning
     assert np.isnan(fit.covariance).all() and np.isfinite(fit.mu)
+
+
+def test_a_draw_whose_newton_model_breaks_lapack_still_reaches_kkt() -> None:
+    """Bootstrap draw 61 (seed 20240229) of a simulated 20,000-patient registry (``toh simulate
+    --patients 20000 --seed 5``, validated on 2026-11-01): the warm-started Newton model had an
+    observed interval without mass, LAPACK's SVD failed ("did not converge") and the report
+    ended with exit 3.  The 1,845 distinct intervals, their counts and the draw's weights are in
+    data/turnbull_lapack_draw.npz; the fit must fall back to EM and meet the KKT conditions."""
+    data = np.load(HERE / "data" / "turnbull_lapack_draw.npz")
+    lo, hi = data["lower"], data["upper"]
+    full = turnbull(lo, hi, data["counts"])
+    with np.errstate(divide="ignore"):
+        fit = turnbull(lo, hi, data["weights"].astype(float), start=full)
+    assert fit.kkt <= 1e-8
+    assert abs(fit.p.sum() - 1) < 1e-12 and (fit.p >= 0).all()

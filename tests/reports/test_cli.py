@@ -64,7 +64,7 @@ def test_derive_writes_the_tables(base_export: Path, tmp_path: Path) -> None:
     code, out = _run("derive", str(base_export), *DATE, "--out", str(out_dir))
     assert code == 0, out
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["attrition.parquet", "attrition_summary.parquet", "episodes.parquet", "events.parquet",
+    assert names == [".toh-output.json", "attrition.parquet", "attrition_summary.parquet", "episodes.parquet", "events.parquet",
                      "imaging.parquet", "index.parquet"]
     index = pd.read_parquet(out_dir / "index.parquet")
     assert list(index["patient_id"]) == ["P1", "P2"]
@@ -106,7 +106,7 @@ def test_figures_command(tmp_path: Path) -> None:
     args = ["figures", str(demo), "--format", "png", "--bootstrap", "20", "--validation-date", "2026-01-31"]
     code, out = _run(*args, "--out", str(tmp_path / "a"))
     assert code == 0, out
-    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    names = sorted(p.name for p in (tmp_path / "a").iterdir() if p.name != ".toh-output.json")
     assert "claims_forest.png" in names and "km_resolution_all.png" in names and len(names) == 10
     code, _ = _run(*args, "--out", str(tmp_path / "b"))
     for name in names:

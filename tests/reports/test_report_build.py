@@ -112,7 +112,7 @@ def test_failed_or_killed_build_leaves_the_last_report(tmp_path: Path, monkeypat
     monkeypatch.undo()
     assert "toh report: tables" in lines[-1] and lines[-1].endswith("failed")  # the cron log says where it stopped
     assert {p.name: _sha(p) for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".out.lock") == ["out"]  # no staging left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder or lock left
     invalid = tmp_path / "invalid"
     shutil.copytree(demo_export(), invalid, ignore=shutil.ignore_patterns("*.json", "__*"))
     (invalid / "episodes.csv").write_text((invalid / "episodes.csv").read_text().replace(",hip,", ",hipp,", 1))
@@ -129,7 +129,7 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("years of work")
-    with pytest.raises(ConfigError, match="holds no toh report"):
+    with pytest.raises(ConfigError, match="not the output of a toh command"):
         _quiet(report_config(demo_export(), precious, bootstrap_draws=0))
     assert (precious / "chapter1.tex").read_text() == "years of work"
 
@@ -203,11 +203,11 @@ def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, 
 
 
 def test_two_builds_never_write_the_same_folder_at_once(tmp_path: Path) -> None:
-    import fcntl
+    import os
 
     out = tmp_path / "out"
-    with open(tmp_path / ".out.lock", "w") as lock:  # another build holds the folder
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(ConfigError, match="another build is writing"):
-            _quiet(report_config(demo_export(), out, bootstrap_draws=0, formats=("md",)))
+    # another live process (this test's parent) holds the folder's lock
+    (tmp_path / ".out.toh-lock").write_text(f"{os.getppid()}\n", encoding="ascii")
+    with pytest.raises(ConfigError, match=f"another toh command \\(process {os.getppid()}\\) is writing"):
+        _quiet(report_config(demo_export(), out, bootstrap_draws=0, formats=("md",)))
     assert not out.exists()

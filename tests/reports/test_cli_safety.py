@@ -1,0 +1,125 @@
+"""Every command that writes a folder, used as a new user would: twice into the same --out,
+--out pointing at the export, a folder of the user's own, and a signal halfway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builders import BASE_EXPORT, set_cell, write_export
+from toh.reports.cli import cli
+
+DATE = ["--validation-date", "2025-06-30"]
+QUICK = ["--bootstrap", "5"]
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _commands(export: Path, out: Path) -> dict[str, list[str]]:
+    return {
+        "derive": ["derive", str(export), "--out", str(out), "--format", "csv", *DATE],
+        "analyze": ["analyze", str(export), "--out", str(out), *QUICK, *DATE],
+        "figures": ["figures", str(export), "--out", str(out), "--format", "svg", *QUICK, *DATE],
+        "report": ["report", str(export), "--out", str(out), "--format", "md", *QUICK, *DATE],
+        "simulate": ["simulate", "--patients", "7", "--seed", "3", str(out)],
+    }
+
+
+@pytest.mark.parametrize("command", ["derive", "analyze", "figures", "report", "simulate"])
+def test_twice_into_the_same_out_and_never_into_a_users_folder(tmp_path: Path, command: str) -> None:
+    export = write_export(tmp_path / "export", BASE_EXPORT)
+    os.chdir(tmp_path)  # the failure CSV's default place
+    out = tmp_path / "out"
+    args = _commands(export, out)[command]
+    for _ in range(2):
+        code, text = _run(*args)
+        assert code == 0, text
+    assert (out / ".toh-output.json").is_file()
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("my draft\n", encoding="utf-8")
+    code, text = _run(*_commands(export, thesis)[command])
+    assert code == 2 and "left untouched" in text and "Traceback" not in text
+    assert _snapshot(thesis) == {"chapter1.tex": b"my draft\n"}
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    code, text = _run(*args)
+    assert code == 2 and "notes.txt" in text
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.parametrize("command", ["derive", "analyze", "figures", "report"])
+@pytest.mark.parametrize("where", ["export", "inside"])
+def test_out_pointing_at_the_export_is_refused_before_any_work(tmp_path: Path, command: str, where: str) -> None:
+    export = write_export(tmp_path / "export", BASE_EXPORT)
+    before = _snapshot(export)
+    out = export if where == "export" else export / "results"
+    code, text = _run(*_commands(export, out)[command])
+    assert code == 2, text
+    assert "export" in text and "Validation" not in text  # refused before validating
+    assert _snapshot(export) == before
+
+
+def test_the_failure_csv_never_lands_in_the_export(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export", set_cell(BASE_EXPORT, "patients", 0, "sex", "X"))
+    before = _snapshot(export)
+    code, text = _run("validate", str(export), *DATE, "--failures", str(export / "failures.csv"))
+    assert code == 2 and "never writes into an export" in text
+    assert _snapshot(export) == before
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+TOH = [sys.executable, "-m", "toh"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A 20,000-patient registry (its bootstrap runs on two workers) and a first report of it."""
+    folder = tmp_path_factory.mktemp("signals")
+    export, out = folder / "registry", folder / "report"
+    subprocess.run([*TOH, "simulate", "--patients", "20000", "--seed", "5", str(export)], check=True,
+                   capture_output=True)
+    report = [*TOH, "report", str(export), "--out", str(out), "--format", "md", "--validation-date", "2026-11-01"]
+    subprocess.run([*report, "--bootstrap", "0"], check=True, capture_output=True)
+    return folder, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_during_the_bootstrap_ends_the_workers_and_keeps_the_last_report(
+        built: tuple[Path, list[str]], number: signal.Signals) -> None:
+    folder, report = built
+    out = folder / "report"
+    last = _snapshot(out)
+    process = subprocess.Popen([*report, "--bootstrap", "4000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 120
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert len(workers) == 2, "the bootstrap workers never started"
+    process.send_signal(number)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert f"interrupted by {number.name}" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the command"
+    assert _snapshot(out) == last
+    assert sorted(p.name for p in folder.iterdir()) == ["registry", "report"]  # no lock or staging left
