@@ -1,4 +1,4 @@
-"""Derive the analysis tables from a validated export, per the DESIGN.md definitions.
+"""Derive the analysis tables from a validated export, per the definitions of docs/definitions.md.
 
 Everything is vectorised: each reference is looked up once by its id (in Arrow), then sorts,
 group-wise shifts and aggregates run on row positions and integer group codes.  Nothing
@@ -178,7 +178,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
         Validated typed tables ``patients``, ``episodes``, ``imaging``, ``events`` (as in
         :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.
     definitions
-        Estimand definitions (default: DESIGN.md's).
+        Estimand definitions (default: those of docs/definitions.md).
 
     Returns
     -------
