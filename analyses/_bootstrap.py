@@ -1,7 +1,7 @@
 """Seeded, reproducible bootstrap of the Turnbull NPMLE over both cores.
 
 Each draw b has its own random stream, child b of ``SeedSequence(seed)``, so the results do not
-depend on the number of workers or their timing (``../shared/PITFALLS.md``).  A draw resamples
+depend on the number of workers or their timing (``docs/r-conventions.md``).  A draw resamples
 patients (a multinomial over the unique intervals, which is the same thing) and refits the NPMLE
 warm-started from the full-data fit.
 """

@@ -1,7 +1,7 @@
 """Cumulative incidence with competing risks (Aalen-Johansen), with cmprsk's variance.
 
 Written here because lifelines' AalenJohansenFitter jitters tied times of different causes at
-random and uses another variance (``../shared/PITFALLS.md``).  The estimate is
+random and uses another variance (``docs/r-conventions.md``).  The estimate is
 F_k(t) = sum over t_i <= t of S(t_i-) d_ki / n_i, S the all-cause Kaplan-Meier.  The variance is
 the one ``cmprsk::cuminc`` reports (Gray's delta-method estimator, with his tie correction
 1 - (d - 1) / (n - 1)); the interval is the log(-log) one tidycmprsk builds from it.  Checked

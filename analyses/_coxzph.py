@@ -1,7 +1,7 @@
 """R's ``cox.zph`` proportional-hazards test, ported (survival >= 3.0, ``transform = "km"``).
 
 lifelines' ``proportional_hazard_test`` is a different test (rank transform by default,
-right-continuous KM, an older approximation, no global test; ``../shared/PITFALLS.md``), so the
+right-continuous KM, an older approximation, no global test; ``docs/r-conventions.md``), so the
 score test R reports is computed here.  For each term, the Cox model is extended by the
 covariates x * g(t), g the centred left-continuous Kaplan-Meier transform 1 - S(t-), and the
 score test of the extra coefficients is taken at (beta-hat, 0) with Efron's handling of ties.

@@ -1,7 +1,7 @@
 """Kaplan-Meier with R's conventions, in numpy.
 
 Written here rather than taken from lifelines because four of its outputs must follow R's
-``survival`` package to 1e-6 and lifelines differs on each (``../shared/PITFALLS.md``): the
+``survival`` package to 1e-6 and lifelines differs on each (``docs/r-conventions.md``): the
 log(-log) interval is missing where S is 0 or 1 (lifelines fills 1 or 0), quantiles follow
 ``quantile.survfit`` (tolerance and the midpoint rule on flats), numbers at risk count T >= t,
 and the restricted mean's standard error is ``survmean``'s.  Checked against R in

@@ -1,7 +1,7 @@
 """Turnbull's NPMLE for interval-censored times on half-open intervals (lo, hi].
 
 Written here because no maintained Python library fits it to the precision we need (see
-``../shared/PITFALLS.md``): R's ``survfit(type = "interval2")`` stops its EM at 5e-5, and
+``docs/r-conventions.md``): R's ``survfit(type = "interval2")`` stops its EM at 5e-5, and
 lifelines uses closed intervals with a loose tolerance.
 
 The data are collapsed to unique (lo, hi] pairs with counts.  The NPMLE puts its mass on the

@@ -4,7 +4,7 @@ log T = mu + sigma W, W standard minimum extreme value: S(t) = exp(-(t / e^mu)^(
 An interval (lo, hi] contributes S(lo) - S(hi); lo = 0 is left-censoring, hi = inf
 right-censoring.  Fitted with scipy (Nelder-Mead to 1e-12, then a finite-difference Hessian for
 standard errors) rather than lifelines, whose fit stops about 1e-6 from survreg's and whose
-interval for S(t) can leave [0, 1] (``../shared/PITFALLS.md``).  Checked in
+interval for S(t) can leave [0, 1] (``docs/r-conventions.md``).  Checked in
 tests/analyses/test_radiographic.py.
 """
 

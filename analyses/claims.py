@@ -1,7 +1,7 @@
 """The claims check: each published statement about TOH beside this registry's estimate.
 
-The statements and their sources are those of ``../shared/DESIGN.md`` (fact table) and
-``../shared/LITERATURE.md``.  Each has a rule that turns the registry's estimate and interval into
+The statements, their sources and the verdict rules are listed in ``docs/definitions.md``
+("The claims check").  Each has a rule that turns the registry's estimate and interval into
 a verdict: "consistent", "not consistent" or "inconclusive" (the interval straddles the
 published figure's boundary).
 """

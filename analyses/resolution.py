@@ -219,7 +219,7 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
     cohort
         Derived cohort tables (:func:`toh.cohort.derive.derive_cohort`).
     options
-        Landmarks, RMST horizons, strata and Cox covariates (defaults: DESIGN.md).
+        Landmarks, RMST horizons, strata and Cox covariates (defaults: docs/definitions.md).
 
     Returns
     -------

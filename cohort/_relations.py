@@ -1,4 +1,4 @@
-"""How each episode relates to the patient's earlier ones (vectorised; see DESIGN.md).
+"""How each episode relates to the patient's earlier ones (vectorised; see docs/definitions.md).
 
 Everything works on row positions and integer group codes: the episodes are sorted once (in
 Arrow, by patient, onset and episode_id), and every group-wise step is a pass over that order.

@@ -1,6 +1,6 @@
 """Parameters of the synthetic registry generator (re-exported by :mod:`toh.cohort.simulate`).
 
-Every calibration default of ``LITERATURE.md`` ("Calibration defaults for the generator") is a
+Every calibration default of ``docs/definitions.md`` ("The synthetic registry's calibration defaults") is a
 field here; the remaining fields are generator choices the literature gives no number for (marked
 *generator choice* below).  The values used are recorded in each export's ``truth.json``.
 """

@@ -1,7 +1,7 @@
 """The estimand definitions: one frozen options object read by derivation, estimators and the
 methods text of reports, so that what is computed and what is written can never disagree.
 
-Defaults follow ``../shared/DESIGN.md`` ("Default estimand definitions"); every field can be
+Defaults are documented in ``docs/definitions.md`` (shipped as ``toh.docs``); every field can be
 overridden (``Definitions(bilateral_window_days=14)``).
 """
 

@@ -1,4 +1,4 @@
-"""Derive the analysis tables from a validated export, per the DESIGN.md definitions.
+"""Derive the analysis tables from a validated export, per the definitions of docs/definitions.md.
 
 Everything is vectorised: each reference is looked up once by its id (in Arrow), then sorts,
 group-wise shifts and aggregates run on row positions and integer group codes.  Nothing
@@ -190,7 +190,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
         optional table that is missing from the mapping, ``None`` or marked absent
         (:func:`toh.cohort.parse.is_absent`) is recorded in ``DerivedCohort.absent``.
     definitions
-        Estimand definitions (default: DESIGN.md's).
+        Estimand definitions (default: those of docs/definitions.md).
 
     Returns
     -------

@@ -1,8 +1,8 @@
 """Seeded synthetic registry of transient osteoporosis of the hip (TOH).
 
 :func:`simulate_registry` draws the four export tables (patients, episodes, imaging, events) in the
-canonical columns of the export contract (``DESIGN.md``, "The registry export") from the
-calibration defaults of ``LITERATURE.md``, and records the parameters and the true values an
+canonical columns of the export contract (``docs/contract.md``) from the calibration
+defaults of ``docs/definitions.md``, and records the parameters and the true values an
 analysis should recover in ``truth``.  :func:`write_registry` writes them (CSV or Parquet) with a
 ``truth.json``; :func:`make_demo` writes the bundled demo registry.
 
@@ -138,7 +138,7 @@ def simulate_registry(
     seed : int
         Seed of the ``numpy.random.Generator`` every draw comes from.
     parameters : SimulationParameters, optional
-        Model parameters; the defaults are the calibration defaults of ``LITERATURE.md``.
+        Model parameters; the defaults are the calibration defaults of ``docs/definitions.md``.
 
     Returns
     -------

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["step_xy", "nice_ticks", "at_risk", "count_text", "suppressed", "slug", "draw_step_band",
            "at_risk_rows", "days_per", "new_axes", "DAYS_PER_YEAR", "SINGLE_IN"]
 
-DAYS_PER_YEAR = 365.25  # DESIGN.md; a result that records its own day counts overrides it (days_per)
+DAYS_PER_YEAR = 365.25  # docs/definitions.md; a result that records its own day counts overrides it (days_per)
 SINGLE_IN = 85.0 / 25.4  # single-column width in inches
 
 

@@ -1,4 +1,4 @@
-"""Code lists of the registry export contract (see ``../shared/DESIGN.md``).
+"""Code lists of the registry export contract (see ``docs/contract.md``).
 
 Every coded column of the canonical export takes its values from one of these tuples.  A
 registry with other codes recodes them through the mapping file (``toh.cohort.mapping``).

@@ -40,7 +40,7 @@ _DAYS_PER_YEAR = 365.25
 
 
 def birth_dates(patients: pd.DataFrame) -> pd.Series:
-    """Birth date per patient: birth_date, else 1 July of birth_year (DESIGN.md)."""
+    """Birth date per patient: birth_date, else 1 July of birth_year (docs/definitions.md)."""
     birth = (
         patients["birth_date"]
         if "birth_date" in patients.columns

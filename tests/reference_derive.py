@@ -189,7 +189,7 @@ def reference_derive_cohort(tables: dict[str, pd.DataFrame], definitions: Defini
         Validated typed tables ``patients``, ``episodes``, ``imaging``, ``events`` (as in
         :attr:`toh.cohort.validate.ValidationReport.tables`), indexed by source row.
     definitions
-        Estimand definitions (default: DESIGN.md's).
+        Estimand definitions (default: those of docs/definitions.md).
 
     Returns
     -------

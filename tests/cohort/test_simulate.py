@@ -62,7 +62,7 @@ def big() -> SimulatedRegistry:
 
 
 def cross_table_violations(reg: SimulatedRegistry) -> list[str]:
-    """Every DESIGN.md validation rule (and the generator's own promises), checked with pandas."""
+    """Every docs/contract.md validation rule (and the generator's own promises), checked with pandas."""
     pa, ep, im, ev = reg.patients, reg.episodes, reg.imaging, reg.events
     export = pd.Timestamp(reg.parameters.export_date)
     bad: list[str] = []
@@ -275,7 +275,7 @@ def test_truth_json(small: SimulatedRegistry, tmp_path: Path) -> None:
                 "recurrence_probability", "migration_probability"):
         assert isinstance(derived[key]["value"], float) and derived[key]["method"], key
     assert derived["male_to_female_ratio"]["value"] == pytest.approx(3.0)
-    # 42 days is the median: half the changes by day 42; 4-8 weeks hold about 80% (LITERATURE.md)
+    # 42 days is the median: half the changes by day 42; 4-8 weeks hold about 80% (docs/definitions.md)
     between = derived["radiographic_change_by_56_days"]["value"] - derived["radiographic_change_by_28_days"]["value"]
     assert 0.8 < between < 0.9
     # the calibration meets its target; death as a competing risk takes a little off it
