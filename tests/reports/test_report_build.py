@@ -17,7 +17,7 @@ from toh.reports import _build_steps
 from toh.reports.build import build_report
 from toh.reports.config import ReportConfig, load_report_config
 
-TOH = [sys.executable, "-c", "from reports.cli import main; main()"]
+TOH = [sys.executable, "-c", "from toh.reports.cli import main; main()"]
 
 
 def _sha(path: Path) -> str:
