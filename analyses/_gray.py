@@ -88,9 +88,11 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
             safe = np.where(live, at_risk, 1.0)
             s_after = np.where(live, s_before * (at_risk - d1 - d2) / safe, s_before)
             f_after = np.where(live, f_before + s_before * d1 / safe, f_before)
-            weight_k = np.where(live, at_risk / s_before, 0.0)
+            # a group nobody is at risk in any more is skipped, as cmprsk's crst does (its
+            # survival may be 0 there: divide only where the group is at risk, no 0/0)
+            weight_k = np.divide(at_risk, s_before, out=np.zeros(k), where=live)
             total = weight_k.sum()
-            expected_k = np.where(live, at_risk * (1.0 - f_before) / s_before, 0.0)
+            expected_k = np.divide(at_risk * (1.0 - f_before), s_before, out=np.zeros(k), where=live)
             pooled_after = pooled + n1 / total
             fb = (1.0 - pooled) ** rho
             a = -fb * np.outer(weight_k, weight_k) / total

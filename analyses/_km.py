@@ -25,7 +25,8 @@ _TOL = float(np.sqrt(np.finfo(float).eps))
 class KMCurve:
     """A fitted Kaplan-Meier curve: one entry per distinct observed time (events or censorings).
 
-    ``std_err`` is Greenwood's standard error of -log S (R's ``fit$std.err``); ``lower`` and
+    ``std_err`` is Greenwood's standard error of -log S (R's ``fit$std.err``, on the log scale;
+    Inf where S reaches 0, as in R); ``lower`` and
     ``upper`` the log(-log) interval at level ``conf`` (NaN where S is 0 or 1).
     """
 
@@ -114,7 +115,9 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf: float = 0.95) -> KMC
     n_risk = len(time) - np.concatenate([[0], np.cumsum(counts)[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - d / n_risk)
-        green = np.cumsum(np.where(n_risk - d == 0, 0.0, d / (n_risk * (n_risk - d))))
+        # R's std.err: Greenwood's standard error of the cumulative hazard -log S (log scale);
+        # Inf from the time S reaches 0 (everyone left at risk has the event), as in survfit
+        green = np.cumsum(np.where(n_risk - d == 0, np.inf, d / (n_risk * (n_risk - d))))
         se = np.sqrt(green)
         inside = (surv > 0) & (surv < 1)
         xx = np.where(inside, surv, np.nan)
