@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import chi2
 
 __all__ = ["GrayTest", "gray_test"]
@@ -27,6 +28,14 @@ class GrayTest:
     df: int
     p: float
     groups: tuple[str, ...]
+    cause: int = 1
+    rho: float = 0.0
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: ``stat, df, p, groups`` (comma-separated, in R's factor order), ``cause, rho``."""
+        return pd.DataFrame({"stat": [self.stat], "df": [self.df], "p": [self.p],
+                             "groups": [", ".join(self.groups)], "cause": [self.cause], "rho": [self.rho]})
 
 
 def _variance_step(a: np.ndarray, c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
@@ -117,4 +126,4 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
         stat = float(s @ np.linalg.solve(vs, s))
     except np.linalg.LinAlgError:
         stat = float("nan")
-    return GrayTest(stat, k - 1, float(chi2.sf(stat, k - 1)), tuple(str(x) for x in labels))
+    return GrayTest(stat, k - 1, float(chi2.sf(stat, k - 1)), tuple(str(x) for x in labels), cause, rho)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "clean_number"]
+__all__ = ["AnalysisResult", "ci_columns", "clean_number"]
 
 
 def clean_number(value: Any) -> float | int | str | None:
@@ -27,6 +27,13 @@ def clean_number(value: Any) -> float | int | str | None:
     if float(number).is_integer() and not isinstance(value, float) and abs(number) < 2**53:
         return int(number)
     return number
+
+
+def ci_columns(conf_level: float) -> tuple[str, str]:
+    """Names of the lower and upper confidence-limit columns at ``conf_level``: ``lower_95`` and
+    ``upper_95`` at 0.95, ``lower_90`` at 0.9, ``lower_97.5`` at 0.975."""
+    level = f"{round(conf_level * 100, 10):g}"
+    return f"lower_{level}", f"upper_{level}"
 
 
 class AnalysisResult:
