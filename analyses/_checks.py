@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["as_times", "as_events", "as_status", "as_groups", "same_length", "conf_level", "count", "is_number"]
 
@@ -39,6 +40,8 @@ def as_times(where: str, name: str, values: Any, *, allow_inf: bool = False) -> 
         times = array.astype(float)
     except (TypeError, ValueError):
         bad = next(i for i, v in enumerate(array) if not is_number(v))
+        if pd.isna(array[bad]):
+            raise ValueError(f"{where}: {name}[{bad}] is missing ({array[bad]}); every {name} must be a number") from None
         raise ValueError(f"{where}: {name}[{bad}] = {_show(array[bad])} is not a number") from None
     if np.isnan(times).any():
         i = _first(np.isnan(times))
@@ -99,7 +102,7 @@ def as_status(where: str, name: str, values: Any) -> np.ndarray:
 def as_groups(where: str, name: str, values: Any) -> np.ndarray:
     """Group labels as text; none may be missing."""
     array = _array(where, name, values)
-    missing = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in array.tolist()])
+    missing = np.array([v is None or bool(pd.isna(v)) for v in array.tolist()])
     if missing.any():
         i = _first(missing)
         raise ValueError(f"{where}: {name}[{i}] is missing; every observation needs a group")

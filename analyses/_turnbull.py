@@ -44,6 +44,10 @@ class TurnbullFit:
         cum = np.concatenate([[0.0], np.cumsum(self.p)])
         return cum[np.searchsorted(self.right, np.asarray(t, dtype=float), side="right")]
 
+    def __repr__(self) -> str:
+        return (f"<TurnbullFit: {int(np.sum(self.p > 0))} of {len(self.p)} innermost intervals with mass, "
+                f"loglik {self.loglik:.6g}, KKT {self.kkt:.1e} after {self.iterations} iterations>")
+
     def survival(self, t: np.ndarray | float) -> np.ndarray:
         """S(t) = 1 - F(t)."""
         return 1.0 - self.cdf(t)

@@ -214,6 +214,11 @@ def test_turnbull_matches_interval2_loosely(dataset: str) -> None:
     (lambda: toh.wilson(1.5, 10), r"x = 1.5 must be a whole number"),
     (lambda: toh.poisson_rate(3, 0.0), r"person_time = 0.0 must be a finite number > 0"),
     (lambda: toh.poisson_rate(-1, 10.0), r"events = -1 must be a whole number >= 0"),
+    (lambda: toh.kaplan_meier(pd.Series([1.0, None], dtype="Float64"), [1, 0]), r"time\[1\] is missing"),
+    (lambda: toh.kaplan_meier([1, 2], pd.Series([True, None], dtype="boolean")), r"event\[1\] = <NA> is not 0 or 1"),
+    (lambda: toh.kaplan_meier(["1", "x"], [1, 0]), r"time\[1\] = 'x' is not a number"),
+    (lambda: toh.gray_test([1, 2, 3], [1, 0, 2], pd.Series(["a", pd.NA, "b"], dtype="string")),
+     r"group\[1\] is missing"),
 ])
 def test_bad_input_fails_with_a_clear_message(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
