@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from toh.analyses.result import ci_columns
+from toh.analyses.result import SummaryDisplay, ci_columns
 
 __all__ = ["CIFCurve", "cumulative_incidence"]
 
 
 @dataclass(frozen=True)
-class CIFCurve:
+class CIFCurve(SummaryDisplay):
     """Cumulative incidence of one cause at every distinct observed time."""
 
     cause: int

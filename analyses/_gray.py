@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from toh.analyses.result import SummaryDisplay
+
 __all__ = ["GrayTest", "gray_test"]
 
 
 @dataclass(frozen=True)
-class GrayTest:
+class GrayTest(SummaryDisplay):
     """Statistic, degrees of freedom (groups - 1), p-value and the groups compared."""
 
     stat: float

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from toh.analyses.result import ci_columns
+from toh.analyses.result import SummaryDisplay, ci_columns
 
 __all__ = ["KMCurve", "Quantile", "kaplan_meier", "r_quantile"]
 
@@ -33,7 +33,7 @@ class Quantile(NamedTuple):
 
 
 @dataclass(frozen=True)
-class KMCurve:
+class KMCurve(SummaryDisplay):
     """A fitted Kaplan-Meier curve: one entry per distinct observed time (events or censorings).
 
     ``std_err`` is Greenwood's standard error of -log S (R's ``fit$std.err``, on the log scale;

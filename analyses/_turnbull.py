@@ -25,11 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from toh.analyses.result import SummaryDisplay
+
 __all__ = ["TurnbullFit", "turnbull", "innermost_intervals"]
 
 
 @dataclass(frozen=True)
-class TurnbullFit:
+class TurnbullFit(SummaryDisplay):
     """A fitted NPMLE: mass ``p`` on innermost intervals ``(left, right]``."""
 
     left: np.ndarray

@@ -33,7 +33,7 @@ from toh.analyses._cif import CIFCurve
 from toh.analyses._gray import GrayTest
 from toh.analyses._km import KMCurve, Quantile
 from toh.analyses._turnbull import TurnbullFit
-from toh.analyses.result import ci_columns
+from toh.analyses.result import SummaryDisplay, ci_columns
 
 __all__ = [
     "kaplan_meier", "turnbull", "cumulative_incidence", "gray_test", "clopper_pearson", "wilson",
@@ -257,7 +257,7 @@ def gray_test(time: ArrayLike, status: ArrayLike, group: ArrayLike, cause: int =
 
 
 @dataclass(frozen=True)
-class Proportion:
+class Proportion(SummaryDisplay):
     """A proportion x / n with its confidence interval (``method``: "clopper-pearson" or "wilson")."""
 
     x: int
@@ -277,7 +277,7 @@ class Proportion:
 
 
 @dataclass(frozen=True)
-class Rate:
+class Rate(SummaryDisplay):
     """An event rate ``per * events / person_time`` with its exact Poisson interval."""
 
     events: int

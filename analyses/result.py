@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "ci_columns", "clean_number"]
+__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "clean_number"]
 
 
 def clean_number(value: Any) -> float | int | str | None:
@@ -34,6 +34,14 @@ def ci_columns(conf_level: float) -> tuple[str, str]:
     ``upper_95`` at 0.95, ``lower_90`` at 0.9, ``lower_97.5`` at 0.975."""
     level = f"{round(conf_level * 100, 10):g}"
     return f"lower_{level}", f"upper_{level}"
+
+
+class SummaryDisplay:
+    """Mixin: a notebook shows a result whose ``summary`` property is a DataFrame as that table."""
+
+    def _repr_html_(self) -> str:
+        summary: pd.DataFrame = getattr(self, "summary")
+        return f"<p><b>{type(self).__name__}</b></p>" + summary.to_html(index=False, max_rows=20)
 
 
 class AnalysisResult:

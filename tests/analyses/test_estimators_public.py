@@ -240,3 +240,13 @@ def test_results_are_frozen() -> None:
         fit.conf = 0.5  # type: ignore[misc]
     with pytest.raises(AttributeError):
         toh.wilson(1, 2).lower = 0  # type: ignore[misc]
+
+
+def test_every_result_shows_its_summary_in_a_notebook() -> None:
+    results = [toh.kaplan_meier([1, 2, 3], [1, 0, 1]), toh.turnbull([0, 1], [2, 3]),
+               toh.cumulative_incidence([1, 2, 3], [1, 2, 0]), toh.gray_test([1, 2, 3, 4], [1, 2, 1, 0], list("abab")),
+               toh.clopper_pearson(1, 4), toh.wilson(1, 4), toh.poisson_rate(1, 4.0)]
+    for result in results:
+        html = result._repr_html_()
+        assert type(result).__name__ in html and "<table" in html
+        assert isinstance(repr(result), str)
