@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from toh.analyses.result import SummaryDisplay, ci_columns
+
 __all__ = ["CIFCurve", "cumulative_incidence"]
 
 
 @dataclass(frozen=True)
-class CIFCurve:
+class CIFCurve(SummaryDisplay):
     """Cumulative incidence of one cause at every distinct observed time."""
 
     cause: int
@@ -31,6 +33,28 @@ class CIFCurve:
     estimate: np.ndarray
     variance: np.ndarray  # cmprsk's variance, carried forward from the last jump of this cause
     conf: float
+
+    @property
+    def conf_level(self) -> float:
+        """Confidence level of the interval."""
+        return self.conf
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per distinct time: ``time, n_risk, n_event`` (this cause), ``n_competing``,
+        ``estimate`` (F(t)), ``se`` (square root of cmprsk's variance, probability scale) and the
+        log(-log) limits ``lower_95, upper_95`` (level in the name; NaN where F is 0 or 1)."""
+        lower, upper = _interval(self.estimate, self.variance, self.conf)
+        names = ci_columns(self.conf)
+        return pd.DataFrame({
+            "time": self.time, "n_risk": self.n_risk, "n_event": self.n_event,
+            "n_competing": self.n_competing, "estimate": self.estimate,
+            "se": np.sqrt(self.variance), names[0]: lower, names[1]: upper,
+        })
+
+    def __repr__(self) -> str:
+        return (f"<CIFCurve: cause {self.cause}, {int(self.n_event.sum())} events, "
+                f"{int(self.n_competing.sum())} competing, F(max time) = {self.estimate[-1] if len(self.time) else 0:g}>")
 
     def at(self, t: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Estimate, variance and log(-log) interval at t (step function; 0 before any event)."""

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import binomtest, chi2, gamma, norm
+from scipy.stats import beta, binomtest, chi2, gamma, norm
 
 __all__ = ["clopper_pearson", "wilson", "binomial_test", "poisson_rate", "risk_ratio", "score_test"]
 
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, float]:
-    """Proportion x/n with its exact (Clopper-Pearson) interval; NaNs when n is 0."""
+    """Proportion x/n with its exact (Clopper-Pearson) interval; NaNs when n is 0.
+
+    The limits are beta quantiles, as R's ``binom.test`` computes them: lower
+    ``qbeta(a/2, x, n - x + 1)`` (0 when x = 0), upper ``qbeta(1 - a/2, x + 1, n - x)`` (1 when
+    x = n).  scipy's ``binomtest(...).proportion_ci("exact")`` finds them by root finding with an
+    absolute tolerance, which loses every digit for proportions near 0 (at x = 1 of 1e11 it gave
+    a lower limit of 0 where R gives 2.53e-13).
+    """
     if n == 0:
         return math.nan, math.nan, math.nan
-    ci = binomtest(int(x), int(n)).proportion_ci(confidence_level=conf, method="exact")
-    return x / n, float(ci.low), float(ci.high)
+    x, n = int(x), int(n)
+    a = 1 - conf
+    low = 0.0 if x == 0 else float(beta.ppf(a / 2, x, n - x + 1))
+    high = 1.0 if x == n else float(beta.ppf(1 - a / 2, x + 1, n - x))
+    return x / n, low, high
 
 
 def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, float]:

@@ -14,19 +14,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import chi2
+
+from toh.analyses.result import SummaryDisplay
 
 __all__ = ["GrayTest", "gray_test"]
 
 
 @dataclass(frozen=True)
-class GrayTest:
+class GrayTest(SummaryDisplay):
     """Statistic, degrees of freedom (groups - 1), p-value and the groups compared."""
 
     stat: float
     df: int
     p: float
     groups: tuple[str, ...]
+    cause: int = 1
+    rho: float = 0.0
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: ``stat, df, p, groups`` (comma-separated, in R's factor order), ``cause, rho``."""
+        return pd.DataFrame({"stat": [self.stat], "df": [self.df], "p": [self.p],
+                             "groups": [", ".join(self.groups)], "cause": [self.cause], "rho": [self.rho]})
 
 
 def _variance_step(a: np.ndarray, c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
@@ -88,9 +99,11 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
             safe = np.where(live, at_risk, 1.0)
             s_after = np.where(live, s_before * (at_risk - d1 - d2) / safe, s_before)
             f_after = np.where(live, f_before + s_before * d1 / safe, f_before)
-            weight_k = np.where(live, at_risk / s_before, 0.0)
+            # a group nobody is at risk in any more is skipped, as cmprsk's crst does (its
+            # survival may be 0 there: divide only where the group is at risk, no 0/0)
+            weight_k = np.divide(at_risk, s_before, out=np.zeros(k), where=live)
             total = weight_k.sum()
-            expected_k = np.where(live, at_risk * (1.0 - f_before) / s_before, 0.0)
+            expected_k = np.divide(at_risk * (1.0 - f_before), s_before, out=np.zeros(k), where=live)
             pooled_after = pooled + n1 / total
             fb = (1.0 - pooled) ** rho
             a = -fb * np.outer(weight_k, weight_k) / total
@@ -115,4 +128,4 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
         stat = float(s @ np.linalg.solve(vs, s))
     except np.linalg.LinAlgError:
         stat = float("nan")
-    return GrayTest(stat, k - 1, float(chi2.sf(stat, k - 1)), tuple(str(x) for x in labels))
+    return GrayTest(stat, k - 1, float(chi2.sf(stat, k - 1)), tuple(str(x) for x in labels), cause, rho)

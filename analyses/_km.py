@@ -11,21 +11,33 @@ tests/analyses/test_km.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["KMCurve", "kaplan_meier", "r_quantile"]
+from toh.analyses.result import SummaryDisplay, ci_columns
+
+__all__ = ["KMCurve", "Quantile", "kaplan_meier", "r_quantile"]
 
 _TOL = float(np.sqrt(np.finfo(float).eps))
 
 
+class Quantile(NamedTuple):
+    """A quantile of the event time with its confidence limits (NaN where R gives NA)."""
+
+    estimate: float
+    lower: float
+    upper: float
+
+
 @dataclass(frozen=True)
-class KMCurve:
+class KMCurve(SummaryDisplay):
     """A fitted Kaplan-Meier curve: one entry per distinct observed time (events or censorings).
 
-    ``std_err`` is Greenwood's standard error of -log S (R's ``fit$std.err``); ``lower`` and
+    ``std_err`` is Greenwood's standard error of -log S (R's ``fit$std.err``, on the log scale;
+    Inf where S reaches 0, as in R); ``lower`` and
     ``upper`` the log(-log) interval at level ``conf`` (NaN where S is 0 or 1).
     """
 
@@ -40,6 +52,36 @@ class KMCurve:
     n: int
     conf: float
     durations: np.ndarray  # sorted observed times (for numbers at risk)
+
+    @property
+    def conf_level(self) -> float:
+        """Confidence level of ``lower`` and ``upper``."""
+        return self.conf
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per distinct time: ``time, n_risk, n_event, n_censor, estimate`` (S(t)),
+        ``se`` (R's ``std.err``: standard error of the cumulative hazard -log S, log scale; Inf
+        where S reaches 0) and the log(-log) limits ``lower_95, upper_95`` (level in the name)."""
+        lower, upper = ci_columns(self.conf)
+        return pd.DataFrame({
+            "time": self.time, "n_risk": self.n_risk, "n_event": self.n_event, "n_censor": self.n_censor,
+            "estimate": self.surv, "se": self.std_err, lower: self.lower, upper: self.upper,
+        })
+
+    @property
+    def median(self) -> Quantile:
+        """Median event time and its interval by R's ``quantile.survfit`` rule (see :func:`r_quantile`)."""
+        return self.quantile(0.5)
+
+    def quantile(self, prob: float) -> Quantile:
+        """Quantile ``prob`` of the event time (the time S first reaches 1 - prob), R's rule."""
+        return Quantile(*r_quantile(self, prob))
+
+    def __repr__(self) -> str:
+        median = self.median
+        return (f"<KMCurve: n={self.n}, events={int(self.n_event.sum())}, median={median.estimate:g} "
+                f"({self.conf:g} CI {median.lower:g} to {median.upper:g})>")
 
     def _index(self, t: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.time, t, side="right") - 1
@@ -114,7 +156,9 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf: float = 0.95) -> KMC
     n_risk = len(time) - np.concatenate([[0], np.cumsum(counts)[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - d / n_risk)
-        green = np.cumsum(np.where(n_risk - d == 0, 0.0, d / (n_risk * (n_risk - d))))
+        # R's std.err: Greenwood's standard error of the cumulative hazard -log S (log scale);
+        # Inf from the time S reaches 0 (everyone left at risk has the event), as in survfit
+        green = np.cumsum(np.where(n_risk - d == 0, np.inf, d / (n_risk * (n_risk - d))))
         se = np.sqrt(green)
         inside = (surv > 0) & (surv < 1)
         xx = np.where(inside, surv, np.nan)

@@ -23,12 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from toh.analyses.result import SummaryDisplay
 
 __all__ = ["TurnbullFit", "turnbull", "innermost_intervals"]
 
 
 @dataclass(frozen=True)
-class TurnbullFit:
+class TurnbullFit(SummaryDisplay):
     """A fitted NPMLE: mass ``p`` on innermost intervals ``(left, right]``."""
 
     left: np.ndarray
@@ -42,6 +45,24 @@ class TurnbullFit:
         """F(t): the mass of innermost intervals whose right end is <= t."""
         cum = np.concatenate([[0.0], np.cumsum(self.p)])
         return cum[np.searchsorted(self.right, np.asarray(t, dtype=float), side="right")]
+
+    def __repr__(self) -> str:
+        return (f"<TurnbullFit: {int(np.sum(self.p > 0))} of {len(self.p)} innermost intervals with mass, "
+                f"loglik {self.loglik:.6g}, KKT {self.kkt:.1e} after {self.iterations} iterations>")
+
+    def survival(self, t: np.ndarray | float) -> np.ndarray:
+        """S(t) = 1 - F(t)."""
+        return 1.0 - self.cdf(t)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per innermost interval (left, time]: ``left``, ``time`` (its right end),
+        ``mass`` (the probability the NPMLE puts in it) and ``estimate`` (S(time), after it).
+
+        The NPMLE does not say where in an interval the mass lies; between intervals S is flat.
+        """
+        return pd.DataFrame({"left": self.left, "time": self.right, "mass": self.p,
+                             "estimate": 1.0 - np.cumsum(self.p)})
 
 
 def innermost_intervals(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "clean_number", "blank_not_estimable", "reason_for", "NOT_ESTIMABLE"]
+__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "clean_number", "blank_not_estimable", "reason_for",
+           "NOT_ESTIMABLE"]
 
 #: Last segment of the results key that holds the reason an estimate is not estimable.
 NOT_ESTIMABLE = "not_estimable"
@@ -58,6 +59,21 @@ def clean_number(value: Any) -> float | int | str | None:
     if float(number).is_integer() and not isinstance(value, float) and abs(number) < 2**53:
         return int(number)
     return number
+
+
+def ci_columns(conf_level: float) -> tuple[str, str]:
+    """Names of the lower and upper confidence-limit columns at ``conf_level``: ``lower_95`` and
+    ``upper_95`` at 0.95, ``lower_90`` at 0.9, ``lower_97.5`` at 0.975."""
+    level = f"{round(conf_level * 100, 10):g}"
+    return f"lower_{level}", f"upper_{level}"
+
+
+class SummaryDisplay:
+    """Mixin: a notebook shows a result whose ``summary`` property is a DataFrame as that table."""
+
+    def _repr_html_(self) -> str:
+        summary: pd.DataFrame = getattr(self, "summary")
+        return f"<p><b>{type(self).__name__}</b></p>" + summary.to_html(index=False, max_rows=20)
 
 
 class AnalysisResult:

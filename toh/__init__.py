@@ -31,6 +31,10 @@ _API: dict[str, str] = {
     "AnalysisOptions": "toh.analyses.run",
     "CohortAnalysis": "toh.analyses.run",
     "analyse_baseline": "toh.analyses.baseline",
+    # building blocks: the estimators on any data, with R's conventions
+    **{name: "toh.analyses.estimators" for name in (
+        "kaplan_meier", "turnbull", "cumulative_incidence", "gray_test", "clopper_pearson", "wilson",
+        "poisson_rate", "KMCurve", "Quantile", "TurnbullFit", "CIFCurve", "GrayTest", "Proportion", "Rate")},
     # figures, tables, reports
     "write_figures": "toh.reports.figures",
     "table_one": "toh.reports.tables",
@@ -68,6 +72,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker and an IDE see; never imported at run time
     from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.estimators import (
+        CIFCurve, GrayTest, KMCurve, Proportion, Quantile, Rate, TurnbullFit, clopper_pearson,
+        cumulative_incidence, gray_test, kaplan_meier, poisson_rate, turnbull, wilson,
+    )
     from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
     from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
     from toh.cohort.derive import DerivedCohort, derive_cohort

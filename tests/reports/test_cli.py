@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from builders import BASE_EXPORT, set_cell, write_export
@@ -120,12 +121,15 @@ def test_version() -> None:
     assert code == 0 and out.startswith("toh, version ")
 
 
-def test_help_imports_no_heavy_library() -> None:
+@pytest.mark.parametrize("start", [
+    "from toh.reports.cli import main\nsys.argv = ['toh', '--help']\ntry:\n    main()\nexcept SystemExit:\n    pass\n",
+    # the public API: its names are listed and resolvable without importing any of them
+    "import toh\nassert 'kaplan_meier' in toh.__all__ and 'kaplan_meier' in dir(toh)\ntoh.__version__\n",
+], ids=["toh --help", "import toh"])
+def test_start_up_imports_no_heavy_library(start: str) -> None:
     probe = (
         "import sys\n"
-        "from reports.cli import main\n"
-        "sys.argv = ['toh', '--help']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        + start +
         "heavy = {'lifelines', 'seaborn', 'statsmodels', 'matplotlib', 'pandas', 'pandera', 'scipy'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
