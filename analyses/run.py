@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from toh.analyses.result import AnalysisResult, blank_not_estimable, reason_for
+from toh.analyses.baseline import BaselineResult, analyse_baseline
 from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, analyse_complications
 from toh.analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
@@ -34,7 +35,8 @@ class AnalysisOptions:
 
 @dataclass(frozen=True)
 class CohortAnalysis:
-    """Every result for one cohort.  ``repr`` shows the claims check."""
+    """Every result for one cohort, Table 1's data (``baseline``) included.  ``repr`` shows the
+    claims check."""
 
     demographics: DemographicsResult
     radiographic: RadiographicResult
@@ -44,6 +46,7 @@ class CohortAnalysis:
     complications: ComplicationsResult
     imaging: ImagingResult
     claims: ClaimsResult
+    baseline: BaselineResult
     definitions: Definitions
     options: AnalysisOptions
 
@@ -114,5 +117,7 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     imaging = analyse_imaging(cohort)
     claims = check_claims(demographics, radiographic, resolution, recurrence, migration, complications,
                           cohort.definitions.days_per_year)
-    return CohortAnalysis(demographics, radiographic, resolution, recurrence, migration, complications, imaging,
-                          claims, cohort.definitions, options)
+    return CohortAnalysis(demographics=demographics, radiographic=radiographic, resolution=resolution,
+                          recurrence=recurrence, migration=migration, complications=complications, imaging=imaging,
+                          claims=claims, baseline=analyse_baseline(cohort), definitions=cohort.definitions,
+                          options=options)

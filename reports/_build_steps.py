@@ -11,57 +11,25 @@ from toh.reports.config import ReportConfig
 from toh.reports.manifest import MANIFEST, REPORT_KIND
 
 if TYPE_CHECKING:  # pragma: no cover
-    from toh.analyses.baseline import BaselineResult
-    from toh.analyses.run import CohortAnalysis
-    from toh.cohort.derive import DerivedCohort
-    from toh.cohort.validate import ValidationReport
+    from toh.analyses.pipeline import PipelineRun
+    from toh.analyses.run import AnalysisOptions, CohortAnalysis
     from toh.reports._document import ReportDocument
 
-__all__ = ["validate_step", "derive_step", "analyse_step", "figures_step", "render_step"]
+__all__ = ["analysis_options", "figures_step", "render_step"]
 
 _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
 
-def validate_step(config: ReportConfig) -> ValidationReport:
-    """Read and validate the export (every failure collected)."""
-    from toh.cohort.validate import validate_export
-
-    assert config.export is not None
-    return validate_export(config.export, config.mapping, validation_date=config.validation_date)
-
-
-def derive_step(report: ValidationReport) -> DerivedCohort:
-    """Derive the cohort tables."""
-    from toh.cohort.derive import derive_cohort
-
-    return derive_cohort(report.tables)
-
-
-def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAnalysis, BaselineResult, tuple[str, ...]]:
-    """Every analysis with the configured strata, seed and bootstrap draws, Table 1's data, and
-    the cautions (statistical warnings) the estimators raised, each once, for the report."""
-    import warnings
-
-    from toh.analyses.baseline import analyse_baseline
+def analysis_options(config: ReportConfig) -> AnalysisOptions:
+    """The analyses' options a report configuration sets: seed, bootstrap draws, strata."""
     from toh.analyses.radiographic import RadiographicOptions
     from toh.analyses.resolution import ResolutionOptions
-    from toh.analyses.run import AnalysisOptions, analyse_cohort
-    from toh.cohort.errors import StatisticalWarning
+    from toh.analyses.run import AnalysisOptions
 
-    options = AnalysisOptions(
+    return AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
         resolution=ResolutionOptions(strata=config.strata),
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        analysis, baseline = analyse_cohort(derived, options), analyse_baseline(derived)
-    cautions = []
-    for item in caught:
-        if issubclass(item.category, StatisticalWarning):
-            cautions.append(str(item.message))
-        else:  # not ours to judge: pass it on as it came
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-    return analysis, baseline, tuple(dict.fromkeys(cautions))
 
 
 def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
@@ -92,20 +60,20 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def render_step(stage: Path, config: ReportConfig, steps: Any, report: ValidationReport, derived: DerivedCohort,
-                analysis: CohortAnalysis, baseline: BaselineResult, cautions: tuple[str, ...], fingerprint: str,
+def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun, fingerprint: str,
                 version: str) -> list[str]:
     """Render each format, write tables, data and the manifest; return the names written."""
     from toh.reports.document import build_document
     from toh.reports.manifest import provenance
 
+    report, derived, analysis, cautions = run.report, run.derived, run.analysis, run.cautions
     assert config.export is not None
     settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
                 "validation_date": report.validation_date.isoformat()}
     info = provenance(config.export, report.files, config.mapping, settings)
     if config.source is not None:
         info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
-    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell,
+    doc = build_document(config.title, report, derived, analysis, analysis.baseline, info, config.as_dict(), config.min_cell,
                          cautions)
     width = _FIGURE_MM[config.figure_width]
     written: list[str] = []

@@ -159,28 +159,25 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
-    from toh.reports._build_steps import analyse_step, derive_step, figures_step, render_step, validate_step
+    from toh.analyses.pipeline import analyse_export
+    from toh.reports._build_steps import analysis_options, figures_step, render_step
 
     assert config.export is not None
-    with steps.step("validate") as note:
-        report = validate_step(config)
-        note["text"] = (f"{sum(report.rows.values()):,} rows; {len(report.errors):,} error(s), "
-                        f"{len(report.warnings):,} warning(s)")
-    if not report.is_valid:
-        where = report.write_failures(failures) if failures is not None else None
-        raise InvalidDataError(f"the export {config.export} is invalid: {len(report.errors):,} error(s)"
-                               + (f"; every failure is in {where}" if where else "")
-                               + f"; the last report in {config.out} is left as it was", report)
-    with steps.step("derive") as note:
-        derived = derive_step(report)
-        note["text"] = f"{len(derived.index):,} patients in the cohort"
-    with steps.step("analyse") as note:
-        analysis, baseline, cautions = analyse_step(derived, config)
-        note["text"] = (f"{config.bootstrap_draws:,} bootstrap draws, seed {config.seed}"
-                        + (f"; {len(cautions)} caution(s)" if cautions else ""))
-    for caution in cautions:
+    written: list[Path] = []
+
+    def validated(report: Any) -> None:
+        if not report.is_valid and failures is not None:
+            written.append(report.write_failures(failures))
+
+    try:
+        run = analyse_export(config.export, config.mapping, options=analysis_options(config),
+                             validation_date=config.validation_date, step=steps.step, on_validated=validated)
+    except InvalidDataError as exc:
+        raise InvalidDataError(f"{exc}" + (f"; every failure is in {written[0]}" if written else "")
+                               + f"; the last report in {config.out} is left as it was", exc.report) from None
+    for caution in run.cautions:
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
-        figures = figures_step(analysis, stage / "figures", config)
+        figures = figures_step(run.analysis, stage / "figures", config)
         note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, report, derived, analysis, baseline, cautions, fingerprint, version)
+    return render_step(stage, config, steps, run, fingerprint, version)

@@ -134,17 +134,38 @@ def cli() -> None:
     """
 
 
-def _validate(export: Path, mapping: Path | None, failures: Path, validation_date: Any) -> Any:
-    from toh.cohort.validate import validate_export
-    from toh.reports._console import validation_summary
+def _pipeline(export: Path, mapping: Path | None, failures: Path, validation_date: Any,
+              options: Any = None, analyse: bool = True) -> Any:
+    """Validate, derive and (with ``analyse``) analyse EXPORT: the pipeline every command shares
+    (:mod:`toh.analyses.pipeline`), with the validation summary, the failure CSV, the cohort
+    summary and the estimators' cautions printed on the way.  Returns the
+    :class:`~toh.analyses.pipeline.PipelineRun`, or (report, derived) without ``analyse``."""
+    from toh.analyses.pipeline import analyse_export, derive_export
+    from toh.reports._console import cohort_summary, validation_summary
+
+    def validated(report: Any) -> None:
+        click.echo(validation_summary(report))
+        if len(report.failures):
+            path = report.write_failures(failures)
+            click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
 
     day = validation_date.date() if validation_date else None
-    report = validate_export(export, mapping, validation_date=day)
-    click.echo(validation_summary(report))
-    if len(report.failures):
-        path = report.write_failures(failures)
-        click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
-    return report
+    if not analyse:
+        report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated)
+        click.echo(cohort_summary(derived))
+        return report, derived
+    run = analyse_export(export, mapping, options=options, validation_date=day, on_validated=validated)
+    click.echo(cohort_summary(run.derived))
+    for caution in run.cautions:
+        click.echo(f"toh: warning: {caution}", err=True)
+    return run
+
+
+def _options(seed: int, draws: int) -> Any:
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions
+
+    return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
 
 
 @cli.command()
@@ -159,13 +180,7 @@ def validate(export: Path, mapping: Path | None, failures: Path, validation_date
     Prints what was read and every failing rule; writes each failure with its file, source
     row, column, value and rule to the failure CSV.  Exits 1 when the export is invalid.
     """
-    report = _validate(export, mapping, failures, validation_date)
-    if not report.is_valid:
-        return EXIT_INVALID
-    from toh.cohort.derive import derive_cohort
-    from toh.reports._console import cohort_summary
-
-    click.echo(cohort_summary(derive_cohort(report.tables)))
+    _pipeline(export, mapping, failures, validation_date, analyse=False)
     return EXIT_OK
 
 
@@ -185,17 +200,10 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     the export is invalid.
     """
     _check_out(out, "derive", export, mapping)
-    report = _validate(export, mapping, failures, validation_date)
-    if not report.is_valid:
-        return EXIT_INVALID
-    from toh.cohort.derive import derive_cohort
+    report, derived = _pipeline(export, mapping, failures, validation_date, analyse=False)
     from toh.cohort.export import write_derived
-    from toh.reports._console import cohort_summary
-
     from toh.cohort.outputs import output_folder
 
-    derived = derive_cohort(report.tables)
-    click.echo(cohort_summary(derived))
     with output_folder(out, "derive", inputs=(export, mapping)) as stage:
         paths = write_derived(derived, report.rows, stage, fmt)
     _written(stage, out, paths)
@@ -221,25 +229,21 @@ _boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), def
                          help="Bootstrap draws for the radiographic-change intervals (0: none).")
 
 
-def _analyse(report: Any, derived: Any, export: Path, mapping: Path | None, out: Path, seed: int, draws: int) -> Any:
-    from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.run import AnalysisOptions, analyse_cohort
+def _analyse(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, failures: Path,
+             validation_date: Any) -> Any:
     from toh.cohort.outputs import output_folder
-    from toh.reports._console import cohort_summary
     from toh.reports.manifest import provenance
     from toh.reports.results import write_results
 
-    click.echo(cohort_summary(derived))
-    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
-    analysis = analyse_cohort(derived, options)
-    settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": report.validation_date.isoformat()}
-    info = provenance(export, report.files, mapping, settings)
+    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws))
+    settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": run.report.validation_date.isoformat()}
+    info = provenance(export, run.report.files, mapping, settings)
     with output_folder(out, "analyze", inputs=(export, mapping)) as stage:
-        paths = write_results(analysis, stage, info)
+        paths = write_results(run.analysis, stage, info)
     _written(stage, out, paths)
-    claims = analysis.claims.claims
+    claims = run.analysis.claims.claims
     click.echo("Claims check: " + ", ".join(f"{k} {v}" for k, v in zip(claims["key"], claims["verdict"])))
-    return analysis
+    return run.analysis
 
 
 @cli.command()
@@ -259,12 +263,7 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
     headline estimates under stable keys (see the README).  Exits 1 when the export is invalid.
     """
     _check_out(out, "analyze", export, mapping)
-    report = _validate(export, mapping, failures, validation_date)
-    if not report.is_valid:
-        return EXIT_INVALID
-    from toh.cohort.derive import derive_cohort
-
-    _analyse(report, derive_cohort(report.tables), export, mapping, out, seed, draws)
+    _analyse(export, mapping, out, seed, draws, failures, validation_date)
     return EXIT_OK
 
 
@@ -297,19 +296,12 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     if not chosen or set(chosen) - {"png", "svg", "pdf"}:
         raise click.BadParameter(f"formats must be among png, svg, pdf; got {formats!r}", param_hint="--format")
     _check_out(out, "figures", export, mapping)
-    report = _validate(export, mapping, failures, validation_date)
-    if not report.is_valid:
-        return EXIT_INVALID
-    from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.run import AnalysisOptions, analyse_cohort
-    from toh.cohort.derive import derive_cohort
+    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws))
     from toh.cohort.outputs import output_folder
     from toh.reports.figures import write_figures
 
-    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
-    analysis = analyse_cohort(derive_cohort(report.tables), options)
     with output_folder(out, "figures", inputs=(export, mapping)) as stage:
-        paths = write_figures(analysis, stage, chosen, width, min_cell=min_cell)
+        paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell)
     _written(stage, out, paths)
     return EXIT_OK
 

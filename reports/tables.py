@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from typing import TYPE_CHECKING
+
 from toh.analyses.baseline import BaselineResult
 from toh.cohort.safe_csv import write_csv
+
+if TYPE_CHECKING:  # pragma: no cover
+    from toh.analyses.run import CohortAnalysis
 
 __all__ = ["suppression_mask", "table_one", "format_estimate", "render_table", "LABELS"]
 
@@ -68,13 +73,16 @@ def format_estimate(estimate: float, lower: float, upper: float, digits: int = 2
     return f"{_number(estimate * scale, digits)} ({_number(lower * scale, digits)} to {_number(upper * scale, digits)})"
 
 
-def table_one(baseline: BaselineResult, min_cell: int = 5) -> pd.DataFrame:
+def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> pd.DataFrame:
     """Table 1 as strings: one row per variable and level, columns All / Men / Women.
+
+    ``baseline`` is Table 1's data, or a whole analysis (:func:`toh.analyse_cohort`), whose
+    ``baseline`` it is.
 
     Counts are "n (%)" of the patients with the variable recorded; continuous variables are
     "median [q1, q3]"; a "missing" row follows a variable that has missing values.
     """
-    frame = baseline.table.copy()
+    frame = getattr(baseline, "baseline", baseline).table.copy()
     counts = frame["kind"] == "count"
     keys = frame.loc[counts, "variable"] + "|" + frame.loc[counts, "column"]
     mask = suppression_mask(frame.loc[counts, "n"], keys, min_cell).reindex(frame.index, fill_value=False).astype(bool)
