@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +21,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from toh.cohort.errors import ConfigError
+from toh.cohort.csvtext import check_header, decode, first_line, short_record, unclosed_quote_line
+from toh.cohort.errors import ConfigError, UnreadableDataError
 from toh.cohort.mapping import ColumnMapping
 from toh.schemas import TABLES
 from toh.schemas.text import TEXT_DTYPE
 
-__all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
+__all__ = ["RawTable", "ExportFiles", "locate_export", "export_inputs", "read_table", "REQUIRED_TABLES"]
 
 #: Tables an export must have; the others may be absent (read as empty, with a warning).
 REQUIRED_TABLES: tuple[str, ...] = ("patients", "episodes")
 _SUFFIXES = (".csv", ".parquet", ".pq")
 _WORKBOOKS = (".xlsx", ".xlsm")
+#: Arrow reads CSV in blocks of 16 MB (parsed in parallel, in few chunks: takes and look-ups on a
+#: column in hundreds of chunks cost ten times more); a record longer than a block is read again
+#: with one block for the whole file, up to Arrow's limit.
+_BLOCK = 1 << 24
+_MAX_BLOCK = (1 << 31) - 1
+_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,45 @@ class ExportFiles:
     kind: str  # "folder" or "excel"
     #: table -> file (folder) or sheet name (workbook); absent tables are missing
     locations: dict[str, str]
+    #: every file (folder, hidden ones left out) or sheet (workbook) there is, sorted
+    found: tuple[str, ...] = ()
+
+    def paths(self) -> list[Path]:
+        """The files the export's tables are read from (the workbook, or each table's file), sorted."""
+        if self.kind == "excel":
+            return [self.root]
+        return sorted({self.root / name for name in self.locations.values()})
+
+    def absent(self, table: str, mapping: ColumnMapping) -> str:
+        """Why ``table`` is absent: what was looked for, what there is, and the closest name."""
+        spec = mapping.table(table)
+        if self.kind == "excel":
+            wanted, thing, key = [spec.sheet or table], "sheet", "sheet"
+            looked = f"no sheet {wanted[0]!r} in {self.root.name}"
+        else:
+            wanted, thing, key = ([spec.file] if spec.file else [table + s for s in _SUFFIXES]), "file", "file"
+            looked = (f'[tables.{table}].file = "{spec.file}" is not in the export folder' if spec.file
+                      else f"no {' or '.join(wanted[:2])} in the export folder")
+        listed = ", ".join(self.found[:_LISTED]) + (f" and {len(self.found) - _LISTED} more"
+                                                    if len(self.found) > _LISTED else "")
+        text = f"{looked}; {thing}s found: {listed}" if self.found else f"{looked}, which holds no {thing}s"
+        taken = set(self.locations.values())
+        spare = [name for name in self.found if name not in taken]
+        for name in wanted:
+            close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
+            if close:
+                return (f"{text}; did you mean {close[0]!r} for {name!r}? (rename it, or set "
+                        f'{key} = "{close[0]}" under [tables.{table}] in the mapping file)')
+        return text
+
+
+def _inside(root: Path, named: str, table: str, mapping: ColumnMapping) -> None:
+    """Refuse a mapping ``file`` that resolves (symlinks followed) outside the export folder."""
+    base = root.resolve()
+    target = (root / named).resolve()
+    if not target.is_relative_to(base):
+        raise ConfigError(f'{mapping.source or "mapping"}: [tables.{table}].file = "{named}" points outside '
+                          f"the export folder {root}")
 
 
 def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
@@ -70,7 +117,10 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
     Raises
     ------
     ConfigError
-        ``path`` does not exist or is neither a folder nor a workbook.
+        ``path`` does not exist or is neither a folder nor a workbook; a table's ``file`` in the
+        mapping points outside the export folder.
+    UnreadableDataError
+        ``path`` is a workbook that cannot be opened.
     """
     root = Path(path)
     if not root.exists():
@@ -80,16 +130,20 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
 
         try:
             book = openpyxl.load_workbook(root, read_only=True)
-            names = set(book.sheetnames)
+            names = list(book.sheetnames)
             book.close()
-        except Exception as exc:  # openpyxl raises many types for a broken file
-            raise ConfigError(f"{root.name}: not a readable workbook: {exc}") from None
+        except Exception:  # openpyxl raises many types for a broken file; their text may quote it
+            raise UnreadableDataError(f"{root.name}: not a readable workbook (.xlsx): the file is damaged "
+                                      "or in another format") from None
         sheets = {t: mapping.table(t).sheet or t for t in TABLES}
-        return ExportFiles(root, "excel", {t: s for t, s in sheets.items() if s in names})
+        return ExportFiles(root, "excel", {t: s for t, s in sheets.items() if s in names}, tuple(sorted(names)))
     if not root.is_dir():
         raise ConfigError(
             f"{root}: an export is a folder of CSV/Parquet files or an Excel workbook (.xlsx)"
         )
+    for table in TABLES:
+        if mapping.table(table).file:
+            _inside(root, str(mapping.table(table).file), table, mapping)
     found: dict[str, str] = {}
     for table in TABLES:
         named = mapping.table(table).file
@@ -98,7 +152,14 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
             if (root / name).is_file():
                 found[table] = name
                 break
-    return ExportFiles(root, "folder", found)
+    present = tuple(sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_file()))
+    return ExportFiles(root, "folder", found, present)
+
+
+def export_inputs(path: str | Path, mapping: ColumnMapping) -> list[Path]:
+    """The files an export's tables are read from, as the mapping resolves them (see
+    :meth:`ExportFiles.paths`); what a fingerprint of the export hashes."""
+    return locate_export(path, mapping).paths()
 
 
 #: first or last bytes of a cell that may be whitespace: ASCII spaces and separators, and any
@@ -180,7 +241,7 @@ def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if lines == n_rows + 1:
         return np.arange(2, n_rows + 2, dtype="int64")
-    reader = csv.reader(io.StringIO(text or ""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text or "", newline=""), delimiter=delimiter)  # \r, \n, \r\n end a line
     starts, previous = [], 0
     for record in reader:
         if record and any(cell.strip() for cell in record):
@@ -189,42 +250,65 @@ def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np
     return np.asarray(starts[1:], dtype="int64")
 
 
-def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
+def _arrow_csv(utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
+    """Parse UTF-8 CSV bytes (text columns only); a record longer than a block gets one block."""
     import pyarrow.csv as pacsv
 
-    data = path.read_bytes()
-    encoding = mapping.encoding
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, encoding = data[3:], "utf-8"
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ConfigError(f"{path.name}: cannot be read as {encoding}: {exc}") from None
-    end = text.find("\n")
-    first_line = text if end < 0 else text[:end]
-    header = next(csv.reader(io.StringIO(first_line), delimiter=mapping.delimiter), [])
+    block = _BLOCK
+    while True:
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(utf8),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
+                    strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= min(len(utf8) + 1, _MAX_BLOCK):
+                raise
+            block = min(len(utf8) + 1, _MAX_BLOCK)
+
+
+def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
+    text, utf8 = decode(path.read_bytes(), mapping.encoding, path.name)
+    line = first_line(text)
+    if not line.strip():
+        raise UnreadableDataError(f"{path.name}: line 1 should be the header (the column names) but is empty")
+    header = next(csv.reader([line], delimiter=mapping.delimiter), [])
+    check_header(header, path.name)
     header = [h.strip() for h in header]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise ConfigError(f"{path.name}: the header repeats the column(s) {duplicated}")
-    utf8 = text.encode("utf-8") if encoding.lower().replace("-", "") != "utf8" else data
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(utf8),
-            # Blocks of 16 MB: parsed in parallel, in few chunks (takes and look-ups on a column
-            # in hundreds of chunks cost ten times more; joining them costs a copy).
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
-                strings_can_be_null=False,
-            ),
-        )
+        table = _arrow_csv(utf8, header, mapping.delimiter)
     except pa.ArrowInvalid as exc:
-        raise ConfigError(f"{path.name}: not a readable CSV file: {exc}") from None
+        _explain_csv_failure(path.name, text, mapping.delimiter, len(header), exc)
+    if text.count('"') % 2:  # Arrow reads a file cut off inside a quoted value without a word
+        start = unclosed_quote_line(text, mapping.delimiter)
+        if start is not None:
+            raise UnreadableDataError(f"{path.name}: the quoted value that starts on line {start} is never closed "
+                                      "(the file may be cut off)")
     frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(_csv_lines(utf8, text, len(frame), mapping.delimiter), name="row")
     return frame
+
+
+def _explain_csv_failure(label: str, text: str, delimiter: str, width: int, exc: Exception) -> None:
+    """Raise the error a user can act on for a CSV file Arrow could not parse (the slow path)."""
+    start = unclosed_quote_line(text, delimiter)
+    if start is not None:
+        raise UnreadableDataError(f"{label}: the quoted value that starts on line {start} is never closed "
+                                  "(the file may be cut off)")
+    bad = short_record(text, delimiter, width)
+    if bad is not None:
+        raise UnreadableDataError(
+            f"{label}: the record on line {bad[0]} has {bad[1]} field(s) where the header has {width} "
+            f"(a record cut off, or a {delimiter!r} inside a value that is not quoted?)"
+        )
+    if "straddl" in str(exc):
+        raise UnreadableDataError(f"{label}: a record is longer than the reader's limit of 2 GB") from None
+    raise UnreadableDataError(f"{label}: not a readable CSV file: {exc}") from None
 
 
 def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
@@ -232,8 +316,9 @@ def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
 
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
+    except (pa.ArrowInvalid, OSError):  # Arrow's text may quote the file
+        raise UnreadableDataError(f"{path.name}: not a readable Parquet file: damaged or in another format") from None
+    check_header(table.column_names, path.name)
     frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
@@ -260,12 +345,11 @@ def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.Data
     try:
         epoch = book.epoch.date() if isinstance(book.epoch, dt.datetime) else book.epoch
         rows = book[sheet].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        while header and header[-1] == "":
+        header = [str(h) if h is not None else "" for h in next(rows, ())]
+        while header and header[-1].strip() == "":
             header.pop()
-        duplicated = sorted({h for h in header if header.count(h) > 1})
-        if duplicated:
-            raise ConfigError(f"{path.name}[{sheet}]: the header repeats the column(s) {duplicated}")
+        check_header(header, f"{path.name}[{sheet}]")
+        header = [h.strip() for h in header]
         records, numbers = [], []
         for number, row in enumerate(rows, start=2):
             cells = [_excel_cell(v) for v in row[: len(header)]]
@@ -286,8 +370,9 @@ def read_table(files: ExportFiles, table: str, mapping: ColumnMapping) -> RawTab
 
     Raises
     ------
-    ConfigError
-        The file cannot be decoded or parsed at all (not a CSV / Parquet / workbook).
+    UnreadableDataError
+        The file cannot be decoded or parsed at all (not text in its encoding, a record cut off,
+        a header without distinct names, not a CSV / Parquet / workbook).
     """
     if table not in files.locations:
         return None

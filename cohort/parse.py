@@ -20,12 +20,18 @@ from toh.cohort.mapping import ISO_DATE, ColumnMapping
 from toh.schemas import SCHEMAS
 from toh.schemas.text import TEXT_DTYPE, as_text_dtype
 
-__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds"]
+__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "ID_FIELDS", "column_kinds"]
 
-#: Columns of every failure record, in the order the failure CSV has them.
+#: Columns of every failure record, in the order the failure CSV has them: where the failing cell
+#: is and what it holds; the ids of its row as the registry knows them (empty where the table has
+#: no such id); and, for a rule that compares two cells, the other one.
 FAILURE_FIELDS: tuple[str, ...] = (
     "severity", "table", "file", "row", "column", "source_column", "value", "rule", "message",
+    "patient_id", "episode_id", "exam_id", "event_id",
+    "related_table", "related_file", "related_row", "related_column", "related_value",
 )
+#: The id columns of :data:`FAILURE_FIELDS`.
+ID_FIELDS: tuple[str, ...] = ("patient_id", "episode_id", "exam_id", "event_id")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,10 @@ def test_validate_broken_export_lists_every_problem(tmp_path: Path) -> None:
     assert "INVALID: 3 error(s)" in out and "Traceback" not in out
     frame = pd.read_csv(failures, dtype=str, keep_default_na=False)
     assert list(frame.columns) == ["severity", "table", "file", "row", "column", "source_column", "value",
-                                   "rule", "message"]
+                                   "rule", "message", "patient_id", "episode_id", "exam_id", "event_id",
+                                   "related_table", "related_file", "related_row", "related_column", "related_value"]
+    ids = set(zip(frame["table"], frame["patient_id"], frame["episode_id"], frame["exam_id"], frame["event_id"]))
+    assert ids == {("patients", "P1", "", "", ""), ("episodes", "P1", "E4", "", ""), ("imaging", "", "E99", "X1", "")}
     got = set(zip(frame["file"], frame["row"], frame["column"], frame["value"], frame["rule"]))
     assert got == {
         ("patients.csv", "2", "sex", "'=HYPERLINK(\"x\")", "code_list"),  # defused for spreadsheets
