@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from builders import BASE_EXPORT, set_cell, write_export
@@ -135,3 +137,30 @@ def test_help_imports_no_heavy_library() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[2])
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_closed_stdout_ends_the_command_quietly(tmp_path: Path, monkeypatch, capsys) -> None:
+    export = write_export(tmp_path / "bad", set_cell(BASE_EXPORT, "patients", 0, "sex", "X"))
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone, as `head -1` goes after one line
+    stream = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    with pytest.raises(SystemExit) as stopped:
+        cli(["validate", str(export), *DATE, "--failures", str(tmp_path / "f.csv")])
+    stream.write("more output after the pipe closed\n")
+    stream.flush()  # goes to the null device now: no second BrokenPipeError at exit
+    stream.close()
+    assert stopped.value.code == 0
+    assert "internal error" not in capsys.readouterr().err
+    assert (tmp_path / "f.csv").is_file()  # written before anything is printed
+
+
+@pytest.mark.slow
+def test_validate_piped_into_head(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "x", BASE_EXPORT)
+    toh = Path(sys.executable).with_name("toh")
+    result = subprocess.run(f"'{toh}' validate '{export}' --failures '{tmp_path / 'f.csv'}' | true; "
+                            'echo "exit ${PIPESTATUS[0]}"', shell=True, executable="/bin/bash",
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.stdout.strip().splitlines()[-1] == "exit 0"
+    assert "Error" not in result.stderr and "internal error" not in result.stderr
