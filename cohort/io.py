@@ -219,6 +219,9 @@ def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
     lengths = np.unique([len(b.encode("utf-8")) for b in blanks])
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if all(_cell_bounds(chunk) is None for chunk in column.chunks):  # every cell empty: no work
+                arrays.append(pa.nulls(len(column), column.type))
+                continue
             if any(_may_need_trim(chunk) for chunk in column.chunks):
                 column = pc.utf8_trim_whitespace(column)
             if any(_may_be_blank(chunk, lengths) for chunk in column.chunks):

@@ -52,7 +52,8 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
     import pandera.pandas as pa
 
     schema = SCHEMAS[parsed.name].to_schema()
-    typed = parsed.typed
+    # Only the contract's columns: extra columns are kept, not checked (an export may have thousands).
+    typed = parsed.typed[[c for c in schema.columns if c in parsed.typed.columns]]
     unique = [c for c, column in schema.columns.items() if column.unique and c in typed.columns]
     if unique:
         schema = schema.update_columns({c: {"unique": False} for c in unique})

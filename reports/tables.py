@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from toh.analyses.baseline import BaselineResult
 from toh.cohort.safe_csv import write_csv
+from toh.reports.safe_text import neutralise
 
 __all__ = ["suppression_mask", "table_one", "format_estimate", "render_table", "LABELS"]
 
@@ -111,7 +113,10 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 
 
 def _latex_escape(text: str) -> str:
-    """Every LaTeX special character replaced in one pass (so no replacement is escaped again)."""
+    """Every LaTeX special character replaced in one pass (so no replacement is escaped again);
+    bidi and control characters made visible, and line ends (a blank line would end the table's
+    paragraph) written as spaces."""
+    text = re.sub(r"\r\n?|\n", " ", neutralise(text))
     return "".join(_LATEX.get(char, char) for char in text)
 
 
@@ -128,10 +133,10 @@ def render_table(table: pd.DataFrame, fmt: str, path: str | Path | None = None, 
         write_csv(table, path)
         return Path(path).read_text(encoding="utf-8")
     if fmt == "html":
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        head = "".join(f"<th>{html.escape(neutralise(str(c)))}</th>" for c in table.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(neutralise(str(v)))}</td>" for v in row) + "</tr>"
                        for row in table.itertuples(index=False))
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        cap = f"<caption>{html.escape(neutralise(caption))}</caption>" if caption else ""
         text = f'<table class="toh-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n'
     elif fmt == "latex":
         spec = "l" * len(table.columns)
