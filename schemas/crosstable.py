@@ -190,8 +190,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Parameters
     ----------
     tables
-        Typed tables ``patients``, ``episodes``, ``imaging`` and ``events`` (missing keys are
-        skipped), each indexed by source row, with the columns their schema needs.
+        Typed tables ``patients``, ``episodes``, ``imaging`` and ``events``, each indexed by
+        source row, with the columns their schema needs.  A missing key skips the rules that
+        need that table (without episodes, none can be checked; without patients, exams and
+        events are still checked against their episodes).
 
     Returns
     -------
@@ -200,10 +202,13 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     parts: list[pd.DataFrame] = [pd.DataFrame(columns=list(FAILURE_COLUMNS))]
     patients, episodes = tables.get("patients"), tables.get("episodes")
-    if patients is None or episodes is None:
+    if episodes is None:
         return parts[0]
-    patient_at = positions(episodes["patient_id"], patients["patient_id"])  # first row of a repeated id
-    parts += _episode_checks(patients, episodes, patient_at)
+    if patients is None:
+        patients, patient_at = pd.DataFrame(index=pd.Index([], dtype="int64")), np.full(len(episodes), -1)
+    else:
+        patient_at = positions(episodes["patient_id"], patients["patient_id"])  # first row of a repeated id
+        parts += _episode_checks(patients, episodes, patient_at)
     if tables.get("imaging") is not None:
         parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients, patient_at)
     if tables.get("events") is not None:

@@ -216,3 +216,10 @@ def test_without_a_patient_id_column_no_episode_fails_its_reference(tmp_path: Pa
     tables = dict(BASE_EXPORT, patients=BASE_EXPORT["patients"].replace("patient_id,", "pid,", 1))
     report = _validate(tmp_path, tables)
     assert set(report.errors["rule"]) == {"column_missing"}
+
+
+def test_without_the_patients_table_exams_are_still_checked_against_episodes(tmp_path: Path) -> None:
+    tables = {k: v for k, v in BASE_EXPORT.items() if k != "patients"}
+    report = _validate(tmp_path, set_cell(tables, "imaging", 0, "episode_id", "E99"))
+    assert list(zip(report.errors["table"], report.errors["rule"])) == [
+        ("patients", "table_present"), ("imaging", "episode_exists")]
