@@ -102,16 +102,16 @@ def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame, at: np.ndarr
     sex = take(patients["sex"], at, episodes.index)
     birth = take(birth_dates(patients), at, episodes.index)
     onset = episodes["onset_date"]
-    patient_row = _source_rows(patients, at)
-    if "birth_date" in patients.columns:
-        birth_column = np.where(take(patients["birth_date"], at).notna().to_numpy(), "birth_date", "birth_year")
-    else:
-        birth_column = np.full(len(at), "birth_year")
-
-    def failing(mask: pd.Series, column: str, rule: str, other: np.ndarray | str) -> pd.DataFrame:
+    def failing(mask: pd.Series, column: str, rule: str, other: str) -> pd.DataFrame:
+        """Failures of ``rule`` beside the patient's ``other`` column (the patient's side is
+        looked up for the failing rows only)."""
         hit = mask.fillna(False).to_numpy(dtype=bool)
-        other = other[hit] if isinstance(other, np.ndarray) else other
-        return _failures("episodes", episodes.index[hit], column, rule, ("patients", patient_row[hit], other))
+        where = at[hit]
+        if other == "birth":  # the birth_date, or the birth_year where that is all there is
+            given = "birth_date" in patients.columns and len(where)
+            dated = take(patients["birth_date"], where).notna().to_numpy() if given else np.zeros(len(where), bool)
+            other = np.where(dated, "birth_date", "birth_year")
+        return _failures("episodes", episodes.index[hit], column, rule, ("patients", _source_rows(patients, where), other))
 
     pregnant = pd.Series(False, index=episodes.index)
     if "pregnancy" in episodes.columns:
@@ -122,10 +122,10 @@ def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame, at: np.ndarr
     out.append(failing(pregnant & (sex == "M"), column, "pregnancy_women_only", "sex"))
 
     before = (birth >= onset).fillna(False)
-    out.append(failing(before, "onset_date", "birth_before_onset", birth_column))
+    out.append(failing(before, "onset_date", "birth_before_onset", "birth"))
     age = days_between(onset, birth) / _DAYS_PER_YEAR
     implausible = ((age < _AGE_MIN) | (age > _AGE_MAX)).fillna(False) & ~before
-    out.append(failing(implausible, "onset_date", "age_at_onset_plausible", birth_column))
+    out.append(failing(implausible, "onset_date", "age_at_onset_plausible", "birth"))
 
     if "death_date" in patients.columns:
         death = take(patients["death_date"], at, episodes.index)
@@ -159,10 +159,10 @@ def _dated_child_checks(
             inside = inside | on_death.fillna(False)
     # Rows with an unknown episode or a missing date are reported by their own rule.
     outside = (~inside.fillna(True) & known & date.notna()).to_numpy(dtype=bool)
-    bound = np.where((date < onset).fillna(False).to_numpy(dtype=bool), "onset_date", "last_followup_date")
-    episode_row = _source_rows(episodes, at)
+    early = (date[outside] < onset[outside]).to_numpy(dtype=bool)  # else after the last follow-up
     out.append(_failures(table, child.index[outside], date_column, rule,
-                         ("episodes", episode_row[outside], bound[outside])))
+                         ("episodes", _source_rows(episodes, at[outside]),
+                          np.where(early, "onset_date", "last_followup_date"))))
     return out
 
 
