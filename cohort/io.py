@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ _WORKBOOKS = (".xlsx", ".xlsm")
 _BLOCK = 1 << 24
 _MAX_BLOCK = (1 << 31) - 1
 _LISTED = 20
+#: Arrow's words for a record (or the header) longer than a block
+_TOO_LONG = re.compile(r"straddl|larger than block size")
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ def _arrow_csv(utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
                 ),
             )
         except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block >= min(len(utf8) + 1, _MAX_BLOCK):
+            if not _TOO_LONG.search(str(exc)) or block >= min(len(utf8) + 1, _MAX_BLOCK):
                 raise
             block = min(len(utf8) + 1, _MAX_BLOCK)
 
@@ -309,7 +312,7 @@ def _explain_csv_failure(label: str, text: str, delimiter: str, width: int, exc:
             f"{label}: the record on line {bad[0]} has {bad[1]} field(s) where the header has {width} "
             f"(a record cut off, or a {delimiter!r} inside a value that is not quoted?)"
         )
-    if "straddl" in str(exc):
+    if _TOO_LONG.search(str(exc)):
         raise UnreadableDataError(f"{label}: a record is longer than the reader's limit of 2 GB") from None
     raise UnreadableDataError(f"{label}: not a readable CSV file: {exc}") from None
 
