@@ -279,7 +279,11 @@ def _arrow_csv(utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
 
 
 def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
-    text, utf8 = decode(path.read_bytes(), mapping.encoding, path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableDataError(f"{path.name}: cannot be read: {exc.strerror}") from None
+    text, utf8 = decode(data, mapping.encoding, path.name)
     line = first_line(text)
     if not line.strip():
         raise UnreadableDataError(f"{path.name}: line 1 should be the header (the column names) but is empty")
