@@ -52,8 +52,10 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
     import pandera.pandas as pa
 
     schema = SCHEMAS[parsed.name].to_schema()
-    # Only the contract's columns: extra columns are kept, not checked (an export may have thousands).
-    typed = parsed.typed[[c for c in schema.columns if c in parsed.typed.columns]]
+    # Only the contract's columns: extra columns are kept, not checked (an export may have thousands);
+    # the frame is taken as it is when it has no others (a column selection copies every column).
+    contract = [c for c in schema.columns if c in parsed.typed.columns]
+    typed = parsed.typed if len(contract) == parsed.typed.shape[1] else parsed.typed[contract]
     unique = [c for c, column in schema.columns.items() if column.unique and c in typed.columns]
     if unique:
         schema = schema.update_columns({c: {"unique": False} for c in unique})
