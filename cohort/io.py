@@ -1,4 +1,5 @@
-"""Read a registry export as it is on disk: a folder of CSV or Parquet files, or one workbook.
+"""Read the tables of a registry export as they are on disk (found by :mod:`toh.cohort.locate`):
+CSV or Parquet files, or the sheets of one workbook.
 
 Each table is returned as read, with its cells as text (CSV, Excel) or as typed by the writer
 (Parquet), whitespace stripped and missing-value texts turned into empty cells.  The index of
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 import re
 from dataclasses import dataclass
@@ -23,23 +23,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toh.cohort.csvtext import check_header, decode, first_line, short_record, unclosed_quote_line
-from toh.cohort.errors import ConfigError, UnreadableDataError
+from toh.cohort.errors import UnreadableDataError
+from toh.cohort.locate import ExportFiles
 from toh.cohort.mapping import ColumnMapping
-from toh.schemas import TABLES
 from toh.schemas.text import TEXT_DTYPE
 
-__all__ = ["RawTable", "ExportFiles", "locate_export", "export_inputs", "read_table", "REQUIRED_TABLES"]
+__all__ = ["RawTable", "read_table"]
 
-#: Tables an export must have; the others may be absent (read as empty, with a warning).
-REQUIRED_TABLES: tuple[str, ...] = ("patients", "episodes")
-_SUFFIXES = (".csv", ".parquet", ".pq")
-_WORKBOOKS = (".xlsx", ".xlsm")
 #: Arrow reads CSV in blocks of 16 MB (parsed in parallel, in few chunks: takes and look-ups on a
 #: column in hundreds of chunks cost ten times more); a record longer than a block is read again
 #: with one block for the whole file, up to Arrow's limit.
 _BLOCK = 1 << 24
 _MAX_BLOCK = (1 << 31) - 1
-_LISTED = 20
 #: Arrow's words for a record (or the header) longer than a block
 _TOO_LONG = re.compile(r"straddl|larger than block size")
 
@@ -63,106 +58,6 @@ class RawTable:
     @property
     def sheet(self) -> str:
         return str(self.frame.attrs.get("sheet", ""))
-
-
-@dataclass(frozen=True)
-class ExportFiles:
-    """Where each table of an export is, before anything is read."""
-
-    root: Path
-    kind: str  # "folder" or "excel"
-    #: table -> file (folder) or sheet name (workbook); absent tables are missing
-    locations: dict[str, str]
-    #: every file (folder, hidden ones left out) or sheet (workbook) there is, sorted
-    found: tuple[str, ...] = ()
-
-    def paths(self) -> list[Path]:
-        """The files the export's tables are read from (the workbook, or each table's file), sorted."""
-        if self.kind == "excel":
-            return [self.root]
-        return sorted({self.root / name for name in self.locations.values()})
-
-    def absent(self, table: str, mapping: ColumnMapping) -> str:
-        """Why ``table`` is absent: what was looked for, what there is, and the closest name."""
-        spec = mapping.table(table)
-        if self.kind == "excel":
-            wanted, thing, key = [spec.sheet or table], "sheet", "sheet"
-            looked = f"no sheet {wanted[0]!r} in {self.root.name}"
-        else:
-            wanted, thing, key = ([spec.file] if spec.file else [table + s for s in _SUFFIXES]), "file", "file"
-            looked = (f'[tables.{table}].file = "{spec.file}" is not in the export folder' if spec.file
-                      else f"no {' or '.join(wanted[:2])} in the export folder")
-        listed = ", ".join(self.found[:_LISTED]) + (f" and {len(self.found) - _LISTED} more"
-                                                    if len(self.found) > _LISTED else "")
-        text = f"{looked}; {thing}s found: {listed}" if self.found else f"{looked}, which holds no {thing}s"
-        taken = set(self.locations.values())
-        spare = [name for name in self.found if name not in taken]
-        for name in wanted:
-            close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
-            if close:
-                return (f"{text}; did you mean {close[0]!r} for {name!r}? (rename it, or set "
-                        f'{key} = "{close[0]}" under [tables.{table}] in the mapping file)')
-        return text
-
-
-def _inside(root: Path, named: str, table: str, mapping: ColumnMapping) -> None:
-    """Refuse a mapping ``file`` that resolves (symlinks followed) outside the export folder."""
-    base = root.resolve()
-    target = (root / named).resolve()
-    if not target.is_relative_to(base):
-        raise ConfigError(f'{mapping.source or "mapping"}: [tables.{table}].file = "{named}" points outside '
-                          f"the export folder {root}")
-
-
-def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
-    """Find the file (or sheet) of each table of the export at ``path``.
-
-    Raises
-    ------
-    ConfigError
-        ``path`` does not exist or is neither a folder nor a workbook; a table's ``file`` in the
-        mapping points outside the export folder.
-    UnreadableDataError
-        ``path`` is a workbook that cannot be opened.
-    """
-    root = Path(path)
-    if not root.exists():
-        raise ConfigError(f"export not found: {root}")
-    if root.is_file() and root.suffix.lower() in _WORKBOOKS:
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(root, read_only=True)
-            names = list(book.sheetnames)
-            book.close()
-        except Exception:  # openpyxl raises many types for a broken file; their text may quote it
-            raise UnreadableDataError(f"{root.name}: not a readable workbook (.xlsx): the file is damaged "
-                                      "or in another format") from None
-        sheets = {t: mapping.table(t).sheet or t for t in TABLES}
-        return ExportFiles(root, "excel", {t: s for t, s in sheets.items() if s in names}, tuple(sorted(names)))
-    if not root.is_dir():
-        raise ConfigError(
-            f"{root}: an export is a folder of CSV/Parquet files or an Excel workbook (.xlsx)"
-        )
-    for table in TABLES:
-        if mapping.table(table).file:
-            _inside(root, str(mapping.table(table).file), table, mapping)
-    found: dict[str, str] = {}
-    for table in TABLES:
-        named = mapping.table(table).file
-        candidates = [named] if named else [table + s for s in _SUFFIXES]
-        for name in candidates:
-            if (root / name).is_file():
-                found[table] = name
-                break
-    present = tuple(sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_file()))
-    return ExportFiles(root, "folder", found, present)
-
-
-def export_inputs(path: str | Path, mapping: ColumnMapping) -> list[Path]:
-    """The files an export's tables are read from, as the mapping resolves them (see
-    :meth:`ExportFiles.paths`); what a fingerprint of the export hashes."""
-    return locate_export(path, mapping).paths()
 
 
 #: first or last bytes of a cell that may be whitespace: ASCII spaces and separators, and any
@@ -349,6 +244,15 @@ def _excel_cell(value: object) -> object:
 
 
 def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.DataFrame, dt.date]:
+    try:
+        return _sheet_frame(path, sheet, mapping)
+    except UnreadableDataError:
+        raise
+    except Exception:  # openpyxl raises many types for a damaged workbook; their text may quote it
+        raise UnreadableDataError(f"{path.name}[{sheet}]: the sheet cannot be read: the workbook is damaged") from None
+
+
+def _sheet_frame(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.DataFrame, dt.date]:
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)

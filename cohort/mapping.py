@@ -210,7 +210,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         not exist, gives a key a value of the wrong type, a date format that is not one, an
         unknown encoding, or recodes a column to a value outside its code list.  Everything is
         checked here, before any data is read; whether each ``file`` lies inside the export
-        folder is checked when the export is located (:func:`toh.cohort.io.locate_export`).
+        folder is checked when the export is located (:func:`toh.cohort.locate.locate_export`).
     """
     if path is None:
         return ColumnMapping()

@@ -11,7 +11,8 @@ import pandas as pd
 
 from toh.cohort import safe_csv
 from toh.cohort.errors import InvalidDataError
-from toh.cohort.io import REQUIRED_TABLES, locate_export, read_table
+from toh.cohort.io import read_table
+from toh.cohort.locate import REQUIRED_TABLES, locate_export
 from toh.cohort.mapping import ColumnMapping, load_mapping
 from toh.cohort.parse import _EMPTY_DTYPES, FAILURE_FIELDS, ID_FIELDS, ParsedTable, column_kinds, parse_table
 from toh.schemas import SCHEMAS, TABLES, check_cross_table

@@ -73,7 +73,7 @@ class _Steps:
 def _export_files(export: Path, mapping: Path | None) -> list[Path]:
     """The files the export's tables are read from, as the mapping resolves them: a table file
     the mapping names counts wherever it is, and other files of the folder do not."""
-    from toh.cohort.io import export_inputs
+    from toh.cohort.locate import export_inputs
     from toh.cohort.mapping import load_mapping
 
     return export_inputs(export, load_mapping(mapping))

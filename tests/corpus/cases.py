@@ -82,6 +82,19 @@ def _workbook(folder: Path, sheets: dict[str, str]) -> Path:
     return path
 
 
+def _damaged_sheet(folder: Path) -> list[str]:
+    """A workbook whose sheet list reads but whose episodes sheet is cut off in its rows."""
+    import zipfile
+
+    whole = _workbook(folder, {"patients": "patients", "episodes": "episodes"})
+    damaged = folder / "damaged.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, data[: len(data) * 2 // 3] if item.filename.endswith("sheet2.xml") else data)
+    return _args(damaged)
+
+
 def _outside(folder: Path) -> list[str]:
     (folder / "secret.csv").write_text("TOPSECRET-91c2,x\n")
     export = _export(folder)
@@ -151,6 +164,7 @@ CASES: list[Case] = [
          1, ("episodes: no sheet 'episodes' in book.xlsx; sheets found: Episode, patients; did you mean 'Episode'",)),
     Case("broken_workbook", lambda d: _args(_bytes(d / "book.xlsx", b"PK\x03\x04 not really a zip")),
          1, ("book.xlsx: not a readable workbook",)),
+    Case("damaged_sheet", _damaged_sheet, 1, ("damaged.xlsx[episodes]: the sheet cannot be read",)),
     # values no date or number can hold
     Case("impossible_date", lambda d: _args(_export(d, set_cell(BASE_EXPORT, "episodes", 0, "onset_date", "2023-02-30"))),
          1, ("INVALID", "date_format", "2023-02-30")),
