@@ -54,7 +54,7 @@ def _finalize(value: object) -> object:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=True, keep_trailing_newline=True,
+    env = Environment(loader=PackageLoader("toh.reports", "templates"), autoescape=True, keep_trailing_newline=True,
                       finalize=_finalize)
     env.filters["fragments"] = fragments
     return env
