@@ -73,6 +73,9 @@ def decode(data: bytes, encoding: str, label: str) -> tuple[str, bytes]:
         The bytes are not text in that codec, or the text holds a NUL character; the message
         names the line and what to set in the mapping file.
     """
+    if data.startswith(b"PK\x03\x04"):
+        raise UnreadableDataError(f"{label}: a zip archive, not text: a workbook (.xlsx) saved under a CSV name? "
+                                  "Export the sheet as CSV, or give the workbook itself as the export")
     for mark, codec in _BOMS:
         if data.startswith(mark):
             data, encoding = data[len(mark):], codec

@@ -95,6 +95,12 @@ def _damaged_sheet(folder: Path) -> list[str]:
     return _args(damaged)
 
 
+def _workbook_named_csv(folder: Path) -> list[str]:
+    export = _export(folder)
+    _workbook(folder, {"patients": "patients"}).replace(export / "patients.csv")
+    return _args(export)
+
+
 def _outside(folder: Path) -> list[str]:
     (folder / "secret.csv").write_text("TOPSECRET-91c2,x\n")
     export = _export(folder)
@@ -164,6 +170,8 @@ CASES: list[Case] = [
          1, ("episodes: no sheet 'episodes' in book.xlsx; sheets found: Episode, patients; did you mean 'Episode'",)),
     Case("broken_workbook", lambda d: _args(_bytes(d / "book.xlsx", b"PK\x03\x04 not really a zip")),
          1, ("book.xlsx: not a readable workbook",)),
+    Case("workbook_named_csv", _workbook_named_csv, 1,
+         ("patients.csv: a zip archive, not text: a workbook (.xlsx) saved under a CSV name?",)),
     Case("damaged_sheet", _damaged_sheet, 1, ("damaged.xlsx[episodes]: the sheet cannot be read",)),
     # values no date or number can hold
     Case("impossible_date", lambda d: _args(_export(d, set_cell(BASE_EXPORT, "episodes", 0, "onset_date", "2023-02-30"))),
