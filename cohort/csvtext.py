@@ -8,6 +8,7 @@ the file and a line as an editor shows it (line 1 is the header; ``\\r\\n``, ``\
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -28,8 +29,6 @@ _SHOWN_PROBLEMS = 5
 
 
 def _same_codec(a: str, b: str) -> bool:
-    import codecs
-
     try:
         return codecs.lookup(a).name == codecs.lookup(b).name
     except LookupError:
