@@ -5,7 +5,7 @@ package itself stays cheap.
 """
 
 from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
-from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError
+from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError, UnreadableDataError
 
 __all__ = [
     "Definitions",
@@ -13,5 +13,6 @@ __all__ = [
     "TohError",
     "ConfigError",
     "InvalidDataError",
+    "UnreadableDataError",
     "StatisticalWarning",
 ]

@@ -1,14 +1,16 @@
 """The package's own exceptions and warnings, one module for the whole package.
 
-The command-line interface maps them to exit codes: :class:`InvalidDataError` -> 1,
-:class:`ConfigError` and :class:`OutputError` -> 2.  Anything else is a bug and is reported as one.
+The command-line interface maps them to exit codes: :class:`InvalidDataError` and
+:class:`UnreadableDataError` -> 1, :class:`ConfigError` and :class:`OutputError` -> 2.  Anything
+else is a bug and is reported as one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TohError", "ConfigError", "InvalidDataError", "OutputError", "StatisticalWarning"]
+__all__ = ["TohError", "ConfigError", "InvalidDataError", "UnreadableDataError", "OutputError",
+           "StatisticalWarning"]
 
 
 class TohError(Exception):
@@ -46,6 +48,16 @@ class OutputError(TohError):
     """
 
     exit_code = 2
+
+
+class UnreadableDataError(TohError):
+    """A table of the export cannot be read at all (exit code 1): bytes that are not text in the
+    export's encoding, a record cut off, a header without names.
+
+    The message names the file and the line (never a byte offset) and says what to do.
+    """
+
+    exit_code = 1
 
 
 class StatisticalWarning(UserWarning):

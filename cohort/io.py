@@ -1,4 +1,5 @@
-"""Read a registry export as it is on disk: a folder of CSV or Parquet files, or one workbook.
+"""Read the tables of a registry export as they are on disk (found by :mod:`toh.cohort.locate`):
+CSV or Parquet files, or the sheets of one workbook.
 
 Each table is returned as read, with its cells as text (CSV, Excel) or as typed by the writer
 (Parquet), whitespace stripped and missing-value texts turned into empty cells.  The index of
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,17 +22,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from toh.cohort.errors import ConfigError
+from toh.cohort.csvtext import check_header, decode, first_line, short_record, unclosed_quote_line
+from toh.cohort.errors import UnreadableDataError
+from toh.cohort.locate import ExportFiles
 from toh.cohort.mapping import ColumnMapping
-from toh.schemas import TABLES
 from toh.schemas.text import TEXT_DTYPE
 
-__all__ = ["RawTable", "ExportFiles", "locate_export", "read_table", "REQUIRED_TABLES"]
+__all__ = ["RawTable", "read_table"]
 
-#: Tables an export must have; the others may be absent (read as empty, with a warning).
-REQUIRED_TABLES: tuple[str, ...] = ("patients", "episodes")
-_SUFFIXES = (".csv", ".parquet", ".pq")
-_WORKBOOKS = (".xlsx", ".xlsm")
+#: Arrow reads CSV in blocks of 16 MB (parsed in parallel, in few chunks: takes and look-ups on a
+#: column in hundreds of chunks cost ten times more); a record longer than a block is read again
+#: with one block for the whole file, up to Arrow's limit.
+_BLOCK = 1 << 24
+_MAX_BLOCK = (1 << 31) - 1
+#: Arrow's words for a record (or the header) longer than a block
+_TOO_LONG = re.compile(r"straddl|larger than block size")
 
 
 @dataclass(frozen=True)
@@ -52,53 +58,6 @@ class RawTable:
     @property
     def sheet(self) -> str:
         return str(self.frame.attrs.get("sheet", ""))
-
-
-@dataclass(frozen=True)
-class ExportFiles:
-    """Where each table of an export is, before anything is read."""
-
-    root: Path
-    kind: str  # "folder" or "excel"
-    #: table -> file (folder) or sheet name (workbook); absent tables are missing
-    locations: dict[str, str]
-
-
-def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
-    """Find the file (or sheet) of each table of the export at ``path``.
-
-    Raises
-    ------
-    ConfigError
-        ``path`` does not exist or is neither a folder nor a workbook.
-    """
-    root = Path(path)
-    if not root.exists():
-        raise ConfigError(f"export not found: {root}")
-    if root.is_file() and root.suffix.lower() in _WORKBOOKS:
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(root, read_only=True)
-            names = set(book.sheetnames)
-            book.close()
-        except Exception as exc:  # openpyxl raises many types for a broken file
-            raise ConfigError(f"{root.name}: not a readable workbook: {exc}") from None
-        sheets = {t: mapping.table(t).sheet or t for t in TABLES}
-        return ExportFiles(root, "excel", {t: s for t, s in sheets.items() if s in names})
-    if not root.is_dir():
-        raise ConfigError(
-            f"{root}: an export is a folder of CSV/Parquet files or an Excel workbook (.xlsx)"
-        )
-    found: dict[str, str] = {}
-    for table in TABLES:
-        named = mapping.table(table).file
-        candidates = [named] if named else [table + s for s in _SUFFIXES]
-        for name in candidates:
-            if (root / name).is_file():
-                found[table] = name
-                break
-    return ExportFiles(root, "folder", found)
 
 
 #: first or last bytes of a cell that may be whitespace: ASCII spaces and separators, and any
@@ -158,6 +117,9 @@ def _clean(table: pa.Table, missing: tuple[str, ...]) -> pa.Table:
     lengths = np.unique([len(b.encode("utf-8")) for b in blanks])
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if all(_cell_bounds(chunk) is None for chunk in column.chunks):  # every cell empty: no work
+                arrays.append(pa.nulls(len(column), column.type))
+                continue
             if any(_may_need_trim(chunk) for chunk in column.chunks):
                 column = pc.utf8_trim_whitespace(column)
             if any(_may_be_blank(chunk, lengths) for chunk in column.chunks):
@@ -180,7 +142,7 @@ def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if lines == n_rows + 1:
         return np.arange(2, n_rows + 2, dtype="int64")
-    reader = csv.reader(io.StringIO(text or ""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text or "", newline=""), delimiter=delimiter)  # \r, \n, \r\n end a line
     starts, previous = [], 0
     for record in reader:
         if record and any(cell.strip() for cell in record):
@@ -189,42 +151,69 @@ def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np
     return np.asarray(starts[1:], dtype="int64")
 
 
-def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
+def _arrow_csv(utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
+    """Parse UTF-8 CSV bytes (text columns only); a record longer than a block gets one block."""
     import pyarrow.csv as pacsv
 
-    data = path.read_bytes()
-    encoding = mapping.encoding
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, encoding = data[3:], "utf-8"
+    block = _BLOCK
+    while True:
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(utf8),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
+                    strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            if not _TOO_LONG.search(str(exc)) or block >= min(len(utf8) + 1, _MAX_BLOCK):
+                raise
+            block = min(len(utf8) + 1, _MAX_BLOCK)
+
+
+def _read_csv(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
     try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ConfigError(f"{path.name}: cannot be read as {encoding}: {exc}") from None
-    end = text.find("\n")
-    first_line = text if end < 0 else text[:end]
-    header = next(csv.reader(io.StringIO(first_line), delimiter=mapping.delimiter), [])
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableDataError(f"{path.name}: cannot be read: {exc.strerror}") from None
+    text, utf8 = decode(data, mapping.encoding, path.name)
+    line = first_line(text)
+    if not line.strip():
+        raise UnreadableDataError(f"{path.name}: line 1 should be the header (the column names) but is empty")
+    header = next(csv.reader([line], delimiter=mapping.delimiter), [])
+    check_header(header, path.name)
     header = [h.strip() for h in header]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise ConfigError(f"{path.name}: the header repeats the column(s) {duplicated}")
-    utf8 = text.encode("utf-8") if encoding.lower().replace("-", "") != "utf8" else data
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(utf8),
-            # Blocks of 16 MB: parsed in parallel, in few chunks (takes and look-ups on a column
-            # in hundreds of chunks cost ten times more; joining them costs a copy).
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.large_string() for h in header},  # pandas keeps text as large
-                strings_can_be_null=False,
-            ),
-        )
+        table = _arrow_csv(utf8, header, mapping.delimiter)
     except pa.ArrowInvalid as exc:
-        raise ConfigError(f"{path.name}: not a readable CSV file: {exc}") from None
+        _explain_csv_failure(path.name, text, mapping.delimiter, len(header), exc)
+    if text.count('"') % 2:  # Arrow reads a file cut off inside a quoted value without a word
+        start = unclosed_quote_line(text, mapping.delimiter)
+        if start is not None:
+            raise UnreadableDataError(f"{path.name}: the quoted value that starts on line {start} is never closed "
+                                      "(the file may be cut off)")
     frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.Index(_csv_lines(utf8, text, len(frame), mapping.delimiter), name="row")
     return frame
+
+
+def _explain_csv_failure(label: str, text: str, delimiter: str, width: int, exc: Exception) -> None:
+    """Raise the error a user can act on for a CSV file Arrow could not parse (the slow path)."""
+    start = unclosed_quote_line(text, delimiter)
+    if start is not None:
+        raise UnreadableDataError(f"{label}: the quoted value that starts on line {start} is never closed "
+                                  "(the file may be cut off)")
+    bad = short_record(text, delimiter, width)
+    if bad is not None:
+        raise UnreadableDataError(
+            f"{label}: the record on line {bad[0]} has {bad[1]} field(s) where the header has {width} "
+            f"(a record cut off, or a {delimiter!r} inside a value that is not quoted?)"
+        )
+    if _TOO_LONG.search(str(exc)):
+        raise UnreadableDataError(f"{label}: a record is longer than the reader's limit of 2 GB") from None
+    raise UnreadableDataError(f"{label}: not a readable CSV file: {exc}") from None
 
 
 def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
@@ -232,8 +221,9 @@ def _read_parquet(path: Path, mapping: ColumnMapping) -> pd.DataFrame:
 
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ConfigError(f"{path.name}: not a readable Parquet file: {exc}") from None
+    except (pa.ArrowInvalid, OSError):  # Arrow's text may quote the file
+        raise UnreadableDataError(f"{path.name}: not a readable Parquet file: damaged or in another format") from None
+    check_header(table.column_names, path.name)
     frame = _to_pandas(_clean(table, mapping.missing))
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
@@ -254,18 +244,26 @@ def _excel_cell(value: object) -> object:
 
 
 def _read_sheet(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.DataFrame, dt.date]:
+    try:
+        return _sheet_frame(path, sheet, mapping)
+    except UnreadableDataError:
+        raise
+    except Exception:  # openpyxl raises many types for a damaged workbook; their text may quote it
+        raise UnreadableDataError(f"{path.name}[{sheet}]: the sheet cannot be read: the workbook is damaged") from None
+
+
+def _sheet_frame(path: Path, sheet: str, mapping: ColumnMapping) -> tuple[pd.DataFrame, dt.date]:
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         epoch = book.epoch.date() if isinstance(book.epoch, dt.datetime) else book.epoch
         rows = book[sheet].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        while header and header[-1] == "":
+        header = [str(h) if h is not None else "" for h in next(rows, ())]
+        while header and header[-1].strip() == "":
             header.pop()
-        duplicated = sorted({h for h in header if header.count(h) > 1})
-        if duplicated:
-            raise ConfigError(f"{path.name}[{sheet}]: the header repeats the column(s) {duplicated}")
+        check_header(header, f"{path.name}[{sheet}]")
+        header = [h.strip() for h in header]
         records, numbers = [], []
         for number, row in enumerate(rows, start=2):
             cells = [_excel_cell(v) for v in row[: len(header)]]
@@ -286,8 +284,9 @@ def read_table(files: ExportFiles, table: str, mapping: ColumnMapping) -> RawTab
 
     Raises
     ------
-    ConfigError
-        The file cannot be decoded or parsed at all (not a CSV / Parquet / workbook).
+    UnreadableDataError
+        The file cannot be decoded or parsed at all (not text in its encoding, a record cut off,
+        a header without distinct names, not a CSV / Parquet / workbook).
     """
     if table not in files.locations:
         return None

@@ -28,6 +28,9 @@ registry's own on the right of ``columns``; recodes read ``"source value" = "can
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
+import re
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +84,41 @@ class ColumnMapping:
         return self.table(table).date_formats.get(column, self.date_format)
 
 
+def _date_format(value: Any, where: str, path: str) -> str:
+    """A strptime format of whole dates (or ``excel``), checked before any data is read."""
+    fmt = _expect(value, str, where, path)
+    if fmt == "excel":
+        return fmt
+    try:
+        dt.datetime.strptime("", fmt)
+    except ValueError as exc:
+        if "does not match format" not in str(exc):  # a bad directive or a stray %
+            raise ConfigError(f"{path}: {where} = {fmt!r} is not a date format: {exc}") from None
+    directives = set(re.findall(r"%(.)", fmt.replace("%%", "")))
+    year = bool(directives & {"Y", "y", "G"})
+    day = "j" in directives or (bool(directives & {"m", "b", "B"}) and "d" in directives)
+    if not (year and day) and not directives & {"x", "c"}:
+        raise ConfigError(f"{path}: {where} = {fmt!r} does not name a year, month and day "
+                          '(e.g. "%d/%m/%Y"; "excel" for serial day numbers)')
+    import pandas as pd
+
+    try:
+        pd.to_datetime(pd.Series(["2001-02-03"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {where} = {fmt!r} is not a date format the reader knows: {exc}") from None
+    return fmt
+
+
+def _codes(table: str) -> dict[str, list[str]]:
+    """Canonical column -> its code list (as text), for the coded columns of ``table``."""
+    out = {}
+    for name, column in SCHEMAS[table].to_schema().columns.items():
+        for check in column.checks:
+            if check.name == "isin":
+                out[name] = [str(v) for v in check.statistics["allowed_values"]]
+    return out
+
+
 def _expect(value: Any, kind: type, where: str, path: str) -> Any:
     if not isinstance(value, kind):
         raise ConfigError(f"{path}: {where} must be a {kind.__name__}, got {value!r}")
@@ -99,6 +137,9 @@ def _str_dict(value: Any, where: str, path: str) -> dict[str, str]:
 
 def _str_list(value: Any, where: str, path: str) -> tuple[str, ...]:
     _expect(value, list, where, path)
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise ConfigError(f"{path}: {where} must list texts, got {item!r}")
     return tuple(str(v) for v in value)
 
 
@@ -108,19 +149,33 @@ def _table(name: str, raw: Any, path: str) -> TableMapping:
     unknown = set(raw) - {"file", "sheet", "columns", "values", "date_formats"}
     if unknown:
         raise ConfigError(f"{path}: {where} has unknown keys {sorted(unknown)}")
-    known = set(SCHEMAS[name].to_schema().columns)
+    schema = SCHEMAS[name].to_schema().columns
+    known = set(schema)
     columns = _str_dict(raw.get("columns", {}), f"{where}.columns", path)
     values = {
         col: _str_dict(v, f"{where}.values.{col}", path)
         for col, v in _expect(raw.get("values", {}), MappingABC, f"{where}.values", path).items()
     }
-    formats = _str_dict(raw.get("date_formats", {}), f"{where}.date_formats", path)
+    formats = _expect(raw.get("date_formats", {}), MappingABC, f"{where}.date_formats", path)
     for key in list(columns) + list(values) + list(formats):
         if key not in known:
             raise ConfigError(
                 f"{path}: {where} names {key!r}, which is not a column of the {name} table "
                 f"(canonical columns: {', '.join(sorted(known))})"
             )
+    for key in formats:
+        if not str(schema[key].dtype).startswith("datetime64"):
+            raise ConfigError(f"{path}: {where}.date_formats names {key!r}, which is not a date column")
+    formats = {key: _date_format(fmt, f"{where}.date_formats.{key}", path) for key, fmt in formats.items()}
+    codes = _codes(name)
+    for column, recode in values.items():
+        if str(schema[column].dtype).startswith("datetime64") or str(schema[column].dtype) == "boolean":
+            raise ConfigError(f"{path}: {where}.values.{column}: dates and true/false are not recoded "
+                              "(use date_formats, or [booleans])")
+        wrong = sorted({v for v in recode.values() if v and column in codes and v not in codes[column]})
+        if wrong:
+            raise ConfigError(f"{path}: {where}.values.{column} recodes to {wrong}, not among the codes of "
+                              f"{column} ({', '.join(codes[column])})")
     sources = list(columns.values())
     duplicated = sorted({s for s in sources if sources.count(s) > 1})
     if duplicated:
@@ -151,7 +206,11 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     Raises
     ------
     ConfigError
-        The file is missing, is not TOML, or names a table, column or option that does not exist.
+        The file is missing or unreadable, is not TOML, names a table, column or option that does
+        not exist, gives a key a value of the wrong type, a date format that is not one, an
+        unknown encoding, or recodes a column to a value outside its code list.  Everything is
+        checked here, before any data is read; whether each ``file`` lies inside the export
+        folder is checked when the export is located (:func:`toh.cohort.locate.locate_export`).
     """
     if path is None:
         return ColumnMapping()
@@ -173,15 +232,27 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         if name not in TABLES:
             raise ConfigError(f"{where}: unknown table [tables.{name}]; tables are {list(TABLES)}")
     delimiter = str(_expect(export.get("delimiter", ","), str, "[export].delimiter", where))
-    if len(delimiter) != 1:
-        raise ConfigError(f"{where}: [export].delimiter must be one character, got {delimiter!r}")
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ConfigError(f"{where}: [export].delimiter must be one character other than a quote or a line end, "
+                          f"got {delimiter!r}")
+    encoding = str(_expect(export.get("encoding", "utf-8"), str, "[export].encoding", where))
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(f"{where}: [export].encoding = {encoding!r} is not an encoding Python knows "
+                          '(e.g. "utf-8", "cp1252", "latin-1", "utf-16")') from None
+    true_values = _TRUE + _str_list(booleans.get("true", []), "[booleans].true", where)
+    false_values = _FALSE + _str_list(booleans.get("false", []), "[booleans].false", where)
+    both = sorted({v.lower() for v in true_values} & {v.lower() for v in false_values})
+    if both:
+        raise ConfigError(f"{where}: [booleans] lists {both} as both true and false")
     return ColumnMapping(
         source=where,
         missing=_str_list(export.get("missing", list(DEFAULT_MISSING)), "[export].missing", where),
-        date_format=str(_expect(export.get("date_format", ISO_DATE), str, "[export].date_format", where)),
+        date_format=_date_format(export.get("date_format", ISO_DATE), "[export].date_format", where),
         delimiter=delimiter,
-        encoding=str(_expect(export.get("encoding", "utf-8"), str, "[export].encoding", where)),
-        true_values=_TRUE + _str_list(booleans.get("true", []), "[booleans].true", where),
-        false_values=_FALSE + _str_list(booleans.get("false", []), "[booleans].false", where),
+        encoding=encoding,
+        true_values=true_values,
+        false_values=false_values,
         tables={name: _table(name, spec, where) for name, spec in tables.items()},
     )

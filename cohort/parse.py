@@ -20,12 +20,19 @@ from toh.cohort.mapping import ISO_DATE, ColumnMapping
 from toh.schemas import SCHEMAS
 from toh.schemas.text import TEXT_DTYPE, as_text_dtype
 
-__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "column_kinds", "empty_table", "is_absent", "ABSENT"]
+__all__ = ["ParsedTable", "parse_table", "FAILURE_FIELDS", "ID_FIELDS", "column_kinds", "empty_table", "is_absent",
+           "ABSENT"]
 
-#: Columns of every failure record, in the order the failure CSV has them.
+#: Columns of every failure record, in the order the failure CSV has them: where the failing cell
+#: is and what it holds; the ids of its row as the registry knows them (empty where the table has
+#: no such id); and, for a rule that compares two cells, the other one.
 FAILURE_FIELDS: tuple[str, ...] = (
     "severity", "table", "file", "row", "column", "source_column", "value", "rule", "message",
+    "patient_id", "episode_id", "exam_id", "event_id",
+    "related_table", "related_file", "related_row", "related_column", "related_value",
 )
+#: The id columns of :data:`FAILURE_FIELDS`.
+ID_FIELDS: tuple[str, ...] = ("patient_id", "episode_id", "exam_id", "event_id")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,12 @@ class ParsedTable:
     source_columns: dict[str, str]
     issues: pd.DataFrame
 
+
+#: the days a date column can hold (nanosecond timestamps): a date outside is a date_format failure
+_FIRST_DAY, _LAST_DAY = (pd.Timestamp.min.ceil("D").date().isoformat(), pd.Timestamp.max.floor("D").date().isoformat())
+
+#: serial day numbers of a workbook read as dates (about 270 years either side of 1900)
+_SERIAL_LIMIT = 100_000
 
 _EMPTY_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "bool": "boolean", "text": TEXT_DTYPE}
 
@@ -117,7 +130,7 @@ def _by_value(series: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
 def _dates_of(text: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
     if fmt == "excel":
         days = pd.to_numeric(text, errors="coerce")
-        days = days.where(days == np.floor(days))
+        days = days.where((days == np.floor(days)) & (days.abs() < _SERIAL_LIMIT))
         origin = pd.Timestamp(epoch or dt.date(1899, 12, 30))
         out = origin + pd.to_timedelta(days, unit="D")
         if kind == "excel":  # cells typed as dates arrive as ISO text
@@ -132,13 +145,19 @@ def _dates_of(text: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd
 def _parse_dates(series: pd.Series, fmt: str, kind: str, epoch: dt.date | None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
-        return values.astype("datetime64[ns]")
+        raw = values.to_numpy()  # a Parquet date may lie beyond what nanoseconds hold (year 1, 9999)
+        inside = (raw >= np.datetime64(_FIRST_DAY, "D")) & (raw <= np.datetime64(_LAST_DAY, "D"))
+        return values.where(inside).astype("datetime64[ns]")
     return _by_value(_as_text(series), lambda text: _dates_of(text, fmt, kind, epoch))
+
+
+#: the largest whole number read (beyond it a float no longer holds every whole number exactly)
+_INT_LIMIT = 10**15
 
 
 def _ints_of(text: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(text, errors="coerce")
-    whole = numbers.where(numbers == np.floor(numbers))
+    whole = numbers.where((numbers == np.floor(numbers)) & (numbers.abs() <= _INT_LIMIT))
     return whole.astype("Int64")
 
 
@@ -181,7 +200,7 @@ def _rename(raw: RawTable, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict[s
                 f"but the file already has a column {canonical!r}"
             )
         renames[source] = canonical
-    frame = frame.rename(columns=renames)
+    frame = frame.rename(columns=renames) if renames else frame
     source_columns = {c: c for c in frame.columns}
     source_columns.update({canonical: source for source, canonical in renames.items()})
     return frame, source_columns, issues
@@ -204,10 +223,11 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
     frame, source_columns, issues = _rename(raw, mapping)
     kinds = column_kinds(raw.name)
     spec = mapping.table(raw.name)
-    for column in frame.columns:
-        if column not in kinds:
-            issues.append(_issue([], column, "extra_column",
-                                 "not a column of the contract: kept, not used", "warning"))
+    extras = [c for c in frame.columns if c not in kinds]
+    if extras:  # one record per extra column, built at once (an export may have thousands)
+        issues.append(pd.DataFrame({"severity": "warning", "row": pd.array([None] * len(extras), dtype="Int64"),
+                                    "column": extras, "rule": "extra_column",
+                                    "message": "not a column of the contract: kept, not used"}))
     typed = {}
     for column, (kind, required) in kinds.items():
         if column not in frame.columns:
@@ -228,12 +248,13 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
             value = _parse_dates(series, fmt, raw.kind, raw.excel_epoch)
             bad = series.notna() & value.isna()
             if bad.any():
-                issues.append(_issue(frame.index[bad], column, "date_format", f"not a date in the format {fmt}"))
+                issues.append(_issue(frame.index[bad], column, "date_format",
+                                     f"not a date in the format {fmt} (from {_FIRST_DAY} to {_LAST_DAY})"))
         elif kind == "int":
             value = _parse_ints(series)
             bad = series.notna() & value.isna()
             if bad.any():
-                issues.append(_issue(frame.index[bad], column, "integer", "not a whole number"))
+                issues.append(_issue(frame.index[bad], column, "integer", f"not a whole number (at most {_INT_LIMIT:,})"))
         else:
             value = _parse_bools(series, mapping)
             bad = series.notna() & value.isna()
@@ -241,9 +262,9 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
                 allowed = ", ".join(mapping.true_values + mapping.false_values)
                 issues.append(_issue(frame.index[bad], column, "boolean", f"not one of {allowed}"))
         typed[column] = value
-    extras = [c for c in frame.columns if c not in kinds]
     typed_frame = pd.DataFrame(typed, index=frame.index)
-    typed_frame = pd.concat([typed_frame, frame[extras]], axis=1) if extras else typed_frame
+    if extras:
+        typed_frame = pd.concat([typed_frame, frame.loc[:, extras]], axis=1, copy=False)
     issue_frame = pd.concat(issues, ignore_index=True) if issues else _issue([], "", "", "").iloc[:0]
     issue_frame["row"] = issue_frame["row"].astype("Int64")
     return ParsedTable(raw.name, raw.label, typed_frame, frame, source_columns, issue_frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +13,16 @@ _PATTERN = r"[=+\-@\t\r]"
 
 
 def defuse(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that start with = + - @ (or a tab / carriage return) with a quote.
+    """Prefix text cells and column names that start with = + - @ (or a tab / carriage return)
+    with a quote.
 
-    Spreadsheets run such cells as formulas (CSV injection); numbers are left alone.
+    Spreadsheets run such cells as formulas (CSV injection), header cells included (an export's
+    extra column is written under its own name); numbers are left alone.
     """
     out = frame.copy()
+    risky_names = {c: "'" + c for c in out.columns if isinstance(c, str) and re.match(_PATTERN, c)}
+    if risky_names:
+        out = out.rename(columns=risky_names)
     for column in out.columns:
         series = out[column]
         if series.dtype != object and not pd.api.types.is_string_dtype(series):

@@ -11,10 +11,11 @@ import pandas as pd
 
 from toh.cohort import safe_csv
 from toh.cohort.errors import InvalidDataError
-from toh.cohort.io import REQUIRED_TABLES, locate_export, read_table
+from toh.cohort.io import read_table
+from toh.cohort.locate import REQUIRED_TABLES, locate_export
 from toh.cohort.mapping import ColumnMapping, load_mapping
 from toh.cohort.outputs import output_file
-from toh.cohort.parse import FAILURE_FIELDS, ParsedTable, empty_table, is_absent, parse_table
+from toh.cohort.parse import FAILURE_FIELDS, ID_FIELDS, ParsedTable, empty_table, is_absent, parse_table
 from toh.schemas import SCHEMAS, TABLES, check_cross_table
 from toh.schemas.context import validating_on
 from toh.schemas.text import duplicated
@@ -53,11 +54,14 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
     import pandera.pandas as pa
 
     schema = SCHEMAS[parsed.name].to_schema()
-    typed = parsed.typed
+    # Only the contract's columns: extra columns are kept, not checked (an export may have thousands);
+    # the frame is taken as it is when it has no others (a column selection copies every column).
+    contract = [c for c in schema.columns if c in parsed.typed.columns]
+    typed = parsed.typed if len(contract) == parsed.typed.shape[1] else parsed.typed[contract]
     unique = [c for c, column in schema.columns.items() if column.unique and c in typed.columns]
     if unique:
         schema = schema.update_columns({c: {"unique": False} for c in unique})
-    repeated = [(int(row), column, "unique", "repeats a value that must be unique")
+    repeated = [(int(row), column, "unique", "repeats a value that must be unique", "", None, "")
                 for column in unique for row in typed.index[duplicated(typed[column])]]
     try:
         schema.validate(typed, lazy=True, inplace=True)  # coerce is off: nothing is changed
@@ -71,9 +75,12 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
     for check, group in frame_checks.groupby("check", sort=True):
         if check == "column_in_dataframe":
             continue
-        column = rules.get(check, (None,))[0] or str(group["column"].iloc[0])
+        read = rules.get(check, (None,))
+        column = read[0] or str(group["column"].iloc[0])
+        other = read[1] if len(read) > 1 else ""  # the cell of the same row the rule compares with
         for row in sorted(set(group["index"].dropna().astype("int64"))):
-            records.append((row, column, check, docs.get(check, check)))
+            records.append((row, column, check, docs.get(check, check), parsed.name if other else "",
+                            row if other else None, other))
     for case in cases[cases["schema_context"] == "Column"].itertuples(index=False):
         check = str(case.check)
         rule, message = check, docs.get(check, check)
@@ -84,13 +91,15 @@ def _pandera_failures(parsed: ParsedTable) -> pd.DataFrame:
                 rule, message = name, template.format(*args)
                 break
         row = None if pd.isna(case.index) else int(case.index)
-        records.append((row, str(case.column), rule, message))
+        records.append((row, str(case.column), rule, message, "", None, ""))
     return _records(records + repeated)
 
 
 def _records(records: list[tuple]) -> pd.DataFrame:
-    out = pd.DataFrame(records, columns=["row", "column", "rule", "message"])
+    out = pd.DataFrame(records, columns=["row", "column", "rule", "message", "related_table", "related_row",
+                                         "related_column"])
     out["row"] = out["row"].astype("Int64")
+    out["related_row"] = out["related_row"].astype("Int64")
     return out
 
 
@@ -143,6 +152,12 @@ class ValidationReport:
         """True when no error was found."""
         return self.errors.empty
 
+    def table_problems(self) -> list[str]:
+        """Why each required table is absent, one line per table: what the export holds instead
+        and the closest name (the failure summary shows only the rule)."""
+        absent = self.errors[self.errors["rule"] == "table_present"]
+        return [f"{table}: {message}" for table, message in zip(absent["table"], absent["message"])]
+
     def summary(self) -> pd.DataFrame:
         """Failures counted by severity, table, column and rule, with one example value."""
         if self.failures.empty:
@@ -161,15 +176,39 @@ class ValidationReport:
         return Path(path)
 
 
-def _value_of(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, column: str) -> pd.Series:
-    """The export's own text of each failing cell."""
-    text = parsed[table].text
-    if column not in text.columns:
-        return pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    looked = text[column].reindex(rows.dropna().astype("int64").to_numpy()).astype(object)
+def _cells(parsed: dict[str, ParsedTable], table: str, rows: pd.Series, column: str) -> pd.Series:
+    """The export's own text of ``column`` at source ``rows`` of ``table`` (None where absent)."""
     values = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    if table not in parsed or column not in parsed[table].text.columns:
+        return values
+    looked = parsed[table].text[column].reindex(rows.dropna().astype("int64").to_numpy()).astype(object)
     values[rows.notna().to_numpy()] = looked.where(looked.notna(), None).to_numpy(dtype=object)
     return values
+
+
+def _fill(parsed: dict[str, ParsedTable], out: pd.DataFrame, table: str, row: str, column: str) -> pd.Series:
+    """The text of every failure's cell (``table``, ``row``, ``column`` name the fields that
+    locate it), looked up once per table and column."""
+    values = pd.Series([None] * len(out), index=out.index, dtype=object)
+    located = out[(out[table] != "") & out[row].notna() & (out[column] != "")]
+    for (name, col), group in located.groupby([table, column], sort=False):
+        values[group.index] = _cells(parsed, name, group[row], col)
+    return values
+
+
+def _ids(parsed: dict[str, ParsedTable], out: pd.DataFrame) -> pd.DataFrame:
+    """The id columns of each failure's row; an exam's or event's patient through its episode."""
+    ids = pd.DataFrame({c: pd.Series([None] * len(out), index=out.index, dtype=object) for c in ID_FIELDS})
+    for table, group in out[out["row"].notna()].groupby("table", sort=False):
+        for column in ID_FIELDS:
+            ids.loc[group.index, column] = _cells(parsed, table, group["row"], column)
+        if table in ("imaging", "events") and "episodes" in parsed:
+            episodes = parsed["episodes"].text
+            if {"episode_id", "patient_id"} <= set(episodes.columns):
+                patient = episodes.drop_duplicates("episode_id").set_index("episode_id")["patient_id"]
+                found = ids.loc[group.index, "episode_id"].map(patient).astype(object)
+                ids.loc[group.index, "patient_id"] = found.where(found.notna(), None)
+    return ids
 
 
 def _finish(parsed: dict[str, ParsedTable], parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
@@ -182,17 +221,22 @@ def _finish(parsed: dict[str, ParsedTable], parts: list[tuple[str, pd.DataFrame]
         part["file"] = parsed[table].label if table in parsed else f"{table} (absent)"
         if "severity" not in part.columns:
             part["severity"] = "error"
+        for column in ("related_table", "related_column"):
+            part[column] = part[column].fillna("").astype(object) if column in part.columns else ""
+        related = part["related_row"] if "related_row" in part.columns else pd.Series(None, index=part.index)
+        part["related_row"] = related.astype("Int64")
+        part["row"] = part["row"].astype("Int64")
         source = parsed[table].source_columns if table in parsed else {}
-        part["source_column"] = part["column"].map(lambda c: source.get(c, c))
-        part["value"] = None
-        if table in parsed:
-            for column, group in part.groupby("column", sort=False):
-                part.loc[group.index, "value"] = _value_of(parsed, table, group["row"], column)
+        part["source_column"] = part["column"].map(source).fillna(part["column"]).astype(object)
         frames.append(part)
     if not frames:
         return pd.DataFrame(columns=list(FAILURE_FIELDS))
     out = pd.concat(frames, ignore_index=True)
-    out["row"] = out["row"].astype("Int64")
+    labels = {t: parsed[t].label for t in parsed}
+    out["related_file"] = out["related_table"].map(labels).fillna("").astype(object)
+    out["value"] = _fill(parsed, out, "table", "row", "column")
+    out["related_value"] = _fill(parsed, out, "related_table", "related_row", "related_column")
+    out[list(ID_FIELDS)] = _ids(parsed, out)
     order = {t: i for i, t in enumerate(TABLES)}
     out = out.assign(_t=out["table"].map(order)).sort_values(
         ["severity", "_t", "row", "column", "rule"], kind="stable", na_position="first"
@@ -237,7 +281,8 @@ def validate_export(
         raw = read_table(files, table, mapping)
         if raw is None:
             severity = "error" if table in REQUIRED_TABLES else "warning"
-            message = "table not found in the export" + ("" if severity == "error" else ": read as empty")
+            message = files.absent(table, mapping) + ("" if severity == "error" else
+                                                       ": the estimates that need it are not estimable")
             parts.append((table, pd.DataFrame({"severity": [severity], "row": pd.array([None], dtype="Int64"),
                                                "column": [""], "rule": ["table_present"], "message": [message]})))
             continue
@@ -255,7 +300,11 @@ def validate_export(
             parts.append((table, flagged))
             parts.append((table, found[keep]))
     typed = {t: (parsed[t].typed if t in parsed else empty_table(t, absent=True)) for t in TABLES}
-    parts += [(t, g.drop(columns="table")) for t, g in check_cross_table(typed).groupby("table", sort=False)]
+    # References are checked only against a parent that is there: an absent table or key column
+    # is one failure of its own, not one per row that refers to it.
+    checkable = {t: typed[t] for t in parsed if not _key_missing(parsed[t])}
+    checkable.update({t: typed[t] for t in TABLES if t not in parsed and t not in REQUIRED_TABLES})
+    parts += [(t, g.drop(columns="table")) for t, g in check_cross_table(checkable).groupby("table", sort=False)]
     return ValidationReport(
         export=Path(export),
         mapping=mapping,
@@ -265,6 +314,13 @@ def validate_export(
         rows={t: len(parsed[t].typed) if t in parsed else 0 for t in TABLES},
         files={t: parsed[t].label for t in parsed},
     )
+
+
+def _key_missing(parsed: ParsedTable) -> bool:
+    """Whether the table lacks its own id column (the column others refer to)."""
+    key = {"patients": "patient_id", "episodes": "episode_id"}.get(parsed.name)
+    issues = parsed.issues
+    return key is not None and bool(((issues["rule"] == "column_missing") & (issues["column"] == key)).any())
 
 
 

@@ -71,16 +71,18 @@ class _Steps:
         self.log(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} toh report: {name:<9} {seconds:7.2f} s{note}")
 
 
-def _export_files(export: Path) -> list[Path]:
-    if export.is_file():
-        return [export]
-    if export.is_dir():
-        return sorted(p for p in export.iterdir() if p.is_file() and not p.name.startswith("."))
-    raise ConfigError(f"export not found: {export}")
+def _export_files(export: Path, mapping: Path | None) -> list[Path]:
+    """The files the export's tables are read from, as the mapping resolves them: a table file
+    the mapping names counts wherever it is, and other files of the folder do not."""
+    from toh.cohort.locate import export_inputs
+    from toh.cohort.mapping import load_mapping
+
+    return export_inputs(export, load_mapping(mapping))
 
 
 def input_fingerprint(config: ReportConfig, version: str) -> str:
-    """SHA-256 over the export's files, the mapping, the configuration file and the settings.
+    """SHA-256 over the export's table files (as the mapping resolves them), the mapping, the
+    configuration file and the settings.
 
     The validation date enters only when it is set (a default "today" does not force a rebuild).
     """
@@ -89,7 +91,7 @@ def input_fingerprint(config: ReportConfig, version: str) -> str:
     assert config.export is not None
     digest = hashlib.sha256()
     parts: dict[str, Any] = {"toh-cohort": version, "settings": config.as_dict()}
-    parts["export"] = file_hashes(_export_files(config.export))
+    parts["export"] = file_hashes(_export_files(config.export, config.mapping))
     for name, path in (("mapping", config.mapping), ("config", config.source)):
         if path is not None:
             if not Path(path).is_file():

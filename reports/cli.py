@@ -92,6 +92,9 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
             code = _interrupted()
         except (click.exceptions.Exit, click.ClickException):
             raise
+        except BrokenPipeError:  # the reader of stdout has gone (toh validate X | head -1): stop quietly
+            _stdout_to_devnull()
+            code = EXIT_OK
         except Exception as exc:  # a bug: say so plainly, keep the traceback for debugging
             if _SIGNALLED:  # the interruption surfaced as another library's error
                 sys.exit(_interrupted())
@@ -106,6 +109,18 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         sys.exit(code)
 
     return wrapper
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device, so that nothing left in its buffer fails again at exit
+    (the recipe of Python's documentation for SIGPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test runner's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 _export_arg = click.argument("export", type=click.Path(path_type=Path))
@@ -144,9 +159,11 @@ def _pipeline(export: Path, mapping: Path | None, failures: Path, validation_dat
     from toh.reports._console import cohort_summary, validation_summary
 
     def validated(report: Any) -> None:
+        path = report.write_failures(failures) if len(report.failures) else None  # first: stdout may close early
         click.echo(validation_summary(report))
-        if len(report.failures):
-            path = report.write_failures(failures)
+        for problem in report.table_problems():
+            click.echo(f"toh: error: {problem}", err=True)
+        if path is not None:
             click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
 
     day = validation_date.date() if validation_date else None

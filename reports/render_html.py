@@ -1,7 +1,8 @@
 """Render a report document as one self-contained HTML file.
 
 Jinja2 with autoescape on: every text of the document (including anything that came from the
-export, such as an extra column's name) is escaped; only :func:`fragments` builds markup, and it
+export, such as an extra column's name) is neutralised (:func:`toh.reports.safe_text.neutralise`:
+bidi and control characters made visible) and escaped; only :func:`fragments` builds markup, and it
 escapes each piece itself.  Figures are embedded as ``data:`` URIs of their SVG files inside
 ``<img>`` elements (never inline SVG), and a Content-Security-Policy forbids every network
 request and every script, so the file opens anywhere, offline, and runs nothing.
@@ -16,6 +17,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from toh.reports._document import Num, ReportDocument, Text
+from toh.reports.safe_text import neutralise
 
 __all__ = ["render_html"]
 
@@ -41,12 +43,19 @@ def _num(num: Num) -> Markup:
 def fragments(text: Text | str) -> Markup:
     """Markup of a sentence or cell: text escaped, numbers marked with their results.json key."""
     if isinstance(text, str):
-        return escape(text)
-    return Markup("").join(escape(f) if isinstance(f, str) else _num(f) for f in text)
+        return escape(neutralise(text))
+    return Markup("").join(escape(neutralise(f)) if isinstance(f, str) else _num(f) for f in text)
+
+
+def _finalize(value: object) -> object:
+    """Every ``{{ value }}`` of the template: markup built here passes, any text is neutralised
+    (bidi and control characters made visible) before autoescape."""
+    return value if isinstance(value, Markup) else neutralise(str(value))
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("toh.reports", "templates"), autoescape=True, keep_trailing_newline=True)
+    env = Environment(loader=PackageLoader("toh.reports", "templates"), autoescape=True, keep_trailing_newline=True,
+                      finalize=_finalize)
     env.filters["fragments"] = fragments
     return env
 

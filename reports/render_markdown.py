@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from toh.reports._document import ReportDocument, Text, plain_text
+from toh.reports.safe_text import neutralise
 
 __all__ = ["render_markdown", "md_escape"]
 
@@ -17,8 +18,9 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_escape(text: str) -> str:
-    """Text safe to place in Markdown: HTML entities for & < >, backslashes before punctuation."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe to place in Markdown: bidi and control characters made visible, HTML entities for
+    & < >, backslashes before punctuation, line ends as spaces."""
+    text = neutralise(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
     return text.replace("\r", " ").replace("\n", " ")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from toh.analyses.baseline import BaselineResult
 from toh.cohort.safe_csv import write_csv
+from toh.reports.safe_text import neutralise
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -119,7 +121,10 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 
 
 def _latex_escape(text: str) -> str:
-    """Every LaTeX special character replaced in one pass (so no replacement is escaped again)."""
+    """Every LaTeX special character replaced in one pass (so no replacement is escaped again);
+    bidi and control characters made visible, and line ends (a blank line would end the table's
+    paragraph) written as spaces."""
+    text = re.sub(r"\r\n?|\n", " ", neutralise(text))
     return "".join(_LATEX.get(char, char) for char in text)
 
 
@@ -136,10 +141,10 @@ def render_table(table: pd.DataFrame, fmt: str, path: str | Path | None = None, 
         write_csv(table, path)
         return Path(path).read_text(encoding="utf-8")
     if fmt == "html":
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        head = "".join(f"<th>{html.escape(neutralise(str(c)))}</th>" for c in table.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(neutralise(str(v)))}</td>" for v in row) + "</tr>"
                        for row in table.itertuples(index=False))
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        cap = f"<caption>{html.escape(neutralise(caption))}</caption>" if caption else ""
         text = f'<table class="toh-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n'
     elif fmt == "latex":
         spec = "l" * len(table.columns)

@@ -17,7 +17,9 @@ from toh.schemas.dates import days_between
 
 __all__ = ["FAILURE_COLUMNS", "CROSS_TABLE_RULES", "check_cross_table", "birth_dates"]
 
-FAILURE_COLUMNS: tuple[str, ...] = ("table", "row", "column", "rule", "message")
+FAILURE_COLUMNS: tuple[str, ...] = (
+    "table", "row", "column", "rule", "message", "related_table", "related_row", "related_column",
+)
 
 #: rule name -> what it requires, used in messages and the README's rule list.
 CROSS_TABLE_RULES: dict[str, str] = {
@@ -59,7 +61,15 @@ def birth_dates(patients: pd.DataFrame) -> pd.Series:
     return birth
 
 
-def _failures(table: str, rows: pd.Index, column: str, rule: str) -> pd.DataFrame:
+def _failures(table: str, rows: pd.Index, column: str, rule: str,
+              related: tuple[str, np.ndarray, np.ndarray | str] | None = None) -> pd.DataFrame:
+    """Failure records of ``rule`` on ``rows``; ``related`` = (table, source row of each failing
+    row there (-1: none), the column compared with there)."""
+    n = len(rows)
+    other_table, other_rows, other_column = related if related is not None else ("", np.full(n, -1), "")
+    other_rows = np.asarray(other_rows, dtype="int64")
+    related_row = pd.array(np.where(other_rows >= 0, other_rows, 0), dtype="Int64")
+    related_row[other_rows < 0] = pd.NA
     return pd.DataFrame(
         {
             "table": table,
@@ -67,9 +77,20 @@ def _failures(table: str, rows: pd.Index, column: str, rule: str) -> pd.DataFram
             "column": column,
             "rule": rule,
             "message": CROSS_TABLE_RULES[rule],
+            "related_table": np.where(other_rows >= 0, other_table, ""),
+            "related_row": related_row,
+            "related_column": np.where(other_rows >= 0, other_column, ""),
         },
         columns=list(FAILURE_COLUMNS),
     )
+
+
+def _source_rows(frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+    """Source row (index) of ``frame`` at each position of ``at``; -1 where ``at`` is -1."""
+    rows = frame.index.to_numpy(dtype="int64")
+    if len(rows) == 0:
+        return np.full(len(at), -1, dtype="int64")
+    return np.where(at >= 0, rows[np.maximum(at, 0)], -1)
 
 
 def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame, at: np.ndarray) -> list[pd.DataFrame]:
@@ -81,26 +102,34 @@ def _episode_checks(patients: pd.DataFrame, episodes: pd.DataFrame, at: np.ndarr
     sex = take(patients["sex"], at, episodes.index)
     birth = take(birth_dates(patients), at, episodes.index)
     onset = episodes["onset_date"]
+    def failing(mask: pd.Series, column: str, rule: str, other: str) -> pd.DataFrame:
+        """Failures of ``rule`` beside the patient's ``other`` column (the patient's side is
+        looked up for the failing rows only)."""
+        hit = mask.fillna(False).to_numpy(dtype=bool)
+        where = at[hit]
+        if other == "birth":  # the birth_date, or the birth_year where that is all there is
+            given = "birth_date" in patients.columns and len(where)
+            dated = take(patients["birth_date"], where).notna().to_numpy() if given else np.zeros(len(where), bool)
+            other = np.where(dated, "birth_date", "birth_year")
+        return _failures("episodes", episodes.index[hit], column, rule, ("patients", _source_rows(patients, where), other))
 
     pregnant = pd.Series(False, index=episodes.index)
     if "pregnancy" in episodes.columns:
         pregnant |= episodes["pregnancy"].isin(["pregnant", "postpartum"])
     if "trimester" in episodes.columns:
         pregnant |= episodes["trimester"].notna()
-    bad = pregnant & (sex == "M")
     column = "pregnancy" if "pregnancy" in episodes.columns else "trimester"
-    out.append(_failures("episodes", episodes.index[bad.fillna(False)], column, "pregnancy_women_only"))
+    out.append(failing(pregnant & (sex == "M"), column, "pregnancy_women_only", "sex"))
 
     before = (birth >= onset).fillna(False)
-    out.append(_failures("episodes", episodes.index[before], "onset_date", "birth_before_onset"))
+    out.append(failing(before, "onset_date", "birth_before_onset", "birth"))
     age = days_between(onset, birth) / _DAYS_PER_YEAR
     implausible = ((age < _AGE_MIN) | (age > _AGE_MAX)).fillna(False) & ~before
-    out.append(_failures("episodes", episodes.index[implausible], "onset_date", "age_at_onset_plausible"))
+    out.append(failing(implausible, "onset_date", "age_at_onset_plausible", "birth"))
 
     if "death_date" in patients.columns:
         death = take(patients["death_date"], at, episodes.index)
-        early = (death < onset).fillna(False)
-        out.append(_failures("episodes", episodes.index[early], "onset_date", "death_not_before_onset"))
+        out.append(failing(death < onset, "onset_date", "death_not_before_onset", "death_date"))
     return out
 
 
@@ -129,22 +158,30 @@ def _dated_child_checks(
             on_death = (child["event_type"] == "death") & (date == death) & (date >= onset)
             inside = inside | on_death.fillna(False)
     # Rows with an unknown episode or a missing date are reported by their own rule.
-    outside = ~inside.fillna(True) & known & date.notna()
-    out.append(_failures(table, child.index[outside], date_column, rule))
+    outside = (~inside.fillna(True) & known & date.notna()).to_numpy(dtype=bool)
+    early = (date[outside] < onset[outside]).to_numpy(dtype=bool)  # else after the last follow-up
+    out.append(_failures(table, child.index[outside], date_column, rule,
+                         ("episodes", _source_rows(episodes, at[outside]),
+                          np.where(early, "onset_date", "last_followup_date"))))
     return out
 
 
 def _onset_after_death_event(events: pd.DataFrame, episodes: pd.DataFrame, patient_at: np.ndarray) -> pd.DataFrame:
     """Episodes that start after a death event recorded on another episode of their patient
-    (a death event is the patient's death, as death_date is); reported on the episode's onset."""
+    (a death event is the patient's death, as death_date is); reported on the episode's onset,
+    beside the (earliest) death event's event_date."""
     deaths = events[(events["event_type"] == "death").fillna(False).to_numpy(bool)]
     at = positions(deaths["episode_id"], episodes["episode_id"])
     patient = np.where(at >= 0, patient_at[np.maximum(at, 0)], -1)
     dated = (patient >= 0) & deaths["event_date"].notna().to_numpy()
-    earliest = pd.Series(deaths["event_date"].to_numpy()[dated]).groupby(patient[dated]).min()
-    death = pd.Series(earliest.reindex(patient_at).to_numpy(), index=episodes.index)
-    late = (episodes["onset_date"] > death).fillna(False)
-    return _failures("episodes", episodes.index[late.to_numpy(bool)], "onset_date", "no_onset_after_death_event")
+    first = (pd.DataFrame({"patient": patient[dated], "date": deaths["event_date"].to_numpy()[dated],
+                           "row": deaths.index.to_numpy(dtype="int64")[dated]})
+             .sort_values(["patient", "date", "row"], kind="stable").drop_duplicates("patient").set_index("patient"))
+    death = pd.Series(first["date"].reindex(patient_at).to_numpy(), index=episodes.index)
+    late = (episodes["onset_date"] > death).fillna(False).to_numpy(bool)
+    event_row = first["row"].reindex(patient_at).fillna(-1).to_numpy(dtype="int64")
+    return _failures("episodes", episodes.index[late], "onset_date", "no_onset_after_death_event",
+                     ("events", event_row[late], "event_date"))
 
 
 def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -153,8 +190,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Parameters
     ----------
     tables
-        Typed tables ``patients``, ``episodes``, ``imaging`` and ``events`` (missing keys are
-        skipped), each indexed by source row, with the columns their schema needs.
+        Typed tables ``patients``, ``episodes``, ``imaging`` and ``events``, each indexed by
+        source row, with the columns their schema needs.  A missing key skips the rules that
+        need that table (without episodes, none can be checked; without patients, exams and
+        events are still checked against their episodes).
 
     Returns
     -------
@@ -163,10 +202,13 @@ def check_cross_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     parts: list[pd.DataFrame] = [pd.DataFrame(columns=list(FAILURE_COLUMNS))]
     patients, episodes = tables.get("patients"), tables.get("episodes")
-    if patients is None or episodes is None:
+    if episodes is None:
         return parts[0]
-    patient_at = positions(episodes["patient_id"], patients["patient_id"])  # first row of a repeated id
-    parts += _episode_checks(patients, episodes, patient_at)
+    if patients is None:
+        patients, patient_at = pd.DataFrame(index=pd.Index([], dtype="int64")), np.full(len(episodes), -1)
+    else:
+        patient_at = positions(episodes["patient_id"], patients["patient_id"])  # first row of a repeated id
+        parts += _episode_checks(patients, episodes, patient_at)
     if tables.get("imaging") is not None:
         parts += _dated_child_checks("imaging", tables["imaging"], "exam_date", episodes, patients, patient_at)
     if tables.get("events") is not None:

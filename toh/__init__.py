@@ -45,6 +45,7 @@ _API: dict[str, str] = {
     "TohError": "toh.cohort.errors",
     "ConfigError": "toh.cohort.errors",
     "InvalidDataError": "toh.cohort.errors",
+    "UnreadableDataError": "toh.cohort.errors",
     "StatisticalWarning": "toh.cohort.errors",
 }
 
@@ -79,7 +80,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see; never imported at run t
     from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
     from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
     from toh.cohort.derive import DerivedCohort, derive_cohort
-    from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError
+    from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError, UnreadableDataError
     from toh.cohort.simulate import simulate_registry, write_registry
     from toh.cohort.validate import ValidationReport, load_valid_export, validate_export
     from toh.reports.build import build_report

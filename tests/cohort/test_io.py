@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import BASE_EXPORT, VALIDATION_DATE, write_export
-from toh.cohort.errors import ConfigError
+from toh.cohort.errors import ConfigError, UnreadableDataError
 from toh.cohort.io import RawTable
 from toh.cohort.mapping import ColumnMapping, TableMapping
 from toh.cohort.parse import parse_table
@@ -88,15 +88,15 @@ def test_workbook_serial_dates(tmp_path: Path) -> None:
     assert patients["death_date"].iloc[1] == pd.Timestamp("2021-06-01")
 
 
-def test_unreadable_files_are_config_errors(tmp_path: Path) -> None:
+def test_a_missing_export_is_a_config_error_and_unreadable_files_are_data_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="export not found"):
         _validate(tmp_path / "missing")
     (tmp_path / "book.xlsx").write_bytes(b"not a workbook")
-    with pytest.raises(ConfigError, match="not a readable workbook"):
+    with pytest.raises(UnreadableDataError, match="book.xlsx: not a readable workbook"):
         _validate(tmp_path / "book.xlsx")
     folder = write_export(tmp_path / "x", BASE_EXPORT)
-    (folder / "patients.csv").write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(ConfigError, match="cannot be read as utf-8"):
+    (folder / "patients.csv").write_bytes(BASE_EXPORT["patients"].encode() + b"P4,F,1980-01-01,,,\xff\n")
+    with pytest.raises(UnreadableDataError, match=r"patients.csv: line 5 is not valid utf-8 text \(byte 0xff\)"):
         _validate(folder)
 
 

@@ -73,6 +73,22 @@ def test_unmapped_code_is_not_silently_dropped(tmp_path: Path) -> None:
         ("[export\n", "not a valid TOML file"),
         ("[export]\ndelimiter = ';;'\n", "one character"),
         ("[tables.patients.columns]\npatient_id = 'A'\nsex = 'A'\n", "more than one column"),
+        ("[export]\ndate_format = '%d/%q/%Y'\n", r"\[export\].date_format = '%d/%q/%Y' is not a date format: 'q' is a bad"),
+        ("[export]\ndate_format = '%Y-%m-%d %'\n", "stray %"),
+        ("[export]\ndate_format = '%H:%M'\n", "does not name a year, month and day"),
+        ("[tables.episodes.date_formats]\nonset_date = '%Q'\n", r"\[tables.episodes\].date_formats.onset_date"),
+        ("[tables.episodes.date_formats]\njoint = '%Y'\n", "'joint', which is not a date column"),
+        ("[tables.episodes.date_formats]\nonset_date = 20200101\n", "must be a str"),
+        ("[export]\nencoding = 'klingon'\n", "not an encoding Python knows"),
+        ("[export]\nmissing = 'NA'\n", r"\[export\].missing must be a list"),
+        ("[export]\nmissing = ['NA', 1.5]\n", "must list texts, got 1.5"),
+        ("[export]\ndelimiter = '\"'\n", "other than a quote"),
+        ("[booleans]\ntrue = ['ja']\nfalse = ['JA']\n", "as both true and false"),
+        ("[tables.patients.values.sex]\n'1' = 'male'\n", r"recodes to \['male'\], not among the codes of sex \(M, F\)"),
+        ("[tables.patients.values.birth_date]\n'?' = ''\n", "dates and true/false are not recoded"),
+        ("[tables.patients.values]\nsex = 'M'\n", r"\[tables.patients\].values.sex must be a Mapping"),
+        ("[tables.patients]\nfile = ['a.csv']\n", r"\[tables.patients\].file must be a str"),
+        ("tables = 3\n", r"\[tables\] must be a Mapping"),
     ],
 )
 def test_broken_mapping_is_a_config_error(tmp_path: Path, text: str, message: str) -> None:
@@ -93,3 +109,33 @@ def test_mapped_column_absent_from_the_file(tmp_path: Path, base_export: Path) -
     report = validate_export(base_export, path, validation_date=VALIDATION_DATE)
     hits = report.failures[report.failures["rule"] == "column_missing"]
     assert list(zip(hits["table"], hits["column"])) == [("patients", "site")]
+
+
+def test_an_unreadable_mapping_is_a_config_error_that_quotes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_mapping(tmp_path)
+    path = tmp_path / "m.toml"
+    path.write_bytes(b"secret = 'x'\n\xff\xfe hidden text")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(at byte 13\)") as raised:
+        load_mapping(path)
+    assert "hidden" not in str(raised.value)
+
+
+@pytest.mark.parametrize("file", ["../outside.csv", "/etc/passwd", "link.csv"])
+def test_a_table_file_outside_the_export_is_refused(tmp_path: Path, base_export: Path, file: str) -> None:
+    (tmp_path / "outside.csv").write_text("TOPSECRET-7f3a:x:0:0\n")
+    (base_export / "link.csv").symlink_to(tmp_path / "outside.csv")
+    path = tmp_path / "mapping.toml"
+    path.write_text(f'[tables.patients]\nfile = "{file}"\n')
+    with pytest.raises(ConfigError, match=f'\\[tables.patients\\].file = "{file}" points outside the export folder') as raised:
+        validate_export(base_export, path, validation_date=VALIDATION_DATE)
+    assert "TOPSECRET" not in str(raised.value)
+
+
+def test_a_table_file_in_a_subfolder_of_the_export_is_read(tmp_path: Path, base_export: Path) -> None:
+    (base_export / "sub").mkdir()
+    (base_export / "patients.csv").rename(base_export / "sub" / "pts.csv")
+    path = tmp_path / "mapping.toml"
+    path.write_text('[tables.patients]\nfile = "sub/pts.csv"\n')
+    report = validate_export(base_export, path, validation_date=VALIDATION_DATE)
+    assert report.is_valid, report.failures.to_string()

@@ -59,11 +59,13 @@ def _validator_rule_names() -> set[str]:
     parse = ast.parse((ROOT / "cohort" / "parse.py").read_text(encoding="utf-8"))
     names |= _string_args(parse, "_issue", 2)
     validate = ast.parse((ROOT / "cohort" / "validate.py").read_text(encoding="utf-8"))
-    for node in ast.walk(validate):  # {"rule": ["table_present"], ...} and (row, column, "unique", message)
+    for node in [*ast.walk(validate), *ast.walk(parse)]:  # {"rule": [...]} / {"rule": "..."}, (row, column, "unique", message)
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 if isinstance(key, ast.Constant) and key.value == "rule" and isinstance(value, ast.List):
                     names |= {e.value for e in value.elts if isinstance(e, ast.Constant)}
+                if isinstance(key, ast.Constant) and key.value == "rule" and isinstance(value, ast.Constant):
+                    names.add(value.value)
         if isinstance(node, ast.Tuple) and len(node.elts) == 4 and isinstance(node.elts[2], ast.Constant):
             if isinstance(node.elts[2].value, str):
                 names.add(node.elts[2].value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,10 @@ def test_validate_broken_export_lists_every_problem(tmp_path: Path) -> None:
     assert "INVALID: 3 error(s)" in out and "Traceback" not in out
     frame = pd.read_csv(failures, dtype=str, keep_default_na=False)
     assert list(frame.columns) == ["severity", "table", "file", "row", "column", "source_column", "value",
-                                   "rule", "message"]
+                                   "rule", "message", "patient_id", "episode_id", "exam_id", "event_id",
+                                   "related_table", "related_file", "related_row", "related_column", "related_value"]
+    ids = set(zip(frame["table"], frame["patient_id"], frame["episode_id"], frame["exam_id"], frame["event_id"]))
+    assert ids == {("patients", "P1", "", "", ""), ("episodes", "P1", "E4", "", ""), ("imaging", "", "E99", "X1", "")}
     got = set(zip(frame["file"], frame["row"], frame["column"], frame["value"], frame["rule"]))
     assert got == {
         ("patients.csv", "2", "sex", "'=HYPERLINK(\"x\")", "code_list"),  # defused for spreadsheets
@@ -136,3 +140,30 @@ def test_start_up_imports_no_heavy_library(start: str) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[2])
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_closed_stdout_ends_the_command_quietly(tmp_path: Path, monkeypatch, capsys) -> None:
+    export = write_export(tmp_path / "bad", set_cell(BASE_EXPORT, "patients", 0, "sex", "X"))
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone, as `head -1` goes after one line
+    stream = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    with pytest.raises(SystemExit) as stopped:
+        cli(["validate", str(export), *DATE, "--failures", str(tmp_path / "f.csv")])
+    stream.write("more output after the pipe closed\n")
+    stream.flush()  # goes to the null device now: no second BrokenPipeError at exit
+    stream.close()
+    assert stopped.value.code == 0
+    assert "internal error" not in capsys.readouterr().err
+    assert (tmp_path / "f.csv").is_file()  # written before anything is printed
+
+
+@pytest.mark.slow
+def test_validate_piped_into_head(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "x", BASE_EXPORT)
+    toh = Path(sys.executable).with_name("toh")
+    result = subprocess.run(f"'{toh}' validate '{export}' --failures '{tmp_path / 'f.csv'}' | true; "
+                            'echo "exit ${PIPESTATUS[0]}"', shell=True, executable="/bin/bash",
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.stdout.strip().splitlines()[-1] == "exit 0"
+    assert "Error" not in result.stderr and "internal error" not in result.stderr

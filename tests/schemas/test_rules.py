@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from toh.cohort.validate import validate_export
@@ -146,3 +147,79 @@ def test_missing_required_column_and_table(tmp_path: Path) -> None:
 def test_required_tables_missing_is_an_error(tmp_path: Path) -> None:
     report = _validate(tmp_path, {"patients": BASE_EXPORT["patients"]})
     assert ("episodes", "table_present") in set(zip(report.errors["table"], report.errors["rule"]))
+
+
+# Each failure names its record by the registry's ids and, for a rule comparing two cells, the other
+# cell: (table, record, column, value) to break -> (rule, ids of the failing row, related side).
+RELATED_CASES = [
+    # P1 born after E1's onset: the episode's onset_date beside the patient's birth_date (line 2)
+    (("patients", 0, "birth_date", "2020-06-01"), "birth_before_onset",
+     ("episodes.csv", 2, "onset_date", "2020-01-01"), ("P1", "E1", "", ""), ("patients.csv", 2, "birth_date", "2020-06-01")),
+    # P2 has only a birth_year: the year is the other side
+    (("patients", 1, "birth_year", "2015"), "age_at_onset_plausible",
+     ("episodes.csv", 6, "onset_date", "2019-05-01"), ("P2", "E5", "", ""), ("patients.csv", 3, "birth_year", "2015")),
+    (("episodes", 0, "pregnancy", "pregnant"), "pregnancy_women_only",
+     ("episodes.csv", 2, "pregnancy", "pregnant"), ("P1", "E1", "", ""), ("patients.csv", 2, "sex", "M")),
+    (("patients", 2, "death_date", "2019-01-01"), "death_not_before_onset",
+     ("episodes.csv", 8, "onset_date", "2019-05-01"), ("P3", "E7", "", ""), ("patients.csv", 4, "death_date", "2019-01-01")),
+    (("imaging", 0, "exam_date", "2019-12-31"), "exam_in_episode_window",
+     ("imaging.csv", 2, "exam_date", "2019-12-31"), ("P1", "E1", "X1", ""), ("episodes.csv", 2, "onset_date", "2020-01-01")),
+    (("events", 0, "event_date", "2022-01-02"), "event_in_episode_window",
+     ("events.csv", 2, "event_date", "2022-01-02"), ("P2", "E6", "", "V1"),
+     ("episodes.csv", 7, "last_followup_date", "2021-12-01")),
+    (("episodes", 0, "diagnosis_date", "2019-12-31"), "diagnosis_not_before_onset",
+     ("episodes.csv", 2, "diagnosis_date", "2019-12-31"), ("P1", "E1", "", ""), ("episodes.csv", 2, "onset_date", "2020-01-01")),
+    (("episodes", 0, "patient_id", "P9"), "patient_exists",
+     ("episodes.csv", 2, "patient_id", "P9"), ("P9", "E1", "", ""), ("", None, "", None)),
+]
+
+
+@pytest.mark.parametrize(("change", "rule", "cell", "ids", "related"), RELATED_CASES)
+def test_failure_names_the_record_and_the_other_side(tmp_path: Path, change, rule, cell, ids, related) -> None:
+    report = _validate(tmp_path, set_cell(BASE_EXPORT, *change))
+    hits = report.errors[report.errors["rule"] == rule]
+    assert len(hits) >= 1, report.errors.to_string()
+    hit = hits.iloc[0]
+    assert (hit["file"], hit["row"], hit["column"], hit["value"]) == cell
+    assert tuple(hit[c] or "" for c in ("patient_id", "episode_id", "exam_id", "event_id")) == ids
+    got = (hit["related_file"], None if hit["related_row"] is pd.NA else hit["related_row"], hit["related_column"],
+           hit["related_value"])
+    assert got == related
+
+
+def test_an_episode_after_a_death_event_names_the_death_event(tmp_path: Path) -> None:
+    tables = set_cell(BASE_EXPORT, "events", 3, "episode_id", "E5")
+    tables = set_cell(tables, "events", 3, "event_date", "2019-06-01")
+    hit = _validate(tmp_path, tables).errors.iloc[0]
+    assert (hit["rule"], hit["episode_id"], hit["related_file"], hit["related_row"], hit["related_column"],
+            hit["related_value"]) == ("no_onset_after_death_event", "E6", "events.csv", 5, "event_date", "2019-06-01")
+
+
+def test_a_missing_table_is_one_failure_naming_what_is_there(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "x", BASE_EXPORT)
+    (folder / "patients.csv").rename(folder / "patient.csv")
+    report = validate_export(folder, validation_date=VALIDATION_DATE)
+    assert list(zip(report.errors["table"], report.errors["rule"])) == [("patients", "table_present")]
+    message = report.errors["message"].iloc[0]
+    assert "no patients.csv or patients.parquet in the export folder" in message
+    assert "files found: episodes.csv, events.csv, imaging.csv, patient.csv" in message
+    assert "did you mean 'patient.csv' for 'patients.csv'?" in message
+    assert report.table_problems() == [f"patients: {message}"]
+
+
+def test_without_the_episodes_table_no_exam_or_event_fails_its_reference(tmp_path: Path) -> None:
+    report = _validate(tmp_path, {k: v for k, v in BASE_EXPORT.items() if k != "episodes"})
+    assert list(report.errors["rule"]) == ["table_present"]
+
+
+def test_without_a_patient_id_column_no_episode_fails_its_reference(tmp_path: Path) -> None:
+    tables = dict(BASE_EXPORT, patients=BASE_EXPORT["patients"].replace("patient_id,", "pid,", 1))
+    report = _validate(tmp_path, tables)
+    assert set(report.errors["rule"]) == {"column_missing"}
+
+
+def test_without_the_patients_table_exams_are_still_checked_against_episodes(tmp_path: Path) -> None:
+    tables = {k: v for k, v in BASE_EXPORT.items() if k != "patients"}
+    report = _validate(tmp_path, set_cell(tables, "imaging", 0, "episode_id", "E99"))
+    assert list(zip(report.errors["table"], report.errors["rule"])) == [
+        ("patients", "table_present"), ("imaging", "episode_exists")]

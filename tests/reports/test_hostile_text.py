@@ -1,0 +1,59 @@
+"""Text from an export cannot run as a formula, reorder what a reader sees, or break a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from builders import BASE_EXPORT, write_export
+from toh.reports.cli import cli
+from toh.reports.render_html import _environment, fragments
+from toh.reports.render_markdown import md_escape
+from toh.reports.safe_text import neutralise
+from toh.reports.tables import render_table
+
+SPOOF = "invoice\u202egpj.exe"  # shows as "invoiceexe.jpg" where bidi controls act
+CONTROLS = "a\x00b\x1bc\x7fd\x85e\u2066f\u2069g\u2028h"
+
+
+def test_neutralise_makes_every_bidi_and_control_character_visible() -> None:
+    assert neutralise(SPOOF) == "invoice\\u202egpj.exe"
+    assert neutralise(CONTROLS) == "a\\u0000b\\u001bc\\u007fd\\u0085e\\u2066f\\u2069g\\u2028h"
+    assert neutralise("tab\there\nline\r\nend é ü 中") == "tab\there\nline\r\nend é ü 中"
+
+
+def test_html_and_markdown_show_the_escape_not_the_control() -> None:
+    assert str(fragments(SPOOF)) == "invoice\\u202egpj.exe"
+    page = _environment().from_string("<p>{{ name }}</p><p>{{ 3 }}</p>").render(name=SPOOF + "<b>")
+    assert page == "<p>invoice\\u202egpj.exe&lt;b&gt;</p><p>3</p>"
+    assert md_escape(SPOOF) == "invoice\\\\u202egpj.exe"
+    assert "\u202e" not in md_escape(CONTROLS) and "\x1b" not in md_escape(CONTROLS)
+
+
+def test_tables_neutralise_and_latex_survives_blank_lines() -> None:
+    table = pd.DataFrame({SPOOF: ["first line\n\nsecond line\r\nthird", "100%"]})
+    latex = render_table(table, "latex")
+    body = latex.splitlines()
+    assert r"first line  second line third \\" in body
+    assert "\u202e" not in latex and "invoice\\textbackslash{}u202egpj.exe" in latex
+    assert all(line.strip() for line in body)  # no blank line ends the tabular's paragraph
+    html = render_table(table, "html")
+    assert "\u202e" not in html and "invoice\\u202egpj.exe" in html
+
+
+def test_derive_csv_defuses_a_formula_in_a_column_name(tmp_path: Path) -> None:
+    tables = dict(BASE_EXPORT)
+    tables["episodes"] = "".join(
+        line + (',=HYPERLINK("x")' if i == 0 else ",1") + "\n"
+        for i, line in enumerate(BASE_EXPORT["episodes"].splitlines())
+    )
+    export = write_export(tmp_path / "x", tables)
+    result = CliRunner().invoke(cli, ["derive", str(export), "--validation-date", "2025-06-30", "--format", "csv",
+                                      "--out", str(tmp_path / "out"), "--failures", str(tmp_path / "f.csv")])
+    assert result.exit_code == 0, result.output
+    header = (tmp_path / "out" / "episodes.csv").read_text().splitlines()[0]
+    assert ",\"'=HYPERLINK(\"\"x\"\")\"" in header and ',=HYPERLINK' not in header
+    warnings = pd.read_csv(tmp_path / "f.csv", dtype=str, keep_default_na=False)
+    assert list(warnings["column"]) == ["'=HYPERLINK(\"x\")"]
