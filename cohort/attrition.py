@@ -24,6 +24,8 @@ REASONS: dict[str, str] = {
     "episode_not_in_cohort": "its episode belongs to a patient outside the cohort",
     "film_indeterminate": "plain film with no abnormal finding and a finding not recorded",
     "no_determinate_film": "index episode without a plain film whose findings decide normal/abnormal",
+    "no_imaging_table": "the export has no imaging table",
+    "table_absent": "not in the export: nothing read",
     "event_type_not_analysed": "event type with no estimand (surgery, other)",
     "event_not_on_index_episode": "fracture/AVN event of a non-index episode",
     "event_not_first": "a later fracture/AVN event of an episode (time to first event only)",
@@ -77,11 +79,13 @@ def within_cohort(
     events: pd.DataFrame,
     definitions: Definitions,
     on_index: np.ndarray | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> list[pd.DataFrame]:
     """Rows of cohort patients that a particular analysis cannot use (derived tables in).
 
     ``on_index`` says of each event whether its episode is an index episode (looked up by
-    episode_id when not given).
+    episode_id when not given).  With the imaging table ``absent``, index episodes leave the
+    radiographic analysis for that reason, not for want of a film.
     """
     is_index = episodes["is_index"].to_numpy(dtype=bool)
     if on_index is None:
@@ -99,7 +103,7 @@ def within_cohort(
         _derived_part("imaging", imaging, imaging["film_status"] == "indeterminate", "radiographic",
                       "film_indeterminate"),
         _derived_part("episodes", episodes, is_index & (episodes["xr_films"] == 0).to_numpy(), "radiographic",
-                      "no_determinate_film"),
+                      "no_imaging_table" if "imaging" in absent else "no_determinate_film"),
         _derived_part("events", events, ~events["event_type"].isin(outcome_types + ("death",)),
                       "complications", "event_type_not_analysed"),
         _derived_part("events", outcome, ~on_index_episode, "complications", "event_not_on_index_episode"),
@@ -119,15 +123,19 @@ def ledger(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out.drop(columns="_t").reset_index(drop=True)
 
 
-def summarise(ledger_frame: pd.DataFrame, rows_in: dict[str, int]) -> pd.DataFrame:
+def summarise(ledger_frame: pd.DataFrame, rows_in: dict[str, int], absent: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Reconcile the ledger with the rows read: one line per table and step.
 
     Per table: ``read`` (rows in the export), one line per reason rows leave the cohort,
     ``in_cohort`` (read minus those), then one line per reason rows of cohort patients are left
-    out of a particular analysis (``stage`` radiographic or complications).
+    out of a particular analysis (``stage`` radiographic or complications).  A table the export
+    does not have gets one line, ``absent``, and no counts.
     """
     records = []
     for table, n_in in rows_in.items():
+        if table in absent:
+            records.append((table, "absent", "table_absent", REASONS["table_absent"], 0))
+            continue
         mine = ledger_frame[ledger_frame["table"] == table]
         records.append((table, "read", "", "rows read", int(n_in)))
         counts = mine.groupby(["stage", "reason"], sort=True).size()

@@ -66,7 +66,7 @@ class DerivedCohort:
 
     def attrition_summary(self, rows_in: dict[str, int]) -> pd.DataFrame:
         """Rows in, excluded by stage and reason, and reaching the analyses, per table."""
-        return attrition.summarise(self.attrition, rows_in)
+        return attrition.summarise(self.attrition, rows_in, self.absent)
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -286,7 +286,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     drop = ("index_onset", "index_side", "index_number", "death_date")
     episodes_out = pd.DataFrame({c: v for c, v in ep.items() if c not in drop}, copy=False)
     on_index = ep["is_index"][event_episode]
-    ledger += attrition.within_cohort(episodes_out, im, ev, definitions, on_index=on_index)
+    ledger += attrition.within_cohort(episodes_out, im, ev, definitions, on_index=on_index, absent=absent)
     return DerivedCohort(
         episodes=episodes_out,
         index=index,

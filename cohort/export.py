@@ -20,6 +20,9 @@ DERIVED_TABLES: tuple[str, ...] = ("episodes", "index", "imaging", "events", "at
 def write_derived(derived: DerivedCohort, rows_in: dict[str, int], out: str | Path, fmt: str = "parquet") -> list[Path]:
     """Write every derived table to ``out`` as Parquet or CSV; return the paths, sorted.
 
+    A table the export does not have (``derived.absent``) is not written, so a reader of the
+    derived folder cannot take it for an empty one.
+
     Dates are written as dates, infinite radiographic upper bounds as ``inf`` (CSV) or IEEE
     infinity (Parquet), missing values as empty cells.
     """
@@ -35,6 +38,8 @@ def write_derived(derived: DerivedCohort, rows_in: dict[str, int], out: str | Pa
         "attrition": derived.attrition,
         "attrition_summary": derived.attrition_summary(rows_in),
     }
+    for name in derived.absent:  # absent stays absent: an empty file would read as "none recorded"
+        frames.pop(name, None)
     paths = {name: out / f"{name}.{fmt}" for name in frames}
     if fmt == "csv":
         for name, frame in frames.items():

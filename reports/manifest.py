@@ -14,7 +14,7 @@ __all__ = ["file_hashes", "software_versions", "provenance", "MANIFEST", "REPORT
 #: The report's manifest file, and the ``kind`` it names.
 MANIFEST, REPORT_KIND = "manifest.json", "toh-report"
 
-_PACKAGES = ("toh-cohort", "pandas", "numpy", "scipy", "pandera", "lifelines", "statsmodels", "pyarrow")
+_PACKAGES = ("toh-cohort", "pandas", "numpy", "scipy", "pandera", "lifelines", "pyarrow")  # what computes the numbers
 
 
 @functools.lru_cache(maxsize=64)

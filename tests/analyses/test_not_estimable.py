@@ -130,3 +130,16 @@ def test_blanking_takes_whole_key_segments() -> None:
     out = blank_not_estimable(head, {"a.b": "why"})
     assert out == {"a.b.n": None, "a.b.x": None, "a.bc.n": 5, "a.b": None, "a.b.not_estimable": "why"}
     assert head["a.b.x"] == 0  # the input is not changed
+
+
+def test_an_absent_table_stays_absent_in_the_derived_tables(tmp_path: Path) -> None:
+    from toh.cohort.export import write_derived
+
+    report = load_valid_export(_export(tmp_path, drop="imaging"), validation_date=DAY)
+    derived = derive_cohort(report.tables)
+    summary = derived.attrition_summary(report.rows).set_index(["table", "stage"])
+    assert summary.loc[("imaging", "absent"), "description"] == "not in the export: nothing read"
+    assert ("imaging", "read") not in summary.index
+    assert summary.loc[("episodes", "radiographic"), "reason"] == "no_imaging_table"
+    names = sorted(p.name for p in write_derived(derived, report.rows, tmp_path / "derived", "csv"))
+    assert "imaging.csv" not in names and "events.csv" in names

@@ -8,9 +8,12 @@ when coverage is clearly off.  The seeds are fixed, so the outcome is determinis
 
 from __future__ import annotations
 
+import pytest
+
 from simulation.coverage_study import run_study, summarise
 
 
+@pytest.mark.slow  # the coverage study's fast cut: 12 registries x 1,500 patients
 def test_estimates_near_truth_and_intervals_cover() -> None:
     frame = run_study(reps=12, n_patients=1500, seed=500, draws=100)
     assert int(frame["covered"].sum()) >= 84, summarise(frame).to_string()

@@ -8,6 +8,8 @@ to have the same columns: the reference's dtypes there are accidents of mapping 
 
 from __future__ import annotations
 
+import pytest
+
 import pandas as pd
 from cohort_strategies import cohorts
 from hypothesis import HealthCheck, given, settings
@@ -42,6 +44,7 @@ def _assert_same(tables: dict[str, pd.DataFrame], definitions: Definitions) -> N
         pd.testing.assert_frame_equal(mine, theirs, obj=name)
 
 
+@pytest.mark.slow  # 60 hypothesis cohorts through both derivations
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts(), st.sampled_from([30, 0, 400]))
 def test_derivation_equals_the_reference(tables: dict[str, pd.DataFrame], window: int) -> None:

@@ -96,6 +96,7 @@ def test_simulate_is_reproducible_and_valid(tmp_path: Path) -> None:
     assert code == 0, out
 
 
+@pytest.mark.slow  # the whole demo report (CI also runs `toh demo` itself)
 def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     code, out = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, out

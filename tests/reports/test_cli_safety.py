@@ -39,7 +39,9 @@ def _commands(export: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("command", ["derive", "analyze", "figures", "report", "simulate"])
+@pytest.mark.parametrize("command", ["derive", "analyze", "simulate",
+                                     pytest.param("figures", marks=pytest.mark.slow),
+                                     pytest.param("report", marks=pytest.mark.slow)])
 def test_twice_into_the_same_out_and_never_into_a_users_folder(tmp_path: Path, command: str) -> None:
     export = write_export(tmp_path / "export", BASE_EXPORT)
     os.chdir(tmp_path)  # the failure CSV's default place

@@ -263,6 +263,7 @@ def test_write_figures_writes_every_figure_at_journal_size(analysis: CohortAnaly
     assert "<dc:date>" not in (out / "claims_forest.svg").read_text()
 
 
+@pytest.mark.slow  # every figure drawn twice
 def test_two_runs_give_identical_bytes(analysis: CohortAnalysis, written: tuple[Path, list[Path]],
                                        tmp_path: Path) -> None:
     out, first = written

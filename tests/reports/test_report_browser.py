@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a headless chromium per test
+
 from report_builders import HOSTILE_COLUMN
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")

@@ -79,6 +79,7 @@ def test_cli_exit_codes_for_report_builds(tmp_path: Path, hostile_export: Path) 
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow  # full rebuilds of the demo report
 def test_if_changed_skips_and_rebuilds(tmp_path: Path) -> None:
     export = tmp_path / "export"
     shutil.copytree(demo_export(), export, ignore=shutil.ignore_patterns("*.json", "__*"))
@@ -96,6 +97,7 @@ def test_if_changed_skips_and_rebuilds(tmp_path: Path) -> None:
     assert _quiet(config.with_overrides(min_cell=3), if_changed=True).built  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # full rebuilds of the demo report
 def test_failed_or_killed_build_leaves_the_last_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     config = report_config(demo_export(), out, bootstrap_draws=0, formats=("md",))
@@ -134,6 +136,7 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None
     assert (precious / "chapter1.tex").read_text() == "years of work"
 
 
+@pytest.mark.slow  # full rebuilds of the demo report
 def test_same_inputs_give_the_same_bytes(demo_report: tuple[Path, list[str]], tmp_path: Path) -> None:
     first, _ = demo_report
     second = tmp_path / "again"
@@ -150,6 +153,7 @@ def test_log_has_one_line_per_step_with_its_time(demo_report: tuple[Path, list[s
     assert lines[-1].startswith("toh report: wrote ")
 
 
+@pytest.mark.slow  # full rebuilds of the demo report
 def test_progress_shows_only_on_an_interactive_terminal(tmp_path: Path) -> None:
     import io
 
