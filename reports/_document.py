@@ -60,13 +60,24 @@ def plain_text(text: Text | str) -> str:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """A rendered table: header, rows of cells (each a Text) and an optional note."""
+    """A rendered table: header, rows of cells (each a Text) and an optional note.
+
+    Text fragments longer than :data:`toh.reports.safe_text.LONGEST_CELL` (a free-text value
+    typed into a code column of the export) are cut here, once, for every renderer.
+    """
 
     name: str
     caption: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Text, ...], ...]
     note: str = ""
+
+    def __post_init__(self) -> None:
+        from toh.reports.safe_text import shorten
+
+        rows = tuple(tuple(tuple(shorten(f) if isinstance(f, str) else f for f in cell) for cell in row)
+                     for row in self.rows)
+        object.__setattr__(self, "rows", rows)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pandas as pd
 from toh.reports._fig_common import (DAYS_PER_YEAR, at_risk, at_risk_rows, days_per, draw_step_band,
                                  new_axes, nice_ticks, slug, step_xy)
 from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
+from toh.reports.safe_text import neutralise
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -33,12 +34,14 @@ _ORDER = {"M": 0, "F": 1, "pregnancy-associated": 0, "not pregnancy-associated":
 
 
 def stratum_label(stratum: str, short: bool = False) -> str:
-    """The printed name of a stratum (``"M"`` -> ``"Men"``; others capitalised); ``short`` for
-    the at-risk table (at most 16 characters)."""
+    """The printed name of a stratum (``"M"`` -> ``"Men"``; others capitalised, control
+    characters made visible); at most 16 characters in a legend, 14 with ``short`` (the at-risk
+    table): a free-text level typed into the export cannot push the legend off the canvas."""
     if short and stratum in _SHORT:
         return _SHORT[stratum]
-    label = _LABELS.get(stratum, str(stratum)[:1].upper() + str(stratum)[1:])
-    return label if not short or len(label) <= 16 else label[:15] + "\u2026"
+    label = _LABELS.get(stratum, neutralise(str(stratum)[:1].upper() + str(stratum)[1:]))
+    longest = 14 if short else 16
+    return label if len(label) <= longest else label[:longest - 1] + "\u2026"
 
 
 def _censor_handle():

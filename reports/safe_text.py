@@ -11,7 +11,11 @@ terminal.  :func:`neutralise` replaces each with a visible escape (``\\u202e``);
 
 from __future__ import annotations
 
-__all__ = ["neutralise"]
+__all__ = ["neutralise", "shorten", "LONGEST_CELL"]
+
+#: The most characters a table cell shows; a longer text (a free-text value typed into a code
+#: column) is cut, with its length said, so that no renderer meets a cell taller than a page.
+LONGEST_CELL = 120
 
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _CONTROL = (*(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)
@@ -23,3 +27,11 @@ def neutralise(text: str) -> str:
     visible escape such as ``\\u202e`` (tab, line feed and carriage return are kept: each renderer
     decides what a line end becomes)."""
     return text.translate(_TABLE)
+
+
+def shorten(text: str, limit: int = LONGEST_CELL) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (``"abc... (12,000
+    characters)"``); shorter text unchanged."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit].rstrip()}... ({len(text):,} characters)"

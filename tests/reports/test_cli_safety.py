@@ -125,3 +125,17 @@ def test_a_signal_during_the_bootstrap_ends_the_workers_and_keeps_the_last_repor
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the command"
     assert _snapshot(out) == last
     assert sorted(p.name for p in folder.iterdir()) == ["registry", "report"]  # no lock or staging left
+
+
+def test_a_12000_character_free_text_cell_neither_breaks_the_pdf_nor_fills_the_page(tmp_path: Path) -> None:
+    """A free-text value typed into a code column (treatment) once ended the PDF step with an
+    internal error ("too high to be rendered on a single page"); every table cell is now cut to
+    120 characters, saying how long it was, in every format."""
+    export = write_export(tmp_path / "export", set_cell(BASE_EXPORT, "episodes", 0, "treatment", "x" * 12000))
+    out = tmp_path / "report"
+    code, text = _run("report", str(export), "--out", str(out), "--format", "pdf,md", *QUICK, *DATE,
+                      "--min-cell", "0")
+    assert code == 0, text
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "x" * 120 in markdown and "(12,000 characters)" in markdown and "x" * 121 not in markdown
+    assert (out / "report.pdf").stat().st_size > 10_000
