@@ -51,6 +51,7 @@ def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAn
     options = AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
         resolution=ResolutionOptions(strata=config.strata),
+        claims=config.claims,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -102,7 +103,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, report: Validatio
     assert config.export is not None
     settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
                 "validation_date": report.validation_date.isoformat()}
-    info = provenance(config.export, report.files, config.mapping, settings)
+    info = provenance(config.export, report.files, config.mapping, settings, config.claims)
     if config.source is not None:
         info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
     doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell,
