@@ -91,7 +91,7 @@ class Citation:
         where = self.year + (f";{self.volume}" if self.volume else "") + (f":{self.pages}" if self.pages else "")
         parts.append(where if where.endswith(".") else where + ".")
         if self.doi:
-            parts.append(f"doi:{self.doi}.")
+            parts.append(f"doi:{self.doi}")
         if self.url:
             parts.append(self.url)
         if self.note:

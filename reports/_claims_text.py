@@ -42,9 +42,10 @@ def claim_cell(w: Writer, claim: Claim, reason: str, hide: bool) -> Text:
 
 
 def claim_sentence(w: Writer, result: ClaimsResult, claim_id: str) -> Text:
-    """One sentence: the published claim, its source, the rule and the verdict, e.g. "Published
-    (Radiopaedia): resolves spontaneously within 6-8 months; judged on the median time to
-    resolution, whole CI within 6-8 months: inconclusive."  Empty when there is no such claim."""
+    """Two short sentences: the published claim with its source, then the rule and the verdict,
+    e.g. "Published (Radiopaedia): resolves spontaneously within 6-8 months. Against the
+    registry's median time to resolution (whole CI within 6-8 months): inconclusive."  Empty
+    when there is no such claim."""
     rows = result.claims.set_index("key")
     if claim_id not in rows.index:
         return ()
@@ -52,5 +53,5 @@ def claim_sentence(w: Writer, result: ClaimsResult, claim_id: str) -> Text:
     claim = result.record(claim_id)
     found = w.headline.get(f"claims.{claim_id}.verdict", row["verdict"])
     why = f" ({row['reason']})" if row["reason"] else ""
-    return (f" Published ({row['source']}): {claim.text}; judged on the {claim.quantity}, {row['rule']}: "
-            f"{found}{why}.",)
+    return (f" Published ({row['source']}): {claim.text}. Against the registry's {claim.quantity} "
+            f"({row['rule']}): {found}{why}.",)

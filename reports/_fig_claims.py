@@ -2,7 +2,7 @@
 
 Claims are on different scales (a ratio, shares, months), so one shared axis would mislead.
 Each claim gets a row: the claim as its title, the registry's estimate and confidence interval
-on the claim's own axis (ratios on a log axis), the published figure drawn on the same axis (a
+on the claim's own axis (ratios on a log axis, shares in %), the published figure drawn on the same axis (a
 dashed line for a value, a shaded region for a range or for the side of a threshold the claim
 asserts, read from the claim's rule in the claims file), the estimate and interval printed at
 the right, and the verdict encoded by colour, marker shape and word.
@@ -204,7 +204,11 @@ def draw_claims(container: Axes, result: ClaimsResult) -> list[Axes]:
 def _panel(ax: Axes, row: pd.Series, claim: Claim, cell_in: float) -> None:
     key = slug(row["key"])
     ax.set_gid(f"claim-{key}")
+    pct = 100.0 if claim.unit == "share" else 1.0  # shares are drawn in %, as the table shows them
+    row = row.copy()
+    row[["estimate", "lower", "upper"]] = row[["estimate", "lower", "upper"]].astype(float) * pct
     ref = reference(claim)
+    ref = Reference(ref.kind, ref.low * pct, ref.high * pct)
     log = claim.unit == "ratio" and ref.low > 0 and all(
         v > 0 for v in (row["lower"], row["upper"], row["estimate"]) if np.isfinite(v))
     if log:
@@ -217,6 +221,10 @@ def _panel(ax: Axes, row: pd.Series, claim: Claim, cell_in: float) -> None:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
+        if pct != 1.0:
+            from matplotlib.ticker import FuncFormatter
+
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
     _draw_reference(ax, ref, f"claim-{key}-published")
     verdict = str(row["verdict"])
     colour = COLOURS.get(verdict, "black")
@@ -247,7 +255,8 @@ def _panel(ax: Axes, row: pd.Series, claim: Claim, cell_in: float) -> None:
         ax.annotate(note, xy=(0.5, 0.5), xycoords="axes fraction", ha="center", va="center", fontsize=6.5,
                     fontstyle="italic", color="#444444", zorder=5,
                     bbox=dict(facecolor="white", edgecolor="none", pad=1.0)).set_gid(f"claim-{key}-note")
-    estimate = (f"{format_number(est)} ({format_number(lo, est)}\u2013{format_number(hi, est)})"
+    unit = "%" if pct != 1.0 else ""
+    estimate = (f"{format_number(est)}{unit} ({format_number(lo, est)}\u2013{format_number(hi, est)}{unit})"
                 if np.isfinite(est) else "not shown" if isinstance(note, str) and note else "not estimable")
     ax.annotate(estimate, xy=(1, 0.5), xycoords="axes fraction", xytext=(8, 0), textcoords="offset points",
                 ha="left", va="center", fontsize=7).set_gid(f"claim-{key}-text")

@@ -85,9 +85,10 @@ def test_changing_a_published_range_changes_table_sentence_and_figure(tmp_path: 
     assert row[4] == row2[4]  # the estimate itself does not change
     # the sentence of the resolution section
     assert "Published (Radiopaedia): resolves spontaneously within 6-8 months" in sentence
-    assert sentence.endswith("whole CI within 6-8 months: inconclusive.")
+    assert sentence.endswith("Against the registry's median time to resolution (whole CI within 6-8 months): "
+                             "inconclusive.")
     assert "Published (Doe et al. 2031): resolves spontaneously within 5-7 months" in sentence2
-    assert sentence2.endswith("whole CI within 5-7 months: consistent.")
+    assert sentence2.endswith("(whole CI within 5-7 months): consistent.")
     # the forest plot: the text and the drawn band
     assert "<!-- median time to resolution (published: 6-8\u00a0months) -->" in svg
     assert "<!-- median time to resolution (published: 5-7\u00a0months) -->" in svg2

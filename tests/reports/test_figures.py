@@ -235,13 +235,15 @@ def test_claims_forest_one_panel_per_claim(analysis: CohortAnalysis) -> None:
     assert len(container.child_axes) == len(claims) and not container.axison
     for row in claims.itertuples():
         key = row.key.replace("_", "-")
+        pct = 100.0 if row.unit == "share" else 1.0  # shares are drawn in %
         (x, _), = [_by_gid(container, f"claim-{key}-estimate").get_data()]
-        assert x[0] == row.estimate
-        assert list(_by_gid(container, f"claim-{key}-ci").get_xdata()) == [row.lower, row.upper]
+        assert x[0] == pytest.approx(row.estimate * pct)
+        assert list(_by_gid(container, f"claim-{key}-ci").get_xdata()) == pytest.approx([row.lower * pct,
+                                                                                         row.upper * pct])
         assert _by_gid(container, f"claim-{key}-verdict").get_text() == row.verdict
         ref = reference(analysis.claims.record(row.key))
         if ref.kind != "range":
-            assert _by_gid(container, f"claim-{key}-published-line").get_xdata()[0] == ref.low
+            assert _by_gid(container, f"claim-{key}-published-line").get_xdata()[0] == pytest.approx(ref.low * pct)
     ratio = _by_gid(container, "claim-sex-ratio")
     assert ratio.get_xscale() == "log"
 
