@@ -310,8 +310,9 @@ def load_claims(extra: str | Path | None = None) -> ClaimSet:
     Parameters
     ----------
     extra
-        A claims file of the same format (sources there may be cited by its claims, and replace
-        bundled sources of the same id), or None.
+        A claims file of the same format, or None.  Its claims may cite the bundled sources by
+        id; a source it defines under a bundled id is the one its own claims cite (the bundled
+        claims keep their sources).
 
     Returns
     -------

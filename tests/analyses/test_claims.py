@@ -223,3 +223,12 @@ def test_a_wrong_version_or_a_missing_file_is_a_config_error(tmp_path: Path) -> 
         load_claims(path)
     with pytest.raises(ConfigError, match="not found"):
         load_claims(tmp_path / "none.toml")
+
+
+def test_a_bundled_claim_the_options_leave_out_is_not_assessable() -> None:
+    report = load_valid_export(DEMO, validation_date=dt.date(2026, 1, 31))
+    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0, weeks=(4.0, 12.0)))
+    analysis = analyse_cohort(derive_cohort(report.tables), options)
+    row = analysis.claims.claims.set_index("key").loc["films_by_8_weeks"]
+    assert row["verdict"] == "not assessable" and "radiographic.changed_8w.npmle" in row["reason"]
+    assert analysis.headline()["claims.films_by_8_weeks.estimate"] is None
