@@ -1,55 +1,68 @@
 """The claims check: each published statement about TOH beside this registry's estimate.
 
-The statements, their sources and the verdict rules are listed in ``docs/definitions.md``
-("The claims check").  Each has a rule that turns the registry's estimate and interval into
-a verdict: "consistent", "not consistent" or "inconclusive" (the interval straddles the
-published figure's boundary).
+The statements, their sources, the registry quantity each rests on and the rule that judges it
+are data: the claims file (:mod:`toh.analyses.claimsfile`, ``claims.toml``).  One function,
+:func:`verdict`, turns a rule and the estimate's confidence interval into a verdict; the
+report's table, its sentences and the forest plot all read the verdicts and rules made here.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, clean_number, reason_for
-from toh.analyses.complications import ComplicationsResult
-from toh.analyses.demographics import DemographicsResult
-from toh.analyses.migration import MigrationResult
-from toh.analyses.radiographic import RadiographicResult
-from toh.analyses.recurrence import RecurrenceResult
-from toh.analyses.resolution import ResolutionResult
+from toh.analyses.claimsfile import Claim, ClaimSet, Rule, bundled_claims_path, load_claims
+from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, clean_number, reason_for
+from toh.cohort.errors import ConfigError
 
-__all__ = ["ClaimsResult", "check_claims", "CLAIM_COLUMNS", "NOT_ASSESSABLE"]
+__all__ = ["ClaimsResult", "check_claims", "verdict", "published_text", "rule_text", "format_value",
+           "CLAIM_COLUMNS", "CONSISTENT", "NOT_CONSISTENT", "INCONCLUSIVE", "NOT_ASSESSABLE", "VERDICTS",
+           "VERDICT_RULE"]
 
-CLAIM_COLUMNS = ["key", "claim", "source", "published", "quantity", "estimate", "lower", "upper", "rule", "verdict",
-                 "reason"]
+CONSISTENT, NOT_CONSISTENT, INCONCLUSIVE = "consistent", "not consistent", "inconclusive"
 #: The verdict of a claim whose estimate cannot be made from this export (its reason beside it).
 NOT_ASSESSABLE = "not assessable"
+VERDICTS = (CONSISTENT, NOT_CONSISTENT, INCONCLUSIVE, NOT_ASSESSABLE)
+CLAIM_COLUMNS = ["key", "claim", "source", "citation", "published", "quantity", "unit", "estimate", "lower",
+                 "upper", "rule", "verdict", "reason"]
 
-#: claim -> the results key (prefix) of the estimate it rests on.
-NEEDS = {
-    "sex_ratio": "demographics.sex_ratio", "men_40_55": "demographics.men_aged_40_55",
-    "women_pregnancy": "demographics.women_pregnancy_associated",
-    "third_trimester": "demographics.pregnant_in_trimester_3", "one_hip": "demographics.bilateral",
-    "films_by_8_weeks": "radiographic", "resolution_6_8_months": "resolution", "recurrence_possible": "recurrence",
-    "migration_15pct": "migration", "fracture_rare": "complications.fracture.all",
-    "fracture_pregnancy": "complications.fracture.risk_ratio_pregnancy", "no_avn": "complications.avn.all",
-}
-
-RADIOPAEDIA = "Radiopaedia, Transient osteoporosis of the hip"
+#: The verdict rule in words (the report's methods state it; :func:`verdict` implements it).
+VERDICT_RULE = (
+    "Each published claim is set beside the registry's estimate and its confidence interval: it is "
+    "consistent when the whole interval satisfies the claim, not consistent when the whole interval "
+    "contradicts it, inconclusive otherwise, and not assessable (with the reason) when the export lacks the "
+    "data the estimate needs. A published value is satisfied by an interval that contains it and contradicted "
+    "by one that does not; a published range (or a value with an equivalence margin) is satisfied by an "
+    "interval wholly inside it and contradicted by one wholly outside; a threshold ('usually': more than "
+    "half; 'rare': under 5%) is satisfied by an interval wholly on the claimed side and contradicted by one "
+    "wholly on the other side or on the threshold. A missing confidence limit counts as unbounded. Claims "
+    "about occurrence are judged on the event count: 'possible' is consistent when at least one event was "
+    "seen and inconclusive when none was (a finite cohort cannot show that it never happens); 'does not "
+    "occur' is consistent when no event was seen and not consistent when one was. The claims, their sources "
+    "and rules are read from the claims file."
+)
 
 
 @dataclass(frozen=True)
 class ClaimsResult(AnalysisResult):
-    """One row per published claim."""
+    """One row per published claim (``claims``), the claim records it checked (``records``, in
+    the same order) and the claims files read with their SHA-256 (``files``)."""
 
     claims: pd.DataFrame
+    records: tuple[Claim, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
     name: str = "claims"
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"claims": self.claims}
+
+    def record(self, claim_id: str) -> Claim:
+        """The claim record with this id."""
+        return next(c for c in self.records if c.id == claim_id)
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
@@ -62,118 +75,140 @@ class ClaimsResult(AnalysisResult):
         return out
 
 
-def _contains(value: float, lower: float, upper: float) -> str:
-    if np.isnan(lower) or np.isnan(upper):
-        return "inconclusive"
-    return "consistent" if lower <= value <= upper else "not consistent"
+def _bounds(rule: Rule) -> tuple[float, float]:
+    if rule.kind == "equivalence":
+        return rule.value - rule.margin, rule.value + rule.margin
+    return rule.low, rule.high
 
 
-def _above(threshold: float, lower: float, upper: float) -> str:
-    if np.isnan(lower) or np.isnan(upper):
-        return "inconclusive"
-    return "consistent" if lower > threshold else "not consistent" if upper < threshold else "inconclusive"
+def verdict(rule: Rule, lower: float, upper: float, events: float | None = None) -> str:
+    """The verdict of one claim: consistent, not consistent or inconclusive (see :data:`VERDICT_RULE`).
 
-
-def _below(threshold: float, lower: float, upper: float) -> str:
-    if np.isnan(lower) or np.isnan(upper):
-        return "inconclusive"
-    return "consistent" if upper < threshold else "not consistent" if lower > threshold else "inconclusive"
-
-
-def _overlaps(low: float, high: float, lower: float, upper: float) -> str:
-    if np.isnan(lower) and np.isnan(upper):
-        return "inconclusive"
-    lower = -np.inf if np.isnan(lower) else lower
-    upper = np.inf if np.isnan(upper) else upper
-    return "consistent" if lower <= high and upper >= low else "not consistent"
-
-
-def check_claims(
-    demographics: DemographicsResult,
-    radiographic: RadiographicResult,
-    resolution: ResolutionResult,
-    recurrence: RecurrenceResult,
-    migration: MigrationResult,
-    complications: ComplicationsResult,
-    days_per_year: float = 365.25,
-) -> ClaimsResult:
-    """Set each published claim beside the registry's estimate and give a verdict.
-
-    A claim whose estimate cannot be made from this export (an absent table, an empty
-    denominator) is "not assessable", with the reason; missing data is never evidence.
-
-    Rules (the estimate's confidence interval against the published figure): a ratio or share
-    that is published as a number is consistent when the interval contains it; "usually" and
-    "typically" mean more than half (consistent when the interval lies above 0.5); "rare" means
-    under 5%; "resolves within 6-8 months" is consistent when the median's interval meets
-    [6, 8] months; "possible" is consistent when at least one event was seen; "does not occur"
-    is consistent when none was.
+    Parameters
+    ----------
+    rule
+        The claim's rule, on the claim's scale.
+    lower, upper
+        The registry's confidence interval on the same scale; NaN is an open end (both NaN: no
+        interval, inconclusive).
+    events
+        The event count, for the event kinds (NaN or None: inconclusive).
     """
-    month = days_per_year / 12
-    props = demographics.proportions.set_index("quantity")
-    ratio = demographics.sex_ratio.iloc[0]
-    rows = []
+    if rule.kind in ("at_least_one_event", "no_events"):
+        if events is None or math.isnan(events):
+            return INCONCLUSIVE
+        if rule.kind == "at_least_one_event":
+            return CONSISTENT if events >= 1 else INCONCLUSIVE
+        return CONSISTENT if events == 0 else NOT_CONSISTENT
+    if math.isnan(lower) and math.isnan(upper):
+        return INCONCLUSIVE
+    lo = -math.inf if math.isnan(lower) else lower
+    hi = math.inf if math.isnan(upper) else upper
+    if rule.kind == "point":
+        return CONSISTENT if lo <= rule.value <= hi else NOT_CONSISTENT
+    if rule.kind == "threshold":
+        if rule.direction == "above":
+            return CONSISTENT if lo > rule.value else NOT_CONSISTENT if hi <= rule.value else INCONCLUSIVE
+        return CONSISTENT if hi < rule.value else NOT_CONSISTENT if lo >= rule.value else INCONCLUSIVE
+    if rule.kind in ("range", "equivalence"):
+        low, high = _bounds(rule)
+        if low <= lo and hi <= high:
+            return CONSISTENT
+        return NOT_CONSISTENT if hi < low or lo > high else INCONCLUSIVE
+    raise ValueError(f"unknown rule kind {rule.kind!r}")
+
+
+def format_value(value: float, unit: str) -> str:
+    """A number on a claim's scale as the claim's text shows it: shares in %, others with the unit."""
+    if unit == "share":
+        return f"{100 * value:g}%"
+    return f"{value:g}" + ("" if unit == "ratio" else f" {unit}")
+
+
+def published_text(claim: Claim) -> str:
+    """The published figure in a few characters: "3", "6-8 months", "> 50%", "no event"."""
+    rule, unit = claim.rule, claim.unit
+    if rule.kind == "point":
+        return format_value(rule.value, unit)
+    if rule.kind in ("range", "equivalence"):
+        low, high = _bounds(rule)
+        if unit == "share":
+            return f"{100 * low:g}-{100 * high:g}%"
+        return f"{low:g}-{high:g}" + ("" if unit == "ratio" else f" {unit}")
+    if rule.kind == "threshold":
+        return ("> " if rule.direction == "above" else "< ") + format_value(rule.value, unit)
+    return "at least one event" if rule.kind == "at_least_one_event" else "no event"
+
+
+def rule_text(claim: Claim) -> str:
+    """The rule in words, as the claims table shows it."""
+    rule = claim.rule
+    if rule.kind == "point":
+        return f"CI contains {published_text(claim)}"
+    if rule.kind in ("range", "equivalence"):
+        return f"whole CI within {published_text(claim)}"
+    if rule.kind == "threshold":
+        return f"whole CI {rule.direction} {format_value(rule.value, claim.unit)}"
+    if rule.kind == "at_least_one_event":
+        return "at least one event seen (none: inconclusive)"
+    return "no event seen"
+
+
+def _value(headline: Mapping[str, Any], key: str) -> float:
+    value = headline.get(key)
+    return math.nan if value is None or isinstance(value, str) else float(value)
+
+
+def _missing(claim: Claim, headline: Mapping[str, Any], bundled: str) -> str:
+    """'' when every results key of the claim is in this run's results; a reason otherwise (for a
+    bundled claim: the analysis options leave the key out); a ConfigError for a user's file."""
+    for field, key in claim.keys().items():
+        if key not in headline:
+            if claim.file == bundled:
+                return f"this run does not estimate {key} (the analysis options leave it out)"
+            raise ConfigError(f"{claim.file}: claim {claim.id!r}: field {field!r}: the results key {key!r} is "
+                              f"not among this run's results (see results.json and the README's list of keys)")
+    return ""
+
+
+def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = None) -> ClaimsResult:
+    """Set each published claim beside the registry's estimate and give a :func:`verdict`.
+
+    Parameters
+    ----------
+    results
+        The analysis results whose headline keys the claims name (estimates that cannot be made
+        are blank, with their reasons).
+    claims
+        The claims to check (:func:`toh.analyses.claimsfile.load_claims`; default the bundled file).
+
+    Returns
+    -------
+    ClaimsResult
+        A claim whose estimate cannot be made from this export is "not assessable", with the
+        reason; missing data is never evidence.
+
+    Raises
+    ------
+    ConfigError
+        A claim from a user's file names a results key this run does not have.
+    """
+    claims = claims if claims is not None else load_claims()
+    headline: dict[str, Any] = {}
     reasons: dict[str, str] = {}
-    for result in (demographics, radiographic, resolution, recurrence, migration, complications):
+    for result in results:
+        headline.update(blank_not_estimable(result.headline(), result.not_estimable))
         reasons.update(result.not_estimable)
-
-    def add(key, claim, source, published, quantity, est, lo, hi, rule, verdict):
-        reason = reason_for(NEEDS[key], reasons)
-        if reason:
-            est = lo = hi = np.nan
-            verdict = NOT_ASSESSABLE
-        rows.append((key, claim, source, published, quantity, float(est), float(lo), float(hi), rule, verdict,
-                     reason))
-
-    add("sex_ratio", "men are affected about three times as often as women (M:F 3:1)", RADIOPAEDIA, "3",
-        "men per woman", ratio["ratio"], ratio["ratio_lower"], ratio["ratio_upper"],
-        "3 inside the interval", _contains(3.0, ratio["ratio_lower"], ratio["ratio_upper"]))
-    men = props.loc["men_aged_40_55"]
-    add("men_40_55", "in men, typically at age 40-55", RADIOPAEDIA, "> 50% of men",
-        "share of men aged 40-55", men["estimate"], men["lower"], men["upper"], "interval above 0.5",
-        _above(0.5, men["lower"], men["upper"]))
-    preg = props.loc["women_pregnancy_associated"]
-    add("women_pregnancy", "in women, usually in pregnancy or just after delivery", "Radiopaedia; AAOS OrthoInfo",
-        "> 50% of women", "share of women pregnant or postpartum", preg["estimate"], preg["lower"], preg["upper"],
-        "interval above 0.5", _above(0.5, preg["lower"], preg["upper"]))
-    tri = props.loc["pregnant_in_trimester_3"]
-    add("third_trimester", "in pregnancy, usually the 3rd trimester", RADIOPAEDIA, "> 50% of pregnant women",
-        "share in the 3rd trimester", tri["estimate"], tri["lower"], tri["upper"], "interval above 0.5",
-        _above(0.5, tri["lower"], tri["upper"]))
-    bil = props.loc["bilateral"]
-    add("one_hip", "usually one hip at a time", RADIOPAEDIA, "< 50% bilateral", "share with bilateral presentation",
-        bil["estimate"], bil["lower"], bil["upper"], "interval below 0.5", _below(0.5, bil["lower"], bil["upper"]))
-    at = radiographic.at.set_index("weeks")
-    if 8.0 in at.index:
-        r8 = at.loc[8.0]
-        add("films_by_8_weeks", "plain films normal at first, abnormal by 4-8 weeks after onset", RADIOPAEDIA,
-            "> 50% changed by 8 weeks", "cumulative proportion changed by 8 weeks (Turnbull)",
-            r8["npmle"], r8["lower"], r8["upper"], "interval above 0.5", _above(0.5, r8["lower"], r8["upper"]))
-    med = resolution.medians[resolution.medians["stratum_var"] == "all"].iloc[0]
-    add("resolution_6_8_months", "resolves spontaneously within 6-8 months", RADIOPAEDIA, "median 6-8 months",
-        "median time to resolution (months)", med["median"] / month, med["median_lower"] / month,
-        med["median_upper"] / month, "interval meets 6-8 months",
-        _overlaps(6.0, 8.0, med["median_lower"] / month, med["median_upper"] / month))
-    rec = recurrence.rates.iloc[0]
-    cif = recurrence.incidence[recurrence.incidence["cause"] == "recurrence"].iloc[-1]
-    add("recurrence_possible", "recurrence in the same hip is possible", RADIOPAEDIA, "> 0",
-        f"cumulative incidence of same-hip recurrence by {cif['months']:g} months", cif["estimate"], cif["lower"],
-        cif["upper"], "at least one recurrence", "consistent" if rec["events"] > 0 else "not consistent")
-    mig = migration.incidence[migration.incidence["cause"] == "migration"].iloc[-1]
-    add("migration_15pct", "the opposite hip or other joints may follow (5 of 34, 15%)", "migratory TOH series (LITERATURE.md)",
-        "0.15", f"cumulative incidence of migration by {mig['months']:g} months", mig["estimate"], mig["lower"],
-        mig["upper"], "0.15 inside the interval", _contains(0.15, mig["lower"], mig["upper"]))
-    comp = complications.estimates.set_index(["outcome", "group"])
-    frac = comp.loc[("fracture", "all")]
-    add("fracture_rare", "insufficiency fracture is a rare complication", "Asadipooya et al. 2017", "< 5%",
-        "share of index episodes with a fracture", frac["proportion"], frac["proportion_lower"],
-        frac["proportion_upper"], "interval below 0.05", _below(0.05, frac["proportion_lower"], frac["proportion_upper"]))
-    rr = complications.risk_ratios.set_index("outcome").loc["fracture"]
-    add("fracture_pregnancy", "fractures occur mostly in pregnancy", "Asadipooya et al. 2017", "risk ratio > 1",
-        "fracture risk ratio, pregnancy-associated vs not", rr["risk_ratio"], rr["lower"], rr["upper"],
-        "interval above 1", _above(1.0, rr["lower"], rr["upper"]))
-    avn = comp.loc[("avn", "all")]
-    add("no_avn", "patients do not go on to avascular necrosis (disputed)", "natural-history series (0 of 43)", "0",
-        "share of index episodes with AVN", avn["proportion"], avn["proportion_lower"], avn["proportion_upper"],
-        "no AVN observed", "consistent" if avn["events"] == 0 else "not consistent")
-    return ClaimsResult(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
+    bundled = str(bundled_claims_path())
+    rows = []
+    for claim in claims.claims:
+        needs = (claim.estimate, claim.rule.events) if claim.rule.events else (claim.estimate,)
+        reason = _missing(claim, headline, bundled) or next(
+            (r for r in (reason_for(key, reasons) for key in needs) if r), "")
+        est, lo, hi = (math.nan,) * 3 if reason else (
+            _value(headline, k) * claim.scale for k in (claim.estimate, claim.lower, claim.upper))
+        found = NOT_ASSESSABLE if reason else verdict(
+            claim.rule, lo, hi, _value(headline, claim.rule.events) if claim.rule.events else None)
+        rows.append((claim.id, claim.text, claim.source.short_text(), claim.source.full_text(), published_text(claim),
+                     claim.quantity, claim.unit, est, lo, hi, rule_text(claim), found, reason))
+    return ClaimsResult(pd.DataFrame(rows, columns=CLAIM_COLUMNS), claims.claims, claims.files)

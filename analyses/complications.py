@@ -1,5 +1,5 @@
-"""Insufficiency fracture and avascular necrosis: proportions, rates, and the risk ratio of
-pregnancy-associated episodes."""
+"""Insufficiency fracture and avascular necrosis: proportions, rates, the risk ratio of
+pregnancy-associated episodes, and the share of events that occur in pregnancy-associated episodes."""
 
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ class ComplicationsResult(AnalysisResult):
 
     estimates: pd.DataFrame
     risk_ratios: pd.DataFrame
+    in_pregnancy: pd.DataFrame
     conf: float
     name: str = "complications"
     not_estimable: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"complications": self.estimates, "complications_risk_ratio": self.risk_ratios}
+        return {"complications": self.estimates, "complications_risk_ratio": self.risk_ratios,
+                "complications_in_pregnancy": self.in_pregnancy}
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
@@ -42,6 +44,9 @@ class ComplicationsResult(AnalysisResult):
         for row in self.risk_ratios.itertuples():
             for key in ("risk_ratio", "lower", "upper"):
                 out[f"complications.{row.outcome}.risk_ratio_pregnancy.{key}"] = clean_number(getattr(row, key))
+        for row in self.in_pregnancy.itertuples():
+            for key in ("x", "n", "estimate", "lower", "upper"):
+                out[f"complications.{row.outcome}.share_in_pregnancy.{key}"] = clean_number(getattr(row, key))
         return out
 
 
@@ -52,7 +57,10 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
     100 person-years with an exact Poisson interval, person-time running from the index onset to
     the first such event or the end of the episode's follow-up; overall and by pregnancy
     association (men count as not pregnancy-associated; women of unknown status only in "all");
-    the risk ratio pregnancy-associated vs not, with a Wald interval on the log scale.
+    the risk ratio pregnancy-associated vs not, with a Wald interval on the log scale; and, of
+    the index episodes with the event and a known pregnancy status (men count as not
+    pregnancy-associated), the share that is pregnancy-associated, with a Clopper-Pearson interval
+    (the quantity of the published "fractures occur mostly in pregnancy").
     """
     d = cohort.definitions
     conf = d.confidence
@@ -60,7 +68,7 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
     associated = index["pregnancy_associated"].astype("boolean")
     masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),
              "not pregnancy-associated": (~associated).fillna(False).astype(bool)}
-    rows, ratios = [], []
+    rows, ratios, shares = [], [], []
     reasons: dict[str, str] = {}
     for outcome, description in OUTCOMES.items():
         if "events" in cohort.absent:
@@ -83,9 +91,14 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
                                "no index episode that is not pregnancy-associated" if n0 == 0 else
                                "no event among episodes that are not pregnancy-associated (the reference)")
         ratios.append((outcome, x1, n1, x0, n0, *risk_ratio(x1, n1, x0, n0, conf)))
+        if x1 + x0 == 0 and "events" not in cohort.absent:
+            reasons.setdefault(f"complications.{outcome}.share_in_pregnancy",
+                               f"no {description} in an index episode of known pregnancy status")
+        shares.append((outcome, x1, x1 + x0, *clopper_pearson(x1, x1 + x0, conf)))
     estimates = pd.DataFrame(rows, columns=["outcome", "description", "group", "events", "n", "proportion",
                                             "proportion_lower", "proportion_upper", "person_years",
                                             "rate_per_100py", "rate_lower", "rate_upper"])
     risk = pd.DataFrame(ratios, columns=["outcome", "events_pregnancy", "n_pregnancy", "events_other", "n_other",
                                          "risk_ratio", "lower", "upper"])
-    return ComplicationsResult(estimates, risk, conf, not_estimable=reasons)
+    in_pregnancy = pd.DataFrame(shares, columns=["outcome", "x", "n", "estimate", "lower", "upper"])
+    return ComplicationsResult(estimates, risk, in_pregnancy, conf, not_estimable=reasons)

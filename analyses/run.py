@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from toh.analyses.result import AnalysisResult, blank_not_estimable, reason_for
 from toh.analyses.baseline import BaselineResult, analyse_baseline
 from toh.analyses.claims import ClaimsResult, check_claims
+from toh.analyses.claimsfile import load_claims
 from toh.analyses.complications import ComplicationsResult, analyse_complications
 from toh.analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
 from toh.analyses.imaging import ImagingResult, analyse_imaging
@@ -24,13 +26,19 @@ __all__ = ["AnalysisOptions", "CohortAnalysis", "analyse_cohort"]
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """The options of every analysis (each documented on its own class)."""
+    """The options of every analysis (each documented on its own class).
+
+    ``claims`` is a claims file of one's own (:mod:`toh.analyses.claimsfile`): its claims are
+    checked besides the bundled ones, and replace those with the same id (None: the bundled
+    claims only).
+    """
 
     demographics: DemographicsOptions = field(default_factory=DemographicsOptions)
     radiographic: RadiographicOptions = field(default_factory=RadiographicOptions)
     resolution: ResolutionOptions = field(default_factory=ResolutionOptions)
     recurrence: RecurrenceOptions = field(default_factory=RecurrenceOptions)
     migration: MigrationOptions = field(default_factory=MigrationOptions)
+    claims: str | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -101,13 +109,20 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     cohort
         Derived cohort tables (:func:`toh.cohort.derive.derive_cohort`).
     options
-        Options of each analysis; definitions come from ``toh.cohort.definitions``.
+        Options of each analysis (and a claims file of one's own); definitions come from
+        ``toh.cohort.definitions``.
 
     Returns
     -------
     CohortAnalysis
+
+    Raises
+    ------
+    ConfigError
+        A malformed claims file, or one naming a results key this run does not have.
     """
     options = options or AnalysisOptions()
+    claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
     demographics = analyse_demographics(cohort, options.demographics)
     radiographic = analyse_radiographic(cohort, options.radiographic)
     resolution = analyse_resolution(cohort, options.resolution)
@@ -115,8 +130,8 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     migration = analyse_migration(cohort, options.migration)
     complications = analyse_complications(cohort)
     imaging = analyse_imaging(cohort)
-    claims = check_claims(demographics, radiographic, resolution, recurrence, migration, complications,
-                          cohort.definitions.days_per_year)
+    claims = check_claims((demographics, radiographic, resolution, recurrence, migration, complications, imaging),
+                          claim_set)
     return CohortAnalysis(demographics=demographics, radiographic=radiographic, resolution=resolution,
                           recurrence=recurrence, migration=migration, complications=complications, imaging=imaging,
                           claims=claims, baseline=analyse_baseline(cohort), definitions=cohort.definitions,

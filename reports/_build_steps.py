@@ -29,6 +29,7 @@ def analysis_options(config: ReportConfig) -> AnalysisOptions:
     return AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
         resolution=ResolutionOptions(strata=config.strata),
+        claims=config.claims,
     )
 
 
@@ -70,7 +71,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun,
     assert config.export is not None
     settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
                 "validation_date": report.validation_date.isoformat()}
-    info = provenance(config.export, report.files, config.mapping, settings)
+    info = provenance(config.export, report.files, config.mapping, settings, config.claims)
     if config.source is not None:
         info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
     doc = build_document(config.title, report, derived, analysis, analysis.baseline, info, config.as_dict(), config.min_cell,

@@ -2,16 +2,15 @@
 
 Claims are on different scales (a ratio, shares, months), so one shared axis would mislead.
 Each claim gets a row: the claim as its title, the registry's estimate and confidence interval
-on the claim's own axis (ratios on a log axis), the published figure drawn on the same axis (a
+on the claim's own axis (ratios on a log axis, shares in %), the published figure drawn on the same axis (a
 dashed line for a value, a shaded region for a range or for the side of a threshold the claim
-asserts), the estimate and interval printed at the right, and the verdict encoded by colour,
-marker shape and word.
+asserts, read from the claim's rule in the claims file), the estimate and interval printed at
+the right, and the verdict encoded by colour, marker shape and word.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,8 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
     from toh.analyses.claims import ClaimsResult
+    from toh.analyses.claimsfile import Claim
 
-__all__ = ["Reference", "parse_published", "format_number", "claims_layout", "claims_container", "draw_claims",
+__all__ = ["Reference", "reference", "format_number", "claims_layout", "claims_container", "draw_claims",
            "claims_forest"]
 
 VERDICT_MARKERS = {"consistent": "o", "not consistent": "X", "inconclusive": "D"}
@@ -54,37 +54,20 @@ class Reference:
     high: float
 
 
-_NUMBER = r"(\d+(?:\.\d+)?)\s*(%?)"
-
-
-def _value(number: str, percent: str) -> float:
-    return float(number) / (100.0 if percent else 1.0)
-
-
-def parse_published(text: str) -> Reference | None:
-    """Read the published figure of a claim: ``"3"``, ``"> 50% of men"``, ``"< 5%"``,
-    ``"median 6-8 months"``, ``"risk ratio > 1"`` ...  Percentages become fractions.
-
-    Returns
-    -------
-    Reference or None
-        None when the text holds no number (nothing is drawn, the text still names the claim).
-    """
-    text = str(text)
-    bound = re.search(r"([<>])\s*" + _NUMBER, text)
-    if bound:
-        kind = "above" if bound.group(1) == ">" else "below"
-        value = _value(bound.group(2), bound.group(3))
-        return Reference(kind, value, value)
-    span = re.search(_NUMBER + r"\s*[-\u2013]\s*" + _NUMBER, text)
-    if span:
-        low, high = _value(span.group(1), span.group(2)), _value(span.group(3), span.group(4))
-        return Reference("range", min(low, high), max(low, high))
-    single = re.search(_NUMBER, text)
-    if single:
-        value = _value(single.group(1), single.group(2))
-        return Reference("value", value, value)
-    return None
+def reference(claim: Claim) -> Reference:
+    """The published figure of a claim, read from its rule (on the claim's scale): a value, a
+    range (also for an equivalence margin), or the side of a threshold the claim asserts; "at
+    least one event" is drawn as the side above 0 and "no events" as the value 0."""
+    rule = claim.rule
+    if rule.kind == "point":
+        return Reference("value", rule.value, rule.value)
+    if rule.kind == "range":
+        return Reference("range", rule.low, rule.high)
+    if rule.kind == "equivalence":
+        return Reference("range", rule.value - rule.margin, rule.value + rule.margin)
+    if rule.kind == "threshold":
+        return Reference(rule.direction, rule.value, rule.value)
+    return Reference("above", 0.0, 0.0) if rule.kind == "at_least_one_event" else Reference("value", 0.0, 0.0)
 
 
 def format_number(value: float, like: float | None = None) -> str:
@@ -98,17 +81,23 @@ def format_number(value: float, like: float | None = None) -> str:
 
 def _wrap(text: str, width_in: float, bold: bool) -> str:
     per_inch = 15.0 if bold else 17.0  # 7 pt DejaVu Sans, average characters per inch
-    return textwrap.fill(text, width=max(int(per_inch * width_in), 20))
+    return textwrap.fill(text, width=max(int(per_inch * width_in), 20), break_on_hyphens=False)
 
 
 def _cell_in(container_in: float, ncols: int) -> float:
     return (container_in - _COLUMN_GAP_IN * (ncols - 1)) / ncols
 
 
+def _subtitle(row: pd.Series) -> str:
+    """The line under a claim's title: the registry quantity and the published figure."""
+    published = str(row["published"]).replace(" ", "\u00a0")  # "< 50%" is never broken across lines
+    return f"{row['quantity']} (published: {published})"
+
+
 def _row_heights(claims: pd.DataFrame, cell_in: float) -> np.ndarray:
     """Height of each claim's row (inches): tick labels, axis, wrapped title and quantity."""
-    lines = [_wrap(str(c), cell_in, True).count("\n") + _wrap(str(q), cell_in, False).count("\n") + 2
-             for c, q in zip(claims["claim"], claims["quantity"])]
+    lines = [_wrap(str(row["claim"]), cell_in, True).count("\n") + _wrap(_subtitle(row), cell_in, False).count("\n")
+             + 2 for _, row in claims.iterrows()]
     return _TICKS_IN + _AXIS_IN + _GAP_IN + _LINE_IN * np.asarray(lines, float)
 
 
@@ -135,15 +124,9 @@ def claims_container(fig: Figure) -> Axes:
     return fig.add_axes((_SIDE_IN / w, bottom, 1 - 2 * _SIDE_IN / w, 1 - bottom - _MARGIN_IN / h))
 
 
-def _is_ratio(row: pd.Series) -> bool:
-    words = re.findall(r"[a-z]+", f"{row['key']} {row['quantity']}".lower().replace("_", " "))
-    return "ratio" in words or "per" in words
-
-
-def _limits(row: pd.Series, ref: Reference | None, log: bool) -> tuple[float, float]:
+def _limits(row: pd.Series, ref: Reference, log: bool) -> tuple[float, float]:
     values = [v for v in (row["estimate"], row["lower"], row["upper"]) if np.isfinite(v)]
-    if ref is not None:
-        values += [ref.low, ref.high]
+    values += [ref.low, ref.high]
     if log:
         values = [v for v in values if v > 0] or [1.0]
         lo, hi = math.log(min(values)), math.log(max(values))
@@ -183,7 +166,7 @@ def _draw_reference(ax: Axes, ref: Reference, gid: str) -> None:
     ax.set_xlim(low, high)
 
 
-def draw_claims(container: Axes, claims: pd.DataFrame) -> list[Axes]:
+def draw_claims(container: Axes, result: ClaimsResult) -> list[Axes]:
     """Draw one panel per claim inside ``container`` (which is hidden); returns the panels.
 
     Panels fill the first column top to bottom, then the second (two columns when the
@@ -191,6 +174,7 @@ def draw_claims(container: Axes, claims: pd.DataFrame) -> list[Axes]:
     the estimated quantity, the axis with the estimate and published figure, the tick labels;
     rows are as tall as their text, stretched together to fill the container.
     """
+    claims = result.claims
     fig = container.figure
     box = container.get_position()
     width_in, height_in = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
@@ -209,18 +193,24 @@ def draw_claims(container: Axes, claims: pd.DataFrame) -> list[Axes]:
             bottom = top - heights[i] * stretch
             ax = container.inset_axes([x0, (bottom + _TICKS_IN) / height_in,
                                        max(cell_in - _TEXT_IN, 0.3 * cell_in) / width_in, _AXIS_IN / height_in])
-            _panel(ax, records.iloc[i], cell_in)
+            row = records.iloc[i]
+            _panel(ax, row, result.record(row["key"]), cell_in)
             panels.append(ax)
             top = bottom
     _legend(container, claims)
     return panels
 
 
-def _panel(ax: Axes, row: pd.Series, cell_in: float) -> None:
+def _panel(ax: Axes, row: pd.Series, claim: Claim, cell_in: float) -> None:
     key = slug(row["key"])
     ax.set_gid(f"claim-{key}")
-    ref = parse_published(row["published"])
-    log = _is_ratio(row) and all(v > 0 for v in (row["lower"], row["upper"], row["estimate"]) if np.isfinite(v))
+    pct = 100.0 if claim.unit == "share" else 1.0  # shares are drawn in %, as the table shows them
+    row = row.copy()
+    row[["estimate", "lower", "upper"]] = row[["estimate", "lower", "upper"]].astype(float) * pct
+    ref = reference(claim)
+    ref = Reference(ref.kind, ref.low * pct, ref.high * pct)
+    log = claim.unit == "ratio" and ref.low > 0 and all(
+        v > 0 for v in (row["lower"], row["upper"], row["estimate"]) if np.isfinite(v))
     if log:
         ax.set_xscale("log")
     low, high = _limits(row, ref, log)
@@ -231,8 +221,11 @@ def _panel(ax: Axes, row: pd.Series, cell_in: float) -> None:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
-    if ref is not None:
-        _draw_reference(ax, ref, f"claim-{key}-published")
+        if pct != 1.0:
+            from matplotlib.ticker import FuncFormatter
+
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+    _draw_reference(ax, ref, f"claim-{key}-published")
     verdict = str(row["verdict"])
     colour = COLOURS.get(verdict, "black")
     est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
@@ -248,7 +241,7 @@ def _panel(ax: Axes, row: pd.Series, cell_in: float) -> None:
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     title = str(row["claim"])
-    quantity = _wrap(str(row["quantity"]), cell_in, bold=False)
+    quantity = _wrap(_subtitle(row), cell_in, bold=False)
     line_pt = _LINE_IN * 72
     above = (quantity.count("\n") + 1) * line_pt + 1.5
     ax.annotate(quantity, xy=(0, 1), xycoords="axes fraction", xytext=(0, 1.5), textcoords="offset points",
@@ -257,8 +250,14 @@ def _panel(ax: Axes, row: pd.Series, cell_in: float) -> None:
                 xytext=(0, above), textcoords="offset points", ha="left", va="bottom", fontsize=7,
                 fontweight="bold").set_gid(f"claim-{key}-title")
     note = row.get("note")  # set by the report for an estimate hidden by the small-cell rule
-    estimate = (f"{format_number(est)} ({format_number(lo, est)}\u2013{format_number(hi, est)})"
-                if np.isfinite(est) else note if isinstance(note, str) and note else "not estimable")
+    if not np.isfinite(est) and isinstance(note, str) and note:  # said inside the empty axis, no ticks
+        ax.set_xticks([])
+        ax.annotate(note, xy=(0.5, 0.5), xycoords="axes fraction", ha="center", va="center", fontsize=6.5,
+                    fontstyle="italic", color="#444444", zorder=5,
+                    bbox=dict(facecolor="white", edgecolor="none", pad=1.0)).set_gid(f"claim-{key}-note")
+    unit = "%" if pct != 1.0 else ""
+    estimate = (f"{format_number(est)}{unit} ({format_number(lo, est)}\u2013{format_number(hi, est)}{unit})"
+                if np.isfinite(est) else "not shown" if isinstance(note, str) and note else "not estimable")
     ax.annotate(estimate, xy=(1, 0.5), xycoords="axes fraction", xytext=(8, 0), textcoords="offset points",
                 ha="left", va="center", fontsize=7).set_gid(f"claim-{key}-text")
     ax.annotate(verdict, xy=(1, 0.5), xycoords="axes fraction", xytext=(8, -4.5), textcoords="offset points",
@@ -321,5 +320,5 @@ def claims_forest(result: ClaimsResult, ax: Axes | None = None) -> Axes:
         if ax is None:
             fig = new_figure(SINGLE_IN, claims_layout(result.claims, SINGLE_IN)[1], pyplot=True)
             ax = claims_container(fig)
-        draw_claims(ax, result.claims)
+        draw_claims(ax, result)
     return ax

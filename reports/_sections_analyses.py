@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from toh.reports._claims_text import claim_sentence
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,11 +39,12 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     text: Text = (
         "Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower", p + "sex_ratio.ratio_upper",
                                         2, hide=hide_ratio),
-        " to one; the published ratio is about 3 to 1 (exact binomial test of 3:1, p = ",
-        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), "). Of men, ", *share("men_aged_40_55"),
+        f" to one (exact binomial test of {analysis.options.demographics.null_ratio:g}:1, p = ",
+        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), ")."
+        " Of men, ", *share("men_aged_40_55"),
         " were aged 40 to 55 at onset; of women, ", *share("women_pregnancy_associated"),
         " were pregnant or postpartum, and of pregnant women ", *share("pregnant_in_trimester_3"),
-        " were in the third trimester.",
+        " were in the third trimester.", *claim_sentence(w, analysis.claims, "sex_ratio"),
     )
     rows = []
     for r in analysis.demographics.proportions.itertuples(index=False):
@@ -67,7 +69,7 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
         " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.npmle", 1, PCT), "% by 4 weeks "
         "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws"),
         " bootstrap draws). A Weibull fit puts the median time to change at ",
-        w.num(p + "weibull.median_days", 1, 1 / 7), " weeks; the published range is 4 to 8 weeks.",
+        w.num(p + "weibull.median_days", 1, 1 / 7), " weeks.", *claim_sentence(w, analysis.claims, "films_by_8_weeks"),
     )
     rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.npmle, r.lower, r.upper, 1, PCT), (w.number(r.weibull, 1, PCT),))
                  for r in result.at.itertuples(index=False))
@@ -92,7 +94,7 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         "; ", w.n(p + "events"), " of ", w.n(p + "n"), " index episodes resolved during follow-up, and ",
         *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
         " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT),
-        "% at 8 months. The published course is 6 to 8 months.",
+        "% at 8 months.", *claim_sentence(w, analysis.claims, "resolution_6_8_months"),
     )
     medians = ReportTable(
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
@@ -187,7 +189,9 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
                 *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide))
 
     text: Text = (*outcome("fracture", "An insufficiency or subcapital fracture"), "; ",
-                  *outcome("avn", "avascular necrosis"), ". Published reports call fracture rare and AVN absent.")
+                  *outcome("avn", "avascular necrosis"), ".",
+                  *(f for key in ("fracture_rare", "fracture_pregnancy", "no_avn")
+                    for f in claim_sentence(w, analysis.claims, key)))
     rows = []
     for x in analysis.complications.estimates.itertuples():
         hide = w.share_hidden(x.events, x.n)

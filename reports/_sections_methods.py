@@ -4,69 +4,50 @@ the reproducibility manifest."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toh.analyses.claims import VERDICT_RULE, VERDICTS
+
+from toh.reports._claims_text import claim_cell, hidden_claims
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
 
-__all__ = ["claims_section", "methods_section", "manifest_section", "hidden_claims"]
-
-#: claim -> the (numerator, denominator) headline keys whose small counts its estimate would reveal
-_CLAIM_COUNTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "sex_ratio": (("demographics.sex_ratio.men", "demographics.sex_ratio.n"),),
-    "men_40_55": (("demographics.men_aged_40_55.x", "demographics.men_aged_40_55.n"),),
-    "women_pregnancy": (("demographics.women_pregnancy_associated.x", "demographics.women_pregnancy_associated.n"),),
-    "third_trimester": (("demographics.pregnant_in_trimester_3.x", "demographics.pregnant_in_trimester_3.n"),),
-    "one_hip": (("demographics.bilateral.x", "demographics.bilateral.n"),),
-    "fracture_rare": (("complications.fracture.all.events", "complications.fracture.all.n"),),
-    "no_avn": (("complications.avn.all.events", "complications.avn.all.n"),),
-    "fracture_pregnancy": (("complications.fracture.pregnancy.events", "complications.fracture.pregnancy.n"),
-                           ("complications.fracture.not_pregnancy.events", "complications.fracture.not_pregnancy.n")),
-}
-#: claims whose estimate is a ratio (shown as is) or months; the others are shares (shown in %)
-_RATIO = {"sex_ratio", "fracture_pregnancy"}
-_MONTHS = {"resolution_6_8_months"}
-
-
-def hidden_claims(w: Writer) -> set[str]:
-    """Claims whose estimate and interval would reveal a small count."""
-    return {key for key, pairs in _CLAIM_COUNTS.items()
-            if any(w.share_hidden(w.headline.get(x), w.headline.get(n)) for x, n in pairs)}
-
+__all__ = ["claims_section", "methods_section", "manifest_section"]
 
 def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
-    """Each published claim beside the registry's estimate and its verdict."""
-    claims = analysis.claims.claims
-    hidden = hidden_claims(w)
+    """Each published claim beside the registry's estimate and its verdict, with full references."""
+    result = analysis.claims
+    claims = result.claims
+    hidden = hidden_claims(w, result)
     rows = []
     for c in claims.itertuples():
-        scale, digits, unit = (1.0, 2, "") if c.key in _RATIO else (1.0, 1, " months") if c.key in _MONTHS \
-            else (100.0, 1, "%")
-        k = f"claims.{c.key}."
-        cell = ((f"not estimable: {c.reason}",) if c.reason else
-                w.ci(k + "estimate", k + "lower", k + "upper", digits, scale, unit, hide=c.key in hidden))
+        cell = claim_cell(w, result.record(c.key), c.reason, hide=c.key in hidden)
         rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,),
-                     (w.headline.get(k + "verdict", c.verdict),)))
-    verdicts = claims["verdict"].value_counts()
+                     (w.headline.get(f"claims.{c.key}.verdict", c.verdict),)))
+    counts = {v: int((claims["verdict"] == v).sum()) for v in VERDICTS}
     text: Text = (
-        f"{int(verdicts.get('consistent', 0))} of the {len(claims)} published statements about TOH checked here "
-        f"are consistent with this registry; not consistent: {int(verdicts.get('not consistent', 0))}; "
-        f"inconclusive (the interval straddles the published figure): {int(verdicts.get('inconclusive', 0))}"
-        + (f"; not assessable from this export: {int(verdicts.get('not assessable', 0))}"
-           if verdicts.get("not assessable", 0) else "") + ".",
+        f"{counts['consistent']} of the {len(claims)} published statements about TOH checked here are consistent "
+        f"with this registry (the whole {w.level} confidence interval satisfies the claim); not consistent (the "
+        f"whole interval contradicts it): {counts['not consistent']}; inconclusive (the interval straddles the "
+        f"published figure): {counts['inconclusive']}"
+        + (f"; not assessable from this export: {counts['not assessable']}" if counts["not assessable"] else "")
+        + ".",
     )
+    references = "; ".join(dict.fromkeys(f"{c.source.short_text()}: {c.source.full_text()}" for c in result.records))
     table = ReportTable("claims", "Claims check: each published figure beside the registry's estimate",
                         ("claim", "source", "published", "registry quantity", f"estimate ({w.level} CI)", "rule",
                          "verdict"), tuple(rows),
                         note="A verdict is 'consistent' when the rule holds for the whole interval, 'not consistent' "
                              "when it fails for the whole interval, otherwise 'inconclusive'; 'not assessable' when the "
                              "export lacks the data the estimate needs (the reason is given)."
-                             + (" Estimates resting on small counts are suppressed." if hidden else ""))
-    figure = ReportFigure("claims_forest", "Each published claim (dashed line or shaded region) beside the "
-                          "registry's estimate and confidence interval, coloured by verdict.",
-                          "Forest plot of the claims check")
+                             + (" Estimates resting on small counts are suppressed." if hidden else "")
+                             + f" Sources: {references}")
+    figure = ReportFigure("claims_forest", "Each published claim (dashed line: a value or threshold; shaded: a range "
+                          "or the side of a threshold the claim asserts) beside the registry's estimate and "
+                          "confidence interval, coloured by verdict.", "Forest plot of the claims check")
     return Section("claims", "Claims check", (text,), (figure,), (table,))
 
 
@@ -114,6 +95,8 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"index episodes with an exact interval, and first events per 100 person-years (exact Poisson), "
         f"person-time from index onset to the first event or the end of follow-up; the risk ratio of "
         f"pregnancy-associated against other episodes has a Wald interval on the log scale.",
+        "Claims. " + VERDICT_RULE + " Claims files read: " + "; ".join(
+            f"{Path(name).name} (SHA-256 {digest[:12]})" for name, digest in analysis.claims.files) + ".",
         (f"Small counts. Counts from 1 to {min_cell - 1} are shown as <{min_cell} in every table, sentence and "
          f"figure of this report; a share, ratio or rate whose numerator or complement is such a count is "
          f"suppressed, and where one cell of a variable is hidden the next smallest is hidden as well."

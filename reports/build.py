@@ -82,7 +82,7 @@ def _export_files(export: Path, mapping: Path | None) -> list[Path]:
 
 def input_fingerprint(config: ReportConfig, version: str) -> str:
     """SHA-256 over the export's table files (as the mapping resolves them), the mapping, the
-    configuration file and the settings.
+    configuration file, a claims file of one's own and the settings.
 
     The validation date enters only when it is set (a default "today" does not force a rebuild).
     """
@@ -92,7 +92,7 @@ def input_fingerprint(config: ReportConfig, version: str) -> str:
     digest = hashlib.sha256()
     parts: dict[str, Any] = {"toh-cohort": version, "settings": config.as_dict()}
     parts["export"] = file_hashes(_export_files(config.export, config.mapping))
-    for name, path in (("mapping", config.mapping), ("config", config.source)):
+    for name, path in (("mapping", config.mapping), ("config", config.source), ("claims", config.claims)):
         if path is not None:
             if not Path(path).is_file():
                 raise ConfigError(f"{name} file not found: {path}")
@@ -142,18 +142,23 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
         raise ConfigError("no export given: pass EXPORT or set [report].export in the configuration")
     if config.out is None:
         raise ConfigError("no output folder given: pass --out or set [report].out in the configuration")
-    check_output(config.out, "report", (config.export, config.mapping, config.source))
+    check_output(config.out, "report", (config.export, config.mapping, config.source, config.claims))
     stream = progress if progress is not None else sys.stderr
     live = interactive if interactive is not None else bool(getattr(stream, "isatty", lambda: False)())
     steps = _Steps(log, stream if live else None, 6 + len(config.formats))
     version = software_versions()["toh-cohort"]
     with steps.step("inputs") as note:
         fingerprint = input_fingerprint(config, version)
+        if config.claims is not None:  # a broken claims file stops the build before any work
+            from toh.analyses.claimsfile import load_claims
+
+            load_claims(config.claims)
         note["text"] = f"fingerprint {fingerprint[:12]}"
     if if_changed and _last_fingerprint(config.out) == fingerprint:
         log(f"toh report: inputs and configuration unchanged since the last build of {config.out}: skipped")
         return BuildOutcome(False, config.out, fingerprint)
-    with output_folder(config.out, "report", inputs=(config.export, config.mapping, config.source)) as stage:
+    with output_folder(config.out, "report",
+                       inputs=(config.export, config.mapping, config.source, config.claims)) as stage:
         written = _build_into(stage, config, steps, fingerprint, version, failures)
     log(f"toh report: wrote {config.out} ({', '.join(written)})")
     return BuildOutcome(True, config.out, fingerprint, tuple(written))

@@ -132,6 +132,11 @@ _failures_opt = click.option(
     "--failures", type=click.Path(path_type=Path), default=Path(_DEFAULT_FAILURES), show_default=True,
     help="Where to write every failure (file, row, column, value, rule) as CSV.",
 )
+_claims_opt = click.option(
+    "--claims", type=click.Path(path_type=Path), default=None,
+    help="A claims file (TOML, the format of the README's 'The claims file') whose claims are checked besides the "
+         "bundled ones; a claim with a bundled id replaces it.",
+)
 _date_opt = click.option(
     "--validation-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
     help="Validate as if on this day (YYYY-MM-DD; default today): no date may lie after it.",
@@ -178,11 +183,11 @@ def _pipeline(export: Path, mapping: Path | None, failures: Path, validation_dat
     return run
 
 
-def _options(seed: int, draws: int) -> Any:
+def _options(seed: int, draws: int, claims: Path | None = None) -> Any:
     from toh.analyses.radiographic import RadiographicOptions
     from toh.analyses.run import AnalysisOptions
 
-    return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed))
+    return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed), claims=claims)
 
 
 @cli.command()
@@ -246,16 +251,24 @@ _boot_opt = click.option("--bootstrap", "draws", type=click.IntRange(min=0), def
                          help="Bootstrap draws for the radiographic-change intervals (0: none).")
 
 
+def _load_claims(claims: Path | None) -> None:
+    """A broken claims file stops the command before any work (exit 2)."""
+    if claims is not None:
+        from toh.analyses.claimsfile import load_claims
+
+        load_claims(claims)
+
+
 def _analyse(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, failures: Path,
-             validation_date: Any) -> Any:
+             validation_date: Any, claims: Path | None = None) -> Any:
     from toh.cohort.outputs import output_folder
     from toh.reports.manifest import provenance
     from toh.reports.results import write_results
 
-    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws))
+    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws, claims))
     settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": run.report.validation_date.isoformat()}
-    info = provenance(export, run.report.files, mapping, settings)
-    with output_folder(out, "analyze", inputs=(export, mapping)) as stage:
+    info = provenance(export, run.report.files, mapping, settings, claims)
+    with output_folder(out, "analyze", inputs=(export, mapping, claims)) as stage:
         paths = write_results(run.analysis, stage, info)
     _written(stage, out, paths)
     claims = run.analysis.claims.claims
@@ -269,18 +282,20 @@ def _analyse(export: Path, mapping: Path | None, out: Path, seed: int, draws: in
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @_seed_opt
 @_boot_opt
+@_claims_opt
 @_failures_opt
 @_date_opt
 @_guarded
-def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, failures: Path,
-            validation_date: Any) -> int:
+def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, claims: Path | None,
+            failures: Path, validation_date: Any) -> int:
     """Validate EXPORT, run every analysis and write the results to OUT.
 
     Writes one tidy CSV per result table under OUT/tables and OUT/results.json with the
     headline estimates under stable keys (see the README).  Exits 1 when the export is invalid.
     """
-    _check_out(out, "analyze", export, mapping)
-    _analyse(export, mapping, out, seed, draws, failures, validation_date)
+    _check_out(out, "analyze", export, mapping, claims)
+    _load_claims(claims)
+    _analyse(export, mapping, out, seed, draws, failures, validation_date, claims)
     return EXIT_OK
 
 
@@ -297,11 +312,12 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
                    "drawn (0: show all).")
 @_seed_opt
 @_boot_opt
+@_claims_opt
 @_failures_opt
 @_date_opt
 @_guarded
 def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: str, min_cell: int, seed: int,
-            draws: int, failures: Path, validation_date: Any) -> int:
+            draws: int, claims: Path | None, failures: Path, validation_date: Any) -> int:
     """Validate and analyse EXPORT, then write every figure for a paper to OUT.
 
     Kaplan-Meier curves of time to resolution (overall, by sex, pregnancy, treatment), cumulative
@@ -312,12 +328,13 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or set(chosen) - {"png", "svg", "pdf"}:
         raise click.BadParameter(f"formats must be among png, svg, pdf; got {formats!r}", param_hint="--format")
-    _check_out(out, "figures", export, mapping)
-    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws))
+    _check_out(out, "figures", export, mapping, claims)
+    _load_claims(claims)
+    run = _pipeline(export, mapping, failures, validation_date, _options(seed, draws, claims))
     from toh.cohort.outputs import output_folder
     from toh.reports.figures import write_figures
 
-    with output_folder(out, "figures", inputs=(export, mapping)) as stage:
+    with output_folder(out, "figures", inputs=(export, mapping, claims)) as stage:
         paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell)
     _written(stage, out, paths)
     return EXIT_OK
@@ -368,12 +385,13 @@ def _build(config: Any, if_changed: bool, failures: Path | None) -> int:
               help="Bootstrap draws for the radiographic-change intervals [default: 1000].")
 @click.option("--if-changed", is_flag=True,
               help="Skip the build when the inputs and configuration are unchanged since the last build.")
+@_claims_opt
 @_failures_opt
 @_date_opt
 @_guarded
 def report(export: Path | None, mapping: Path | None, config_file: Path | None, out: Path | None,
            formats: str | None, min_cell: int | None, seed: int | None, draws: int | None, if_changed: bool,
-           failures: Path, validation_date: Any) -> int:
+           claims: Path | None, failures: Path, validation_date: Any) -> int:
     """Build the report of EXPORT: HTML (self-contained), PDF and Markdown, with figures and tables.
 
     Sections: data and validation, attrition, Table 1, each analysis with its figure, table and
@@ -385,7 +403,7 @@ def report(export: Path | None, mapping: Path | None, config_file: Path | None, 
 
     config = load_report_config(config_file).with_overrides(
         export=export, mapping=mapping, out=out, formats=formats, min_cell=min_cell, seed=seed,
-        bootstrap_draws=draws, validation_date=validation_date.date() if validation_date else None)
+        bootstrap_draws=draws, validation_date=validation_date.date() if validation_date else None, claims=claims)
     return _build(config, if_changed, failures)
 
 

@@ -15,6 +15,7 @@ Example (every key optional; paths are relative to the configuration file)::
     bootstrap_draws = 1000
     strata = ["sex", "pregnancy", "treatment"]
     validation_date = 2025-06-30       # default: the day of the build
+    claims = "my-claims.toml"          # a claims file of one's own (added to the bundled claims)
 
     [privacy]
     min_cell = 5                       # counts 1 to min_cell - 1 are shown as "<min_cell"
@@ -43,7 +44,7 @@ DEFAULT_TITLE = "Transient osteoporosis of the hip: registry report"
 _STRATA = ("sex", "pregnancy", "treatment")
 _KEYS: dict[str, set[str]] = {
     "report": {"export", "mapping", "out", "formats", "title", "figure_width"},
-    "analysis": {"seed", "bootstrap_draws", "strata", "validation_date"},
+    "analysis": {"seed", "bootstrap_draws", "strata", "validation_date", "claims"},
     "privacy": {"min_cell", "machine_readable"},
 }
 
@@ -68,6 +69,9 @@ class ReportConfig:
         Stratum variables of the resolution analysis (among sex, pregnancy, treatment).
     validation_date
         Validate as if on this day (None: the day of the build).
+    claims
+        A claims file of one's own (:mod:`toh.analyses.claimsfile`): its claims are checked besides
+        the bundled ones and replace those with the same id (None: the bundled claims only).
     min_cell
         Smallest count shown in a rendered output; 1 to ``min_cell - 1`` show as "<min_cell"
         (0 or 1: every count shown).
@@ -87,6 +91,7 @@ class ReportConfig:
     bootstrap_draws: int = 1000
     strata: tuple[str, ...] = _STRATA
     validation_date: dt.date | None = None
+    claims: Path | None = None
     min_cell: int = 5
     machine_readable: bool = True
     source: Path | None = field(default=None, compare=False)
@@ -182,7 +187,7 @@ def load_report_config(path: str | Path | None) -> ReportConfig:
             raise ConfigError(f"{path}: [{section}] has unknown keys {bad}; keys are {sorted(keys)}")
         where = f"{path}: [{section}]"
         for key in body:
-            if key in ("export", "mapping", "out"):
+            if key in ("export", "mapping", "out", "claims"):
                 values[key] = path.parent / _typed(body, key, str, where)
             elif key == "formats":
                 values[key] = _formats(body[key], f"[{section}].{key}", str(path))

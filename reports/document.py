@@ -20,7 +20,8 @@ from toh.reports._sections_analyses import (
     resolution_section,
 )
 from toh.reports._sections_data import attrition_section, cohort_section, data_section
-from toh.reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
+from toh.reports._claims_text import hidden_claims
+from toh.reports._sections_methods import claims_section, manifest_section, methods_section
 from toh.reports.figures import FIGURE_NEEDS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,7 +105,8 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
 
     import numpy as np
 
-    hidden = hidden_claims(Writer(analysis.headline(), min_cell, not_estimable=analysis.not_estimable))
+    hidden = hidden_claims(Writer(analysis.headline(), min_cell, not_estimable=analysis.not_estimable),
+                           analysis.claims)
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan

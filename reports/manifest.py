@@ -48,11 +48,15 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def provenance(export: Path, files: dict[str, str], mapping: Path | None, settings: dict[str, Any]) -> dict[str, Any]:
-    """Inputs (hashes of the export's files and the mapping), settings and software versions."""
+def provenance(export: Path, files: dict[str, str], mapping: Path | None, settings: dict[str, Any],
+               claims: Path | None = None) -> dict[str, Any]:
+    """Inputs (hashes of the export's files, the mapping and a claims file of one's own, as
+    ``mapping:<name>`` and ``claims:<name>``), settings and software versions."""
     root = export if export.is_dir() else export.parent
     inputs = [export] if export.is_file() else [root / name for name in sorted(set(files.values()))]
     hashed = file_hashes([p for p in inputs if p.is_file()])
     if mapping is not None:
         hashed.update({f"mapping:{k}": v for k, v in file_hashes([mapping]).items()})
+    if claims is not None:
+        hashed.update({f"claims:{k}": v for k, v in file_hashes([Path(claims)]).items()})
     return {"export": export.name, "inputs_sha256": hashed, "settings": settings, "software": software_versions()}

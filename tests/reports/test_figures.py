@@ -17,7 +17,8 @@ from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
 from toh.cohort.derive import derive_cohort
 from toh.cohort.validate import load_valid_export
-from toh.reports._fig_claims import format_number, parse_published
+from toh.analyses.claimsfile import load_claims
+from toh.reports._fig_claims import format_number, reference
 from toh.reports._fig_common import at_risk, nice_ticks, slug, step_xy, suppressed
 from toh.reports._figure_style import figure_width, new_figure
 from toh.reports.figures import (FORMATS, age_by_sex, cif_curves, claims_forest, figure_names, km_resolution,
@@ -80,14 +81,14 @@ def test_suppression_rule_matches_the_tables() -> None:
     assert not suppressed(np.array([1, 2]), 0).any()
 
 
-@pytest.mark.parametrize("text, kind, low, high", [
-    ("3", "value", 3.0, 3.0), ("> 50% of men", "above", 0.5, 0.5), ("< 50% bilateral", "below", 0.5, 0.5),
-    ("> 50% changed by 8 weeks", "above", 0.5, 0.5), ("median 6-8 months", "range", 6.0, 8.0),
-    ("> 0", "above", 0.0, 0.0), ("0.15", "value", 0.15, 0.15), ("< 5%", "below", 0.05, 0.05),
-    ("risk ratio > 1", "above", 1.0, 1.0), ("0", "value", 0.0, 0.0),
+@pytest.mark.parametrize("claim_id, kind, low, high", [
+    ("sex_ratio", "value", 3.0, 3.0), ("men_40_55", "above", 0.5, 0.5), ("one_hip", "below", 0.5, 0.5),
+    ("resolution_6_8_months", "range", 6.0, 8.0), ("recurrence_possible", "above", 0.0, 0.0),
+    ("migration_15pct", "value", 0.15, 0.15), ("fracture_rare", "below", 0.05, 0.05),
+    ("fracture_pregnancy", "above", 0.5, 0.5), ("no_avn", "value", 0.0, 0.0),
 ])
-def test_published_figures_are_read(text: str, kind: str, low: float, high: float) -> None:
-    ref = parse_published(text)
+def test_the_published_figure_is_read_from_the_claim_rule(claim_id: str, kind: str, low: float, high: float) -> None:
+    ref = reference(load_claims().by_id(claim_id))
     assert (ref.kind, ref.low, ref.high) == (kind, pytest.approx(low), pytest.approx(high))
 
 
@@ -234,13 +235,15 @@ def test_claims_forest_one_panel_per_claim(analysis: CohortAnalysis) -> None:
     assert len(container.child_axes) == len(claims) and not container.axison
     for row in claims.itertuples():
         key = row.key.replace("_", "-")
+        pct = 100.0 if row.unit == "share" else 1.0  # shares are drawn in %
         (x, _), = [_by_gid(container, f"claim-{key}-estimate").get_data()]
-        assert x[0] == row.estimate
-        assert list(_by_gid(container, f"claim-{key}-ci").get_xdata()) == [row.lower, row.upper]
+        assert x[0] == pytest.approx(row.estimate * pct)
+        assert list(_by_gid(container, f"claim-{key}-ci").get_xdata()) == pytest.approx([row.lower * pct,
+                                                                                         row.upper * pct])
         assert _by_gid(container, f"claim-{key}-verdict").get_text() == row.verdict
-        ref = parse_published(row.published)
+        ref = reference(analysis.claims.record(row.key))
         if ref.kind != "range":
-            assert _by_gid(container, f"claim-{key}-published-line").get_xdata()[0] == ref.low
+            assert _by_gid(container, f"claim-{key}-published-line").get_xdata()[0] == pytest.approx(ref.low * pct)
     ratio = _by_gid(container, "claim-sex-ratio")
     assert ratio.get_xscale() == "log"
 
