@@ -127,6 +127,31 @@ class _Problem:
         return float(max(np.max(np.abs(ratio[support]), initial=0.0), np.max(ratio, initial=0.0)))
 
 
+def _collapsed_model(problem: _Problem, support: np.ndarray, scale: np.ndarray,
+                     target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the Newton model ||X q - t||^2 merged by their pattern on the support.
+
+    Row i of X is ``scale_i`` times the indicator of the support points its interval covers, a
+    contiguous run [a_i, b_i) of the support.  Rows with the same run differ only in scale, and
+    sum_i (s_i v'q - t_i)^2 = S (v'q)^2 - 2 T v'q + const with S = sum s_i^2, T = sum s_i t_i: one
+    row sqrt(S) v with target T / sqrt(S) has the same minimiser.  So the least squares runs on
+    at most one row per distinct run (tens to a few hundred) instead of one per interval
+    (thousands in a large registry); rows covering no support point are constant and dropped.
+    """
+    k = len(support)
+    a = np.searchsorted(support, problem.first, "left")
+    b = np.searchsorted(support, problem.last, "right")
+    keep = (b > a) & (scale > 0)
+    runs, inverse = np.unique(a[keep] * (k + 1) + b[keep], return_inverse=True)
+    squares = np.bincount(inverse, weights=scale[keep] ** 2, minlength=len(runs))
+    cross = np.bincount(inverse, weights=scale[keep] * target[keep], minlength=len(runs))
+    root = np.sqrt(squares)
+    points = np.arange(k)
+    start, stop = runs // (k + 1), runs % (k + 1)
+    x = ((points >= start[:, None]) & (points < stop[:, None])) * root[:, None]
+    return x, cross / root
+
+
 def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool = False) -> np.ndarray | None:
     """One constrained Newton step on the support (plus every point whose gradient exceeds N).
 
@@ -147,8 +172,7 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
         # the model is ||X q - 2 sqrt(w)||^2 with X = A scaled by sqrt(w) / (A p); solve it with
         # sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR least squares rather than the
         # normal equations, whose conditioning is too poor for large cohorts
-        cover = (problem.first[:, None] <= support[None, :]) & (support[None, :] <= problem.last[:, None])
-        x = cover * (root_w / ap)[:, None]
+        x, rhs = _collapsed_model(problem, support, root_w / ap, target)
         k = len(support)
         if k == 1:
             solution = np.ones(1)
@@ -156,7 +180,7 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
         base = np.full(k, 1.0 / k)
         null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
         try:
-            z = np.linalg.lstsq(x @ null, target - x @ base, rcond=None)[0]
+            z = np.linalg.lstsq(x @ null, rhs - x @ base, rcond=None)[0]
         except np.linalg.LinAlgError:  # LAPACK gave up on an ill-conditioned model: EM takes over
             return None
         solution = base + null @ z
