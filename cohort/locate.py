@@ -65,13 +65,18 @@ class ExportFiles:
         return text
 
 
-def _inside(root: Path, named: str, table: str, mapping: ColumnMapping) -> None:
-    """Refuse a mapping ``file`` that resolves (symlinks followed) outside the export folder."""
+def _inside(root: Path, named: str, table: str, mapping: ColumnMapping, from_mapping: bool = True) -> None:
+    """Refuse a table file (named by the mapping, or found by its default name) that resolves,
+    symlinks followed, outside the export folder."""
     base = root.resolve()
     target = (root / named).resolve()
-    if not target.is_relative_to(base):
+    if target.is_relative_to(base):
+        return
+    if from_mapping:
         raise ConfigError(f'{mapping.source or "mapping"}: [tables.{table}].file = "{named}" points outside '
                           f"the export folder {root}")
+    raise ConfigError(f"{root / named} is a link to a file outside the export folder {root}; an export's "
+                      "tables must be in its folder: copy the file in")
 
 
 def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
@@ -113,6 +118,7 @@ def locate_export(path: str | Path, mapping: ColumnMapping) -> ExportFiles:
         candidates = [named] if named else [table + s for s in _SUFFIXES]
         for name in candidates:
             if (root / name).is_file():
+                _inside(root, name, table, mapping, from_mapping=bool(named))  # a link elsewhere is not the export's
                 found[table] = name
                 break
     present = tuple(sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_file()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from toh.reports.safe_text import neutralise
+
 if TYPE_CHECKING:  # pragma: no cover
     from toh.cohort.derive import DerivedCohort
     from toh.cohort.validate import ValidationReport
@@ -14,8 +16,11 @@ _MAX_RULE_LINES = 40
 
 
 def _clip(value: object, width: int = 30) -> str:
+    """A value from the export as the terminal may show it: escape sequences, bidi and other
+    control characters made visible (they could recolour or reorder the terminal), line ends
+    as ``\\n``, at most ``width`` characters."""
     text = "" if value is None or value != value else str(value)  # noqa: PLR0124 (NaN)
-    text = text.replace("\n", "\\n")
+    text = neutralise(text.replace("\r", "\\r").replace("\n", "\\n"))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -23,8 +28,10 @@ def validation_summary(report: ValidationReport) -> str:
     """What was read, and every failing rule with its count and one example."""
     lines = [f"Export: {report.export}"]
     for table, n in report.rows.items():
-        where = report.files.get(table, "(absent)")
-        lines.append(f"  {table:<9} {where:<40} {n:>9,} rows")
+        if table in report.absent:
+            lines.append(f"  {table:<9} {'absent: not in the export':<40} {'':>9} (estimates that need it: not estimable)")
+            continue
+        lines.append(f"  {table:<9} {_clip(report.files.get(table, ''), 40):<40} {n:>9,} rows")
     errors, warnings = len(report.errors), len(report.warnings)
     verdict = "VALID" if report.is_valid else "INVALID"
     lines.append(

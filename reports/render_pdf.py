@@ -11,11 +11,17 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from toh.reports._document import ReportDocument, ReportTable, plain_text
+from toh.reports._document import ReportDocument, ReportTable, Text, plain_text
+from toh.reports.safe_text import neutralise
 
 __all__ = ["render_pdf"]
 
 _FONT = "DejaVu"
+
+
+def _shown(text: Text | str) -> str:
+    """Text as the PDF shows it: control and bidi characters from the export made visible."""
+    return neutralise(plain_text(text))
 
 
 def _fonts() -> tuple[Path, Path]:
@@ -52,7 +58,7 @@ def _pdf_class() -> type:
 
 
 def _widths(table: ReportTable, page: float) -> tuple[float, ...]:
-    longest = [max([len(c)] + [len(plain_text(row[i])) for row in table.rows]) for i, c in enumerate(table.columns)]
+    longest = [max([len(c)] + [len(_shown(row[i])) for row in table.rows]) for i, c in enumerate(table.columns)]
     weights = [min(max(n, 4), 60) for n in longest]
     total = sum(weights)
     return tuple(page * w / total for w in weights)
@@ -60,22 +66,22 @@ def _widths(table: ReportTable, page: float) -> tuple[float, ...]:
 
 def _table(pdf: Any, table: ReportTable) -> None:
     pdf.set_font(_FONT, "B", size=8)
-    pdf.multi_cell(0, 4.5, table.caption, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, _shown(table.caption), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_FONT, size=7)
     page = pdf.w - pdf.l_margin - pdf.r_margin
     with pdf.table(col_widths=_widths(table, page), text_align="LEFT", line_height=3.6, padding=0.8,
                    first_row_as_headings=True) as out:
         head = out.row()
         for column in table.columns:
-            head.cell(column)
+            head.cell(_shown(column))
         for row in table.rows:
             cells = out.row()
             for cell in row:
-                cells.cell(plain_text(cell))
+                cells.cell(_shown(cell))
     if table.note:
         pdf.set_font(_FONT, size=7)
         pdf.set_text_color(90)
-        pdf.multi_cell(0, 3.6, table.note, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
     pdf.ln(3)
 
@@ -99,7 +105,7 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
     """
     regular, bold = _fonts()
     pdf = _pdf_class()(format="A4")
-    pdf.running_title = doc.title
+    pdf.running_title = _shown(doc.title)
     pdf.set_creation_date(dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc))
     pdf.set_title(doc.title)
     pdf.set_creator("toh-cohort")
@@ -108,9 +114,9 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font(_FONT, "B", size=16)
-    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, _shown(doc.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_FONT, size=9)
-    pdf.multi_cell(0, 5, doc.subtitle, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, _shown(doc.subtitle), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     folder = Path(figures_dir)
     shown: set[str] = set()
@@ -119,10 +125,10 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
             pdf.add_page()
         pdf.set_font(_FONT, "B", size=12)
         pdf.start_section(section.title)
-        pdf.multi_cell(0, 7, section.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, _shown(section.title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(_FONT, size=9)
         for paragraph in section.paragraphs:
-            pdf.multi_cell(0, 4.6, plain_text(paragraph), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.6, _shown(paragraph), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.5)
         for figure in section.figures:
             if figure.name in shown:  # a figure shared by two sections is printed once
@@ -131,7 +137,7 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
             pdf.image(str(folder / f"{figure.name}.png"), w=figure_width_mm)
             pdf.set_font(_FONT, size=7)
             pdf.set_text_color(90)
-            pdf.multi_cell(0, 3.6, figure.caption, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 3.6, _shown(figure.caption), new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0)
             pdf.ln(2)
         for table in section.tables:

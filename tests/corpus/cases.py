@@ -114,6 +114,14 @@ def _symlink_out(folder: Path) -> list[str]:
     return _args(export, "--mapping", _mapping(folder, '[tables.patients]\nfile = "pts.csv"\n'))
 
 
+def _default_name_symlink_out(folder: Path) -> list[str]:
+    (folder / "secret.csv").write_text("TOPSECRET-91c2,x\n")
+    export = _export(folder)
+    (export / "patients.csv").unlink()
+    (export / "patients.csv").symlink_to(folder / "secret.csv")
+    return _args(export)
+
+
 CP1252 = BASE_EXPORT["patients"].replace(",A\n", ",Zürich\n", 1)
 NO_ID = ("patient_id", "episode_id")
 
@@ -185,6 +193,8 @@ CASES: list[Case] = [
     # hostile mappings
     Case("mapping_path_escape", _outside, 2, ('[tables.patients].file = "../secret.csv" points outside the export folder',)),
     Case("mapping_symlink_escape", _symlink_out, 2, ('[tables.patients].file = "pts.csv" points outside',)),
+    Case("default_name_symlink_escape", _default_name_symlink_out, 2,
+         ("patients.csv is a link to a file outside the export folder",)),
     Case("mapping_bad_directive", lambda d: _args(_export(d), "--mapping", _mapping(d, '[export]\ndate_format = "%d/%q/%Y"\n')),
          2, ("[export].date_format = '%d/%q/%Y' is not a date format: 'q' is a bad directive",)),
     Case("mapping_unknown_key", lambda d: _args(_export(d), "--mapping", _mapping(d, '[export]\nseparator = ";"\n')),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from toh.reports.render_html import _environment, fragments
 from toh.reports.render_markdown import md_escape
 from toh.reports.safe_text import neutralise
 from toh.reports.tables import render_table
+from toh.cohort.validate import validate_export
 
 SPOOF = "invoice\u202egpj.exe"  # shows as "invoiceexe.jpg" where bidi controls act
 CONTROLS = "a\x00b\x1bc\x7fd\x85e\u2066f\u2069g\u2028h"
@@ -57,3 +59,26 @@ def test_derive_csv_defuses_a_formula_in_a_column_name(tmp_path: Path) -> None:
     assert ",\"'=HYPERLINK(\"\"x\"\")\"" in header and ',=HYPERLINK' not in header
     warnings = pd.read_csv(tmp_path / "f.csv", dtype=str, keep_default_na=False)
     assert list(warnings["column"]) == ["'=HYPERLINK(\"x\")"]
+
+
+def test_pdf_and_terminal_show_control_characters_as_escapes(tmp_path: Path) -> None:
+    """The PDF renderer and the terminal summary neutralise text too: a bidi control in an extra
+    column's name (a validation warning names it) reaches neither raw."""
+    from pypdf import PdfReader
+
+    from toh.reports._console import validation_summary
+    from toh.reports._document import ReportDocument, ReportTable, Section
+    from toh.reports.render_pdf import render_pdf
+
+    table = ReportTable("t", f"caption {SPOOF}", (SPOOF,), (((SPOOF,),),), note=SPOOF)
+    doc = ReportDocument(f"title {SPOOF}", SPOOF, (Section("s", SPOOF, ((SPOOF,),), (), (table,)),), 5)
+    pdf = tmp_path / "r.pdf"
+    render_pdf(doc, tmp_path, pdf, dt.date(2026, 1, 1))
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "\u202e" not in text and text.count("invoice\\u202egpj.exe") >= 5
+    tables = dict(BASE_EXPORT)
+    tables["episodes"] = "".join(line + (f",{SPOOF}\x1b[31m" if i == 0 else ",1") + "\n"
+                                 for i, line in enumerate(BASE_EXPORT["episodes"].splitlines()))
+    report = validate_export(write_export(tmp_path / "x", tables), validation_date=dt.date(2025, 6, 30))
+    summary = validation_summary(report)
+    assert "\u202e" not in summary and "\x1b" not in summary and "\\u202e" in summary
