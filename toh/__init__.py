@@ -25,6 +25,9 @@ _API: dict[str, str] = {
     "Definitions": "toh.cohort.definitions",
     "DEFAULT_DEFINITIONS": "toh.cohort.definitions",
     "simulate_registry": "toh.cohort.simulate",
+    "demo_export": "toh.cohort.demo",
+    "analyse_export": "toh.analyses.pipeline",
+    "PipelineRun": "toh.analyses.pipeline",
     "write_registry": "toh.cohort.simulate",
     # analyse
     "analyse_cohort": "toh.analyses.run",
@@ -73,6 +76,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker and an IDE see; never imported at run time
     from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.pipeline import PipelineRun, analyse_export
+    from toh.cohort.demo import demo_export
     from toh.analyses.estimators import (
         CIFCurve, GrayTest, KMCurve, Proportion, Quantile, Rate, TurnbullFit, clopper_pearson,
         cumulative_incidence, gray_test, kaplan_meier, poisson_rate, turnbull, wilson,

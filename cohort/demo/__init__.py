@@ -7,3 +7,15 @@ should recover) were written by ``toh.cohort.simulate.make_demo("cohort/demo")``
 that call after any change to the generator; ``tests/cohort/test_simulate.py`` checks that these
 files are byte for byte what ``make_demo`` writes.
 """
+
+from pathlib import Path
+
+__all__ = ["demo_export"]
+
+
+def demo_export() -> Path:
+    """The folder of the bundled demo export (400 synthetic patients), for ``toh.analyse_export``,
+    ``toh.validate_export`` or a report."""
+    from importlib.resources import files
+
+    return Path(str(files("toh.cohort.demo")))
