@@ -166,6 +166,16 @@ def test_a_full_disk_is_named_and_the_last_output_kept(tiny_disk: Path) -> None:
     assert _litter(tiny_disk) == []
 
 
+def test_a_link_to_another_file_system_is_replaced_there(tmp_path: Path, tiny_disk: Path) -> None:
+    link = tmp_path / "out"
+    link.symlink_to(tiny_disk / "real", target_is_directory=True)
+    for text in ("1\n", "2\n"):
+        with output_folder(link, "derive") as stage:
+            _write(stage, "a.csv", text)
+    assert link.is_symlink() and (tiny_disk / "real" / "a.csv").read_text(encoding="utf-8") == "2\n"
+    assert _litter(tiny_disk) == [] and _litter(tmp_path) == []
+
+
 def test_a_read_only_location_is_named(tiny_disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     with pytest.raises(OutputError, match="read-only"), output_folder(tiny_disk / "out", "derive"):

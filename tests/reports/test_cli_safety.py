@@ -104,20 +104,32 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_a_signal_during_the_bootstrap_ends_the_workers_and_keeps_the_last_report(
-        built: tuple[Path, list[str]], number: signal.Signals) -> None:
+@pytest.mark.parametrize("number, moment, group", [
+    (signal.SIGTERM, "start", False),      # while it validates
+    (signal.SIGTERM, "bootstrap", False),  # a scheduler stopping the job
+    (signal.SIGHUP, "bootstrap", False),   # the terminal closed
+    (signal.SIGINT, "bootstrap", True),    # Ctrl-C: the terminal signals the whole process group
+])
+def test_a_signal_ends_the_workers_and_keeps_the_last_report(
+        built: tuple[Path, list[str]], number: signal.Signals, moment: str, group: bool) -> None:
     folder, report = built
     out = folder / "report"
     last = _snapshot(out)
     process = subprocess.Popen([*report, "--bootstrap", "4000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.monotonic() + 120
-    while len(_children(process.pid)) < 2 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.1)
-    workers = _children(process.pid)
-    assert len(workers) == 2, "the bootstrap workers never started"
-    process.send_signal(number)
+                               text=True, start_new_session=True)
+    workers: list[int] = []
+    if moment == "start":
+        time.sleep(2.0)  # inside validation (the command line catches signals from its first step)
+    else:
+        deadline = time.monotonic() + 120
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        workers = _children(process.pid)
+        assert len(workers) == 2, "the bootstrap workers never started"
+    if group:
+        os.killpg(process.pid, number)
+    else:
+        process.send_signal(number)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert f"interrupted by {number.name}" in err and "Traceback" not in err
