@@ -38,12 +38,20 @@ class ResolutionOptions:
     cox_covariates
         Covariates of the Cox model: male, age (per year), pregnancy_associated, treatment
         (each category against the most frequent one).
+    ph_alpha
+        Level at which cox.zph's test of a term flags a proportional-hazards violation; a
+        flagged category (male, pregnancy_associated, treatment) gets a model stratified by it.
     """
 
     landmark_months: tuple[float, ...] = (6.0, 8.0, 12.0)
     rmst_months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
     cox_covariates: tuple[str, ...] = ("male", "age", "pregnancy_associated", "treatment")
+    ph_alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 < self.ph_alpha < 1:
+            raise ValueError(f"ph_alpha must lie in (0, 1), got {self.ph_alpha}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class ResolutionResult(AnalysisResult):
     cox: pd.DataFrame
     ph_test: pd.DataFrame
     excluded: pd.DataFrame
+    cox_stratified: pd.DataFrame
     options: ResolutionOptions
     conf: float
     cox_reference: dict[str, str] = field(default_factory=dict)
@@ -68,6 +77,7 @@ class ResolutionResult(AnalysisResult):
         return {"resolution_medians": self.medians, "resolution_landmarks": self.landmarks,
                 "resolution_rmst": self.rmst, "resolution_logrank": self.logrank,
                 "resolution_cox": self.cox, "resolution_ph_test": self.ph_test,
+                "resolution_cox_stratified": self.cox_stratified,
                 "resolution_curves": self.curves, "resolution_excluded": self.excluded}
 
     def headline(self) -> dict[str, float | int | str | None]:
@@ -88,6 +98,11 @@ class ResolutionResult(AnalysisResult):
             out[f"resolution.cox.{row.term}.hr"] = clean_number(row.hr)
             out[f"resolution.cox.{row.term}.hr_lower"] = clean_number(row.hr_lower)
             out[f"resolution.cox.{row.term}.hr_upper"] = clean_number(row.hr_upper)
+        for row in self.cox_stratified.itertuples():
+            for key in ("hr", "hr_lower", "hr_upper"):
+                out[f"resolution.cox_stratified.{row.term}.{key}"] = clean_number(getattr(row, key))
+        for row in self.ph_test[self.ph_test["term"] != "GLOBAL"].itertuples():
+            out[f"resolution.ph.{row.term}.p"] = clean_number(row.p)
         glob = self.ph_test[self.ph_test["term"] == "GLOBAL"]
         out["resolution.ph_global_p"] = clean_number(glob["p"].iloc[0]) if len(glob) else None
         return out
@@ -167,45 +182,77 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[pd.DataFr
     return design[~missing], terms, reference, excluded
 
 
-def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
-    from lifelines import CoxPHFitter
+#: Cox terms that are categories: a proportional-hazards failure of one is met by stratifying on it.
+_CATEGORICAL = ("male", "pregnancy_associated", "treatment")
+_COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
 
-    design, terms, reference, excluded = _design(index, options.cox_covariates)
-    empty_cox = pd.DataFrame(columns=["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"])
-    empty_ph = pd.DataFrame(columns=["term", "chisq", "df", "p"])
-    data = design.assign(_t=index.loc[design.index, "resolution_days"].astype(float),
-                         _e=index.loc[design.index, "resolved"].astype(int))
-    if design.shape[1] == 0 or data["_e"].sum() < 2:
-        return empty_cox, empty_ph, reference, excluded
+
+def _fit_cox(data: pd.DataFrame, conf: float, strata: list[str] | None = None) -> pd.DataFrame | None:
+    """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
+    baseline hazard); None, with a caution, when it cannot be fitted."""
+    from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
+    label = "the Cox model of resolution" + (f" stratified by {', '.join(strata)}" if strata else "")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = CoxPHFitter().fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
+            fit = CoxPHFitter(strata=strata).fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
     except (ConvergenceError, np.linalg.LinAlgError) as exc:
-        warnings.warn(f"the Cox model of resolution could not be fitted on {len(data)} episodes with "
-                      f"{int(data['_e'].sum())} resolutions ({type(exc).__name__}: the covariates are collinear or "
-                      "separate the outcome); its table is empty", StatisticalWarning, stacklevel=3)
-        return empty_cox, empty_ph, reference, excluded
+        warnings.warn(f"{label} could not be fitted on {len(data)} episodes with {int(data['_e'].sum())} "
+                      f"resolutions ({type(exc).__name__}: the covariates are collinear or separate the outcome); "
+                      "its table is empty", StatisticalWarning, stacklevel=4)
+        return None
     for item in caught:  # lifelines' convergence doubts are the reader's business: say them as cautions
         if issubclass(item.category, ConvergenceWarning):
             first = " ".join(str(item.message).split(". ")[0].split())
-            warnings.warn(f"Cox model of resolution: {first}", StatisticalWarning, stacklevel=3)
+            warnings.warn(f"{label[0].upper()}{label[1:]}: {first}", StatisticalWarning, stacklevel=4)
         else:
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    terms = [c for c in data.columns if c not in ("_t", "_e", *(strata or []))]
     z = norm.ppf(1 - (1 - conf) / 2)
-    coef, se = fit.params_[design.columns], fit.standard_errors_[design.columns]
+    coef, se = fit.params_[terms], fit.standard_errors_[terms]
     with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
-        cox = pd.DataFrame({"term": design.columns, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
-                            "hr_lower": np.exp(coef.values - z * se.values),
-                            "hr_upper": np.exp(coef.values + z * se.values),
-                            "z": (coef / se).values, "p": fit.summary.loc[design.columns, "p"].values,
-                            "n": len(data), "events": int(data["_e"].sum())})
+        return pd.DataFrame({"term": terms, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
+                             "hr_lower": np.exp(coef.values - z * se.values),
+                             "hr_upper": np.exp(coef.values + z * se.values),
+                             "z": (coef / se).values, "p": fit.summary.loc[terms, "p"].values,
+                             "n": len(data), "events": int(data["_e"].sum())})
+
+
+def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
+    """The Cox model, its proportional-hazards test, and, where the test fails for a category,
+    the model stratified by it (each level its own baseline hazard, the other terms' hazard
+    ratios estimated within levels)."""
+    design, terms, reference, excluded = _design(index, options.cox_covariates)
+    empty_cox = pd.DataFrame(columns=_COX_COLUMNS)
+    empty_ph = pd.DataFrame(columns=["term", "chisq", "df", "p", "violated"])
+    empty_strat = pd.DataFrame(columns=[*_COX_COLUMNS, "strata"])
+    data = design.assign(_t=index.loc[design.index, "resolution_days"].astype(float),
+                         _e=index.loc[design.index, "resolved"].astype(int))
+    if design.shape[1] == 0 or data["_e"].sum() < 2:
+        return empty_cox, empty_ph, empty_strat, reference, excluded
+    cox = _fit_cox(data, conf)
+    if cox is None:
+        return empty_cox, empty_ph, empty_strat, reference, excluded
     positions = {c: i for i, c in enumerate(design.columns)}
     tests = cox_zph(data["_t"].to_numpy(), data["_e"].to_numpy().astype(bool), design.to_numpy(float),
-                    coef.to_numpy(), {t: [positions[c] for c in cols] for t, cols in terms.items()})
-    return cox, pd.DataFrame(tests, columns=["term", "chisq", "df", "p"]), reference, excluded
+                    cox.set_index("term").loc[design.columns, "coef"].to_numpy(),
+                    {t: [positions[c] for c in cols] for t, cols in terms.items()})
+    ph = pd.DataFrame(tests, columns=["term", "chisq", "df", "p"])
+    ph["violated"] = (ph["term"] != "GLOBAL") & (ph["p"] < options.ph_alpha)
+    offending = [t for t in ph.loc[ph["violated"], "term"] if t in _CATEGORICAL]
+    stratified = empty_strat
+    if offending:
+        strata = {t: (index.loc[design.index, "treatment"].astype(str) if t == "treatment" else design[t])
+                  for t in offending}
+        rest = design.drop(columns=[c for t in offending for c in terms[t]])
+        if rest.shape[1]:
+            fitted = _fit_cox(rest.assign(_t=data["_t"], _e=data["_e"], **{f"_strata_{t}": v for t, v in strata.items()}),
+                              conf, [f"_strata_{t}" for t in offending])
+            if fitted is not None:
+                stratified = fitted.assign(strata=", ".join(offending))
+    return cox, ph, stratified, reference, excluded
 
 
 def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None = None) -> ResolutionResult:
@@ -244,7 +291,7 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
             mean, se = curve.rmst(months * month)
             rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
         curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
-    cox, ph, reference, excluded = _cox(index, options, conf)
+    cox, ph, stratified, reference, excluded = _cox(index, options, conf)
     logrank = _logrank(index, options.strata)
     return ResolutionResult(
         not_estimable={f"resolution.logrank.{row.variable}": fewer_than_two_groups(row.variable, row.groups)
@@ -260,6 +307,7 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
         logrank=logrank,
         cox=cox,
         ph_test=ph,
+        cox_stratified=stratified,
         excluded=excluded,
         options=options,
         conf=conf,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from toh.reports._claims_text import claim_sentence
-from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer, plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -109,18 +109,36 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),
                                  (str(r.df),), (w.p(r.p),)) for r in res.logrank.itertuples()))
+    violated = [r.term for r in res.ph_test.itertuples() if r.violated]
     cox = ReportTable("resolution_cox", f"Cox model of resolution (Efron ties): hazard ratios, {w.level} CI",
                       ("term", f"hazard ratio ({w.level} CI)", "p"),
-                      tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
+                      tuple(((r.term + (" (proportional hazards rejected)" if any(
+                                r.term == v or r.term.startswith(v + "_") for v in violated) else ""),),
+                             w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
                             for r in res.cox.itertuples()),
                       note="A hazard ratio above 1 means faster resolution. Proportional hazards (cox.zph, "
-                           "KM transform): " + "; ".join(f"{r.term} p = {r.p:.3f}" for r in res.ph_test.itertuples()))
+                           "KM transform): " + "; ".join(f"{r.term} p = {plain_text((w.p(r.p),))}"
+                                                         for r in res.ph_test.itertuples())
+                           + (f". Rejected at {res.options.ph_alpha:g} for {', '.join(violated)}: the hazard ratio "
+                              "of a term that breaks the assumption is an average over follow-up, and the model "
+                              "stratified by it is shown below." if violated else "."))
+    tables = [medians, landmarks, logrank, cox]
+    if len(res.cox_stratified):
+        by = res.cox_stratified["strata"].iloc[0]
+        tables.append(ReportTable(
+            "resolution_cox_stratified", f"Cox model stratified by {by} (each level its own baseline hazard): "
+            f"hazard ratios, {w.level} CI", ("term", f"hazard ratio ({w.level} CI)", "p"),
+            tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
+                  for r in res.cox_stratified.itertuples())))
+    if violated:
+        text = (*text, f" Proportional hazards were rejected for {', '.join(violated)} (cox.zph), so the Cox "
+                "model is also shown stratified by it.")
     figures = [ReportFigure(f"km_resolution_{s}", f"Kaplan-Meier estimate of the share still unresolved"
                             f"{'' if s == 'all' else ' by ' + s}, with {w.level} CI bands, censoring marks and numbers "
                             "at risk.", f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}")
                for s in ["all", *analysis.options.resolution.strata]
                if (res.curves["stratum_var"] == s).any()]
-    return Section("resolution", "Time to resolution", (text,), tuple(figures), (medians, landmarks, logrank, cox))
+    return Section("resolution", "Time to resolution", (text,), tuple(figures), tuple(tables))
 
 
 def _by_sex(w: Writer, key: str) -> Text:

@@ -89,3 +89,25 @@ def test_headline_keys_are_stable(result) -> None:
     for key in ("resolution.unresolved_6m", "resolution.unresolved_8m", "resolution.unresolved_12m",
                 "resolution.cox.male.hr", "resolution.ph_global_p", "resolution.rmst_12m"):
         assert key in head
+
+
+def test_a_failed_ph_test_is_flagged_and_met_by_the_model_stratified_by_the_category(result) -> None:
+    """cox.zph rejects proportional hazards for treatment on the reference cohort (p = 3.1e-5,
+    ref_coxzph.csv): the term is flagged, and the model stratified by treatment matches
+    coxph(... + strata(treatment), ties = "efron") (ref_cox_strata.csv, made by
+    make_cox_strata_reference.R)."""
+    ph = result.ph_test.set_index("term")
+    assert bool(ph.loc["treatment", "violated"]) and not ph.loc[["male", "age", "pregnancy_associated", "GLOBAL"],
+                                                               "violated"].any()
+    ref = pd.read_csv(REF / "ref_cox_strata.csv").set_index("term")
+    got = result.cox_stratified.set_index("term")
+    assert list(got.index) == list(ref.index) == ["male", "age", "pregnancy_associated"]
+    assert set(got["strata"]) == {"treatment"}
+    for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
+                               ("hr_upper", "upper")):
+        pd.testing.assert_series_equal(got[column], ref[ref_column], check_names=False, atol=1e-7, rtol=0)
+    pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
+    assert (got["n"] == ref["n"]).all() and (got["events"] == ref["events"]).all()
+    head = result.headline()
+    assert head["resolution.cox_stratified.age.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert head["resolution.ph.treatment.p"] == pytest.approx(3.0638690297854279e-05, rel=1e-6)
