@@ -122,7 +122,13 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                            + (f". Rejected at {res.options.ph_alpha:g} for {', '.join(violated)}: the hazard ratio "
                               "of a term that breaks the assumption is an average over follow-up, and the model "
                               "stratified by it is shown below." if violated else "."))
-    tables = [medians, landmarks, logrank, cox]
+    rmst = ReportTable(
+        "resolution_rmst", f"Restricted mean time to resolution, months ({w.level} CI): the mean time "
+        "unresolved up to each horizon (the area under the Kaplan-Meier curve)",
+        ("stratum", "group", "up to, months", f"mean months unresolved ({w.level} CI)"),
+        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
+               w.cell_ci(r.rmst, r.lower, r.upper, 1, m)) for r in res.rmst.itertuples()))
+    tables = [medians, landmarks, rmst, logrank, cox]
     if len(res.cox_stratified):
         by = res.cox_stratified["strata"].iloc[0]
         tables.append(ReportTable(
@@ -130,15 +136,17 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
             f"hazard ratios, {w.level} CI", ("term", f"hazard ratio ({w.level} CI)", "p"),
             tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
                   for r in res.cox_stratified.itertuples())))
+    paragraphs: tuple[Text, ...] = (text,)
     if violated:
-        text = (*text, f" Proportional hazards were rejected for {', '.join(violated)} (cox.zph), so the Cox "
-                "model is also shown stratified by it.")
+        paragraphs += ((f"In the Cox model, proportional hazards were rejected for {', '.join(violated)} "
+                        "(cox.zph): its hazard ratio is an average over follow-up, so the model is also shown "
+                        "stratified by it.",),)
     figures = [ReportFigure(f"km_resolution_{s}", f"Kaplan-Meier estimate of the share still unresolved"
                             f"{'' if s == 'all' else ' by ' + s}, with {w.level} CI bands, censoring marks and numbers "
                             "at risk.", f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}")
                for s in ["all", *analysis.options.resolution.strata]
                if (res.curves["stratum_var"] == s).any()]
-    return Section("resolution", "Time to resolution", (text,), tuple(figures), tuple(tables))
+    return Section("resolution", "Time to resolution", paragraphs, tuple(figures), tuple(tables))
 
 
 def _by_sex(w: Writer, key: str) -> Text:
