@@ -57,7 +57,7 @@ def _reasons(cohort: DerivedCohort, findings: pd.DataFrame) -> dict[str, str]:
         return {"imaging": "the export has no imaging table"}
     reasons: dict[str, str] = {}
     for row in findings.itertuples():
-        if row.exams == 0:
+        if row.episodes == 0:
             reasons[f"imaging.{row.modality}"] = f"no {row.modality} examination of an index episode"
         elif row.recorded == 0:
             reasons[f"imaging.{row.modality}.{row.finding}"] = f"not recorded on any {row.modality} examination"
@@ -69,8 +69,11 @@ def _reasons(cohort: DerivedCohort, findings: pd.DataFrame) -> dict[str, str]:
 def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     """Tabulate findings on the exams of index episodes.
 
-    Each finding's share is among the exams of that modality where it was recorded (true or
-    false), with a Clopper-Pearson interval.  ``first_film`` gives the status of each index
+    The unit is the index episode: each episode's first examination of a modality (by day, then
+    exam_id) stands for it, since repeat films of one patient are not independent observations.
+    A finding's share is among the episodes whose first examination of that modality recorded it
+    (true or false), with a Clopper-Pearson interval; ``episodes`` counts the index episodes with
+    an examination of the modality.  ``modalities`` still counts every examination.  ``first_film`` gives the status of each index
     episode's first plain film (the literature: normal at first).
     """
     conf = cohort.definitions.confidence
@@ -83,12 +86,16 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
         days = mine["day"].to_numpy(float) if len(mine) else np.array([])
         quart = np.percentile(days, [50, 25, 75]) if len(days) else (np.nan,) * 3
         modalities.append((modality, len(mine), int(mine["episode_id"].nunique()) if len(mine) else 0, *quart))
+        # one examination per episode, the first of the modality: repeat films of the same patient
+        # are not independent observations, so a share with an exact interval counts episodes
+        mine = mine.sort_values(["episode_id", "day", "exam_id"]).drop_duplicates("episode_id") if len(mine) else mine
         for finding in FINDINGS_BY_MODALITY[modality]:
             values = mine[finding] if finding in mine.columns else pd.Series(dtype="boolean")
             recorded = int(values.notna().sum())
             positive = int(values.fillna(False).astype(bool).sum())
             rows.append((modality, finding, len(mine), recorded, positive, *clopper_pearson(positive, recorded, conf)))
-    findings = pd.DataFrame(rows, columns=["modality", "finding", "exams", "recorded", "positive", "share", "lower", "upper"])
+    findings = pd.DataFrame(rows, columns=["modality", "finding", "episodes", "recorded", "positive", "share", "lower",
+                                           "upper"])
     mri = exams[exams["modality"] == "MRI"] if len(exams) else exams
     extent = mri["edema_extent"] if "edema_extent" in mri.columns else pd.Series(dtype=object)
     known = int(extent.notna().sum())

@@ -251,7 +251,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     mri = analysis.reason(t1[:-1])
     t1_text: Text = ((f"Low T1 signal on MRI: not estimable ({mri}).",) if mri else (
         "MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
-        " of the MRI examinations with the finding recorded."))
+        " of the index episodes whose first MRI recorded the finding."))
     rows, missing = [], {}
     for x in analysis.imaging.findings.itertuples():
         reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
@@ -262,8 +262,10 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         rows.append(((x.modality,), (x.finding.replace("_", " "),), (w.count(x.positive), " of ", w.count(x.recorded)),
                      w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
     note = " ".join(f"Not estimable ({reason}): {', '.join(names)}." for reason, names in missing.items())
-    table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
+    table = ReportTable("imaging_findings", "Findings by modality: % of index episodes, each read on its first "
+                        "examination of the modality (repeat films of a patient are not counted twice)",
                         ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows), note=note)
-    figure = ReportFigure("imaging_findings", f"Share of examinations showing each finding, by modality ({w.level} "
+    figure = ReportFigure("imaging_findings", f"Share of index episodes whose first examination of the modality "
+                          f"shows each finding ({w.level} "
                           "intervals).", "Dot plot of imaging findings by modality")
     return Section("imaging", "Imaging findings", ((*film, *t1_text),), (figure,), (table,))

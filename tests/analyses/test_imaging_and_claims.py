@@ -22,13 +22,15 @@ def test_imaging_findings_by_hand(tmp_path: Path) -> None:
     report = load_valid_export(write_export(tmp_path / "x", BASE_EXPORT), validation_date=VALIDATION_DATE)
     result = analyse_imaging(derive_cohort(report.tables))
     f = result.findings.set_index(["modality", "finding"])
-    # Index episodes E1 and E6.  XR films: X1 (false,false), X2 (false,-), X3 (true,-), X5 (false,false);
-    # X6 belongs to E7 (no cohort).  Osteopenia recorded on 4, true on 1.
-    assert tuple(f.loc[("XR", "osteopenia"), ["exams", "recorded", "positive"]]) == (4, 4, 1)
+    # Index episodes E1 and E6; the unit is the episode, read on its first film of each modality.
+    # XR films of E1: X1 (day 14; osteopenia false, subchondral false, joint space true), X2, X3
+    # (osteopenia true, a later film: not counted); of E6: X5 (false, false, joint space empty).
+    # X6 belongs to E7 (no cohort).  Osteopenia: 2 episodes, recorded on both first films, true on none.
+    assert tuple(f.loc[("XR", "osteopenia"), ["episodes", "recorded", "positive"]]) == (2, 2, 0)
     assert tuple(f.loc[("XR", "subchondral_cortical_loss"), ["recorded", "positive"]]) == (2, 0)
-    assert tuple(f.loc[("XR", "joint_space_preserved"), ["recorded", "positive"]]) == (3, 3)
-    assert tuple(f.loc[("MRI", "t2_high"), ["exams", "recorded", "positive"]]) == (1, 1, 1)
-    assert f.loc[("XR", "osteopenia"), "share"] == pytest.approx(0.25)
+    assert tuple(f.loc[("XR", "joint_space_preserved"), ["recorded", "positive"]]) == (1, 1)
+    assert tuple(f.loc[("MRI", "t2_high"), ["episodes", "recorded", "positive"]]) == (1, 1, 1)
+    assert f.loc[("XR", "osteopenia"), "share"] == 0.0
     edema = result.edema_extent.set_index("extent")["n"]
     assert edema["neck"] == 1 and edema.sum() == 1
     # First plain film of E1 (X1, day 14) and of E6 (X5, day 14) are both normal.
