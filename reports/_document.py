@@ -114,6 +114,11 @@ class ReportDocument:
         return [f.name for s in self.sections for f in s.figures]
 
 
+#: Said where an estimate exists but its confidence interval does not (R's NA limits, e.g. a
+#: Kaplan-Meier curve at 0 or 1).
+NO_INTERVAL = "no interval"
+
+
 def _isnan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -195,6 +200,10 @@ class Writer:
             return (Num("not shown (small count)", key=est, suppressed=True),)
         if _isnan(self.headline.get(est)) and self.missing(est):
             return (Num("not estimable", key=est),)
+        if _isnan(self.headline.get(est)):
+            return (Num("not estimable", key=est),)
+        if _isnan(self.headline.get(lower)) and _isnan(self.headline.get(upper)):
+            return (self.num(est, digits, scale), unit, f" ({level} CI {NO_INTERVAL})")
         return (self.num(est, digits, scale), unit, f" ({level} CI ", self.num(lower, digits, scale), " to ",
                 self.num(upper, digits, scale), f"{unit})")
 
@@ -206,8 +215,13 @@ class Writer:
 
     def cell_ci(self, est: Any, lower: Any, upper: Any, digits: int, scale: float = 1.0, hide: bool = False,
                 keys: tuple[str | None, str | None, str | None] = (None, None, None)) -> Text:
-        """A table cell "estimate (lower to upper)"."""
+        """A table cell "estimate (lower to upper)"; "not estimable" without an estimate, and the
+        estimate alone, saying so, where the interval is not defined (R's NA: S at 0 or 1)."""
         if hide:
             return (self.number(est, digits, scale, keys[0], hide=True),)
+        if _isnan(est):
+            return (self.missing(keys[0]) or Num("not estimable", key=keys[0]),)
+        if _isnan(lower) and _isnan(upper):
+            return (self.number(est, digits, scale, keys[0]), f" ({NO_INTERVAL})")
         return (self.number(est, digits, scale, keys[0]), " (", self.number(lower, digits, scale, keys[1]), " to ",
                 self.number(upper, digits, scale, keys[2]), ")")

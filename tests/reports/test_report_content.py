@@ -247,3 +247,23 @@ def test_no_csv_cell_starts_a_formula(hostile_report: Path) -> None:
                 float(cell)  # only a number may start with a sign (a spreadsheet reads it as a number)
     assert seen_hostile  # the formula column is reported, defused
     assert HOSTILE_IMG not in (hostile_report / "report.html").read_text()
+
+
+def test_no_na_cells_estimates_without_an_interval_say_so() -> None:
+    """Where R gives NA limits (a Kaplan-Meier curve at 0) the cell shows the estimate and "no
+    interval"; where there is no estimate at all, "not estimable"; never "NA to NA"."""
+    from toh.reports._document import NO_INTERVAL, Writer, plain_text
+
+    w = Writer({"e": 0.0, "l": None, "u": None, "x": None}, 5)
+    assert plain_text(w.cell_ci(0.0, float("nan"), float("nan"), 1, 100.0)) == f"0.0 ({NO_INTERVAL})"
+    assert plain_text(w.cell_ci(float("nan"), float("nan"), float("nan"), 1)) == "not estimable"
+    assert plain_text(w.ci("e", "l", "u", 1, 100.0, "%")) == f"0.0% (95% CI {NO_INTERVAL})"
+    assert plain_text(w.ci("x", "l", "u", 1)) == "not estimable"
+    assert plain_text(w.cell_ci(0.5, 0.2, float("nan"), 2)) == "0.50 (0.20 to NA)"  # an open bound stays NA
+
+
+def test_the_demo_report_has_no_na_to_na(demo_report: tuple[Path, list[str]]) -> None:
+    out, _ = demo_report
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "NA to NA" not in markdown and "(NA" not in markdown
+    assert "no interval" in markdown  # the demo has curves that reach 0 (R's NA limits)
