@@ -142,7 +142,9 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
         intervals=_summed([s.intervals for s in sites], ["lower", "upper"], ["n"]),
         complications=_summed([s.complications for s in sites], ["outcome", "group"], ["events", "n", "days"]),
         proportions=proportions[list(first.proportions.columns)],
-        migration_sites=_summed([s.migration_sites for s in sites], ["site"], ["n"]),
+        migration_sites=first.migration_sites.assign(
+            n=first.migration_sites["site"].map(_summed([s.migration_sites for s in sites], ["site"], ["n"])
+                                                .set_index("site")["n"])),
         patients=sum(s.patients for s in sites),
         absent=frozenset().union(*(s.absent for s in sites)),
         withheld_levels=sum(s.withheld_levels for s in sites))
