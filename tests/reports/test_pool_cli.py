@@ -230,3 +230,17 @@ def test_week_bundles_pool_to_the_coarsened_concatenated_cohort(sites: dict, tmp
     reference = analyse_cohort(coarsen_cohort(whole, "week"), options).headline()
     worst, odd = differences(pooled["results"], reference)
     assert not odd and worst <= 1e-9, (worst, odd[:5])
+
+
+def test_docs_name_every_member_and_manifest_key(sites: dict) -> None:
+    import toh.docs
+    from importlib.resources import files
+
+    from toh.reports.bundle import MEMBERS
+
+    text = (files(toh.docs) / "bundle.md").read_text(encoding="utf-8")
+    with zipfile.ZipFile(sites["site0"]) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        columns = {c for name in MEMBERS for c in json.loads(archive.read(name))["columns"]}
+    for name in [*MEMBERS, *manifest, *columns]:
+        assert f"`{name}`" in text, name
