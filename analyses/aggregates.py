@@ -30,6 +30,7 @@ from toh.analyses._second_episode import GRAY_COLUMNS, incidence_counts, inciden
 from toh.analyses.run import AnalysisOptions
 from toh.cohort.coarsen import coarsen_cohort
 from toh.cohort.definitions import Definitions
+from toh.cohort.errors import ConfigError
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["SiteAggregates", "PooledAnalysis", "site_aggregates", "pool", "pooled_analysis", "shared_options",
@@ -131,6 +132,11 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
     if not sites:
         raise ValueError("nothing to pool")
     first = sites[0]
+    for other in sites[1:]:
+        for name in ("proportions", "migration_sites"):
+            if list(getattr(other, name).iloc[:, 0]) != list(getattr(first, name).iloc[:, 0]):
+                raise ConfigError(f"the sites' {name.replace('_', ' ')} name different quantities: every site must "
+                                  "use the same toh-cohort release")
     # the shares' descriptions and methods are the package's, the same at every site
     summed = _summed([s.proportions for s in sites], ["quantity"], ["x", "n"]).set_index("quantity")
     proportions = first.proportions.assign(x=first.proportions["quantity"].map(summed["x"]),

@@ -47,6 +47,16 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "proportions.json": ("proportions", "demographic shares: x and n of each", ("x", "n")),
     "migration_sites.json": ("migration_sites", "where the first migration went: patients per joint", ("n",)),
 }
+#: table -> (text columns, time columns in days, count columns): what each member must hold
+_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "resolution_km": (("stratum_var", "stratum"), ("time",), ("n_event", "n_censor")),
+    "recurrence_cif": ((), ("time",), ("censored", "event", "death")),
+    "migration_cif": ((), ("time",), ("censored", "event", "death")),
+    "radiographic_intervals": ((), ("lower", "upper"), ("n",)),
+    "complications": (("outcome", "group"), ("days",), ("events", "n")),
+    "proportions": (("quantity", "description", "method"), (), ("x", "n")),
+    "migration_sites": (("site",), (), ("n",)),
+}
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MAX_MEMBER_BYTES = 256 << 20
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same counts give the same bytes
@@ -230,12 +240,35 @@ def read_bundle(path: str | Path) -> Bundle:
 
 
 def _frame(data: bytes, table: str) -> Any:
+    """One member as a DataFrame, after checking its columns: text where text belongs, finite
+    times >= 0 (an upper end may be null: infinite), whole counts >= 0."""
+    import numpy as np
     import pandas as pd
 
     document = json.loads(data)
     if document.get("table") != table:
         raise ValueError(f"member holds table {document.get('table')!r}, not {table!r}")
-    frame = pd.DataFrame(document["columns"])
+    text, times, counts = _COLUMNS[table]
+    columns = document["columns"]
+    if set(columns) != {*text, *times, *counts}:
+        raise ValueError(f"{table} has the columns {sorted(columns)}, not {sorted({*text, *times, *counts})}")
+    frame = pd.DataFrame(columns)
     if "upper" in frame:  # null upper end: never abnormal
         frame["upper"] = frame["upper"].astype(float).fillna(math.inf)
+    for name in text:
+        if not all(isinstance(v, str) for v in columns[name]):
+            raise ValueError(f"{table}.{name} holds a value that is not text")
+    for name in (*times, *counts):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in frame[name]):
+            raise ValueError(f"{table}.{name} holds a value that is not a number")
+        values = frame[name].to_numpy(float)
+        if np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
+            raise ValueError(f"{table}.{name} holds a missing, negative or infinite value")
+        if name in counts and np.any(values != np.floor(values)):
+            raise ValueError(f"{table}.{name} holds a count that is not a whole number")
+    if table == "complications":
+        from toh.analyses.complications import GROUPS, OUTCOMES
+
+        if sorted(zip(frame["outcome"], frame["group"])) != sorted((o, g) for o in OUTCOMES for g in GROUPS):
+            raise ValueError("complications does not hold one row per outcome and group")
     return frame

@@ -244,3 +244,20 @@ def test_docs_name_every_member_and_manifest_key(sites: dict) -> None:
         columns = {c for name in MEMBERS for c in json.loads(archive.read(name))["columns"]}
     for name in [*MEMBERS, *manifest, *columns]:
         assert f"`{name}`" in text, name
+
+
+def test_a_well_hashed_bundle_with_bad_counts_is_refused(sites: dict, tmp_path: Path) -> None:
+    """A bundle whose hashes are right but whose counts are not counts (another tool wrote it)."""
+    def negative(name: str, data: bytes) -> bytes:
+        if name != "migration_sites.json":
+            return data
+        document = json.loads(data)
+        document["columns"]["n"][0] = -1
+        return json.dumps(document).encode()
+
+    bad = _rewrite(sites["site0"], tmp_path / "bad0.tohb", negative)
+    with zipfile.ZipFile(bad) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    good = _remanifest(bad, tmp_path / "bad.tohb", lambda m: m["members"].update(
+        {"migration_sites.json": hashlib.sha256(members["migration_sites.json"]).hexdigest()}))
+    _refused([good], tmp_path, "migration_sites.n holds a missing, negative or infinite value")
