@@ -21,6 +21,7 @@ import pandas as pd
 
 from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
 from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table
+from toh.analyses.meta import MetaAnalysis, meta_analyse
 from toh.analyses.migration import SITES, MigrationResult
 from toh.analyses.radiographic import RadiographicResult, interval_counts, radiographic_from_counts
 from toh.analyses.recurrence import RecurrenceResult
@@ -42,7 +43,9 @@ __all__ = ["SiteAggregates", "PooledAnalysis", "site_aggregates", "pool", "poole
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+/-]{0,39}")
 
 #: results.json key prefixes a pool estimates (the rest of ``toh analyze``'s keys need rows:
-#: log-rank and Gray's tests, the Cox model, ages, imaging findings, the claims check).
+#: log-rank and Gray's tests, the Cox model, ages, imaging findings, the claims check).  Beside
+#: them, ``meta.*`` (random-effects meta-analysis of the sites' estimates, :mod:`toh.analyses.meta`)
+#: and ``sites.<name>.patients``.
 POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics")
 
 
@@ -166,6 +169,7 @@ class PooledAnalysis:
     migration: MigrationResult
     complications: ComplicationsResult
     demographics: dict[str, pd.DataFrame]
+    meta: MetaAnalysis
     patients: Mapping[str, int]
     definitions: Definitions
     options: AnalysisOptions
@@ -175,13 +179,13 @@ class PooledAnalysis:
         """Every pooled table by name (the CSV names of ``toh analyze`` where the table is the same)."""
         out = {f"resolution_{k}": v for k, v in self.resolution.items()}
         out.update({f"demographics_{k}": v for k, v in self.demographics.items()})
-        for result in (self.radiographic, self.recurrence, self.migration, self.complications):
+        for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
             out.update({k: v for k, v in result.tables().items() if not k.endswith("_gray")})
         out["sites"] = pd.DataFrame(list(self.patients.items()), columns=["site", "patients"])
         return out
 
     def headline(self) -> dict[str, float | int | str | None]:
-        """Headline numbers under ``toh analyze``'s keys, plus ``sites.<name>.patients``."""
+        """Headline numbers under ``toh analyze``'s keys, plus ``meta.*`` and ``sites.<name>.patients``."""
         out: dict[str, Any] = {}
         overall = self.resolution["medians"].iloc[0]
         for key in ("n", "events", "median", "median_lower", "median_upper"):
@@ -203,7 +207,7 @@ class PooledAnalysis:
                 out[f"demographics.{row.quantity}.{key}"] = clean_number(getattr(row, key))
             if row.n == 0:
                 reasons[f"demographics.{row.quantity}"] = f"no one in the denominator ({row.description})"
-        for result in (self.radiographic, self.recurrence, self.migration, self.complications):
+        for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
             out.update(result.headline())
             reasons.update(result.not_estimable)
         out.update({f"sites.{name}.patients": n for name, n in self.patients.items()})
@@ -240,5 +244,6 @@ def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definition
                       "sex_ratio": sex_ratio_table(total.patients, int(total.proportions.set_index("quantity")
                                                                       .loc["share_men", "x"]),
                                                    options.demographics.null_ratio, conf)},
+        meta=meta_analyse(sites, per_year, conf),
         patients={name: s.patients for name, s in sites.items()},
         definitions=definitions, options=options)

@@ -38,11 +38,12 @@ def write_sites(registry: SimulatedRegistry, labels: np.ndarray, root: Path) -> 
 
 
 def differences(pooled: Mapping[str, Any], reference: Mapping[str, Any]) -> tuple[float, list[str]]:
-    """Largest absolute difference over the pooled keys (``sites.*`` aside) and the keys that
+    """Largest absolute difference over the pooled keys (``sites.*`` and ``meta.*`` aside: they
+    have no counterpart in one cohort's analysis) and the keys that
     differ otherwise (missing from the reference, or null / text on one side only)."""
     worst, odd = 0.0, []
     for key, value in pooled.items():
-        if key.startswith("sites."):
+        if key.startswith(("sites.", "meta.")):
             continue
         if key not in reference:
             odd.append(f"{key}: not a key of the concatenated analysis")

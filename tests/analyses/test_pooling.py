@@ -63,11 +63,12 @@ def test_pooled_estimates_equal_the_concatenated_rows(split, unit: str) -> None:
                 "demographics.share_men.estimate", "demographics.sex_ratio.ratio"):
         assert head[key] is not None, key
     assert sum(head[f"sites.{name}.patients"] for name in sites) == len(whole.index) == head["resolution.n"]
-    assert {k.split(".")[0] for k in head} == set(POOLED_PREFIXES) | {"sites"}
+    assert {k.split(".")[0] for k in head} == set(POOLED_PREFIXES) | {"sites", "meta"}
+    assert head["meta.demographics.share_men.k"] == len(sites)
     # and every table, strata included
     tables = reference.tables()
     for name, table in pooled.tables().items():
-        if name == "sites":
+        if name in ("sites", "meta_analysis", "meta_sites"):
             continue
         pd.testing.assert_frame_equal(table.reset_index(drop=True), tables[name].reset_index(drop=True),
                                       check_dtype=False, check_exact=False, rtol=0, atol=TOL, obj=name)

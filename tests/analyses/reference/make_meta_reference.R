@@ -19,5 +19,6 @@ for (estimand in unique(input$estimand)) {
                                  q = fit$QE, q_p = fit$QEp, k = fit$k)
 }
 out <- do.call(rbind, rows)
-write.csv(out, "ref_meta.csv", row.names = FALSE)
-print(out, digits = 15)
+numbers <- sapply(out, is.numeric)
+out[numbers] <- lapply(out[numbers], function(x) sprintf("%.17g", x))  # round-trips to the double
+write.csv(out, "ref_meta.csv", row.names = FALSE, quote = FALSE)
