@@ -57,7 +57,7 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
     "proportions": (("quantity", "description", "method"), (), ("x", "n")),
     "migration_sites": (("site",), (), ("n",)),
 }
-_SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment
 _MAX_MEMBER_BYTES = 256 << 20
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same counts give the same bytes
 
@@ -91,7 +91,8 @@ def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any]
     aggregates
         The site's :class:`toh.analyses.aggregates.SiteAggregates`.
     site
-        Site name: letters, digits, ``_ . -``, at most 64 characters (a results key).
+        Site name: letters, digits, ``_`` and ``-``, at most 64 characters (a segment of the
+        results key ``sites.<name>.patients``).
     manifest_facts
         toh_version, time_unit, unit_days, definitions, options, validation, attrition.
     min_patients
@@ -103,7 +104,7 @@ def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any]
         A bad site name, or fewer patients than ``min_patients``.
     """
     if not _SITE.fullmatch(site):
-        raise ConfigError(f"--site {site!r} is not a site name: use letters, digits, '_', '.' and '-' (at most 64 "
+        raise ConfigError(f"--site {site!r} is not a site name: use letters, digits, '_' and '-' (at most 64 "
                           "characters, starting with a letter or digit)")
     if aggregates.patients < min_patients:
         raise ConfigError(f"the site has {aggregates.patients} patient(s), fewer than the minimum of {min_patients} "

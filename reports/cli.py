@@ -416,7 +416,7 @@ def demo(out: Path) -> int:
 @cli.command()
 @click.argument("export", type=click.Path(path_type=Path))
 @_mapping_opt
-@click.option("--site", required=True, help="This site's name (letters, digits, _ . -), as the pool will show it.")
+@click.option("--site", required=True, help="This site's name (letters, digits, _ and -), as the pool will show it.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="The bundle file to write (SITE.tohb); optional with --explain.")
 @click.option("--time-unit", type=click.Choice(["day", "week", "month"]), default="day", show_default=True,

@@ -90,12 +90,12 @@ def explain_bundle(members: dict[str, bytes]) -> str:
         "A small count (a smallest count of 1 or 2) can still describe one patient: check it before sharing.",
         "",
     ]
-    widths = (max(len(r[0]) for r in rows), 60)
-    header = f"{'member':<{widths[0]}}  {'values':>7}  {'smallest count':>14}  what it holds"
+    width = max(len(r[0]) for r in rows)
+    header = f"{'member':<{width}}  {'values':>7}  {'smallest count':>14}  what it holds"
     lines += [header, "-" * len(header)]
     for name, what, values, smallest in rows:
         shown = "-" if smallest is None else str(smallest)
-        lines.append(f"{name:<{widths[0]}}  {values:>7,}  {shown:>14}  {what}")
+        lines.append(f"{name:<{width}}  {values:>7,}  {shown:>14}  {what}")
     return "\n".join(lines)
 
 

@@ -100,6 +100,14 @@ def test_bundle_is_deterministic_and_explained(sites: dict, tmp_path: Path) -> N
     assert [p.name for p in tmp_path.glob("*.tohb")] == ["again.tohb"]  # --explain alone writes nothing
 
 
+def test_a_site_name_is_a_plain_code(sites: dict, tmp_path: Path) -> None:
+    for bad in ("north.east", "../x", "site a", "-x"):
+        code, text = _run("bundle", sites["whole"].parent / "site1", "--site", bad, "--out", tmp_path / "x.tohb",
+                          *DATE, "--failures", tmp_path / "f.csv")
+        assert code == 2 and "is not a site name" in text, bad
+    assert not (tmp_path / "x.tohb").exists()
+
+
 def test_a_small_site_is_refused(sites: dict, tmp_path: Path) -> None:
     out = tmp_path / "small.tohb"
     code, text = _run("bundle", sites["whole"].parent / "site1", "--site", "x", "--out", out, "--min-patients",
