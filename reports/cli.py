@@ -413,6 +413,9 @@ def demo(out: Path) -> int:
 
 # --- multi-site pooling: toh bundle (at a site) and toh pool (at the coordinator) ---
 
+from toh.reports.bundle import DEFAULT_MIN_PATIENTS  # noqa: E402  (stdlib only: start-up stays light)
+
+
 @cli.command()
 @click.argument("export", type=click.Path(path_type=Path))
 @_mapping_opt
@@ -421,7 +424,7 @@ def demo(out: Path) -> int:
               help="The bundle file to write (SITE.tohb); optional with --explain.")
 @click.option("--time-unit", type=click.Choice(["day", "week", "month"]), default="day", show_default=True,
               help="Round every time up to whole days, weeks (7 days) or months (365.25/12 days) before counting.")
-@click.option("--min-patients", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--min-patients", type=click.IntRange(min=1), default=DEFAULT_MIN_PATIENTS, show_default=True,
               help="Refuse (exit 2) a site with fewer patients than this.")
 @click.option("--explain", is_flag=True, help="Print everything that would leave the site, member by member.")
 @_failures_opt
@@ -460,7 +463,8 @@ def pool(bundles: tuple[Path, ...], out: Path, seed: int, draws: int) -> int:
 
     Refuses (exit 2) a corrupt or changed bundle, another format version, the same site twice,
     and bundles made with different definitions, options or time unit.  Writes results.json
-    (the keys of toh analyze, plus sites.<name>.patients) and tidy CSVs under OUT/tables.
+    (the keys of toh analyze, the sites' random-effects meta-analysis under meta.*, and
+    sites.<name>.patients) and tidy CSVs under OUT/tables.
     """
     _check_out(out, "pool", *bundles)
     from toh.cohort.outputs import output_folder

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from toh.cohort.errors import ConfigError
-from toh.reports.bundle import MANIFEST, MEMBERS, Bundle, bundle_members, read_bundle
+from toh.reports.bundle import DEFAULT_MIN_PATIENTS, MANIFEST, MEMBERS, Bundle, bundle_members, read_bundle
 
 __all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "POOL_SCHEMA_VERSION"]
 
@@ -25,7 +25,7 @@ def _version() -> str:
         return "unknown"
 
 
-def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", min_patients: int = 10,
+def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", min_patients: int = DEFAULT_MIN_PATIENTS,
                 options: Any = None) -> dict[str, bytes]:
     """The members of ``site``'s bundle (name -> bytes): its validated export's derived cohort
     coarsened to ``time_unit`` and reduced to sufficient statistics.
