@@ -60,11 +60,17 @@ def _draws_in_worker(args: tuple) -> np.ndarray:
 
 def bootstrap_cdf(
     lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
-    tol: float = 1e-8, workers: int | None = None,
+    tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """F(times) in each of ``draws`` bootstrap samples (a draws x len(times) array)."""
+    """F(times) in each of ``draws`` bootstrap samples (a draws x len(times) array).
+
+    ``weights`` (default 1 each) are counts of patients per row: rows collapsed to distinct
+    intervals with their counts (a site's bundle, or counts summed over sites) give the draws
+    of the rows themselves.
+    """
+    w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
     pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), minlength=len(pairs)).astype(float)
+    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs)).astype(float)
     children = np.random.SeedSequence(seed).spawn(draws)
     workers = workers or min(2, os.cpu_count() or 1)
     # Below a few thousand draw-intervals the process start-up costs more than it saves.

@@ -18,7 +18,7 @@ from scipy.stats import norm
 
 from toh.analyses.result import SummaryDisplay, ci_columns
 
-__all__ = ["CIFCurve", "cumulative_incidence"]
+__all__ = ["CIFCurve", "cumulative_incidence", "cumulative_incidence_counts"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,35 @@ def cumulative_incidence(time: np.ndarray, status: np.ndarray, cause: int = 1, c
     times, first, counts = np.unique(t, return_index=True, return_counts=True)
     d1 = np.add.reduceat((s == cause).astype(float), first) if len(first) else np.zeros(0)
     d2 = np.add.reduceat(((s != cause) & (s != 0)).astype(float), first) if len(first) else np.zeros(0)
-    n = len(t) - np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(float)
+    return cumulative_incidence_counts(times, d1, d2, counts - d1 - d2, cause, conf)
+
+
+def cumulative_incidence_counts(time: np.ndarray, n_event: np.ndarray, n_competing: np.ndarray,
+                                n_censor: np.ndarray, cause: int = 1, conf: float = 0.95) -> CIFCurve:
+    """Aalen-Johansen cumulative incidence from counts per distinct time (aggregated data).
+
+    :func:`cumulative_incidence` collapses its rows to these counts and calls this function, so
+    a curve from counts summed over sites is the curve of the concatenated rows, to the bit.
+
+    Parameters
+    ----------
+    time
+        Distinct observed times, increasing.
+    n_event, n_competing, n_censor
+        Events of the cause, events of any other cause, and censorings at each time.
+    cause
+        The cause's code (recorded on the curve).
+    conf
+        Confidence level of the interval.
+    """
+    times = np.asarray(time, dtype=float)
+    d1, d2 = np.asarray(n_event, dtype=float), np.asarray(n_competing, dtype=float)
+    counts = d1 + d2 + np.asarray(n_censor, dtype=float)
+    if len(times) > 1 and np.any(np.diff(times) <= 0):
+        raise ValueError("time must be distinct and increasing")
+    keep = counts > 0
+    times, d1, d2, counts = times[keep], d1[keep], d2[keep], counts[keep]
+    n = counts.sum() - np.concatenate([[0.0], np.cumsum(counts)[:-1]])
     d = d1 + d2
     with np.errstate(divide="ignore", invalid="ignore"):
         s_after = np.cumprod(1.0 - d / n)

@@ -19,7 +19,7 @@ from scipy.stats import norm
 
 from toh.analyses.result import SummaryDisplay, ci_columns
 
-__all__ = ["KMCurve", "Quantile", "kaplan_meier", "r_quantile"]
+__all__ = ["KMCurve", "Quantile", "kaplan_meier", "kaplan_meier_counts", "event_counts", "r_quantile"]
 
 _TOL = float(np.sqrt(np.finfo(float).eps))
 
@@ -149,11 +149,53 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf: float = 0.95) -> KMC
         raise ValueError("time and event must have the same length")
     if np.isnan(time).any():
         raise ValueError("time has missing values")
+    return kaplan_meier_counts(*event_counts(time, event), conf)
+
+
+def event_counts(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct times (increasing) with the events and censorings at each: the sufficient
+    statistics of a Kaplan-Meier curve, which :func:`kaplan_meier_counts` fits."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
     order = np.argsort(time, kind="stable")
-    durations = time[order]
-    times, first, counts = np.unique(durations, return_index=True, return_counts=True)
+    times, first, counts = np.unique(time[order], return_index=True, return_counts=True)
     d = np.add.reduceat(event[order].astype(float), first) if len(first) else np.zeros(0)
-    n_risk = len(time) - np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return times, d, counts - d
+
+
+def kaplan_meier_counts(time: np.ndarray, n_event: np.ndarray, n_censor: np.ndarray, conf: float = 0.95) -> KMCurve:
+    """Fit the Kaplan-Meier estimator from counts per distinct time (aggregated data).
+
+    :func:`kaplan_meier` collapses its rows to these counts and calls this function, so a curve
+    fitted from counts summed over sites is the curve of the concatenated rows, to the bit.
+
+    Parameters
+    ----------
+    time
+        Distinct observed times, increasing.
+    n_event, n_censor
+        Events and censorings at each time (whole numbers >= 0).
+    conf
+        Confidence level of the log(-log) interval.
+
+    Returns
+    -------
+    KMCurve
+    """
+    times = np.asarray(time, dtype=float)
+    d = np.asarray(n_event, dtype=float)
+    censored = np.asarray(n_censor, dtype=float)
+    if not (times.shape == d.shape == censored.shape):
+        raise ValueError("time, n_event and n_censor must have the same length")
+    if len(times) > 1 and np.any(np.diff(times) <= 0):
+        raise ValueError("time must be distinct and increasing")
+    if np.any(d < 0) or np.any(censored < 0):
+        raise ValueError("counts must be >= 0")
+    counts = d + censored
+    keep = counts > 0
+    times, d, counts = times[keep], d[keep], counts[keep]
+    total = int(counts.sum())
+    n_risk = total - np.concatenate([[0.0], np.cumsum(counts)[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - d / n_risk)
         # R's std.err: Greenwood's standard error of the cumulative hazard -log S (log scale);
@@ -167,8 +209,9 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf: float = 0.95) -> KMC
         loglog = np.log(-np.log(xx))
         lower = np.exp(-np.exp(loglog - shift))
         upper = np.exp(-np.exp(loglog + shift))
+    durations = np.repeat(times, counts.astype(np.int64))
     return KMCurve(times, n_risk.astype(np.int64), d.astype(np.int64), (counts - d).astype(np.int64),
-                   surv, se, lower, upper, len(time), conf, durations)
+                   surv, se, lower, upper, total, conf, durations)
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float) -> float:

@@ -6,16 +6,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toh.analyses._cif import cumulative_incidence
+from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._exact import poisson_rate
 from toh.analyses._gray import gray_test
 from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.result import clean_number
 from toh.analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
+__all__ = ["incidence_tables", "incidence_counts", "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
 GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "stat", "df", "p"]
+
+
+#: Columns of :func:`incidence_counts`: the sufficient statistics of the cumulative incidence
+#: curves and the rate of one outcome.
+COUNT_COLUMNS = ["time", "censored", "event", "death"]
+
+
+def incidence_counts(index: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Per distinct time: patients censored, with the ``outcome`` (status 1) and dying first
+    (status 2); what a site's bundle holds."""
+    time = index[f"{outcome}_days"].to_numpy(float)
+    status = index[f"{outcome}_status"].to_numpy(int)
+    times, inverse = np.unique(time, return_inverse=True)
+    columns = {name: np.bincount(inverse.ravel(), weights=(status == code).astype(float), minlength=len(times))
+               for name, code in (("censored", 0), ("event", 1), ("death", 2))}
+    return pd.DataFrame({"time": times, **{k: v.astype(np.int64) for k, v in columns.items()}})[COUNT_COLUMNS]
 
 
 def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,
@@ -24,20 +40,26 @@ def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...
 
     ``index`` carries ``{outcome}_days`` and ``{outcome}_status`` (0 censored, 1 event, 2 death).
     """
-    time = index[f"{outcome}_days"].to_numpy(float)
-    status = index[f"{outcome}_status"].to_numpy(int)
+    return incidence_from_counts(incidence_counts(index, outcome), outcome, months, days_per_year, conf)
+
+
+def incidence_from_counts(counts: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,
+                          conf: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`incidence_tables` from :func:`incidence_counts` (one cohort's, or summed over sites)."""
+    time = counts["time"].to_numpy(float)
+    censored, event, death = (counts[c].to_numpy(float) for c in ("censored", "event", "death"))
     month = days_per_year / 12
     at, curves = [], []
-    for cause, label in ((1, outcome), (2, "death")):
-        curve = cumulative_incidence(time, status, cause, conf)
+    for cause, label, mine, other in ((1, outcome, event, death), (2, "death", death, event)):
+        curve = cumulative_incidence_counts(time, mine, other, censored, cause, conf)
         est, var, lower, upper = curve.at(np.asarray(months) * month)
         for m, e, v, lo, hi in zip(months, est, var, lower, upper):
             at.append((outcome, label, m, m * month, e, np.sqrt(v), lo, hi))
         curves.append(curve.table().assign(outcome=outcome, cause=label))
-    events = int((status == 1).sum())
-    person_years = float(time.sum() / days_per_year)
+    events = int(event.sum())
+    person_years = float(np.sum(time * (censored + event + death)) / days_per_year)
     rate, lo, hi = poisson_rate(events, person_years, conf, per=100)
-    rates = pd.DataFrame([(outcome, events, len(time), person_years, rate, lo, hi)],
+    rates = pd.DataFrame([(outcome, events, int((censored + event + death).sum()), person_years, rate, lo, hi)],
                          columns=["outcome", "events", "n", "person_years", "rate_per_100py", "lower", "upper"])
     cif = pd.DataFrame(at, columns=["outcome", "cause", "months", "days", "estimate", "std_err", "lower", "upper"])
     curve_table = pd.concat(curves, ignore_index=True)

@@ -47,7 +47,7 @@ class WeibullFit:
         return float(np.exp(self.mu + self.sigma * np.log(-np.log1p(-p))))
 
 
-def _loglik(params: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
+def _loglik(params: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> float:
     mu, log_sigma = params
     sigma = np.exp(log_sigma)
     with np.errstate(divide="ignore", over="ignore"):  # overflow to inf is the correct limit here
@@ -57,16 +57,23 @@ def _loglik(params: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     diff = z_hi - z_lo
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = -z_lo + np.where(np.isfinite(diff), log1p(-np.exp(-diff)), 0.0)
-    return float(np.sum(terms))
+    return float(np.sum(w * terms))
 
 
-def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray) -> WeibullFit:
-    """Maximum-likelihood Weibull fit to intervals (lo, hi]."""
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The median of x with whole-number weights w (np.median of the rows they stand for)."""
+    return float(np.median(np.repeat(x, np.rint(w).astype(np.int64))))
+
+
+def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None = None) -> WeibullFit:
+    """Maximum-likelihood Weibull fit to intervals (lo, hi], each row standing for ``weights``
+    observations (whole numbers; default 1 each)."""
     lo = np.asarray(lo, dtype=float)
     hi = np.asarray(hi, dtype=float)
+    w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
     mid = np.where(np.isfinite(hi), (lo + hi) / 2, lo + 1.0)
-    start = np.array([np.log(np.median(mid[mid > 0])), np.log(0.5)])
-    objective = lambda p: -_loglik(p, lo, hi)  # noqa: E731
+    start = np.array([np.log(_weighted_median(mid[mid > 0], w[mid > 0])), np.log(0.5)])
+    objective = lambda p: -_loglik(p, lo, hi, w)  # noqa: E731
     res = minimize(objective, start, method="Nelder-Mead",
                    options={"xatol": 1e-12, "fatol": 1e-13, "maxiter": 20_000, "maxfev": 40_000})
     best = res.x
@@ -85,8 +92,8 @@ def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray) -> WeibullFit:
     if degenerate or not np.all(np.isfinite(best)):
         # too few or too concentrated intervals: no maximum inside the parameter space (e.g. the
         # scale shrinks towards 0); the point estimate is reported without a covariance
-        warnings.warn(f"the interval-censored Weibull fit of {len(lo)} intervals is degenerate (no "
+        warnings.warn(f"the interval-censored Weibull fit of {int(w.sum())} intervals is degenerate (no "
                       "finite maximum-likelihood covariance); its standard errors are NaN", StatisticalWarning,
                       stacklevel=2)
         covariance = np.full((2, 2), np.nan)
-    return WeibullFit(float(best[0]), float(best[1]), covariance, -float(res.fun), len(lo))
+    return WeibullFit(float(best[0]), float(best[1]), covariance, -float(res.fun), int(w.sum()))

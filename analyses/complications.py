@@ -12,7 +12,7 @@ from toh.analyses._exact import clopper_pearson, poisson_rate, risk_ratio
 from toh.analyses.result import AnalysisResult, clean_number
 from toh.cohort.derive import DerivedCohort
 
-__all__ = ["ComplicationsResult", "analyse_complications"]
+__all__ = ["ComplicationsResult", "analyse_complications", "complication_counts", "complications_from_counts"]
 
 OUTCOMES = {"fracture": "insufficiency or subcapital fracture", "avn": "avascular necrosis"}
 GROUPS = ("all", "pregnancy-associated", "not pregnancy-associated")
@@ -63,35 +63,53 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
     (the quantity of the published "fractures occur mostly in pregnancy").
     """
     d = cohort.definitions
-    conf = d.confidence
-    index = cohort.index
+    return complications_from_counts(complication_counts(cohort.index), d.days_per_year, d.confidence,
+                                     "events" in cohort.absent)
+
+
+def complication_counts(index: pd.DataFrame) -> pd.DataFrame:
+    """Per outcome and group: index episodes with the event (``events``), index episodes
+    (``n``) and days at risk (``days``); what a site's bundle holds."""
     associated = index["pregnancy_associated"].astype("boolean")
     masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),
              "not pregnancy-associated": (~associated).fillna(False).astype(bool)}
-    rows, ratios, shares = [], [], []
-    reasons: dict[str, str] = {}
-    for outcome, description in OUTCOMES.items():
-        if "events" in cohort.absent:
-            reasons[f"complications.{outcome}"] = "the export has no events table"
-        counts = {}
+    rows = []
+    for outcome in OUTCOMES:
         for group in GROUPS:
             sub = index[masks[group]]
-            if len(sub) == 0 and "events" not in cohort.absent:
+            rows.append((outcome, group, int(sub[f"{outcome}_event"].astype(bool).sum()), len(sub),
+                         float(sub[f"{outcome}_days"].sum())))
+    return pd.DataFrame(rows, columns=["outcome", "group", "events", "n", "days"])
+
+
+def complications_from_counts(counts: pd.DataFrame, days_per_year: float, conf: float,
+                              events_absent: bool = False) -> ComplicationsResult:
+    """:func:`analyse_complications` from :func:`complication_counts` (one cohort's, or summed
+    over sites); ``events_absent`` when the events table is missing."""
+    rows, ratios, shares = [], [], []
+    reasons: dict[str, str] = {}
+    table = counts.set_index(["outcome", "group"])
+    for outcome, description in OUTCOMES.items():
+        if events_absent:
+            reasons[f"complications.{outcome}"] = "the export has no events table"
+        for group in GROUPS:
+            events, n, days = (table.loc[(outcome, group), c] for c in ("events", "n", "days"))
+            events, n = int(events), int(n)
+            if n == 0 and not events_absent:
                 reasons.setdefault(f"complications.{outcome}.{_SLUG[group]}", f"no {group} index episode")
-            events = int(sub[f"{outcome}_event"].astype(bool).sum())
-            person_years = float(sub[f"{outcome}_days"].sum() / d.days_per_year)
-            prop = clopper_pearson(events, len(sub), conf)
+            person_years = float(days / days_per_year)
+            prop = clopper_pearson(events, n, conf)
             rate = poisson_rate(events, person_years, conf, per=100)
-            rows.append((outcome, description, group, events, len(sub), *prop, person_years, *rate))
-            counts[group] = (events, len(sub))
-        (x1, n1), (x0, n0) = counts["pregnancy-associated"], counts["not pregnancy-associated"]
-        if (n1 == 0 or n0 == 0 or x0 == 0) and "events" not in cohort.absent:
+            rows.append((outcome, description, group, events, n, *prop, person_years, *rate))
+        (x1, n1), (x0, n0) = ((int(table.loc[(outcome, g), "events"]), int(table.loc[(outcome, g), "n"]))
+                              for g in GROUPS[1:])
+        if (n1 == 0 or n0 == 0 or x0 == 0) and not events_absent:
             reasons.setdefault(f"complications.{outcome}.risk_ratio_pregnancy",
                                "no pregnancy-associated index episode" if n1 == 0 else
                                "no index episode that is not pregnancy-associated" if n0 == 0 else
                                "no event among episodes that are not pregnancy-associated (the reference)")
         ratios.append((outcome, x1, n1, x0, n0, *risk_ratio(x1, n1, x0, n0, conf)))
-        if x1 + x0 == 0 and "events" not in cohort.absent:
+        if x1 + x0 == 0 and not events_absent:
             reasons.setdefault(f"complications.{outcome}.share_in_pregnancy",
                                f"no {description} in an index episode of known pregnancy status")
         shares.append((outcome, x1, x1 + x0, *clopper_pearson(x1, x1 + x0, conf)))

@@ -10,9 +10,11 @@ import pandas as pd
 
 from toh.analyses._exact import binomial_test, clopper_pearson, wilson
 from toh.analyses.result import AnalysisResult, clean_number
+from toh.cohort.definitions import Definitions
 from toh.cohort.derive import DerivedCohort
 
-__all__ = ["DemographicsOptions", "DemographicsResult", "analyse_demographics"]
+__all__ = ["DemographicsOptions", "DemographicsResult", "analyse_demographics", "proportion_counts",
+           "proportion_table", "sex_ratio_table"]
 
 PROPORTION_COLUMNS = ["quantity", "description", "x", "n", "estimate", "lower", "upper", "method"]
 
@@ -124,6 +126,56 @@ def _counts(series: pd.Series, levels: list, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[name, "n", "share_of_known"])
 
 
+def sex_ratio_table(n: int, men: int, null_ratio: float, conf: float) -> pd.DataFrame:
+    """Men per woman among ``n`` patients, ``men`` of them men (see :func:`analyse_demographics`)."""
+    women = n - men
+    share, lo, hi = wilson(men, n, conf)
+    p0 = null_ratio / (1 + null_ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.DataFrame([(n, men, women, men / women if women else np.inf, lo / (1 - lo),
+                              hi / (1 - hi) if hi < 1 else np.inf, null_ratio, binomial_test(men, n, p0))],
+                            columns=["n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"])
+
+
+#: Columns of :func:`proportion_counts`.
+COUNT_COLUMNS = ["quantity", "description", "x", "n", "method"]
+
+
+def proportion_counts(index: pd.DataFrame, definitions: Definitions) -> pd.DataFrame:
+    """x and n of every share of the description (``method`` "wilson" or "exact"); what a
+    site's bundle holds."""
+    n = len(index)
+    men = int((index["sex"] == "M").sum())
+    low, high = definitions.men_age_range
+    men_age = index.loc[index["sex"] == "M", "age_at_onset"].dropna()
+    women_idx = index[index["sex"] == "F"]
+    known_preg = women_idx["pregnancy_associated"].dropna()
+    pregnant = women_idx[women_idx["pregnancy"] == "pregnant"] if "pregnancy" in women_idx else women_idx.iloc[:0]
+    trimester = pregnant["trimester"] if "trimester" in pregnant else pd.Series(dtype="Int64")
+    preg_women = women_idx[women_idx["pregnancy_associated"].fillna(False).astype(bool)]
+    rows = [
+        ("share_men", "men among patients", men, n, "wilson"),
+        ("men_aged_40_55", f"men aged {low:g} to <{high:g} at onset, among men with a known age",
+         int(((men_age >= low) & (men_age < high)).sum()), len(men_age), "exact"),
+        ("women_pregnancy_associated", "women pregnant or postpartum at onset, among women with a known status",
+         int(known_preg.astype(bool).sum()), len(known_preg), "exact"),
+        ("pregnant_in_trimester_3", "3rd trimester among pregnant women with a known trimester",
+         int((trimester == 3).sum()), int(trimester.notna().sum()), "exact"),
+        ("left_hip", "left index hip", int((index["side"] == "L").sum()), int(index["side"].notna().sum()), "exact"),
+        ("bilateral", "bilateral presentation (opposite hip within the window)",
+         int(index["bilateral"].astype(bool).sum()), n, "exact"),
+        ("left_hip_pregnancy_associated", "left index hip, pregnancy-associated women",
+         int((preg_women["side"] == "L").sum()), int(preg_women["side"].notna().sum()), "exact"),
+    ]
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+def proportion_table(counts: pd.DataFrame, conf: float) -> pd.DataFrame:
+    """Every share with its interval from :func:`proportion_counts` (one cohort's, or summed over sites)."""
+    return pd.DataFrame([_proportion(r.quantity, r.description, r.x, r.n, conf, r.method) for r in counts.itertuples()],
+                        columns=PROPORTION_COLUMNS)
+
+
 def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | None = None) -> DemographicsResult:
     """Describe the cohort's index episodes (one per patient).
 
@@ -149,41 +201,16 @@ def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | N
     index = cohort.index
     n = len(index)
     men = int((index["sex"] == "M").sum())
-    women = n - men
-    share, lo, hi = wilson(men, n, conf)
-    p0 = options.null_ratio / (1 + options.null_ratio)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = pd.DataFrame([(n, men, women, men / women if women else np.inf, lo / (1 - lo), hi / (1 - hi) if hi < 1 else np.inf,
-                               options.null_ratio, binomial_test(men, n, p0))],
-                             columns=["n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"])
-    low, high = definitions.men_age_range
-    men_age = index.loc[index["sex"] == "M", "age_at_onset"].dropna()
     women_idx = index[index["sex"] == "F"]
-    known_preg = women_idx["pregnancy_associated"].dropna()
     pregnant = women_idx[women_idx["pregnancy"] == "pregnant"] if "pregnancy" in women_idx else women_idx.iloc[:0]
     trimester = pregnant["trimester"] if "trimester" in pregnant else pd.Series(dtype="Int64")
-    rows = [
-        _proportion("share_men", "men among patients", men, n, conf, "wilson"),
-        _proportion("men_aged_40_55", f"men aged {low:g} to <{high:g} at onset, among men with a known age",
-                    int(((men_age >= low) & (men_age < high)).sum()), len(men_age), conf),
-        _proportion("women_pregnancy_associated", "women pregnant or postpartum at onset, among women with a known status",
-                    int(known_preg.astype(bool).sum()), len(known_preg), conf),
-        _proportion("pregnant_in_trimester_3", "3rd trimester among pregnant women with a known trimester",
-                    int((trimester == 3).sum()), int(trimester.notna().sum()), conf),
-        _proportion("left_hip", "left index hip", int((index["side"] == "L").sum()), int(index["side"].notna().sum()), conf),
-        _proportion("bilateral", "bilateral presentation (opposite hip within the window)",
-                    int(index["bilateral"].astype(bool).sum()), n, conf),
-    ]
-    preg_women = women_idx[women_idx["pregnancy_associated"].fillna(False).astype(bool)]
-    rows.append(_proportion("left_hip_pregnancy_associated", "left index hip, pregnancy-associated women",
-                            int((preg_women["side"] == "L").sum()), int(preg_women["side"].notna().sum()), conf))
     laterality = pd.crosstab(index["sex"], index["side"]).reindex(columns=["L", "R"], fill_value=0)
     laterality = laterality.reset_index().rename(columns={"L": "left", "R": "right"})
     laterality.columns.name = None
     pregnancy = women_idx["pregnancy"] if "pregnancy" in women_idx else pd.Series(pd.NA, index=women_idx.index)
     return DemographicsResult(
-        proportions=pd.DataFrame(rows, columns=PROPORTION_COLUMNS),
-        sex_ratio=ratio,
+        proportions=proportion_table(proportion_counts(index, definitions), conf),
+        sex_ratio=sex_ratio_table(n, men, options.null_ratio, conf),
         age=_age_table(index),
         pregnancy=_counts(pregnancy, ["pregnant", "postpartum", "none"], "pregnancy"),
         trimester=_counts(trimester.astype("Float64"), [1, 2, 3], "trimester").assign(

@@ -21,7 +21,7 @@ from toh.analyses._turnbull import turnbull
 from toh.analyses._weibull import fit_weibull_interval
 from toh.cohort.derive import DerivedCohort
 
-__all__ = ["RadiographicOptions", "RadiographicResult", "analyse_radiographic"]
+__all__ = ["RadiographicOptions", "RadiographicResult", "analyse_radiographic", "interval_counts", "radiographic_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,16 @@ class RadiographicResult(AnalysisResult):
         return out
 
 
+def interval_counts(index: pd.DataFrame) -> pd.DataFrame:
+    """Index episodes per distinct interval (lower, upper] of radiographic change (``lower``,
+    ``upper``, ``n``; sorted; the onset-day (0, 0] kept as it is): what a site's bundle holds."""
+    films = index[index["xr_lower_day"].notna()]
+    pairs = np.column_stack([films["xr_lower_day"].to_numpy(float), films["xr_upper_day"].to_numpy(float)])
+    unique, inverse = np.unique(pairs.reshape(-1, 2), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), minlength=len(unique)).astype(np.int64)
+    return pd.DataFrame({"lower": unique[:, 0], "upper": unique[:, 1], "n": counts})
+
+
 def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None) -> RadiographicResult:
     """Estimate time to radiographic change of the index episodes.
 
@@ -93,42 +103,50 @@ def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | N
     the first half day, (0, 0.5], since (lo, hi] must not be empty.  Bootstrap intervals are
     percentile intervals of F(t) over ``bootstrap_draws`` resamples of patients.
     """
+    reason = "the export has no imaging table" if "imaging" in cohort.absent else ""
+    return radiographic_from_counts(interval_counts(cohort.index), len(cohort.index), options,
+                                    cohort.definitions.confidence, reason)
+
+
+def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
+                             conf: float = 0.95, absent: str = "") -> RadiographicResult:
+    """:func:`analyse_radiographic` from :func:`interval_counts` (one cohort's, or summed over
+    sites) and the number of index episodes; ``absent`` is the reason when the imaging table is
+    missing."""
     options = options or RadiographicOptions()
-    d = cohort.definitions
-    conf = d.confidence
-    index = cohort.index
-    films = index[index["xr_lower_day"].notna()]
-    lo = films["xr_lower_day"].to_numpy(float)
-    hi = films["xr_upper_day"].to_numpy(float)
+    lo = intervals["lower"].to_numpy(float)
+    hi = intervals["upper"].to_numpy(float)
+    w = intervals["n"].to_numpy(float)
     degenerate = hi <= lo
     hi = np.where(degenerate, lo + 0.5, hi)
+    n_films = int(w.sum())
     counts = pd.DataFrame([
-        ("index episodes", len(index)),
-        ("episodes with a decisive film", len(films)),
-        ("no decisive film (left out)", len(index) - len(films)),
-        ("changed by the first film (lower end 0)", int(((lo == 0) & np.isfinite(hi)).sum())),
-        ("never abnormal (right-censored)", int((~np.isfinite(hi)).sum())),
-        ("abnormal on the onset day, read as (0, 0.5]", int(degenerate.sum())),
+        ("index episodes", int(n_index)),
+        ("episodes with a decisive film", n_films),
+        ("no decisive film (left out)", int(n_index) - n_films),
+        ("changed by the first film (lower end 0)", int(w[(lo == 0) & np.isfinite(hi)].sum())),
+        ("never abnormal (right-censored)", int(w[~np.isfinite(hi)].sum())),
+        ("abnormal on the onset day, read as (0, 0.5]", int(w[degenerate].sum())),
     ], columns=["what", "n"])
     times = np.asarray(options.weeks) * 7.0
     empty = pd.DataFrame(columns=["left", "right", "mass", "cdf"])
-    if "imaging" in cohort.absent or len(films) == 0:
-        reason = ("the export has no imaging table" if "imaging" in cohort.absent
-                  else "no index episode has a plain film (XR) that is normal or abnormal")
+    if absent or n_films == 0:
+        reason = absent or "no index episode has a plain film (XR) that is normal or abnormal"
         at = pd.DataFrame({"weeks": options.weeks, "days": times, "npmle": np.nan, "lower": np.nan,
                            "upper": np.nan, "weibull": np.nan})
         weib = pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"])
         return RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
                                   not_estimable={"radiographic": reason})
-    fit = turnbull(lo, hi, tol=options.tol)
+    fit = turnbull(lo, hi, w, tol=options.tol)
     est = fit.cdf(times)
     if options.bootstrap_draws > 0:
-        boot = bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol, options.workers)
+        boot = bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol, options.workers,
+                             weights=w)
         a = (1 - conf) / 2
         lower, upper = np.quantile(boot, a, axis=0), np.quantile(boot, 1 - a, axis=0)
     else:
         lower = upper = np.full(len(times), np.nan)
-    weibull = fit_weibull_interval(lo, hi)
+    weibull = fit_weibull_interval(lo, hi, w)
     z = norm.ppf(1 - (1 - conf) / 2)
     se = np.sqrt(np.diag(weibull.covariance))
     weib = pd.DataFrame([

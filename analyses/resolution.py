@@ -13,13 +13,13 @@ import pandas as pd
 from scipy.stats import norm
 
 from toh.analyses._coxzph import cox_zph
-from toh.analyses._km import kaplan_meier, r_quantile
+from toh.analyses._km import event_counts, kaplan_meier_counts, r_quantile
 from toh.analyses.result import AnalysisResult, clean_number
 from toh.analyses._strata import fewer_than_two_groups, strata_of
 from toh.cohort.derive import DerivedCohort
 from toh.cohort.errors import StatisticalWarning
 
-__all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution"]
+__all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution", "survival_counts", "curve_tables"]
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,56 @@ def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
     return cox, ph, stratified, reference, excluded
 
 
+#: Columns of :func:`survival_counts`: the sufficient statistics of every Kaplan-Meier curve.
+COUNT_COLUMNS = ["stratum_var", "stratum", "time", "n_event", "n_censor"]
+
+
+def survival_counts(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
+    """Resolutions and censorings per distinct time, overall (``stratum_var`` "all") and in each
+    stratum level: all a Kaplan-Meier curve needs, and what a site's bundle holds."""
+    parts = []
+    for variable, level, group in _groups(index, strata):
+        time, d, c = event_counts(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool))
+        parts.append(pd.DataFrame({"stratum_var": variable, "stratum": level, "time": time,
+                                   "n_event": d.astype(np.int64), "n_censor": c.astype(np.int64)}))
+    return pd.concat(parts, ignore_index=True)[COUNT_COLUMNS]
+
+
+def curve_tables(counts: pd.DataFrame, options: ResolutionOptions, days_per_year: float,
+                 conf: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Medians, landmarks, restricted means and curves from :func:`survival_counts` (one
+    cohort's, or counts summed over sites): "all" first, then each stratum variable of
+    ``options`` with its levels sorted."""
+    month = days_per_year / 12
+    z = norm.ppf(1 - (1 - conf) / 2)
+    medians, landmarks, rmsts, curves = [], [], [], []
+    order = [("all", "all")] + sorted(
+        {(v, s) for v, s in zip(counts["stratum_var"], counts["stratum"]) if v != "all"},
+        key=lambda key: (options.strata.index(key[0]) if key[0] in options.strata else len(options.strata), key[1]))
+    for variable, level in order:
+        group = counts[(counts["stratum_var"] == variable) & (counts["stratum"] == level)]
+        curve = kaplan_meier_counts(group["time"].to_numpy(float), group["n_event"].to_numpy(float),
+                                    group["n_censor"].to_numpy(float), conf)
+        med = r_quantile(curve, 0.5)
+        medians.append((variable, level, curve.n, int(curve.n_event.sum()), *med))
+        for months in options.landmark_months:
+            s, lo, hi = curve.at(months * month)
+            landmarks.append((variable, level, months, months * month, s[0], lo[0], hi[0],
+                              int(curve.at_risk(months * month)[0])))
+        for months in options.rmst_months:
+            mean, se = curve.rmst(months * month)
+            rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
+        curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
+    return (pd.DataFrame(medians, columns=["stratum_var", "stratum", "n", "events", "median",
+                                           "median_lower", "median_upper"]),
+            pd.DataFrame(landmarks, columns=["stratum_var", "stratum", "months", "days", "surv",
+                                             "lower", "upper", "n_risk"]),
+            pd.DataFrame(rmsts, columns=["stratum_var", "stratum", "months", "days", "rmst", "se",
+                                         "lower", "upper"]),
+            pd.concat(curves, ignore_index=True)[["stratum_var", "stratum", "time", "n_risk", "n_event",
+                                                  "n_censor", "surv", "lower", "upper"]])
+
+
 def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None = None) -> ResolutionResult:
     """Estimate time to resolution of the index episodes.
 
@@ -273,37 +323,19 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
     ResolutionResult
     """
     options = options or ResolutionOptions()
-    definitions = cohort.definitions
-    conf = definitions.confidence
-    month = definitions.days_per_year / 12
+    conf = cohort.definitions.confidence
     index = cohort.index
-    medians, landmarks, rmsts, curves = [], [], [], []
-    for variable, level, group in _groups(index, options.strata):
-        curve = kaplan_meier(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool), conf)
-        med = r_quantile(curve, 0.5)
-        medians.append((variable, level, curve.n, int(curve.n_event.sum()), *med))
-        for months in options.landmark_months:
-            s, lo, hi = curve.at(months * month)
-            landmarks.append((variable, level, months, months * month, s[0], lo[0], hi[0],
-                              int(curve.at_risk(months * month)[0])))
-        z = norm.ppf(1 - (1 - conf) / 2)
-        for months in options.rmst_months:
-            mean, se = curve.rmst(months * month)
-            rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
-        curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
+    medians, landmarks, rmsts, curves = curve_tables(survival_counts(index, options.strata), options,
+                                                     cohort.definitions.days_per_year, conf)
     cox, ph, stratified, reference, excluded = _cox(index, options, conf)
     logrank = _logrank(index, options.strata)
     return ResolutionResult(
         not_estimable={f"resolution.logrank.{row.variable}": fewer_than_two_groups(row.variable, row.groups)
                        for row in logrank.itertuples() if row.groups < 2},
-        medians=pd.DataFrame(medians, columns=["stratum_var", "stratum", "n", "events", "median",
-                                               "median_lower", "median_upper"]),
-        landmarks=pd.DataFrame(landmarks, columns=["stratum_var", "stratum", "months", "days", "surv",
-                                                   "lower", "upper", "n_risk"]),
-        rmst=pd.DataFrame(rmsts, columns=["stratum_var", "stratum", "months", "days", "rmst", "se",
-                                          "lower", "upper"]),
-        curves=pd.concat(curves, ignore_index=True)[["stratum_var", "stratum", "time", "n_risk", "n_event",
-                                                     "n_censor", "surv", "lower", "upper"]],
+        medians=medians,
+        landmarks=landmarks,
+        rmst=rmsts,
+        curves=curves,
         logrank=logrank,
         cox=cox,
         ph_test=ph,

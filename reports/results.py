@@ -15,20 +15,21 @@ from toh.cohort.safe_csv import write_csv
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
 
-__all__ = ["write_results", "RESULTS_SCHEMA_VERSION"]
+__all__ = ["write_results", "plain", "RESULTS_SCHEMA_VERSION"]
 
 RESULTS_SCHEMA_VERSION = 1
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON values (dicts, lists, dataclasses and numbers made JSON-friendly)."""
     from toh.analyses.result import clean_number
 
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+        return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
     return clean_number(value)
 
 
@@ -40,9 +41,9 @@ def write_results(analysis: CohortAnalysis, out: str | Path, provenance: dict[st
         paths.append(write_csv(table, out / "tables" / f"{name}.csv"))
     document = {
         "schema_version": RESULTS_SCHEMA_VERSION,
-        "provenance": _plain(provenance or {}),
-        "definitions": _plain(analysis.definitions.as_dict()),
-        "options": _plain(analysis.options),
+        "provenance": plain(provenance or {}),
+        "definitions": plain(analysis.definitions.as_dict()),
+        "options": plain(analysis.options),
         "results": analysis.headline(),
     }
     path = out / "results.json"

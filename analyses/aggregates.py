@@ -1,0 +1,249 @@
+"""A site's sufficient statistics, their sum over sites, and the estimates made from the sum.
+
+Each analysis that can be pooled computes its estimates from counts (events and censorings per
+distinct time, counts per distinct interval, events and person-time, x and n); one cohort's
+analysis and a pool of sites call the same functions on those counts, so a pooled estimate
+equals the estimate the concatenated rows would have given.  Nothing here holds a row, an
+identifier, a date or free text: only package-defined labels, times in days from onset and
+counts.  :func:`site_aggregates` makes a site's counts, :func:`pool` sums sites' counts and
+:func:`pooled_analysis` estimates from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
+from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table
+from toh.analyses.meta import MetaAnalysis, meta_analyse
+from toh.analyses.migration import SITES, MigrationResult
+from toh.analyses.radiographic import RadiographicResult, interval_counts, radiographic_from_counts
+from toh.analyses.recurrence import RecurrenceResult
+from toh.analyses.resolution import curve_tables, survival_counts
+from toh.analyses.result import blank_not_estimable, clean_number
+from toh.analyses._second_episode import GRAY_COLUMNS, incidence_counts, incidence_from_counts
+from toh.analyses.run import AnalysisOptions
+from toh.cohort.coarsen import coarsen_cohort
+from toh.cohort.definitions import Definitions
+from toh.cohort.errors import ConfigError
+from toh.cohort.derive import DerivedCohort
+
+__all__ = ["SiteAggregates", "PooledAnalysis", "site_aggregates", "pool", "pooled_analysis", "shared_options",
+           "CODE_PATTERN", "POOLED_PREFIXES"]
+
+#: A treatment level leaves a site only when it looks like a code (letters, digits, ``_ - . + /``
+#: and spaces, at most 40 characters); other levels may be free text and are not written (their
+#: patients still count in the overall curve and every other estimate).
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+/-]{0,39}")
+
+#: results.json key prefixes a pool estimates (the rest of ``toh analyze``'s keys need rows:
+#: log-rank and Gray's tests, the Cox model, ages, imaging findings, the claims check).  Beside
+#: them, ``meta.*`` (random-effects meta-analysis of the sites' estimates, :mod:`toh.analyses.meta`)
+#: and ``sites.<name>.patients``.
+POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics")
+
+
+def shared_options(options: AnalysisOptions) -> dict[str, Any]:
+    """The analysis options a bundle records and sites must share (the bootstrap's draws, seed
+    and workers are chosen when pooling, so they are left out)."""
+    out = dataclasses.asdict(options)
+    for name in ("bootstrap_draws", "seed", "workers"):
+        out["radiographic"].pop(name)
+    return out
+
+
+@dataclass(frozen=True)
+class SiteAggregates:
+    """Sufficient statistics of one site (or of several, summed).
+
+    Attributes
+    ----------
+    survival
+        Resolution: ``stratum_var, stratum, time, n_event, n_censor``.
+    recurrence, migration
+        ``time, censored, event, death`` (death competing).
+    intervals
+        Radiographic change: ``lower, upper, n`` (upper inf: never abnormal).
+    complications
+        ``outcome, group, events, n, days`` (days at risk).
+    proportions
+        ``quantity, description, x, n, method`` of the demographic shares.
+    migration_sites
+        ``site, n``: where the first migration went.
+    patients
+        Patients (index episodes).
+    absent
+        Tables a site's export does not have.
+    withheld_levels
+        Treatment levels not written because they do not look like codes.
+    """
+
+    survival: pd.DataFrame
+    recurrence: pd.DataFrame
+    migration: pd.DataFrame
+    intervals: pd.DataFrame
+    complications: pd.DataFrame
+    proportions: pd.DataFrame
+    migration_sites: pd.DataFrame
+    patients: int
+    absent: frozenset[str] = frozenset()
+    withheld_levels: int = 0
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by its member name in a bundle."""
+        return {"resolution_km": self.survival, "recurrence_cif": self.recurrence, "migration_cif": self.migration,
+                "radiographic_intervals": self.intervals, "complications": self.complications,
+                "proportions": self.proportions, "migration_sites": self.migration_sites}
+
+
+def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = None,
+                    time_unit: str = "day") -> SiteAggregates:
+    """The sufficient statistics of ``cohort`` after coarsening its times to ``time_unit``
+    (:func:`toh.cohort.coarsen.coarsen_cohort`)."""
+    options = options or AnalysisOptions()
+    cohort = coarsen_cohort(cohort, time_unit)
+    index = cohort.index
+    survival = survival_counts(index, options.resolution.strata)
+    coded = survival["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
+    withheld = survival[(survival["stratum_var"] == "treatment") & ~coded]
+    survival = survival.drop(withheld.index).reset_index(drop=True)
+    moved = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
+    return SiteAggregates(
+        survival=survival, recurrence=incidence_counts(index, "recurrence"),
+        migration=incidence_counts(index, "migration"), intervals=interval_counts(index),
+        complications=complication_counts(index), proportions=proportion_counts(index, cohort.definitions),
+        migration_sites=pd.DataFrame({"site": list(SITES), "n": [int(moved.get(s, 0)) for s in SITES]}),
+        patients=len(index), absent=frozenset(cohort.absent),
+        withheld_levels=int(withheld["stratum"].nunique()))
+
+
+def _summed(frames: Sequence[pd.DataFrame], keys: list[str], counts: list[str]) -> pd.DataFrame:
+    """Rows with the same ``keys`` added up (counts as whole numbers where they are), sorted by keys."""
+    whole = pd.concat(frames, ignore_index=True)
+    summed = whole.groupby(keys, sort=True, dropna=False)[counts].sum().reset_index()
+    return summed[[c for c in frames[0].columns if c in keys + counts]]
+
+
+def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
+    """The counts of all ``sites`` added up: the counts of their concatenated cohorts."""
+    if not sites:
+        raise ValueError("nothing to pool")
+    first = sites[0]
+    for other in sites[1:]:
+        for name in ("proportions", "migration_sites"):
+            if list(getattr(other, name).iloc[:, 0]) != list(getattr(first, name).iloc[:, 0]):
+                raise ConfigError(f"the sites' {name.replace('_', ' ')} name different quantities: every site must "
+                                  "use the same toh-cohort release")
+    # the shares' descriptions and methods are the package's, the same at every site
+    summed = _summed([s.proportions for s in sites], ["quantity"], ["x", "n"]).set_index("quantity")
+    proportions = first.proportions.assign(x=first.proportions["quantity"].map(summed["x"]),
+                                           n=first.proportions["quantity"].map(summed["n"]))
+    return SiteAggregates(
+        survival=_summed([s.survival for s in sites], ["stratum_var", "stratum", "time"], ["n_event", "n_censor"]),
+        recurrence=_summed([s.recurrence for s in sites], ["time"], ["censored", "event", "death"]),
+        migration=_summed([s.migration for s in sites], ["time"], ["censored", "event", "death"]),
+        intervals=_summed([s.intervals for s in sites], ["lower", "upper"], ["n"]),
+        complications=_summed([s.complications for s in sites], ["outcome", "group"], ["events", "n", "days"]),
+        proportions=proportions[list(first.proportions.columns)],
+        migration_sites=first.migration_sites.assign(
+            n=first.migration_sites["site"].map(_summed([s.migration_sites for s in sites], ["site"], ["n"])
+                                                .set_index("site")["n"])),
+        patients=sum(s.patients for s in sites),
+        absent=frozenset().union(*(s.absent for s in sites)),
+        withheld_levels=sum(s.withheld_levels for s in sites))
+
+
+@dataclass(frozen=True)
+class PooledAnalysis:
+    """The estimates of a pool of sites, under the keys ``toh analyze`` uses for the same estimand."""
+
+    radiographic: RadiographicResult
+    resolution: dict[str, pd.DataFrame]
+    recurrence: RecurrenceResult
+    migration: MigrationResult
+    complications: ComplicationsResult
+    demographics: dict[str, pd.DataFrame]
+    meta: MetaAnalysis
+    patients: Mapping[str, int]
+    definitions: Definitions
+    options: AnalysisOptions
+    not_estimable: Mapping[str, str] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every pooled table by name (the CSV names of ``toh analyze`` where the table is the same)."""
+        out = {f"resolution_{k}": v for k, v in self.resolution.items()}
+        out.update({f"demographics_{k}": v for k, v in self.demographics.items()})
+        for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
+            out.update({k: v for k, v in result.tables().items() if not k.endswith("_gray")})
+        out["sites"] = pd.DataFrame(list(self.patients.items()), columns=["site", "patients"])
+        return out
+
+    def headline(self) -> dict[str, float | int | str | None]:
+        """Headline numbers under ``toh analyze``'s keys, plus ``meta.*`` and ``sites.<name>.patients``."""
+        out: dict[str, Any] = {}
+        overall = self.resolution["medians"].iloc[0]
+        for key in ("n", "events", "median", "median_lower", "median_upper"):
+            out[f"resolution.{key}"] = clean_number(overall[key])
+        for row in self.resolution["landmarks"][self.resolution["landmarks"]["stratum_var"] == "all"].itertuples():
+            out[f"resolution.unresolved_{row.months:g}m"] = clean_number(row.surv)
+            out[f"resolution.unresolved_{row.months:g}m_lower"] = clean_number(row.lower)
+            out[f"resolution.unresolved_{row.months:g}m_upper"] = clean_number(row.upper)
+        for row in self.resolution["rmst"][self.resolution["rmst"]["stratum_var"] == "all"].itertuples():
+            out[f"resolution.rmst_{row.months:g}m"] = clean_number(row.rmst)
+        ratio = self.demographics["sex_ratio"].iloc[0]
+        for key in ("n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"):
+            out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[key])
+        reasons = dict(self.not_estimable)
+        if ratio["women"] == 0:
+            reasons["demographics.sex_ratio"] = "no women in the cohort: men per woman is undefined"
+        for row in self.demographics["proportions"].itertuples():
+            for key in ("x", "n", "estimate", "lower", "upper"):
+                out[f"demographics.{row.quantity}.{key}"] = clean_number(getattr(row, key))
+            if row.n == 0:
+                reasons[f"demographics.{row.quantity}"] = f"no one in the denominator ({row.description})"
+        for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
+            out.update(result.headline())
+            reasons.update(result.not_estimable)
+        out.update({f"sites.{name}.patients": n for name, n in self.patients.items()})
+        return dict(sorted(blank_not_estimable(out, reasons).items()))
+
+
+def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definitions,
+                    options: AnalysisOptions | None = None) -> PooledAnalysis:
+    """Estimate from the counts of ``sites`` (name -> counts) summed, with the estimators of
+    the single-cohort analyses (same definitions and options at every site)."""
+    options = options or AnalysisOptions()
+    total = pool(list(sites.values()))
+    conf, per_year = definitions.confidence, definitions.days_per_year
+    medians, landmarks, rmst, curves = curve_tables(total.survival, options.resolution, per_year, conf)
+    second = {}
+    for outcome, months in (("recurrence", options.recurrence.months), ("migration", options.migration.months)):
+        second[outcome] = incidence_from_counts(getattr(total, outcome), outcome, months, per_year, conf)
+    gray = pd.DataFrame(columns=GRAY_COLUMNS)
+    moved = int(total.migration_sites["n"].sum())
+    migration_sites = total.migration_sites.assign(
+        share=total.migration_sites["n"] / moved if moved else float("nan"))
+    imaging_absent = "the export of a site has no imaging table" if "imaging" in total.absent else ""
+    return PooledAnalysis(
+        radiographic=radiographic_from_counts(total.intervals, total.patients, options.radiographic, conf,
+                                              imaging_absent),
+        resolution={"medians": medians, "landmarks": landmarks, "rmst": rmst, "curves": curves},
+        recurrence=RecurrenceResult(incidence=second["recurrence"][0], rates=second["recurrence"][2],
+                                    curves=second["recurrence"][1], gray=gray, options=options.recurrence, conf=conf),
+        migration=MigrationResult(incidence=second["migration"][0], rates=second["migration"][2],
+                                  sites=migration_sites, curves=second["migration"][1], gray=gray,
+                                  options=options.migration, conf=conf),
+        complications=complications_from_counts(total.complications, per_year, conf, "events" in total.absent),
+        demographics={"proportions": proportion_table(total.proportions, conf),
+                      "sex_ratio": sex_ratio_table(total.patients, int(total.proportions.set_index("quantity")
+                                                                      .loc["share_men", "x"]),
+                                                   options.demographics.null_ratio, conf)},
+        meta=meta_analyse(sites, per_year, conf),
+        patients={name: s.patients for name, s in sites.items()},
+        definitions=definitions, options=options)

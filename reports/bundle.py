@@ -1,0 +1,275 @@
+"""The site bundle (``.tohb``): what one site shares for a pooled analysis, and nothing else.
+
+A bundle is a plain zip archive of JSON files (``docs/bundle.md``): ``manifest.json`` (format
+version, toh-cohort version, site name, definitions and analysis options, time unit, validation
+and attrition counts, the SHA-256 of every other member and a content hash over the manifest)
+and one member per table of sufficient statistics (:class:`toh.analyses.aggregates.SiteAggregates`).
+Each member is ``{"table": name, "columns": {column: [values...]}}``; an infinite upper end of an
+interval is written as null.  No member holds a row, an identifier, a date or free text.
+
+The hashes detect a bundle damaged or edited after it was written (integrity); they do not say
+who wrote it (a bundle is not signed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toh.cohort.errors import ConfigError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
+           "write_bundle", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
+
+FORMAT, FORMAT_VERSION = "toh-bundle", 1
+#: A site with fewer patients than this is refused (``toh bundle --min-patients``).
+DEFAULT_MIN_PATIENTS = 10
+MANIFEST = "manifest.json"
+#: member file -> (table of SiteAggregates, what it holds, its count columns)
+MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "resolution_km.json": ("resolution_km", "time to resolution: resolutions and censorings per distinct time, "
+                           "overall and per level of sex, pregnancy and treatment", ("n_event", "n_censor")),
+    "recurrence_cif.json": ("recurrence_cif", "same-hip recurrence: patients censored, with a recurrence, and dying "
+                            "first, per distinct time", ("censored", "event", "death")),
+    "migration_cif.json": ("migration_cif", "migration: patients censored, with a migration, and dying first, per "
+                           "distinct time", ("censored", "event", "death")),
+    "radiographic_intervals.json": ("radiographic_intervals", "radiographic change: index episodes per distinct "
+                                    "interval (lower, upper] in days (upper null: never abnormal)", ("n",)),
+    "complications.json": ("complications", "fracture and AVN: events, index episodes and days at risk, overall "
+                           "and by pregnancy association", ("events", "n")),
+    "proportions.json": ("proportions", "demographic shares: x and n of each", ("x", "n")),
+    "migration_sites.json": ("migration_sites", "where the first migration went: patients per joint", ("n",)),
+}
+#: table -> (text columns, time columns in days, count columns): what each member must hold
+_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "resolution_km": (("stratum_var", "stratum"), ("time",), ("n_event", "n_censor")),
+    "recurrence_cif": ((), ("time",), ("censored", "event", "death")),
+    "migration_cif": ((), ("time",), ("censored", "event", "death")),
+    "radiographic_intervals": ((), ("lower", "upper"), ("n",)),
+    "complications": (("outcome", "group"), ("days",), ("events", "n")),
+    "proportions": (("quantity", "description", "method"), (), ("x", "n")),
+    "migration_sites": (("site",), (), ("n",)),
+}
+_SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment
+_MAX_MEMBER_BYTES = 256 << 20
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same counts give the same bytes
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as compact JSON with sorted keys (the bytes the hashes are taken of)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def content_hash(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest without its own ``content_hash`` (it covers the member hashes)."""
+    return hashlib.sha256(canonical_json({k: v for k, v in manifest.items() if k != "content_hash"})).hexdigest()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return value
+
+
+def _member(name: str, frame: Any) -> bytes:
+    columns = {c: [_cell(v) for v in frame[c].tolist()] for c in frame.columns}
+    return json.dumps({"table": name, "columns": columns}, indent=1, allow_nan=False).encode("utf-8") + b"\n"
+
+
+def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any], min_patients: int) -> dict[str, bytes]:
+    """The bytes of every member of a site's bundle, the manifest included.
+
+    Parameters
+    ----------
+    aggregates
+        The site's :class:`toh.analyses.aggregates.SiteAggregates`.
+    site
+        Site name: letters, digits, ``_`` and ``-``, at most 64 characters (a segment of the
+        results key ``sites.<name>.patients``).
+    manifest_facts
+        toh_version, time_unit, unit_days, definitions, options, validation, attrition.
+    min_patients
+        Fewest patients a site may share aggregates of.
+
+    Raises
+    ------
+    ConfigError
+        A bad site name, or fewer patients than ``min_patients``.
+    """
+    if not _SITE.fullmatch(site):
+        raise ConfigError(f"--site {site!r} is not a site name: use letters, digits, '_' and '-' (at most 64 "
+                          "characters, starting with a letter or digit)")
+    if aggregates.patients < min_patients:
+        raise ConfigError(f"the site has {aggregates.patients} patient(s), fewer than the minimum of {min_patients} "
+                          "(--min-patients): counts this small could identify patients, so no bundle is written")
+    tables = aggregates.tables()
+    members = {name: _member(table, tables[table]) for name, (table, _, _) in MEMBERS.items()}
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "site": site, "patients": int(aggregates.patients),
+        "absent": sorted(aggregates.absent), "withheld_treatment_levels": int(aggregates.withheld_levels),
+        **manifest_facts,
+        "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())},
+    }
+    manifest = json.loads(canonical_json(manifest))  # plain JSON values only (tuples become lists)
+    manifest["content_hash"] = content_hash(manifest)
+    return {MANIFEST: json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8") + b"\n", **members}
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` is a readable zip whose manifest names this format (any version)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(MANIFEST)).get("format") == FORMAT
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError):
+        return False
+
+
+def write_bundle(members: dict[str, bytes], path: str | Path, inputs: tuple[Path | None, ...] = ()) -> Path:
+    """Write ``members`` as a zip at ``path`` through a temporary file and one atomic rename.
+
+    An existing file is replaced only when it is a toh bundle; the bundle may not lie inside an
+    input (the export).
+    """
+    from toh.cohort.outputs import output_file
+
+    path = Path(path)
+    if path.exists() and not path.is_dir() and not is_bundle(path):
+        raise ConfigError(f"{path} exists and is not a toh bundle; it is left untouched: choose another --out file")
+    with output_file(path, inputs=inputs, own_header="PK") as temporary:
+        with zipfile.ZipFile(temporary, "w") as archive:
+            for name, data in members.items():
+                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
+    return path
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read back and checked: its manifest and its aggregates."""
+
+    path: Path
+    manifest: dict[str, Any]
+    aggregates: Any  # SiteAggregates
+
+    @property
+    def site(self) -> str:
+        """The site's name."""
+        return str(self.manifest["site"])
+
+    def __repr__(self) -> str:
+        return f"<Bundle {self.path.name}: site {self.site}, {self.aggregates.patients} patients>"
+
+
+def _refuse(path: Path, why: str) -> ConfigError:
+    return ConfigError(f"bundle {path}: {why}; it was not pooled")
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            big = [i.filename for i in infos if i.file_size > _MAX_MEMBER_BYTES]
+            if big:
+                raise _refuse(path, f"member {big[0]} is larger than any bundle member can be")
+            return {info.filename: archive.read(info) for info in infos}
+    except FileNotFoundError:
+        raise ConfigError(f"bundle {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"bundle {path} is a folder, not a .tohb file") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise _refuse(path, f"it is corrupt or not a toh bundle (not a readable zip archive: {exc})") from None
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """Read and check one bundle: a zip with the manifest and every member, the format version,
+    the content hash and each member's SHA-256, then the tables.
+
+    Raises
+    ------
+    ConfigError
+        Corrupt (not a zip, a member missing or unreadable), tampered (a hash differs, an
+        unexpected member), or of another format version.
+    """
+    from toh.analyses.aggregates import SiteAggregates
+
+    path = Path(path)
+    members = _read_members(path)
+    if MANIFEST not in members:
+        raise _refuse(path, f"it is corrupt or not a toh bundle (no {MANIFEST})")
+    try:
+        manifest = json.loads(members[MANIFEST])
+        kind, version = manifest["format"], manifest["format_version"]
+    except (ValueError, KeyError, TypeError):
+        raise _refuse(path, f"its {MANIFEST} is corrupt (not the JSON of a bundle manifest)") from None
+    if kind != FORMAT:
+        raise _refuse(path, f"it is not a toh bundle (format {kind!r})")
+    if version != FORMAT_VERSION:
+        raise _refuse(path, f"it has format version {version!r}, and this toh-cohort reads version {FORMAT_VERSION} "
+                            "only: make every bundle with the same toh-cohort release")
+    if manifest.get("content_hash") != content_hash(manifest):
+        raise _refuse(path, f"it was changed after it was written ({MANIFEST} does not match its content hash)")
+    listed = manifest.get("members", {})
+    missing = sorted(set(MEMBERS) - set(members))
+    if missing:
+        raise _refuse(path, f"it is corrupt: member {missing[0]} is missing")
+    extra = sorted(set(members) - set(MEMBERS) - {MANIFEST})
+    if extra or set(listed) != set(MEMBERS):
+        raise _refuse(path, f"it was changed after it was written (unexpected member {(extra or sorted(listed))[0]})")
+    for name in MEMBERS:
+        if hashlib.sha256(members[name]).hexdigest() != listed[name]:
+            raise _refuse(path, f"it was changed after it was written (SHA-256 of {name} does not match the manifest)")
+    try:
+        tables = {table: _frame(members[name], table) for name, (table, _, _) in MEMBERS.items()}
+        aggregates = SiteAggregates(
+            survival=tables["resolution_km"], recurrence=tables["recurrence_cif"], migration=tables["migration_cif"],
+            intervals=tables["radiographic_intervals"], complications=tables["complications"],
+            proportions=tables["proportions"], migration_sites=tables["migration_sites"],
+            patients=int(manifest["patients"]), absent=frozenset(manifest["absent"]),
+            withheld_levels=int(manifest["withheld_treatment_levels"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _refuse(path, f"it is corrupt ({type(exc).__name__}: {exc})") from None
+    return Bundle(path, manifest, aggregates)
+
+
+def _frame(data: bytes, table: str) -> Any:
+    """One member as a DataFrame, after checking its columns: text where text belongs, finite
+    times >= 0 (an upper end may be null: infinite), whole counts >= 0."""
+    import numpy as np
+    import pandas as pd
+
+    document = json.loads(data)
+    if document.get("table") != table:
+        raise ValueError(f"member holds table {document.get('table')!r}, not {table!r}")
+    text, times, counts = _COLUMNS[table]
+    columns = document["columns"]
+    if set(columns) != {*text, *times, *counts}:
+        raise ValueError(f"{table} has the columns {sorted(columns)}, not {sorted({*text, *times, *counts})}")
+    frame = pd.DataFrame(columns)
+    if "upper" in frame:  # null upper end: never abnormal
+        frame["upper"] = frame["upper"].astype(float).fillna(math.inf)
+    for name in text:
+        if not all(isinstance(v, str) for v in columns[name]):
+            raise ValueError(f"{table}.{name} holds a value that is not text")
+    for name in (*times, *counts):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in frame[name]):
+            raise ValueError(f"{table}.{name} holds a value that is not a number")
+        values = frame[name].to_numpy(float)
+        if np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
+            raise ValueError(f"{table}.{name} holds a missing, negative or infinite value")
+        if name in counts and np.any(values != np.floor(values)):
+            raise ValueError(f"{table}.{name} holds a count that is not a whole number")
+    if table == "complications":
+        from toh.analyses.complications import GROUPS, OUTCOMES
+
+        if sorted(zip(frame["outcome"], frame["group"])) != sorted((o, g) for o in OUTCOMES for g in GROUPS):
+            raise ValueError("complications does not hold one row per outcome and group")
+    return frame

@@ -1,0 +1,195 @@
+"""``toh bundle`` and ``toh pool``: a site's bundle from its derived cohort, the plain-words
+account of what leaves the site, and the pooled analysis of several bundles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from toh.cohort.errors import ConfigError
+from toh.reports.bundle import DEFAULT_MIN_PATIENTS, MANIFEST, MEMBERS, Bundle, bundle_members, read_bundle
+
+__all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "POOL_SCHEMA_VERSION"]
+
+POOL_SCHEMA_VERSION = 1
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("toh-cohort")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "unknown"
+
+
+def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", min_patients: int = DEFAULT_MIN_PATIENTS,
+                options: Any = None) -> dict[str, bytes]:
+    """The members of ``site``'s bundle (name -> bytes): its validated export's derived cohort
+    coarsened to ``time_unit`` and reduced to sufficient statistics.
+
+    Raises
+    ------
+    ConfigError
+        A bad site name or time unit, or fewer patients than ``min_patients``.
+    """
+    from toh.analyses.aggregates import shared_options, site_aggregates
+    from toh.analyses.run import AnalysisOptions
+    from toh.cohort.coarsen import unit_days
+
+    options = options or AnalysisOptions()
+    length = unit_days(time_unit, derived.definitions)
+    aggregates = site_aggregates(derived, options, time_unit)
+    summary = derived.attrition_summary(report.rows)
+    facts = {
+        "toh_version": _version(), "time_unit": time_unit, "unit_days": length,
+        "definitions": derived.definitions.as_dict(), "options": shared_options(options),
+        "validation": {"rows": {k: int(v) for k, v in report.rows.items()}, "errors": len(report.errors),
+                       "warnings": len(report.warnings)},
+        "attrition": [{"table": r.table, "stage": r.stage, "reason": r.reason, "n": int(r.n)}
+                      for r in summary.itertuples()],
+    }
+    return bundle_members(aggregates, site, manifest_facts=facts, min_patients=min_patients)
+
+
+def _numbers(value: Any) -> list[Any]:
+    """Every leaf value of a JSON document."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _numbers(v)]
+    return [value]
+
+
+def explain_bundle(members: dict[str, bytes]) -> str:
+    """What would leave the site, in plain words and one table (each member, what it holds, how
+    many values, the smallest count above zero in it), for a data protection officer."""
+    manifest = json.loads(members[MANIFEST])
+    rows = [(MANIFEST, "format, site name, software version, definitions and options, time unit, counts of rows "
+                       "read, of validation errors and warnings, and of rows left out by reason; SHA-256 hashes",
+             len(_numbers(manifest)),
+             min([n for n in _numbers([manifest["validation"]["rows"], [a["n"] for a in manifest["attrition"]]])
+                  if isinstance(n, int) and n > 0], default=None))]
+    for name, (_, what, count_columns) in MEMBERS.items():
+        columns = json.loads(members[name])["columns"]
+        counts = [v for c in count_columns for v in columns[c] if v]
+        rows.append((name, what, sum(len(v) for v in columns.values()), min(counts, default=None)))
+    unit = manifest["time_unit"]
+    lines = [
+        f"What would leave site {manifest['site']} ({manifest['patients']:,} patients) in this bundle:",
+        "",
+        "Only counts and package-defined labels: no row of the export, no identifier (patient, episode, exam",
+        "or event id), no date and no free text. Times are days from each episode's onset"
+        + ("" if unit == "day" else f", rounded up to whole {unit}s ({manifest['unit_days']:g} days) before counting")
+        + ".",
+        "Treatment levels that do not look like short codes are not written"
+        + (f" ({manifest['withheld_treatment_levels']} withheld here)." if manifest["withheld_treatment_levels"]
+           else " (none here)."),
+        "A small count (a smallest count of 1 or 2) can still describe one patient: check it before sharing.",
+        "",
+    ]
+    width = max(len(r[0]) for r in rows)
+    header = f"{'member':<{width}}  {'values':>7}  {'smallest count':>14}  what it holds"
+    lines += [header, "-" * len(header)]
+    for name, what, values, smallest in rows:
+        shown = "-" if smallest is None else str(smallest)
+        lines.append(f"{name:<{width}}  {values:>7,}  {shown:>14}  {what}")
+    return "\n".join(lines)
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Keys whose values differ between two JSON documents."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def _check_compatible(bundles: Sequence[Bundle]) -> None:
+    seen: dict[str, Path] = {}
+    for bundle in bundles:
+        if bundle.site in seen:
+            raise ConfigError(f"site {bundle.site} comes twice ({seen[bundle.site]} and {bundle.path}): each site is "
+                              "pooled once")
+        seen[bundle.site] = bundle.path
+    first = bundles[0]
+    for bundle in bundles[1:]:
+        for key, what in (("definitions", "definitions"), ("options", "analysis options"),
+                          ("time_unit", "time unit")):
+            differ = _differences(first.manifest[key], bundle.manifest[key])
+            if differ:
+                raise ConfigError(f"bundles {first.path} and {bundle.path} were made with different {what} "
+                                  f"({key}: {', '.join(differ[:3])}); every site must use the same ones")
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def pool_bundles(paths: Sequence[str | Path], bootstrap_draws: int = 1000, seed: int = 20240229,
+                 workers: int | None = None) -> tuple[Any, list[Bundle]]:
+    """Read, check and pool ``paths``: the :class:`toh.analyses.aggregates.PooledAnalysis` and
+    the bundles.
+
+    Raises
+    ------
+    ConfigError
+        A bundle is corrupt, tampered or of another format version; the same site comes twice;
+        the bundles differ in definitions, options or time unit.
+    """
+    from toh.analyses.aggregates import pooled_analysis
+    from toh.analyses.demographics import DemographicsOptions
+    from toh.analyses.migration import MigrationOptions
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.recurrence import RecurrenceOptions
+    from toh.analyses.resolution import ResolutionOptions
+    from toh.analyses.run import AnalysisOptions
+    from toh.cohort.definitions import Definitions
+
+    if not paths:
+        raise ConfigError("no bundle to pool: give one or more SITE.tohb files")
+    bundles = [read_bundle(p) for p in paths]
+    _check_compatible(bundles)
+    manifest = bundles[0].manifest
+    try:
+        definitions = Definitions(**_tuples(manifest["definitions"]))
+        shared = _tuples(manifest["options"])
+        options = AnalysisOptions(
+            demographics=DemographicsOptions(**shared["demographics"]),
+            radiographic=RadiographicOptions(**shared["radiographic"], bootstrap_draws=bootstrap_draws, seed=seed,
+                                             workers=workers),
+            resolution=ResolutionOptions(**shared["resolution"]), recurrence=RecurrenceOptions(**shared["recurrence"]),
+            migration=MigrationOptions(**shared["migration"]))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bundle {bundles[0].path}: its definitions or options are not this toh-cohort's ({exc})") \
+            from None
+    pooled = pooled_analysis({b.site: b.aggregates for b in bundles}, definitions, options)
+    return pooled, bundles
+
+
+def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
+    """Write the tables of ``pooled`` as CSV under ``out/tables`` and ``out/results.json``."""
+    from toh.cohort.safe_csv import write_csv
+    from toh.reports.results import plain
+
+    paths = [write_csv(table, out / "tables" / f"{name}.csv") for name, table in sorted(pooled.tables().items())]
+    first = bundles[0].manifest
+    document = {
+        "schema_version": POOL_SCHEMA_VERSION,
+        "kind": "pool",
+        "time_unit": first["time_unit"],
+        "bundles": [{"site": b.site, "file": b.path.name, "patients": b.aggregates.patients,
+                     "toh_version": b.manifest["toh_version"], "content_hash": b.manifest["content_hash"]}
+                    for b in bundles],
+        "definitions": plain(pooled.definitions.as_dict()),
+        "options": plain(pooled.options),
+        "results": pooled.headline(),
+    }
+    path = out / "results.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    return sorted([*paths, path])
