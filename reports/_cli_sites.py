@@ -1,0 +1,80 @@
+"""The multi-site commands: ``toh bundle`` (at a site) and ``toh pool`` (at the coordinator).
+
+See docs/bundle.md for what a bundle holds and how pooling stays exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from toh.reports._cli_base import (EXIT_OK, boot_opt, check_out, cli, date_opt, failures_opt, guarded, mapping_opt,
+                                   report_written, run_pipeline, seed_opt)
+from toh.reports.bundle import DEFAULT_MIN_PATIENTS
+
+__all__ = ["bundle", "pool"]
+
+@cli.command()
+@click.argument("export", type=click.Path(path_type=Path))
+@mapping_opt
+@click.option("--site", required=True, help="This site's name (letters, digits, _ and -), as the pool will show it.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The bundle file to write (SITE.tohb); optional with --explain.")
+@click.option("--time-unit", type=click.Choice(["day", "week", "month"]), default="day", show_default=True,
+              help="Round every time up to whole days, weeks (7 days) or months (365.25/12 days) before counting.")
+@click.option("--min-patients", type=click.IntRange(min=1), default=DEFAULT_MIN_PATIENTS, show_default=True,
+              help="Refuse (exit 2) a site with fewer patients than this.")
+@click.option("--explain", is_flag=True, help="Print everything that would leave the site, member by member.")
+@failures_opt
+@date_opt
+@guarded
+def bundle(export: Path, mapping: Path | None, site: str, out: Path | None, time_unit: str, min_patients: int,
+           explain: bool, failures: Path, validation_date: Any) -> int:
+    """Validate and derive EXPORT locally and write the site's bundle for a pooled analysis.
+
+    The bundle (a zip of JSON, docs/bundle.md) holds only counts: events and censorings per
+    time, counts per interval, events and person-time, x and n of each share.  No row, no
+    identifier, no date, no free text leaves the site.
+    """
+    if out is None and not explain:
+        raise click.UsageError("give --out SITE.tohb to write the bundle, or --explain to see what it would hold")
+    report, derived = run_pipeline(export, mapping, failures, validation_date, analyse=False)
+    from toh.reports.bundle import write_bundle
+    from toh.reports.pool import explain_bundle, site_bundle
+
+    members = site_bundle(report, derived, site, time_unit, min_patients)
+    if explain:
+        click.echo(explain_bundle(members))
+    if out is not None:
+        click.echo(f"wrote {write_bundle(members, out, inputs=(export, mapping))}")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@seed_opt
+@boot_opt
+@guarded
+def pool(bundles: tuple[Path, ...], out: Path, seed: int, draws: int) -> int:
+    """Pool the sites' BUNDLES (.tohb) and write the pooled estimates to OUT.
+
+    Refuses (exit 2) a corrupt or changed bundle, another format version, the same site twice,
+    and bundles made with different definitions, options or time unit.  Writes results.json
+    (the keys of toh analyze, the sites' random-effects meta-analysis under meta.*, and
+    sites.<name>.patients) and tidy CSVs under OUT/tables.
+    """
+    check_out(out, "pool", *bundles)
+    from toh.cohort.outputs import output_folder
+    from toh.reports.pool import pool_bundles, write_pool
+
+    pooled, read = pool_bundles(bundles, draws, seed)
+    with output_folder(out, "pool", inputs=bundles) as stage:
+        paths = write_pool(pooled, read, stage)
+    report_written(stage, out, paths)
+    click.echo("Pooled " + ", ".join(f"{b.site} ({b.aggregates.patients:,} patients)" for b in read))
+    return EXIT_OK
+
+
