@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
 __all__ = ["step_xy", "nice_ticks", "at_risk", "count_text", "suppressed", "slug", "draw_step_band",
@@ -36,6 +37,34 @@ def new_axes(ax: Axes | None, height_in: float, width_in: float = SINGLE_IN) -> 
     from toh.reports._figure_style import new_figure
 
     return new_figure(width_in, height_in, pyplot=True).add_subplot()
+
+
+def legends_within_figure(fig: Figure) -> None:
+    """Shorten the longest entries of any legend that reaches past the figure's edge (ending
+    them in "…") until it fits: a long label from the export (a free-text treatment) cannot push
+    a legend off the canvas.  Call when the figure is laid out, just before saving."""
+    import warnings
+
+    from matplotlib.legend import Legend
+
+    renderer = fig.canvas.get_renderer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig.draw_without_rendering()  # lay the figure out first: a legend's place depends on it
+    for legend in fig.findobj(Legend):
+        texts = [t for t in legend.get_texts() if t.get_text()]
+        for _ in range(500):
+            box = legend.get_window_extent(renderer)
+            if (box.x0 >= fig.bbox.x0 - 0.5 and box.x1 <= fig.bbox.x1 + 0.5) or not texts:
+                break
+            longest = max(texts, key=lambda t: len(t.get_text()))
+            text = longest.get_text().rstrip("\u2026")
+            if len(text) <= 4:
+                break
+            longest.set_text(text[:-1].rstrip() + "\u2026")
+            with warnings.catch_warnings():  # an intermediate layout may not fit; the last one does
+                warnings.simplefilter("ignore", UserWarning)
+                fig.draw_without_rendering()  # the legend's box follows its texts only when laid out again
 
 
 def slug(text: str) -> str:

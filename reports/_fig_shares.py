@@ -113,6 +113,6 @@ def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell:
         colours = [colour_for(m, modalities.index(m)) for m in table["modality"]]
         hidden = np.array([_hidden(r.positive, r.recorded, min_cell) for r in table.itertuples()], dtype=bool)
         _dots(ax, labels, table["share"].to_numpy(float), table["lower"].to_numpy(float),
-              table["upper"].to_numpy(float), colours, hidden, "imaging", "% of index episodes (first\n"
-              f"examination of the modality; {100 * result.conf:g}% CI)", min_cell)
+              table["upper"].to_numpy(float), colours, hidden, "imaging", "% of index episodes, first\n"
+              f"examination ({100 * result.conf:g}% CI)", min_cell)
     return ax

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from builders import BASE_EXPORT, set_cell, write_export
 from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
 from toh.cohort.derive import derive_cohort
@@ -294,3 +295,53 @@ def test_importing_the_figures_module_does_not_import_matplotlib() -> None:
             "print(heavy); sys.exit(1 if heavy else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
+    """Every drawn text of every figure that reaches past the figure's edge (by more than 1 px):
+    tick labels that matplotlib keeps but does not draw (outside the view, or of hidden axes)
+    are left out, as the eye does."""
+    from matplotlib.axes import Axes
+    from matplotlib.text import Text
+
+    from toh.reports._fig_common import legends_within_figure
+    from toh.reports._figure_style import figure_style, figure_width, new_figure
+    from toh.reports.figures import _specs
+
+    found = []
+    inches = figure_width(width)
+    for stem, height, draw in _specs(analysis, inches, 5):
+        with figure_style():
+            fig = new_figure(inches, height)
+            draw(fig)
+            legends_within_figure(fig)
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            undrawn, drawn = set(), set()
+            for ax in fig.findobj(Axes):
+                for axis in (ax.xaxis, ax.yaxis):
+                    undrawn |= {id(label) for tick in axis.majorTicks + axis.minorTicks
+                                for label in (tick.label1, tick.label2)}
+                    if ax.get_visible() and ax.axison and axis.get_visible():
+                        low, high = sorted(axis.get_view_interval())
+                        drawn |= {id(label) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                                  if low - 1e-9 <= tick.get_loc() <= high + 1e-9
+                                  for label in (tick.label1, tick.label2) if label.get_visible()}
+            for text in fig.findobj(Text):
+                if id(text) in undrawn - drawn or not text.get_visible() or not text.get_text().strip():
+                    continue
+                box = text.get_window_extent(renderer)
+                if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.width + 1 or box.y1 > fig.bbox.height + 1:
+                    found.append(f"{width} {stem}: {text.get_text()[:30]!r}")
+            fig.clear()
+    return found
+
+
+@pytest.mark.parametrize("width", ["single", "double"])
+def test_no_figure_text_runs_outside_its_canvas(analysis: CohortAnalysis, width: str, tmp_path: Path) -> None:
+    assert _text_outside_the_canvas(analysis, width) == []
+    # a free-text treatment typed into the export: its legend entry is shortened to fit
+    tables = set_cell(BASE_EXPORT, "episodes", 0, "treatment", "X" * 60)
+    report = load_valid_export(write_export(tmp_path / "long", tables), validation_date=dt.date(2025, 6, 30))
+    long = analyse_cohort(derive_cohort(report.tables), AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
+    assert _text_outside_the_canvas(long, width) == []
