@@ -1,0 +1,354 @@
+"""Disclosure control of the whole report: the small-cell rule, the linear relations between the
+counts a report publishes, an audit of what those relations reveal, and secondary suppression.
+
+The one place for the rule.  A count about people ``c`` is *sensitive* when ``0 < c < min_cell``;
+a sensitive count is never printed (primary suppression).  Printing the other counts can still
+give it back by arithmetic: a table's margin is the sum of its cells, a stratum's count is its
+total minus the other strata, the numbers at risk by group add up to the overall number, the
+migration sites add up to the migrations, a share's complement is its denominator minus its
+numerator.  Such facts are declared as :class:`Relation` s between :class:`Cell` s.
+
+The audit (:func:`audit`) solves, for every hidden count and each direction, the linear program
+
+    minimise / maximise  x_k
+    subject to           A_eq x = b_eq,  A_ub x <= b_ub,  0 <= x <= upper
+
+whose variables ``x`` are the hidden counts and whose (in)equalities are the declared relations
+with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``).  The
+result ``[lo, hi]`` is the range a reader can narrow the hidden count to.  Counts are integers,
+but integer programming is not needed: the range of the linear relaxation contains every
+integer solution, so ``[ceil(lo), floor(hi)]`` is a valid outer bound of what a reader who
+knows the counts are integers can learn, and that rounded range is what the rule is applied to.
+
+Secondary suppression (:func:`protect`): while a hidden sensitive count's range is narrower
+than ``min_cell`` (:func:`width` below ``min_cell``, which includes a count pinned exactly), one more
+published count is hidden and the audit is run again.  The count hidden is the smallest
+non-sensitive count about people reachable from the exposed one through the relations, breadth
+first (the relations holding it, then those of the hidden counts they link to): inner cells
+before margins (a margin is printed in many places and hiding it rarely protects: in a 2 x 2
+table with margins the three other inner cells are what protects one), nearer before farther,
+positive before zero, smaller before larger, then the order in which the cells were declared.  Every round hides one more cell of a
+finite set, so it ends; a count that stays exposed once nothing more can be hidden is reported
+in :attr:`Protection.residual`.  The same cells and relations give the same pattern.
+
+Counts that are not about people (warnings, validation rules, files, bootstrap draws) are
+declared with ``people=False`` and never hidden.  Summary statistics of a group smaller than
+``min_cell`` are not shown (:func:`summary_shown`), and category levels resting on fewer than
+``min_cell`` patients are folded into "other" (:func:`fold_levels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
+           "protect", "width", "summary_shown", "fold_levels", "OTHER"]
+
+#: The label of the folded levels.
+OTHER = "other"
+_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One count of the report.
+
+    Attributes
+    ----------
+    key
+        Unique name of the count (the same count printed twice is one cell).
+    value
+        The true count.
+    published
+        False for a count the report never prints but which a reader can derive (a share's
+        complement, the patients not in any listed level): it is a variable of every audit.
+    people
+        False for counts that are not about people (warnings, rules, files): never hidden.
+    upper
+        A known upper bound, if any (otherwise the relations alone bound it).
+    """
+
+    key: str
+    value: float
+    published: bool = True
+    people: bool = True
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A linear relation ``sum(coefficient * cell) == 0`` (``kind`` "eq") or ``<= 0`` ("le").
+
+    Attributes
+    ----------
+    group
+        Name of the relation (the table, variable and column it belongs to).
+    terms
+        ``(cell key, coefficient)`` pairs.
+    kind
+        "eq" or "le".
+    """
+
+    group: str
+    terms: tuple[tuple[str, float], ...]
+    kind: str = "eq"
+
+    def keys(self) -> tuple[str, ...]:
+        """The cells of the relation, in order."""
+        return tuple(k for k, _ in self.terms)
+
+
+def total_of(group: str, total: str, parts: Sequence[str]) -> Relation:
+    """``total == sum(parts)``: a margin, a stratum set against its total, sites against migrations."""
+    return Relation(group, ((total, 1.0), *((p, -1.0) for p in parts)))
+
+
+def at_most(group: str, part: str, whole: str) -> Relation:
+    """``part <= whole``: a numerator against its denominator."""
+    return Relation(group, ((part, 1.0), (whole, -1.0)), "le")
+
+
+def complement_of(group: str, complement: str, numerator: str, denominator: str) -> Relation:
+    """``complement == denominator - numerator``."""
+    return Relation(group, ((complement, 1.0), (numerator, 1.0), (denominator, -1.0)))
+
+
+def sensitive(cell: Cell, min_cell: int) -> bool:
+    """True for a count about people with ``0 < value < min_cell``."""
+    return cell.people and 0 < cell.value < min_cell
+
+
+def summary_shown(n: float | None, min_cell: int) -> bool:
+    """Whether the median, IQR, mean, sd, min or max of a group of ``n`` may be shown: not for a
+    group of 1 to ``min_cell - 1`` (they would give its members' values back)."""
+    return n is not None and not (0 < n < min_cell)
+
+
+def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]]:
+    """Levels of a category, with those resting on fewer than ``min_cell`` patients folded into
+    :data:`OTHER`.
+
+    Levels with a count from 1 to ``min_cell - 1`` are folded; while "other" is itself from 1 to
+    ``min_cell - 1`` (one small level folded alone is as small as before) the smallest remaining
+    level is folded too, as long as one level stays apart.  A zero level stays apart.  What is
+    left can still be small (every level small); its count goes through the audit like any other.
+
+    Returns
+    -------
+    dict
+        Shown label -> the levels it counts, in the order of ``counts`` with "other" last.
+    """
+    order = list(counts)
+    small = [lv for lv in order if 0 < counts[lv] < min_cell]
+    folded = set(small)
+    rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0), key=lambda lv: (counts[lv], order.index(lv)))
+    while folded and 0 < sum(counts[lv] for lv in folded) < min_cell and len(rest) > 1:
+        folded.add(rest.pop(0))
+    if len(folded) == 1 and OTHER not in counts:
+        folded = set()  # "other" of one level is that level: nothing gained by the name
+    out = {lv: [lv] for lv in order if lv not in folded}
+    if folded:
+        out[OTHER if OTHER not in out else f"{OTHER} (folded)"] = [lv for lv in order if lv in folded]
+    return out
+
+
+def _check(cells: Sequence[Cell], relations: Sequence[Relation]) -> dict[str, Cell]:
+    by_key: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.key in by_key and by_key[cell.key].value != cell.value:
+            raise ValueError(f"cell {cell.key!r} declared with two values ({by_key[cell.key].value}, {cell.value})")
+        by_key.setdefault(cell.key, cell)
+    for relation in relations:
+        if relation.kind not in {"eq", "le"}:
+            raise ValueError(f"relation {relation.group!r}: kind must be 'eq' or 'le', not {relation.kind!r}")
+        unknown = [k for k in relation.keys() if k not in by_key]
+        if unknown:
+            raise ValueError(f"relation {relation.group!r} names undeclared cells {unknown}")
+        total = sum(c * by_key[k].value for k, c in relation.terms)
+        if (relation.kind == "eq" and abs(total) > 1e-6) or (relation.kind == "le" and total > 1e-6):
+            raise ValueError(f"relation {relation.group!r} does not hold for the true counts ({total:g})")
+    return by_key
+
+
+def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable[str],
+          targets: Iterable[str] | None = None) -> dict[str, tuple[float, float]]:
+    """The range ``[lo, hi]`` of each hidden count that is consistent with everything published.
+
+    Parameters
+    ----------
+    cells, relations
+        The report's counts and the relations between them.
+    hidden
+        Keys of the counts not printed (unpublished cells are always hidden).
+    targets
+        The hidden counts whose range is wanted (default: all of them).
+
+    Returns
+    -------
+    dict
+        key -> (lo, hi); ``hi`` is ``inf`` when nothing bounds the count from above.
+    """
+    from scipy.optimize import linprog
+
+    by_key = _check(cells, relations)
+    hide = {k for k in hidden} | {k for k, c in by_key.items() if not c.published}
+    variables = [k for k in by_key if k in hide]
+    index = {k: i for i, k in enumerate(variables)}
+    rows = {"eq": ([], []), "le": ([], [])}
+    for relation in relations:
+        row = np.zeros(len(variables))
+        rhs = 0.0
+        for key, coefficient in relation.terms:
+            if key in index:
+                row[index[key]] += coefficient
+            else:
+                rhs -= coefficient * by_key[key].value
+        if np.any(row != 0):
+            rows[relation.kind][0].append(row)
+            rows[relation.kind][1].append(rhs)
+    bounds = [(0.0, by_key[k].upper) for k in variables]
+
+    def matrix(kind: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = rows[kind]
+        return (np.array(a), np.array(b)) if a else (None, None)
+
+    a_eq, b_eq = matrix("eq")
+    a_ub, b_ub = matrix("le")
+    out: dict[str, tuple[float, float]] = {}
+    for key in (variables if targets is None else [k for k in variables if k in set(targets)]):
+        ends = []
+        for sign in (1.0, -1.0):
+            objective = np.zeros(len(variables))
+            objective[index[key]] = sign
+            fit = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if fit.status == 3:
+                ends.append(-sign * np.inf)
+            elif fit.status != 0:
+                raise RuntimeError(f"the audit's linear program for {key!r} failed: {fit.message}")
+            else:
+                ends.append(sign * fit.fun)
+        out[key] = (ends[0], ends[1])
+    return out
+
+
+@dataclass(frozen=True)
+class Protection:
+    """The suppression pattern of a report and its audit.
+
+    Attributes
+    ----------
+    min_cell
+        The rule's threshold.
+    primary
+        Published sensitive counts (hidden, shown as "<min_cell").
+    secondary
+        Published counts hidden so that the relations do not give a sensitive count back.
+    ranges
+        Audit of the final pattern: key -> (lo, hi) for every hidden sensitive count.
+    residual
+        Sensitive counts still narrower than ``min_cell`` when nothing more could be hidden.
+    """
+
+    min_cell: int
+    primary: frozenset[str]
+    secondary: frozenset[str]
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    residual: tuple[str, ...] = ()
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """Every published count that is not printed."""
+        return self.primary | self.secondary
+
+    def narrowest(self) -> float:
+        """The smallest range width of a hidden sensitive count (inf when none is hidden)."""
+        return min((width(lo, hi) for lo, hi in self.ranges.values()), default=float("inf"))
+
+
+def width(lo: float, hi: float) -> float:
+    """Width of the integer range ``[ceil(lo), floor(hi)]`` of an audited count."""
+    return float(np.floor(hi + _TOL) - np.ceil(lo - _TOL)) if np.isfinite(hi) else float("inf")
+
+
+def _exposed(ranges: Mapping[str, tuple[float, float]], min_cell: int) -> list[str]:
+    return [k for k, (lo, hi) in ranges.items() if width(lo, hi) < min_cell]
+
+
+def _margins(relations: Sequence[Relation]) -> set[str]:
+    """Cells that are the total of an equality of three or more terms (the one term whose sign
+    differs from all the others')."""
+    out = set()
+    for relation in relations:
+        if relation.kind != "eq" or len(relation.terms) < 3:
+            continue
+        for key, coefficient in relation.terms:
+            if all(np.sign(c) != np.sign(coefficient) for k, c in relation.terms if k != key):
+                out.add(key)
+    return out
+
+
+def _candidate(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: set[str],
+               min_cell: int, order: Mapping[str, int], margins: set[str]) -> str | None:
+    """The published count to hide next for the exposed ``key``.
+
+    Breadth first through the relations: layer 0 is the relations holding ``key``, layer 1 those
+    of the hidden counts they link to, and so on.  Candidates are published, non-sensitive
+    counts about people; an inner cell (not a margin) at any layer comes before a margin, then
+    the nearer layer, then positive before zero, then the smaller count, then the order of
+    declaration.
+    """
+    seen, frontier, layer_no, options = {key}, [key], 0, {}
+    while frontier:
+        layer = [r for r in relations if set(r.keys()) & set(frontier)]
+        for k in (k for r in layer for k in r.keys()):
+            c = by_key[k]
+            if k not in hidden and c.published and c.people and not sensitive(c, min_cell) and k not in options:
+                options[k] = (k in margins, layer_no, c.value == 0, c.value, order[k])
+        frontier = sorted({k for r in layer for k in r.keys() if (k in hidden or not by_key[k].published)} - seen,
+                          key=order.__getitem__)
+        seen |= set(frontier)
+        layer_no += 1
+    return min(options, key=options.__getitem__) if options else None
+
+
+def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int) -> Protection:
+    """Primary and secondary suppression of a report's counts, audited.
+
+    Parameters
+    ----------
+    cells
+        Every count of the report (the first declaration of a key gives its order).
+    relations
+        The linear relations between them.
+    min_cell
+        Counts about people from 1 to ``min_cell - 1`` are sensitive; 0 or 1 hides nothing.
+
+    Returns
+    -------
+    Protection
+    """
+    by_key = _check(cells, relations)
+    order = {k: i for i, k in enumerate(by_key)}
+    primary = {k for k, c in by_key.items() if c.published and sensitive(c, min_cell)}
+    if min_cell <= 1:
+        return Protection(min_cell, frozenset(), frozenset())
+    targets = [k for k, c in by_key.items() if sensitive(c, min_cell)]
+    hidden = set(primary)
+    residual: set[str] = set()
+    margins = _margins(relations)
+    while True:
+        ranges = audit(cells, relations, hidden, targets)
+        extra = None
+        for key in sorted(set(_exposed(ranges, min_cell)) - residual, key=order.__getitem__):
+            extra = _candidate(key, by_key, relations, hidden, min_cell, order, margins)
+            if extra is not None:
+                break
+            residual.add(key)
+        if extra is None:
+            break
+        hidden.add(extra)
+    return Protection(min_cell, frozenset(primary), frozenset(hidden - primary), ranges,
+                      tuple(sorted(residual, key=order.__getitem__)))
