@@ -65,7 +65,7 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
         "Of ", w.n(p + "n"), " index episodes with a decisive plain film, an estimated ",
         *w.ci(p + "changed_8w.npmle", p + "changed_8w.lower", p + "changed_8w.upper", 1, PCT, "%"),
         " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.npmle", 1, PCT), "% by 4 weeks "
-        "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws"),
+        "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws", people=False),
         " bootstrap draws). A Weibull fit puts the median time to change at ",
         w.num(p + "weibull.median_days", 1, 1 / 7), " weeks; the published range is 4 to 8 weeks.",
     )

@@ -22,12 +22,13 @@ knows the counts are integers can learn, and that rounded range is what the rule
 
 Secondary suppression (:func:`protect`): while a hidden sensitive count's range is narrower
 than ``min_cell`` (:func:`width` below ``min_cell``, which includes a count pinned exactly), one more
-published count is hidden and the audit is run again.  The count hidden is the smallest
-non-sensitive count about people reachable from the exposed one through the relations, breadth
-first (the relations holding it, then those of the hidden counts they link to): inner cells
-before margins (a margin is printed in many places and hiding it rarely protects: in a 2 x 2
-table with margins the three other inner cells are what protects one), nearer before farther,
-positive before zero, smaller before larger, then the order in which the cells were declared.  Every round hides one more cell of a
+published count is hidden and the audit is run again.  The candidates are the non-sensitive
+counts about people reachable from the exposed one through the relations, breadth first (the
+relations holding it, then those of the hidden counts they link to); of the first
+:data:`LOOKAHEAD` in rank, the first whose hiding makes the exposed count safe is hidden, or
+when none does, the one that leaves it the widest range (the first in rank among equals).  Rank: inner cells before margins (a margin is printed in many places and hiding it rarely protects: in a 2 x 2
+table with margins the three other inner cells are what protects one), positive before zero,
+nearer before farther, smaller before larger, then the order in which the cells were declared.  Every round hides one more cell of a
 finite set, so it ends; a count that stays exposed once nothing more can be hidden is reported
 in :attr:`Protection.residual`.  The same cells and relations give the same pattern.
 
@@ -290,9 +291,9 @@ def _margins(relations: Sequence[Relation]) -> set[str]:
     return out
 
 
-def _candidate(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: set[str],
-               min_cell: int, order: Mapping[str, int], margins: set[str]) -> str | None:
-    """The published count to hide next for the exposed ``key``.
+def _candidates(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: set[str],
+                min_cell: int, order: Mapping[str, int], margins: set[str]) -> list[str]:
+    """The published counts that may be hidden next for the exposed ``key``, best first.
 
     Breadth first through the relations: layer 0 is the relations holding ``key``, layer 1 those
     of the hidden counts they link to, and so on.  Candidates are published, non-sensitive
@@ -306,12 +307,29 @@ def _candidate(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relatio
         for k in (k for r in layer for k in r.keys()):
             c = by_key[k]
             if k not in hidden and c.published and c.people and not sensitive(c, min_cell) and k not in options:
-                options[k] = (k in margins, layer_no, c.value == 0, c.value, order[k])
+                options[k] = (k in margins, c.value == 0, layer_no, c.value, order[k])
         frontier = sorted({k for r in layer for k in r.keys() if (k in hidden or not by_key[k].published)} - seen,
                           key=order.__getitem__)
         seen |= set(frontier)
         layer_no += 1
-    return min(options, key=options.__getitem__) if options else None
+    return sorted(options, key=options.__getitem__)
+
+
+#: How many of the best-ranked candidates :func:`protect` tries before it chooses.
+LOOKAHEAD = 8
+
+
+def _choose(key: str, options: list[str], cells: Sequence[Cell], relations: Sequence[Relation],
+            hidden: set[str], min_cell: int) -> str:
+    """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key`` a
+    range of ``min_cell`` or wider; when none does, the one that leaves it the widest range (the
+    first in rank among equals)."""
+    widths = []
+    for option in options[:LOOKAHEAD]:
+        widths.append(width(*audit(cells, relations, hidden | {option}, [key])[key]))
+        if widths[-1] >= min_cell:
+            return option
+    return options[widths.index(max(widths))]
 
 
 def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int) -> Protection:
@@ -343,8 +361,9 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
         ranges = audit(cells, relations, hidden, targets)
         extra = None
         for key in sorted(set(_exposed(ranges, min_cell)) - residual, key=order.__getitem__):
-            extra = _candidate(key, by_key, relations, hidden, min_cell, order, margins)
-            if extra is not None:
+            options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)
+            if options:
+                extra = _choose(key, options, cells, relations, hidden, min_cell)
                 break
             residual.add(key)
         if extra is None:

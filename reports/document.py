@@ -2,7 +2,9 @@
 
 The document (:class:`toh.reports._document.ReportDocument`) is data: every renderer (HTML, PDF,
 Markdown) draws the same sections, sentences, tables and figures from it, with small counts
-already suppressed.
+already suppressed.  It is written twice: the first pass declares every audited count and the
+relations between them, :func:`toh.reports.disclosure.protect` audits them over the whole report,
+and the second pass hides what that audit says to hide.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from toh.reports._sections_analyses import (
 )
 from toh.reports._sections_data import attrition_section, cohort_section, data_section
 from toh.reports._sections_methods import claims_section, hidden_claims, manifest_section, methods_section
+from toh.reports.disclosure import Protection, protect
 from toh.reports.figures import FIGURE_NEEDS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,24 +68,35 @@ def build_document(
     -------
     ReportDocument
     """
-    w = Writer(analysis.headline(), min_cell, analysis.definitions.confidence, analysis.not_estimable)
-    sections = (
-        data_section(report, w),
-        attrition_section(derived, report.rows, w),
-        cohort_section(baseline, w),
-        demographics_section(analysis, w),
-        _estimable(radiographic_section, analysis, w),
-        resolution_section(analysis, w),
-        recurrence_migration_section(analysis, w),
-        _estimable(complications_section, analysis, w),
-        _estimable(imaging_section, analysis, w),
-        claims_section(analysis, w),
-        methods_section(analysis, min_cell, cautions),
-        manifest_section(provenance, config),
-    )
+    def sections(w: Writer) -> tuple[Section, ...]:
+        return (
+            data_section(report, w),
+            attrition_section(derived, report.rows, w),
+            cohort_section(baseline, w),
+            demographics_section(analysis, w),
+            _estimable(radiographic_section, analysis, w),
+            resolution_section(analysis, w),
+            recurrence_migration_section(analysis, w),
+            _estimable(complications_section, analysis, w),
+            _estimable(imaging_section, analysis, w),
+            claims_section(analysis, w),
+            methods_section(analysis, min_cell, cautions),
+            manifest_section(provenance, config),
+        )
+
+    def writer(protection: Protection | None = None) -> Writer:
+        return Writer(analysis.headline(), min_cell, analysis.definitions.confidence, analysis.not_estimable,
+                      protection)
+
+    first = writer()
+    sections(first)  # the first pass declares every audited count and relation
+    protection = protect(list(first.cells.values()), first.relations, min_cell)
+    w = writer(protection)
+    written = sections(w)
     subtitle = (f"{len(derived.index):,} patients; validated on {report.validation_date.isoformat()}; "
                 f"toh-cohort {provenance.get('software', {}).get('toh-cohort', '')}")
-    return ReportDocument(title, subtitle, sections, min_cell)
+    implied = tuple((c.key, c.value) for c in w.cells.values() if not c.published)
+    return ReportDocument(title, subtitle, written, min_cell, tuple(w.relations), implied, protection)
 
 
 def _estimable(make: Callable[[CohortAnalysis, Writer], Section], analysis: CohortAnalysis, w: Writer) -> Section:
