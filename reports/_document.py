@@ -180,6 +180,11 @@ class Writer:
             self.cells[cell] = Cell(cell, float(value), published)
         return cell
 
+    def same(self, cell: str, value: Any) -> str | None:
+        """``cell`` when it is declared with ``value`` (the same count printed elsewhere), else None."""
+        known = self.cells.get(cell)
+        return cell if known is not None and not _isnan(value) and known.value == float(value) else None
+
     def implied(self, cell: str, value: Any) -> str | None:
         """A count the report does not print but a reader can derive (a complement, the rest of
         a total); None when it is zero, which the relations then state exactly."""

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports.disclosure import at_most, fold_levels, total_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -25,30 +28,41 @@ def _month(analysis: CohortAnalysis) -> float:
     return 12.0 / analysis.definitions.days_per_year
 
 
+#: share -> the Table 1 counts its numerator and denominator are (linked when the values agree)
+_TABLE1_SHARES = {"share_men": ("table1.patients.M", "table1.patients.all"),
+                  "left_hip": ("table1.side.left.all", None), "bilateral": ("table1.bilateral.yes.all", None),
+                  "pregnant_in_trimester_3": ("table1.trimester.3.F", "table1.pregnancy.pregnant.F")}
+
+
 def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Sex ratio, age of men, pregnancy and trimester of women, side and bilateral presentation."""
     h = w.headline
     p = "demographics."
-    hide_ratio = w.share_hidden(h.get(p + "sex_ratio.men"), h.get(p + "sex_ratio.n"))
+    shares: dict[str, tuple[str | None, str | None]] = {}
+    rows = []
+    for r in analysis.demographics.proportions.itertuples(index=False):
+        x_cell, n_cell = _TABLE1_SHARES.get(r.quantity, (None, None))
+        cells = shares[r.quantity] = w.share_cells(f"demographics.{r.quantity}", r.x, r.n,
+                                                   x_cell and w.same(x_cell, r.x), n_cell and w.same(n_cell, r.n))
+        hide = w.share_hidden(r.x, r.n, cells)
+        rows.append(((r.description,), (w.count(r.x, cell=cells[0]), " of ", w.count(r.n, cell=cells[1])),
+                     w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hide), (r.method,)))
+    hide_ratio = w.share_hidden(h.get(p + "sex_ratio.men"), h.get(p + "sex_ratio.n"), shares.get("share_men", ()))
 
     def share(q: str) -> Text:
-        hide = w.share_hidden(h.get(f"{p}{q}.x"), h.get(f"{p}{q}.n"))
+        hide = w.share_hidden(h.get(f"{p}{q}.x"), h.get(f"{p}{q}.n"), shares.get(q, ()))
         return w.ci(f"{p}{q}.estimate", f"{p}{q}.lower", f"{p}{q}.upper", 1, PCT, "%", hide=hide)
 
     text: Text = (
         "Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower", p + "sex_ratio.ratio_upper",
                                         2, hide=hide_ratio),
         " to one; the published ratio is about 3 to 1 (exact binomial test of 3:1, p = ",
-        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), "). Of men, ", *share("men_aged_40_55"),
+        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), "). Of men, ",
+        *share("men_aged_40_55"),
         " were aged 40 to 55 at onset; of women, ", *share("women_pregnancy_associated"),
         " were pregnant or postpartum, and of pregnant women ", *share("pregnant_in_trimester_3"),
         " were in the third trimester.",
     )
-    rows = []
-    for r in analysis.demographics.proportions.itertuples(index=False):
-        hide = w.share_hidden(r.x, r.n)
-        rows.append(((r.description,), (w.count(r.x), " of ", w.count(r.n)),
-                     w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hide), (r.method,)))
     table = ReportTable("demographics", f"Sex, age and pregnancy: shares with {w.level} confidence intervals",
                         ("quantity", "n of N", f"% ({w.level} CI)", "interval"), tuple(rows))
     figure = ReportFigure("age_by_sex", "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
@@ -81,15 +95,44 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
     return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
 
 
+def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: str | None = None) -> None:
+    """Declare a count by stratum to the audit: for each stratifying variable (and value of
+    ``by``), the overall count is the sum of its strata and of the patients in none of them
+    (an implied count, e.g. the men beside the strata of pregnancy)."""
+    overall = table[table["stratum_var"] == "all"]
+    for _, o in overall.iterrows():
+        suffix = f".{o[by]:g}" if by else ""
+        total = w.declare(f"{name}.all.all{suffix}", o[column])
+        if total is None:
+            continue
+        for var in table["stratum_var"].unique():
+            if var == "all":
+                continue
+            rows = table[(table["stratum_var"] == var) & ((table[by] == o[by]) if by else True)]
+            parts = [w.declare(f"{name}.{var}.{r['stratum']}{suffix}", r[column]) for _, r in rows.iterrows()]
+            rest = w.implied(f"{name}.{var}.none{suffix}", o[column] - rows[column].sum())
+            w.relate(total_of(f"{name} by {var}{suffix}", total, [*parts, rest]))
+
+
 def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model."""
     p = "resolution."
     m = _month(analysis)
     res = analysis.resolution
+    h = w.headline
+    _declare_strata(w, "resolution.n", res.medians, "n")
+    _declare_strata(w, "resolution.events", res.medians, "events")
+    _declare_strata(w, "resolution.at_risk", res.landmarks, "n_risk", "months")
+    for r in res.medians.itertuples():
+        events, n = f"resolution.events.{r.stratum_var}.{r.stratum}", f"resolution.n.{r.stratum_var}.{r.stratum}"
+        if events in w.cells and n in w.cells:
+            w.relate(at_most(f"resolution {r.stratum_var} {r.stratum}", events, n))
     text: Text = (
         "The median time to resolution was ", *w.ci(p + "median", p + "median_lower", p + "median_upper", 1, m,
                                                    " months"),
-        "; ", w.n(p + "events"), " of ", w.n(p + "n"), " index episodes resolved during follow-up, and ",
+        "; ", w.count(h.get(p + "events"), p + "events", w.same("resolution.events.all.all", h.get(p + "events"))),
+        " of ", w.count(h.get(p + "n"), p + "n", w.same("resolution.n.all.all", h.get(p + "n"))),
+        " index episodes resolved during follow-up, and ",
         *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
         " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT),
         "% at 8 months. The published course is 6 to 8 months.",
@@ -97,13 +140,19 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     medians = ReportTable(
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
         ("stratum", "group", "n", "resolved", f"median, months ({w.level} CI)"),
-        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (w.count(r.n),), (w.count(r.events),),
-               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m)) for r in res.medians.itertuples()))
+        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),),
+               (w.count(r.n, cell=f"resolution.n.{r.stratum_var}.{r.stratum}"),),
+               (w.count(r.events, cell=f"resolution.events.{r.stratum_var}.{r.stratum}"),),
+               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m,
+                         hide=w.hidden_cell(f"resolution.n.{r.stratum_var}.{r.stratum}")))
+              for r in res.medians.itertuples()))
     landmarks = ReportTable(
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
-        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",), w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
-               (w.count(r.n_risk),)) for r in res.landmarks.itertuples()))
+        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
+               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
+               (w.count(r.n_risk, cell=f"resolution.at_risk.{r.stratum_var}.{r.stratum}.{r.months:g}"),))
+              for r in res.landmarks.itertuples()))
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),
                                  (str(r.df),), (w.p(r.p),)) for r in res.logrank.itertuples()))
@@ -130,9 +179,25 @@ def _by_sex(w: Writer, key: str) -> Text:
     return (f"; it {verb} between men and women (Gray's test p = ", w.p(p, key), ")")
 
 
+def _sites(analysis: CohortAnalysis, w: Writer) -> dict[str, int]:
+    """Sites of the first migration, those of fewer than min_cell folded into "other", declared
+    to the audit: they add up to the first migrations of the rate table."""
+    counts = {s.site: int(s.n) for s in analysis.migration.sites.itertuples()}
+    sites = {label: sum(counts[lv] for lv in levels) for label, levels in fold_levels(counts, w.min_cell).items()}
+    parts = [w.declare(f"migration.sites.{name}", n) for name, n in sites.items()]
+    rate = analysis.migration.rates
+    events = rate.loc[rate["outcome"] == "migration", "events"]
+    if len(events):
+        total = w.declare("migration.rate.events", events.iloc[0])
+        rest = w.implied("migration.sites.unlisted", events.iloc[0] - sum(sites.values()))
+        w.relate(total_of("migration sites", total, [*parts, rest]))
+    return sites
+
+
 def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Cumulative incidence of same-hip recurrence and of migration, with rates and sites."""
     r, g = "recurrence.", "migration."
+    sites = _sites(analysis, w)
     recurrence: Text = (
         "Same-hip recurrence had a cumulative incidence of ", *w.ci(r + "cif_24m.estimate", r + "cif_24m.lower",
                                                                      r + "cif_24m.upper", 1, PCT, "%"),
@@ -143,7 +208,9 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     migration: Text = (
         "Migration to the other hip or another joint had a cumulative incidence of ",
         *w.ci(g + "cif_24m.estimate", g + "cif_24m.lower", g + "cif_24m.upper", 1, PCT, "%"),
-        " by 2 years", *_by_sex(w, g + "gray.sex.p"), "; ", w.n(g + "sites.contralateral_hip"),
+        " by 2 years", *_by_sex(w, g + "gray.sex.p"), "; ",
+        w.count(w.headline.get(g + "sites.contralateral_hip"), g + "sites.contralateral_hip",
+                w.same("migration.sites.contralateral_hip", w.headline.get(g + "sites.contralateral_hip"))),
         " first migrations went to the other hip.",
     )
     rows = []
@@ -155,8 +222,10 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     rates = []
     for result in (analysis.recurrence, analysis.migration):
         for x in result.rates.itertuples():
-            rates.append(((x.outcome,), (w.count(x.events),), (w.number(x.person_years, 0),),
-                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2, hide=w.small(x.events))))
+            cell = f"{x.outcome}.rate.events"
+            rates.append(((x.outcome,), (w.count(x.events, cell=w.same(cell, x.events)),),
+                          (w.number(x.person_years, 0),),
+                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2, hide=w.small(x.events) or w.hidden_cell(cell))))
     rate = ReportTable("event_rates", f"First events per 100 person-years (exact Poisson {w.level} CI)",
                        ("outcome", "events", "person-years", f"rate ({w.level} CI)"), tuple(rates))
     grays = []
@@ -166,9 +235,9 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                           (w.number(x.stat, 2),), (str(x.df),), (w.p(x.p),)))
     gray = ReportTable("gray_tests", "Gray's test of equal cumulative incidence across groups",
                        ("outcome", "compared", "groups", "n", "events", "chi-square", "df", "p"), tuple(grays))
-    sites = analysis.migration.sites
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
-                       tuple(((s.site.replace("_", " "),), (w.count(s.n),)) for s in sites.itertuples()))
+                       tuple(((name.replace("_", " "),), (w.count(n, cell=f"migration.sites.{name}"),))
+                             for name, n in sites.items()))
     figure = ReportFigure("cif_recurrence_migration", "Cumulative incidence of same-hip recurrence and of migration "
                           "from index onset, death a competing risk, with numbers at risk.",
                           "Cumulative incidence curves of recurrence and migration")
@@ -179,21 +248,27 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
 def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Insufficiency fracture and AVN: proportions, rates and the pregnancy risk ratio."""
     h = w.headline
+    shares: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    rows = []
+    for x in analysis.complications.estimates.itertuples():
+        cells = shares[(x.outcome, x.group)] = w.share_cells(f"complications.{x.outcome}.{x.group}", x.events, x.n)
+        hide = w.share_hidden(x.events, x.n, cells)
+        rows.append(((x.description,), (x.group,), (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])),
+                     w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide),
+                     w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2,
+                               hide=w.small(x.events) or w.hidden_cell(cells[0]))))
 
     def outcome(name: str, label: str) -> Text:
         k = f"complications.{name}.all."
-        hide = w.share_hidden(h.get(k + "events"), h.get(k + "n"))
-        return (label, " occurred in ", w.n(k + "events"), " of ", w.n(k + "n"), " index episodes, ",
+        x, n = shares.get((name, "all"), (None, None))
+        events = w.count(h.get(k + "events"), k + "events", x and w.same(x, h.get(k + "events")))
+        total = w.count(h.get(k + "n"), k + "n", n and w.same(n, h.get(k + "n")))
+        hide = w.share_hidden(h.get(k + "events"), h.get(k + "n"), (x, n))
+        return (label, " occurred in ", events, " of ", total, " index episodes, ",
                 *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide))
 
     text: Text = (*outcome("fracture", "An insufficiency or subcapital fracture"), "; ",
                   *outcome("avn", "avascular necrosis"), ". Published reports call fracture rare and AVN absent.")
-    rows = []
-    for x in analysis.complications.estimates.itertuples():
-        hide = w.share_hidden(x.events, x.n)
-        rows.append(((x.description,), (x.group,), (w.count(x.events), " of ", w.count(x.n)),
-                     w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide),
-                     w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2, hide=w.small(x.events))))
     table = ReportTable("complications", "Fracture and AVN after the index episode",
                         ("outcome", "group", "events of n", f"% ({w.level} exact CI)", f"per 100 person-years ({w.level} CI)"),
                         tuple(rows))
@@ -228,8 +303,10 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         if reason:
             missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
             continue
-        hidden = w.share_hidden(x.positive, x.recorded)
-        rows.append(((x.modality,), (x.finding.replace("_", " "),), (w.count(x.positive), " of ", w.count(x.recorded)),
+        cells = w.share_cells(f"imaging.{x.modality}.{x.finding}", x.positive, x.recorded)
+        hidden = w.share_hidden(x.positive, x.recorded, cells)
+        rows.append(((x.modality,), (x.finding.replace("_", " "),),
+                     (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])),
                      w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
     note = " ".join(f"Not estimable ({reason}): {', '.join(names)}." for reason, names in missing.items())
     table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",

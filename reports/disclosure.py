@@ -134,8 +134,9 @@ def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]
 
     Levels with a count from 1 to ``min_cell - 1`` are folded; while "other" is itself from 1 to
     ``min_cell - 1`` (one small level folded alone is as small as before) the smallest remaining
-    level is folded too, as long as one level stays apart.  A zero level stays apart.  What is
-    left can still be small (every level small); its count goes through the audit like any other.
+    level is folded too, as long as one level stays apart.  A level already named "other" takes
+    the folded ones in; a zero level stays apart.  What is left can still be small (every level
+    small); its count goes through the audit like any other.
 
     Returns
     -------
@@ -144,7 +145,7 @@ def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]
     """
     order = list(counts)
     small = [lv for lv in order if 0 < counts[lv] < min_cell]
-    folded = set(small)
+    folded = set(small) | ({OTHER} if small and OTHER in counts else set())
     rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0), key=lambda lv: (counts[lv], order.index(lv)))
     while folded and 0 < sum(counts[lv] for lv in folded) < min_cell and len(rest) > 1:
         folded.add(rest.pop(0))
@@ -152,7 +153,7 @@ def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]
         folded = set()  # "other" of one level is that level: nothing gained by the name
     out = {lv: [lv] for lv in order if lv not in folded}
     if folded:
-        out[OTHER if OTHER not in out else f"{OTHER} (folded)"] = [lv for lv in order if lv in folded]
+        out[OTHER] = [lv for lv in order if lv in folded]
     return out
 
 

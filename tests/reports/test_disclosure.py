@@ -118,6 +118,9 @@ def test_fold_levels() -> None:
     assert fold_levels({"a": 40, "b": 12, "c": 2}, 5) == {"a": ["a"], OTHER: ["b", "c"]}
     assert fold_levels({"a": 40, "b": 0}, 5) == {"a": ["a"], "b": ["b"]}
     assert fold_levels({"a": 3}, 5) == {"a": ["a"]}  # nothing to fold it with
+    sites = {"contralateral_hip": 34, "knee": 12, "ankle": 5, "foot": 3, "other": 0}
+    assert fold_levels(sites, 5) == {"contralateral_hip": ["contralateral_hip"], "knee": ["knee"],
+                                     OTHER: ["ankle", "foot", "other"]}
 
 
 @st.composite
