@@ -1,0 +1,145 @@
+"""An attack on built reports: from everything a report document prints and the relations it
+declares, solve for each hidden count the narrowest range a reader can put it in.
+
+The attack reads the document, not the engine: it collects the printed and hidden counts from
+the :class:`Num` fragments, builds its own constraint matrix from ``doc.relations`` and calls
+``scipy.optimize.linprog`` itself, so a mistake in the engine's audit or in the way the
+sections apply it shows here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from report_builders import REPORT_DAY, demo_export
+from toh.reports._document import Num, ReportDocument
+
+
+@dataclass(frozen=True)
+class Attack:
+    """What the attack found: counts hidden (small ones and the others), and the range of each
+    small hidden count."""
+
+    primary: int
+    secondary: int
+    ranges: dict[str, tuple[float, float]]
+
+    def narrowest(self) -> float:
+        return min((_width(lo, hi) for lo, hi in self.ranges.values()), default=math.inf)
+
+
+def _width(lo: float, hi: float) -> float:
+    """Width of the integer range [ceil lo, floor hi]."""
+    return math.inf if math.isinf(hi) else math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
+
+
+def _nums(doc: ReportDocument) -> list[Num]:
+    fragments = [f for s in doc.sections for p in s.paragraphs for f in p]
+    fragments += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c]
+    return [f for f in fragments if isinstance(f, Num)]
+
+
+def attack(doc: ReportDocument) -> Attack:
+    """Solve, for every hidden small count of ``doc``, min and max of it subject to everything
+    the document prints and the relations it declares (counts >= 0)."""
+    m = doc.min_cell
+    printed: dict[str, float] = {}
+    hidden: dict[str, float] = {}
+    for num in _nums(doc):
+        if num.kind == "count" and not num.suppressed:
+            assert num.value is None or not (0 < num.value < m), f"a small count is printed: {num}"
+        if num.cell is None:
+            continue
+        (hidden if num.suppressed else printed)[num.cell] = num.value
+    leaked = set(printed) & set(hidden)
+    assert not leaked, f"counts printed in one place and hidden in another: {sorted(leaked)}"
+    truth = {**hidden, **dict(doc.implied)}
+    names = sorted({k for r in doc.relations for k, _ in r.terms} - set(printed))
+    assert set(names) <= set(truth) | set(printed), "a relation names a count the document does not know"
+    column = {k: i for i, k in enumerate(names)}
+    eq, eq_b, ub, ub_b = [], [], [], []
+    for relation in doc.relations:
+        row, rhs = np.zeros(len(names)), 0.0
+        for key, coefficient in relation.terms:
+            if key in column:
+                row[column[key]] += coefficient
+            else:
+                rhs -= coefficient * printed[key]
+        if not row.any():
+            continue
+        (eq if relation.kind == "eq" else ub).append(row)
+        (eq_b if relation.kind == "eq" else ub_b).append(rhs)
+    small = [k for k in names if 0 < truth.get(k, 0) < m]
+    ranges = {}
+    for key in small:
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(names))
+            c[column[key]] = sign
+            fit = linprog(c, A_ub=np.array(ub) if ub else None, b_ub=np.array(ub_b) if ub else None,
+                          A_eq=np.array(eq) if eq else None, b_eq=np.array(eq_b) if eq else None,
+                          bounds=[(0, None)] * len(names), method="highs")
+            assert fit.status in (0, 3), fit.message
+            ends.append(-sign * math.inf if fit.status == 3 else sign * fit.fun)
+        ranges[key] = (ends[0], ends[1])
+    primary = sum(1 for v in hidden.values() if 0 < v < m)
+    return Attack(primary, len(hidden) - primary, ranges)
+
+
+def _document(export: Path, min_cell: int = 5) -> ReportDocument:
+    from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.validate import validate_export
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    report = validate_export(export, validation_date=REPORT_DAY)
+    derived = derive_cohort(report.tables)
+    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
+    return build_document("t", report, derived, analysis, analyse_baseline(derived),
+                          provenance(export, report.files, None, {}), {}, min_cell)
+
+
+def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
+    from toh.cohort.simulate import simulate_registry, write_registry
+
+    folder = tmp_path / f"sim-{patients}-{seed}"
+    write_registry(simulate_registry(patients, seed), folder)
+    return folder
+
+
+REGISTRIES = [("demo", 0, 0), ("simulated", 7, 3), ("simulated", 300, 1), ("simulated", 300, 2)]
+
+
+@pytest.mark.parametrize(("kind", "patients", "seed"), REGISTRIES, ids=[f"{k}-{p}-{s}" for k, p, s in REGISTRIES])
+def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patients: int, seed: int) -> None:
+    export = demo_export() if kind == "demo" else _simulated(tmp_path, patients, seed)
+    doc = _document(export)
+    found = attack(doc)
+    assert doc.relations, "the document declares no relation"
+    print(f"{kind} {patients} {seed}: {found.primary} small counts hidden, {found.secondary} more hidden, "
+          f"narrowest range of a small one {found.narrowest()}")
+    narrow = {k: r for k, r in found.ranges.items() if _width(*r) < doc.min_cell}
+    assert not narrow, narrow
+    assert doc.protection is not None and doc.protection.residual == ()
+
+
+def test_the_attack_finds_what_the_old_rule_left_open() -> None:
+    """Without secondary suppression (every audited count printed unless small), the attack
+    recovers a small count of the demo report exactly: it can fail."""
+    from dataclasses import replace
+
+    doc = _document(demo_export())
+    opened = tuple(replace(s, tables=tuple(replace(t, rows=tuple(tuple(tuple(
+        replace(f, suppressed=False) if isinstance(f, Num) and f.suppressed and f.cell and not (0 < (f.value or 0) < 5)
+        else f for f in cell) for cell in row) for row in t.rows)) for t in s.tables)) for s in doc.sections)
+    found = attack(replace(doc, sections=opened))
+    assert found.narrowest() == 0  # pinned exactly
