@@ -64,11 +64,32 @@ def analyse_step(derived: DerivedCohort, config: ReportConfig) -> tuple[CohortAn
     return analysis, baseline, tuple(dict.fromkeys(cautions))
 
 
-def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
-    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed, claims blanked."""
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
+                 doc: ReportDocument | None = None) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
+    numbers at risk that ``doc``'s disclosure audit hides), claims blanked."""
+    from toh.reports.document import figure_hidden
     from toh.reports.figures import write_figures
 
-    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
+                         hidden=figure_hidden(doc) if doc is not None else None)
+
+
+def document_step(config: ReportConfig, report: ValidationReport, derived: DerivedCohort, analysis: CohortAnalysis,
+                  baseline: BaselineResult, cautions: tuple[str, ...]) -> tuple[ReportDocument, dict[str, Any]]:
+    """The report document (audited for disclosure) and the provenance it states."""
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    assert config.export is not None
+    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
+                "validation_date": report.validation_date.isoformat()}
+    info = provenance(config.export, report.files, config.mapping, settings)
+    if config.source is not None:
+        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
+    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell,
+                         cautions)
+    return doc, info
 
 
 def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:
@@ -94,19 +115,10 @@ def _sha256(path: Path) -> str:
 
 def render_step(stage: Path, config: ReportConfig, steps: Any, report: ValidationReport, derived: DerivedCohort,
                 analysis: CohortAnalysis, baseline: BaselineResult, cautions: tuple[str, ...], fingerprint: str,
-                version: str) -> list[str]:
-    """Render each format, write tables, data and the manifest; return the names written."""
-    from toh.reports.document import build_document
-    from toh.reports.manifest import provenance
-
-    assert config.export is not None
-    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
-                "validation_date": report.validation_date.isoformat()}
-    info = provenance(config.export, report.files, config.mapping, settings)
-    if config.source is not None:
-        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
-    doc = build_document(config.title, report, derived, analysis, baseline, info, config.as_dict(), config.min_cell,
-                         cautions)
+                version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None) -> list[str]:
+    """Render each format, write tables, data and the manifest; return the names written.
+    ``document`` is :func:`document_step`'s result when the build made it already."""
+    doc, info = document or document_step(config, report, derived, analysis, baseline, cautions)
     width = _FIGURE_MM[config.figure_width]
     written: list[str] = []
     if "html" in config.formats:

@@ -85,11 +85,13 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """A figure by file stem (written by :func:`toh.reports.figures.write_figures`)."""
+    """A figure by file stem (written by :func:`toh.reports.figures.write_figures`); ``numbers``
+    are the counts it prints that the disclosure audit knows, as ``((row, column), Num)``."""
 
     name: str
     caption: str
     alt: str
+    numbers: tuple[tuple[tuple[str, int], Num], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._fig_common import DAYS_PER_YEAR, HIDDEN_AT_RISK, at_risk, days_per
+from toh.reports._fig_curves import km_at_risk
 from toh.reports.disclosure import at_most, fold_levels, total_of
 
 if TYPE_CHECKING:  # pragma: no cover
+    from toh.analyses.resolution import ResolutionResult
     from toh.analyses.run import CohortAnalysis
 
 __all__ = ["demographics_section", "radiographic_section", "resolution_section", "recurrence_migration_section",
@@ -114,6 +117,32 @@ def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: 
             w.relate(total_of(f"{name} by {var}{suffix}", total, [*parts, rest]))
 
 
+def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer) -> tuple[tuple[tuple[str, int], Num], ...]:
+    """The numbers at risk a Kaplan-Meier figure prints, declared to the audit: the same count
+    as the landmark table's at the same month is one cell, and the strata at each tick add up
+    to all patients at that tick (with the patients in no stratum, implied)."""
+    ticks, rows = km_at_risk(res, stratum_var)
+    everyone = res.curves[res.curves["stratum_var"] == "all"].sort_values("time")
+    overall = at_risk(everyone, ticks * days_per(res.landmarks, "months", DAYS_PER_YEAR / 12))
+    out = []
+    for column, tick in enumerate(ticks):
+        parts = []
+        for stratum, counts in rows:
+            name = f"resolution.at_risk.{stratum_var}.{stratum}.{tick:g}"
+            if name in w.cells and w.same(name, counts[column]) is None:
+                name = f"figure.km_resolution_{stratum_var}.{stratum}.{tick:g}"
+            parts.append(w.declare(name, counts[column]))
+            out.append(((stratum, column), w.count(counts[column], cell=name)))
+        if stratum_var != "all" and len(everyone):
+            value = overall[column]
+            total = (w.same(f"resolution.at_risk.all.all.{tick:g}", value)
+                     or w.implied(f"figure.at_risk.all.{tick:g}", value))
+            if total is not None:
+                rest = w.implied(f"figure.at_risk.{stratum_var}.none.{tick:g}", value - sum(c[column] for _, c in rows))
+                w.relate(total_of(f"at risk by {stratum_var} at {tick:g} months", total, [*parts, rest]))
+    return tuple(out)
+
+
 def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model."""
     p = "resolution."
@@ -164,7 +193,10 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                            "KM transform): " + "; ".join(f"{r.term} p = {r.p:.3f}" for r in res.ph_test.itertuples()))
     figures = [ReportFigure(f"km_resolution_{s}", f"Kaplan-Meier estimate of the share still unresolved"
                             f"{'' if s == 'all' else ' by ' + s}, with {w.level} CI bands, censoring marks and numbers "
-                            "at risk.", f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}")
+                            f"at risk ({HIDDEN_AT_RISK}: hidden so that the totals do not give a count below "
+                            f"{w.min_cell} back).",
+                            f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}",
+                            _km_numbers(res, s, w))
                for s in ["all", *analysis.options.resolution.strata]
                if (res.curves["stratum_var"] == s).any()]
     return Section("resolution", "Time to resolution", (text,), tuple(figures), (medians, landmarks, logrank, cox))

@@ -114,9 +114,13 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"index episodes with an exact interval, and first events per 100 person-years (exact Poisson), "
         f"person-time from index onset to the first event or the end of follow-up; the risk ratio of "
         f"pregnancy-associated against other episodes has a Wald interval on the log scale.",
-        (f"Small counts. Counts from 1 to {min_cell - 1} are shown as <{min_cell} in every table, sentence and "
-         f"figure of this report; a share, ratio or rate whose numerator or complement is such a count is "
-         f"suppressed, and where one cell of a variable is hidden the next smallest is hidden as well."
+        (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell} in every table, "
+         f"sentence and figure; the report's totals, strata, numbers at risk, sites and shares are then audited "
+         f"together as linear relations, and further counts are hidden ('not shown') until no hidden small "
+         f"count can be narrowed to a range of fewer than {min_cell} by arithmetic on what is printed (a linear "
+         f"program per count). Shares, rates and medians resting on a hidden count or on fewer than {min_cell} "
+         f"people are not shown, and treatments and migration sites of fewer than {min_cell} patients are "
+         f"counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

@@ -159,7 +159,8 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
-    from toh.reports._build_steps import analyse_step, derive_step, figures_step, render_step, validate_step
+    from toh.reports._build_steps import (analyse_step, derive_step, document_step, figures_step, render_step,
+                                          validate_step)
 
     assert config.export is not None
     with steps.step("validate") as note:
@@ -181,6 +182,8 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
     for caution in cautions:
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
-        figures = figures_step(analysis, stage / "figures", config)
+        document = document_step(config, report, derived, analysis, baseline, cautions)  # its audit hides at-risk counts
+        figures = figures_step(analysis, stage / "figures", config, document[0])
         note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, report, derived, analysis, baseline, cautions, fingerprint, version)
+    return render_step(stage, config, steps, report, derived, analysis, baseline, cautions, fingerprint, version,
+                       document)

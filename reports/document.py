@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.cohort.derive import DerivedCohort
     from toh.cohort.validate import ValidationReport
 
-__all__ = ["build_document", "claims_for_figure"]
+__all__ = ["build_document", "claims_for_figure", "figure_hidden"]
 
 
 def build_document(
@@ -124,3 +124,10 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
     claims["note"] = np.where(rows, f"not shown: a count below {min_cell}", "")
     return replace(analysis.claims, claims=claims)
+
+
+def figure_hidden(doc: ReportDocument) -> dict[str, frozenset[tuple[str, int]]]:
+    """Figure stem -> ``(row, column)`` of the counts it prints that the document hides (the
+    numbers at risk of the Kaplan-Meier figures), for :func:`toh.reports.figures.write_figures`."""
+    return {f.name: frozenset(where for where, num in f.numbers if num.suppressed)
+            for s in doc.sections for f in s.figures if f.numbers}

@@ -42,6 +42,7 @@ def _width(lo: float, hi: float) -> float:
 def _nums(doc: ReportDocument) -> list[Num]:
     fragments = [f for s in doc.sections for p in s.paragraphs for f in p]
     fragments += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c]
+    fragments += [num for s in doc.sections for fig in s.figures for _, num in fig.numbers]  # numbers at risk
     return [f for f in fragments if isinstance(f, Num)]
 
 
@@ -138,8 +139,15 @@ def test_the_attack_finds_what_the_old_rule_left_open() -> None:
     from dataclasses import replace
 
     doc = _document(demo_export())
-    opened = tuple(replace(s, tables=tuple(replace(t, rows=tuple(tuple(tuple(
-        replace(f, suppressed=False) if isinstance(f, Num) and f.suppressed and f.cell and not (0 < (f.value or 0) < 5)
-        else f for f in cell) for cell in row) for row in t.rows)) for t in s.tables)) for s in doc.sections)
+
+    def show(f: object) -> object:
+        secondary = isinstance(f, Num) and f.suppressed and f.cell is not None and not 0 < (f.value or 0) < 5
+        return replace(f, suppressed=False) if secondary else f
+
+    opened = tuple(replace(
+        s, tables=tuple(replace(t, rows=tuple(tuple(tuple(show(f) for f in c) for c in row) for row in t.rows))
+                        for t in s.tables),
+        figures=tuple(replace(g, numbers=tuple((k, show(n)) for k, n in g.numbers)) for g in s.figures))
+        for s in doc.sections)
     found = attack(replace(doc, sections=opened))
     assert found.narrowest() == 0  # pinned exactly
