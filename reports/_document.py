@@ -157,6 +157,7 @@ class Writer:
         self.protection = protection
         self.cells: dict[str, Cell] = {}
         self.relations: list[Relation] = []
+        self.key_cells: dict[str, str] = {}
 
     def hidden_cell(self, cell: str | None) -> bool:
         """True when the audit cell is not printed: small, hidden by secondary suppression, or a
@@ -233,6 +234,8 @@ class Writer:
             return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="count")
         if cell is not None:
             self.declare(cell, n)
+            if key is not None:
+                self.key_cells[key] = cell
         if self.small(n):
             return Num(f"<{self.min_cell}", key=key, value=float(n), suppressed=True, kind="count", cell=cell)
         if cell is not None and self.hidden_cell(cell):
@@ -283,15 +286,22 @@ class Writer:
             return False
         return self.small(x) or self.small(float(n) - float(x))
 
+    def cells_of(self, *keys: str) -> tuple[str | None, ...]:
+        """The audit cells of headline keys (None for a key no audited count was printed under)."""
+        return tuple(self.key_cells.get(k) for k in keys)
+
     def share_cells(self, group: str, x: Any, n: Any, x_cell: str | None = None,
-                    n_cell: str | None = None) -> tuple[str | None, str | None]:
+                    n_cell: str | None = None, keys: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
         """Declare the numerator and denominator of a share printed as "x of n" to the audit
         (as ``x_cell`` and ``n_cell`` where the same counts are printed elsewhere, else
         ``group.x`` and ``group.n``), with ``x <= n`` and the complement ``n - x`` (which a
-        reader can derive) as relations.  Returns the two cells."""
+        reader can derive) as relations; ``keys`` are headline keys of the numerator and the
+        denominator, in pairs, for :meth:`cells_of`.  Returns the two cells."""
         if _isnan(x) or _isnan(n):
             return None, None
         xc, nc = self.declare(x_cell or f"{group}.x", x), self.declare(n_cell or f"{group}.n", n)
+        for i, key in enumerate(keys):
+            self.key_cells[key] = (xc, nc)[i % 2]
         rest = self.implied(f"{group}.n-x", float(n) - float(x))
         self.relate(at_most(group, xc, nc), complement_of(group, rest, xc, nc) if rest else
                     Relation(group, ((xc, 1.0), (nc, -1.0))))

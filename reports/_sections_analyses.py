@@ -45,8 +45,11 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     rows = []
     for r in analysis.demographics.proportions.itertuples(index=False):
         x_cell, n_cell = _TABLE1_SHARES.get(r.quantity, (None, None))
+        keys = (f"{p}{r.quantity}.x", f"{p}{r.quantity}.n") + (
+            (p + "sex_ratio.men", p + "sex_ratio.n") if r.quantity == "share_men" else ())
         cells = shares[r.quantity] = w.share_cells(f"demographics.{r.quantity}", r.x, r.n,
-                                                   x_cell and w.same(x_cell, r.x), n_cell and w.same(n_cell, r.n))
+                                                   x_cell and w.same(x_cell, r.x), n_cell and w.same(n_cell, r.n),
+                                                   keys)
         hide = w.share_hidden(r.x, r.n, cells)
         rows.append(((r.description,), (w.count(r.x, cell=cells[0]), " of ", w.count(r.n, cell=cells[1])),
                      w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hide), (r.method,)))
@@ -98,6 +101,30 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
     return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
 
 
+#: counts by stratum that are Table 1's counts of the same people (for all patients and by sex)
+_TABLE1_SAME = {"resolution.n": "table1.patients", "resolution.events": "table1.resolved.yes"}
+
+
+def _stratum_cell(w: Writer, name: str, var: str, stratum: str, value: float, suffix: str,
+                  alt: str | None = None) -> str | None:
+    """The audit cell of a count by stratum: Table 1's count of the same people when the values
+    agree (patients, resolved; all or by sex), the stratum's n for the number at risk at 0, else
+    ``name.var.stratum.suffix`` (``alt`` when that cell holds another value)."""
+    if name in _TABLE1_SAME and var in {"all", "sex"}:
+        same = w.same(f"{_TABLE1_SAME[name]}.{stratum}", value)
+        if same is not None:
+            return same
+    if name == "resolution.at_risk" and suffix == ".0":
+        n = w.same(f"resolution.n.{var}.{stratum}", value) or (
+            w.same(f"table1.patients.{stratum}", value) if var in {"all", "sex"} else None)
+        if n is not None:
+            return n
+    cell = f"{name}.{var}.{stratum}{suffix}"
+    if alt is not None and cell in w.cells and w.same(cell, value) is None:
+        cell = alt
+    return w.declare(cell, value)
+
+
 def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: str | None = None) -> None:
     """Declare a count by stratum to the audit: for each stratifying variable (and value of
     ``by``), the overall count is the sum of its strata and of the patients in none of them
@@ -105,14 +132,14 @@ def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: 
     overall = table[table["stratum_var"] == "all"]
     for _, o in overall.iterrows():
         suffix = f".{o[by]:g}" if by else ""
-        total = w.declare(f"{name}.all.all{suffix}", o[column])
+        total = _stratum_cell(w, name, "all", "all", o[column], suffix)
         if total is None:
             continue
         for var in table["stratum_var"].unique():
             if var == "all":
                 continue
             rows = table[(table["stratum_var"] == var) & ((table[by] == o[by]) if by else True)]
-            parts = [w.declare(f"{name}.{var}.{r['stratum']}{suffix}", r[column]) for _, r in rows.iterrows()]
+            parts = [_stratum_cell(w, name, var, r["stratum"], r[column], suffix) for _, r in rows.iterrows()]
             rest = w.implied(f"{name}.{var}.none{suffix}", o[column] - rows[column].sum())
             w.relate(total_of(f"{name} by {var}{suffix}", total, [*parts, rest]))
 
@@ -128,14 +155,15 @@ def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer) -> tuple[tup
     for column, tick in enumerate(ticks):
         parts = []
         for stratum, counts in rows:
-            name = f"resolution.at_risk.{stratum_var}.{stratum}.{tick:g}"
-            if name in w.cells and w.same(name, counts[column]) is None:
-                name = f"figure.km_resolution_{stratum_var}.{stratum}.{tick:g}"
-            parts.append(w.declare(name, counts[column]))
+            name = _stratum_cell(w, "resolution.at_risk", stratum_var, stratum, counts[column], f".{tick:g}",
+                                 f"figure.km_resolution_{stratum_var}.{stratum}.{tick:g}")
+            parts.append(name)
             out.append(((stratum, column), w.count(counts[column], cell=name)))
         if stratum_var != "all" and len(everyone):
             value = overall[column]
             total = (w.same(f"resolution.at_risk.all.all.{tick:g}", value)
+                     or w.same(f"figure.km_resolution_all.all.{tick:g}", value)
+                     or (w.same("table1.patients.all", value) if tick == 0 else None)
                      or w.implied(f"figure.at_risk.all.{tick:g}", value))
             if total is not None:
                 rest = w.implied(f"figure.at_risk.{stratum_var}.none.{tick:g}", value - sum(c[column] for _, c in rows))
@@ -152,15 +180,19 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     _declare_strata(w, "resolution.n", res.medians, "n")
     _declare_strata(w, "resolution.events", res.medians, "events")
     _declare_strata(w, "resolution.at_risk", res.landmarks, "n_risk", "months")
+    n_cells = {(r.stratum_var, r.stratum): _stratum_cell(w, "resolution.n", r.stratum_var, r.stratum, r.n, "")
+               for r in res.medians.itertuples()}
+    e_cells = {(r.stratum_var, r.stratum): _stratum_cell(w, "resolution.events", r.stratum_var, r.stratum, r.events, "")
+               for r in res.medians.itertuples()}
     for r in res.medians.itertuples():
-        events, n = f"resolution.events.{r.stratum_var}.{r.stratum}", f"resolution.n.{r.stratum_var}.{r.stratum}"
+        events, n = e_cells[(r.stratum_var, r.stratum)], n_cells[(r.stratum_var, r.stratum)]
         if events in w.cells and n in w.cells:
             w.relate(at_most(f"resolution {r.stratum_var} {r.stratum}", events, n))
     text: Text = (
         "The median time to resolution was ", *w.ci(p + "median", p + "median_lower", p + "median_upper", 1, m,
                                                    " months"),
-        "; ", w.count(h.get(p + "events"), p + "events", w.same("resolution.events.all.all", h.get(p + "events"))),
-        " of ", w.count(h.get(p + "n"), p + "n", w.same("resolution.n.all.all", h.get(p + "n"))),
+        "; ", w.count(h.get(p + "events"), p + "events", w.same(e_cells.get(("all", "all"), ""), h.get(p + "events"))),
+        " of ", w.count(h.get(p + "n"), p + "n", w.same(n_cells.get(("all", "all"), ""), h.get(p + "n"))),
         " index episodes resolved during follow-up, and ",
         *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
         " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT),
@@ -170,17 +202,18 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
         ("stratum", "group", "n", "resolved", f"median, months ({w.level} CI)"),
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),),
-               (w.count(r.n, cell=f"resolution.n.{r.stratum_var}.{r.stratum}"),),
-               (w.count(r.events, cell=f"resolution.events.{r.stratum_var}.{r.stratum}"),),
+               (w.count(r.n, cell=n_cells[(r.stratum_var, r.stratum)]),),
+               (w.count(r.events, cell=e_cells[(r.stratum_var, r.stratum)]),),
                w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m,
-                         hide=w.hidden_cell(f"resolution.n.{r.stratum_var}.{r.stratum}")))
+                         hide=w.hidden_cell(n_cells[(r.stratum_var, r.stratum)])))
               for r in res.medians.itertuples()))
     landmarks = ReportTable(
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
                w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
-               (w.count(r.n_risk, cell=f"resolution.at_risk.{r.stratum_var}.{r.stratum}.{r.months:g}"),))
+               (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk,
+                                                      f".{r.months:g}")),))
               for r in res.landmarks.itertuples()))
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),
@@ -277,13 +310,19 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                    (incidence, rate, gray, site))
 
 
+#: group of the complications table -> its name in the headline keys
+_COMPLICATION_GROUPS = {"pregnancy-associated": "pregnancy", "not pregnancy-associated": "not_pregnancy"}
+
+
 def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Insufficiency fracture and AVN: proportions, rates and the pregnancy risk ratio."""
     h = w.headline
     shares: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     rows = []
     for x in analysis.complications.estimates.itertuples():
-        cells = shares[(x.outcome, x.group)] = w.share_cells(f"complications.{x.outcome}.{x.group}", x.events, x.n)
+        k = f"complications.{x.outcome}.{_COMPLICATION_GROUPS.get(x.group, x.group)}."
+        cells = shares[(x.outcome, x.group)] = w.share_cells(f"complications.{x.outcome}.{x.group}", x.events, x.n,
+                                                             keys=(k + "events", k + "n"))
         hide = w.share_hidden(x.events, x.n, cells)
         rows.append(((x.description,), (x.group,), (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])),
                      w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide),
@@ -320,7 +359,20 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     or a finding never recorded, is listed as not estimable with its reason."""
     h = w.headline
     t1 = "imaging.MRI.t1_low."
-    hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"))
+    rows, missing = [], {}
+    for x in analysis.imaging.findings.itertuples():
+        reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
+        if reason:
+            missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
+            continue
+        k = f"imaging.{x.modality}.{x.finding}."
+        cells = w.share_cells(f"imaging.{x.modality}.{x.finding}", x.positive, x.recorded,
+                              keys=(k + "positive", k + "recorded"))
+        hidden = w.share_hidden(x.positive, x.recorded, cells)
+        rows.append(((x.modality,), (x.finding.replace("_", " "),),
+                     (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])),
+                     w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
+    hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"), w.cells_of(t1 + "positive", t1 + "recorded"))
     first = analysis.reason("imaging.first_film")
     film: Text = ((f"The first plain film: not estimable ({first}). ",) if first else (
         "The first plain film was normal in ", w.n("imaging.first_film.normal"), " index episodes, abnormal in ",
@@ -329,17 +381,6 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     t1_text: Text = ((f"Low T1 signal on MRI: not estimable ({mri}).",) if mri else (
         "MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
         " of the MRI examinations with the finding recorded."))
-    rows, missing = [], {}
-    for x in analysis.imaging.findings.itertuples():
-        reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
-        if reason:
-            missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
-            continue
-        cells = w.share_cells(f"imaging.{x.modality}.{x.finding}", x.positive, x.recorded)
-        hidden = w.share_hidden(x.positive, x.recorded, cells)
-        rows.append(((x.modality,), (x.finding.replace("_", " "),),
-                     (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])),
-                     w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
     note = " ".join(f"Not estimable ({reason}): {', '.join(names)}." for reason, names in missing.items())
     table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
                         ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows), note=note)

@@ -33,7 +33,7 @@ _MONTHS = {"resolution_6_8_months"}
 def hidden_claims(w: Writer) -> set[str]:
     """Claims whose estimate and interval would reveal a small count."""
     return {key for key, pairs in _CLAIM_COUNTS.items()
-            if any(w.share_hidden(w.headline.get(x), w.headline.get(n)) for x, n in pairs)}
+            if any(w.share_hidden(w.headline.get(x), w.headline.get(n), w.cells_of(x, n)) for x, n in pairs)}
 
 
 def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:

@@ -9,10 +9,10 @@ and the second pass hides what that audit says to hide.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from toh.reports._document import ReportDocument, Section, Writer
+from toh.reports._document import Num, ReportDocument, Section, Writer
 from toh.reports._sections_analyses import (
     complications_section,
     demographics_section,
@@ -111,14 +111,15 @@ def _estimable(make: Callable[[CohortAnalysis, Writer], Section], analysis: Coho
     return Section(section.id, section.title, ((f"Not estimable: {reason}.",),))
 
 
-def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
+def claims_for_figure(analysis: CohortAnalysis, min_cell: int, also: Collection[str] = ()) -> ClaimsResult:
     """The claims with estimates that would reveal a small count blanked (with a ``note`` saying
-    so), for the forest plot."""
+    so), for the forest plot; ``also`` names claims the document's disclosure audit hides
+    (:func:`figure_hidden`)."""
     from dataclasses import replace
 
     import numpy as np
 
-    hidden = hidden_claims(Writer(analysis.headline(), min_cell, not_estimable=analysis.not_estimable))
+    hidden = hidden_claims(Writer(analysis.headline(), min_cell, not_estimable=analysis.not_estimable)) | set(also)
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
@@ -128,6 +129,11 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int) -> ClaimsResult:
 
 def figure_hidden(doc: ReportDocument) -> dict[str, frozenset[tuple[str, int]]]:
     """Figure stem -> ``(row, column)`` of the counts it prints that the document hides (the
-    numbers at risk of the Kaplan-Meier figures), for :func:`toh.reports.figures.write_figures`."""
-    return {f.name: frozenset(where for where, num in f.numbers if num.suppressed)
-            for s in doc.sections for f in s.figures if f.numbers}
+    numbers at risk of the Kaplan-Meier figures), and ``(claim, 0)`` of the claims whose
+    estimate the claims table hides, for :func:`toh.reports.figures.write_figures`."""
+    out = {f.name: frozenset(where for where, num in f.numbers if num.suppressed)
+           for s in doc.sections for f in s.figures if f.numbers}
+    claims = [f for s in doc.sections for t in s.tables if t.name == "claims" for row in t.rows for c in row
+              for f in c if isinstance(f, Num) and f.suppressed and f.key and f.key.startswith("claims.")]
+    out["claims_forest"] = frozenset((f.key.split(".")[1], 0) for f in claims)
+    return out

@@ -83,7 +83,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
         ("imaging_findings", share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
          lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell)),
         ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
-         lambda fig: claims_forest(claims_for_figure(analysis, min_cell), claims_container(fig))),
+         lambda fig: claims_forest(claims_for_figure(analysis, min_cell, [c for c, _ in (hidden or {}).get(
+             "claims_forest", ())]), claims_container(fig))),
     ]
     return [spec for spec in specs if not analysis.reason(*FIGURE_NEEDS.get(spec[0], ("",)))]
 
