@@ -318,14 +318,17 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Insufficiency fracture and AVN: proportions, rates and the pregnancy risk ratio."""
     h = w.headline
     shares: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    drawn: list[tuple[tuple[str, int], Num]] = []  # the shares the figure draws, hidden where the table hides them
     rows = []
     for x in analysis.complications.estimates.itertuples():
         k = f"complications.{x.outcome}.{_COMPLICATION_GROUPS.get(x.group, x.group)}."
         cells = shares[(x.outcome, x.group)] = w.share_cells(f"complications.{x.outcome}.{x.group}", x.events, x.n,
                                                              keys=(k + "events", k + "n"))
         hide = w.share_hidden(x.events, x.n, cells)
+        estimate = w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide)
+        drawn.append(((f"{x.outcome}.{x.group}", 0), estimate[0]))
         rows.append(((x.description,), (x.group,), (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])),
-                     w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide),
+                     estimate,
                      w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2,
                                hide=w.small(x.events) or w.hidden_cell(cells[0]))))
 
@@ -350,7 +353,8 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
                      ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))
     figure = ReportFigure("complications", f"Share of index episodes with a fracture or AVN, overall and by "
-                          f"pregnancy, with exact {w.level} intervals.", "Dot plot of fracture and AVN shares")
+                          f"pregnancy, with exact {w.level} intervals.", "Dot plot of fracture and AVN shares",
+                          tuple(drawn))
     return Section("complications", "Insufficiency fracture and avascular necrosis", (text,), (figure,), (table, rr))
 
 
@@ -359,7 +363,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     or a finding never recorded, is listed as not estimable with its reason."""
     h = w.headline
     t1 = "imaging.MRI.t1_low."
-    rows, missing = [], {}
+    rows, missing, drawn = [], {}, []
     for x in analysis.imaging.findings.itertuples():
         reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
         if reason:
@@ -369,9 +373,10 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         cells = w.share_cells(f"imaging.{x.modality}.{x.finding}", x.positive, x.recorded,
                               keys=(k + "positive", k + "recorded"))
         hidden = w.share_hidden(x.positive, x.recorded, cells)
+        estimate = w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)
+        drawn.append(((f"{x.modality}.{x.finding}", 0), estimate[0]))
         rows.append(((x.modality,), (x.finding.replace("_", " "),),
-                     (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])),
-                     w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)))
+                     (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])), estimate))
     hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"), w.cells_of(t1 + "positive", t1 + "recorded"))
     first = analysis.reason("imaging.first_film")
     film: Text = ((f"The first plain film: not estimable ({first}). ",) if first else (
@@ -385,5 +390,5 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     table = ReportTable("imaging_findings", "Findings by modality, % of examinations with the finding recorded",
                         ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows), note=note)
     figure = ReportFigure("imaging_findings", f"Share of examinations showing each finding, by modality ({w.level} "
-                          "intervals).", "Dot plot of imaging findings by modality")
+                          "intervals).", "Dot plot of imaging findings by modality", tuple(drawn))
     return Section("imaging", "Imaging findings", ((*film, *t1_text),), (figure,), (table,))
