@@ -211,7 +211,7 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
-               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT),
+               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT, hide=w.hidden_cell(n_cells.get((r.stratum_var, r.stratum)))),
                (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk,
                                                       f".{r.months:g}")),))
               for r in res.landmarks.itertuples()))

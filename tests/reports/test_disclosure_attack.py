@@ -151,3 +151,33 @@ def test_the_attack_finds_what_the_old_rule_left_open() -> None:
         for s in doc.sections)
     found = attack(replace(doc, sections=opened))
     assert found.narrowest() == 0  # pinned exactly
+
+
+def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
+    """Issue 13's examples: Table 1's "Patients, n" row, the sentence beside it and the ages of
+    the few women give nothing back."""
+    from toh.reports._document import plain_text
+
+    doc = _document(_simulated(tmp_path, 7, 3))
+    table1 = next(t for s in doc.sections for t in s.tables if t.name == "table1")
+    patients = [plain_text(c) for c in table1.rows[0][2:]]
+    women = next(n for n in _nums(doc) if n.cell == "table1.patients.F")
+    assert women.suppressed and patients[2] == "<5"
+    assert patients[1] == "not shown"  # else 7 - men gives the women back
+    ages = [plain_text(c) for c in table1.rows[1][2:]]
+    assert ages[2] == "not shown"  # the median [IQR] of fewer than 5 women
+    cohort = plain_text(next(s for s in doc.sections if s.id == "cohort").paragraphs[0])
+    assert "not shown years in women (IQR not shown to not shown)" in cohort
+    # a stratum of fewer than 5 patients: its median and landmark estimates are not shown
+    medians = next(t for s in doc.sections for t in s.tables if t.name == "resolution_landmarks")
+    for row in medians.rows:
+        if plain_text(row[0]) == "sex" and plain_text(row[1]) == "women":
+            assert plain_text(row[3]) == "not shown"
+
+
+def test_counts_not_about_people_are_shown() -> None:
+    from toh.reports._document import Writer
+
+    w = Writer({}, 5)
+    assert w.count(2, people=False).text == "2" and w.count(2).text == "<5"
+    assert w.count(2, people=False).cell is None and not w.cells  # not part of the audit
