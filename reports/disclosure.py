@@ -21,16 +21,18 @@ integer solution, so ``[ceil(lo), floor(hi)]`` is a valid outer bound of what a 
 knows the counts are integers can learn, and that rounded range is what the rule is applied to.
 
 Secondary suppression (:func:`protect`): while a hidden sensitive count's range is narrower
-than ``min_cell`` (:func:`width` below ``min_cell``, which includes a count pinned exactly), one more
-published count is hidden and the audit is run again.  The candidates are the non-sensitive
-counts about people reachable from the exposed one through the relations, breadth first (the
-relations holding it, then those of the hidden counts they link to); of the first
-:data:`LOOKAHEAD` in rank, the first whose hiding makes the exposed count safe is hidden, or
-when none does, the one that leaves it the widest range (the first in rank among equals).  Rank: inner cells before margins (a margin is printed in many places and hiding it rarely protects: in a 2 x 2
-table with margins the three other inner cells are what protects one), positive before zero,
-nearer before farther, smaller before larger, then the order in which the cells were declared.  Every round hides one more cell of a
-finite set, so it ends; a count that stays exposed once nothing more can be hidden is reported
-in :attr:`Protection.residual`.  The same cells and relations give the same pattern.
+than ``min_cell`` (:func:`width` below ``min_cell``, which includes a count pinned exactly), one
+more published count is hidden and the audit is run again.  The candidates are the
+non-sensitive counts about people reachable from the exposed one through the relations,
+breadth first (the relations holding it, then those of the hidden counts they link to), ranked
+inner cells before margins (a margin is printed in many places and hiding it rarely protects:
+in a 2 x 2 table with margins the three other inner cells are what protects one), positive
+before zero, nearer before farther, smaller before larger, then in the order the cells were
+declared.  Of the first :data:`LOOKAHEAD` in rank, the first whose hiding makes the exposed
+count safe is hidden, or when none does, the one that leaves it the widest range (the first in
+rank among equals).  Every round hides one more cell of a finite set, so it ends; a count that
+stays exposed once nothing more can be hidden is reported in :attr:`Protection.residual`.  The
+same cells and relations, declared in the same order, give the same pattern.
 
 Counts that are not about people (warnings, validation rules, files, bootstrap draws) are
 declared with ``people=False`` and never hidden.  Summary statistics of a group smaller than
@@ -356,12 +358,11 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
         return Protection(min_cell, frozenset(), frozenset())
     targets = [k for k, c in by_key.items() if sensitive(c, min_cell)]
     hidden = set(primary)
-    residual: set[str] = set()
     margins = _margins(relations)
     while True:
         ranges = audit(cells, relations, hidden, targets)
-        extra = None
-        for key in sorted(set(_exposed(ranges, min_cell)) - residual, key=order.__getitem__):
+        extra, residual = None, set()
+        for key in sorted(_exposed(ranges, min_cell), key=order.__getitem__):
             options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)
             if options:
                 extra = _choose(key, options, cells, relations, hidden, min_cell)
