@@ -115,12 +115,12 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"person-time from index onset to the first event or the end of follow-up; the risk ratio of "
         f"pregnancy-associated against other episodes has a Wald interval on the log scale.",
         (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell} in every table, "
-         f"sentence and figure; the report's totals, strata, numbers at risk, sites and shares are then audited "
-         f"together as linear relations, and further counts are hidden ('not shown') until no hidden small "
-         f"count can be narrowed to a range of fewer than {min_cell} by arithmetic on what is printed (a linear "
-         f"program per count). Shares, rates and medians resting on a hidden count or on fewer than {min_cell} "
-         f"people are not shown, and treatments and migration sites of fewer than {min_cell} patients are "
-         f"counted as 'other'."
+         f"sentence and figure. Table 1, the numbers at risk and counts by stratum, the migration sites and "
+         f"each 'x of n' share are then audited together as linear relations (a linear program per hidden "
+         f"count, reading <{min_cell} as 1 to {min_cell - 1}), and further counts are hidden ('not shown') "
+         f"until no hidden small count can be narrowed to fewer than half of the values <{min_cell} allows. "
+         f"Shares, rates and medians resting on a hidden count or on fewer than {min_cell} people are not "
+         f"shown, and treatments and migration sites of fewer than {min_cell} patients are counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

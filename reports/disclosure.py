@@ -11,28 +11,39 @@ numerator.  Such facts are declared as :class:`Relation` s between :class:`Cell`
 The audit (:func:`audit`) solves, for every hidden count and each direction, the linear program
 
     minimise / maximise  x_k
-    subject to           A_eq x = b_eq,  A_ub x <= b_ub,  0 <= x <= upper
+    subject to           A_eq x = b_eq,  A_ub x <= b_ub,  lower <= x <= upper
 
 whose variables ``x`` are the hidden counts and whose (in)equalities are the declared relations
 with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``).  The
-result ``[lo, hi]`` is the range a reader can narrow the hidden count to.  Counts are integers,
-but integer programming is not needed: the range of the linear relaxation contains every
-integer solution, so ``[ceil(lo), floor(hi)]`` is a valid outer bound of what a reader who
-knows the counts are integers can learn, and that rounded range is what the rule is applied to.
+bounds are what the printed text tells a reader: a sensitive count shows "<min_cell", so it lies
+in ``[1, min_cell - 1]``; a count hidden by secondary suppression shows "not shown" and is at
+least ``min_cell`` (zeros are never hidden that way); a count never printed (a complement) lies
+in ``[0, upper]``.  The result ``[lo, hi]`` is the range a reader can narrow the hidden count to.
+Counts are integers, but integer programming is not needed: the range of the linear relaxation
+contains every integer solution, so ``[ceil(lo), floor(hi)]`` is a valid outer bound of what a
+reader who knows the counts are integers can learn.
 
-Secondary suppression (:func:`protect`): while a hidden sensitive count's range is narrower
-than ``min_cell`` (:func:`width` below ``min_cell``, which includes a count pinned exactly), one
-more published count is hidden and the audit is run again.  The candidates are the
-non-sensitive counts about people reachable from the exposed one through the relations,
-breadth first (the relations holding it, then those of the hidden counts they link to), ranked
-inner cells before margins (a margin is printed in many places and hiding it rarely protects:
-in a 2 x 2 table with margins the three other inner cells are what protects one), positive
-before zero, nearer before farther, smaller before larger, then in the order the cells were
-declared.  Of the first :data:`LOOKAHEAD` in rank, the first whose hiding makes the exposed
-count safe is hidden, or when none does, the one that leaves it the widest range (the first in
-rank among equals).  Every round hides one more cell of a finite set, so it ends; a count that
-stays exposed once nothing more can be hidden is reported in :attr:`Protection.residual`.  The
-same cells and relations, declared in the same order, give the same pattern.
+A sensitive count is *exposed* when that range, cut to 1 to ``min_cell - 1`` (the count is
+small), is narrower than half of what "<min_cell" says (:func:`protection_width`: at least three
+possible values for ``min_cell`` 5, so "1 or 2" is exposed and "2 to 4" is not; a count pinned
+exactly is the extreme case).  The labels have to be read: with bounds ``[0, inf)`` for every
+hidden count the plainer rule "no hidden count's range is narrower than min_cell" is met by
+patterns that give counts back, because "<5" beside "not shown" tells the reader which hidden
+count is small: in a registry of 7 patients printed as "7 | not shown | <5", the women are
+7 - men <= 2.  A sum of hidden small counts is at least 2, which the rule lets pass.
+
+Secondary suppression (:func:`protect`): while a sensitive count is exposed, one more published
+count is hidden and the audit is run again.  The candidates are the counts about people of
+``min_cell`` or more reachable from the exposed one through the relations, breadth first (the
+relations holding it, then those of the hidden counts they link to), ranked inner cells before
+margins (a margin is printed in many places and hiding it rarely protects: in a 2 x 2 table with
+margins the three other inner cells are what protects one), nearer before farther, smaller
+before larger, then in the order the cells were declared.  Of the first :data:`LOOKAHEAD` in
+rank, the first whose hiding leaves the exposed count unexposed is hidden, or when none does,
+the one that leaves it the widest range (the first in rank among equals).  Every round hides one
+more cell of a finite set, so it ends; a count that stays exposed once nothing more can be
+hidden is reported in :attr:`Protection.residual`.  The same cells and relations, declared in
+the same order, give the same pattern.
 
 Counts that are not about people (warnings, validation rules, files, bootstrap draws) are
 declared with ``people=False`` and never hidden.  Summary statistics of a group smaller than
@@ -48,7 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
-           "protect", "width", "summary_shown", "fold_levels", "OTHER"]
+           "protect", "width", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
 
 #: The label of the folded levels.
 OTHER = "other"
@@ -178,7 +189,7 @@ def _check(cells: Sequence[Cell], relations: Sequence[Relation]) -> dict[str, Ce
 
 
 def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable[str],
-          targets: Iterable[str] | None = None) -> dict[str, tuple[float, float]]:
+          targets: Iterable[str] | None = None, min_cell: int | None = None) -> dict[str, tuple[float, float]]:
     """The range ``[lo, hi]`` of each hidden count that is consistent with everything published.
 
     Parameters
@@ -189,6 +200,11 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         Keys of the counts not printed (unpublished cells are always hidden).
     targets
         The hidden counts whose range is wanted (default: all of them).
+    min_cell
+        When given, what the report prints in place of a hidden count is part of what the reader
+        knows: a sensitive count shows "<min_cell", so it lies in ``[1, min_cell - 1]``; any
+        other hidden count shows "not shown" and lies in ``[min_cell, upper]`` (a zero is never
+        hidden by secondary suppression).  Without it every hidden count lies in ``[0, upper]``.
 
     Returns
     -------
@@ -213,7 +229,14 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         if np.any(row != 0):
             rows[relation.kind][0].append(row)
             rows[relation.kind][1].append(rhs)
-    bounds = [(0.0, by_key[k].upper) for k in variables]
+    def bound(cell: Cell) -> tuple[float, float | None]:
+        if min_cell is None or not cell.published:
+            return (0.0, cell.upper)
+        if sensitive(cell, min_cell):
+            return (1.0, float(min_cell - 1))
+        return (float(min_cell), cell.upper)
+
+    bounds = [bound(by_key[k]) for k in variables]
 
     def matrix(kind: str) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b = rows[kind]
@@ -268,8 +291,8 @@ class Protection:
         return self.primary | self.secondary
 
     def narrowest(self) -> float:
-        """The smallest range width of a hidden sensitive count (inf when none is hidden)."""
-        return min((width(lo, hi) for lo, hi in self.ranges.values()), default=float("inf"))
+        """The smallest :func:`small_range` of a hidden sensitive count (inf when none is hidden)."""
+        return min((small_range(lo, hi, self.min_cell) for lo, hi in self.ranges.values()), default=float("inf"))
 
 
 def width(lo: float, hi: float) -> float:
@@ -277,8 +300,21 @@ def width(lo: float, hi: float) -> float:
     return float(np.floor(hi + _TOL) - np.ceil(lo - _TOL)) if np.isfinite(hi) else float("inf")
 
 
+def protection_width(min_cell: int) -> int:
+    """The narrowest range a sensitive count may be left in: half the width of what "<min_cell"
+    says (1 to ``min_cell - 1``), rounded up; 2 for ``min_cell`` 5, i.e. at least three values."""
+    return max(0, -(-(min_cell - 2) // 2))
+
+
+def small_range(lo: float, hi: float, min_cell: int) -> float:
+    """Width of the integer range ``[ceil(lo), floor(hi)]`` within 1 to ``min_cell - 1`` (what a
+    reader who also knows the count is small can place it in)."""
+    return float(min(np.floor(hi + _TOL), min_cell - 1) - max(np.ceil(lo - _TOL), 1))
+
+
 def _exposed(ranges: Mapping[str, tuple[float, float]], min_cell: int) -> list[str]:
-    return [k for k, (lo, hi) in ranges.items() if width(lo, hi) < min_cell]
+    """Sensitive counts the reader can place in a range narrower than :func:`protection_width`."""
+    return [k for k, (lo, hi) in ranges.items() if small_range(lo, hi, min_cell) < protection_width(min_cell)]
 
 
 def _margins(relations: Sequence[Relation]) -> set[str]:
@@ -299,18 +335,18 @@ def _candidates(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relati
     """The published counts that may be hidden next for the exposed ``key``, best first.
 
     Breadth first through the relations: layer 0 is the relations holding ``key``, layer 1 those
-    of the hidden counts they link to, and so on.  Candidates are published, non-sensitive
-    counts about people; an inner cell (not a margin) at any layer comes before a margin, then
-    the nearer layer, then positive before zero, then the smaller count, then the order of
-    declaration.
+    of the hidden counts they link to, and so on.  Candidates are published counts about people
+    of ``min_cell`` or more (a zero is never hidden: "not shown" tells the reader the count is at
+    least ``min_cell``); an inner cell (not a margin) at any layer comes before a margin, then
+    the nearer layer, then the smaller count, then the order of declaration.
     """
     seen, frontier, layer_no, options = {key}, [key], 0, {}
     while frontier:
         layer = [r for r in relations if set(r.keys()) & set(frontier)]
         for k in (k for r in layer for k in r.keys()):
             c = by_key[k]
-            if k not in hidden and c.published and c.people and not sensitive(c, min_cell) and k not in options:
-                options[k] = (k in margins, c.value == 0, layer_no, c.value, order[k])
+            if k not in hidden and c.published and c.people and c.value >= min_cell and k not in options:
+                options[k] = (k in margins, layer_no, c.value, order[k])
         frontier = sorted({k for r in layer for k in r.keys() if (k in hidden or not by_key[k].published)} - seen,
                           key=order.__getitem__)
         seen |= set(frontier)
@@ -324,14 +360,15 @@ LOOKAHEAD = 8
 
 def _choose(key: str, options: list[str], cells: Sequence[Cell], relations: Sequence[Relation],
             hidden: set[str], min_cell: int) -> str:
-    """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key`` a
-    range of ``min_cell`` or wider; when none does, the one that leaves it the widest range (the
-    first in rank among equals)."""
+    """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key``
+    unexposed; when none does, the one that leaves it the widest range (the first in rank among
+    equals)."""
     widths = []
     for option in options[:LOOKAHEAD]:
-        widths.append(width(*audit(cells, relations, hidden | {option}, [key])[key]))
-        if widths[-1] >= min_cell:
+        lo_hi = audit(cells, relations, hidden | {option}, [key], min_cell)
+        if not _exposed(lo_hi, min_cell):
             return option
+        widths.append(small_range(*lo_hi[key], min_cell))
     return options[widths.index(max(widths))]
 
 
@@ -360,7 +397,7 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
     hidden = set(primary)
     margins = _margins(relations)
     while True:
-        ranges = audit(cells, relations, hidden, targets)
+        ranges = audit(cells, relations, hidden, targets, min_cell)
         extra, residual = None, set()
         for key in sorted(_exposed(ranges, min_cell), key=order.__getitem__):
             options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)

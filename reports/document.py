@@ -68,7 +68,7 @@ def build_document(
     -------
     ReportDocument
     """
-    def sections(w: Writer) -> tuple[Section, ...]:
+    def sections(w: Writer, cautions: tuple[str, ...]) -> tuple[Section, ...]:
         return (
             data_section(report, w),
             attrition_section(derived, report.rows, w),
@@ -89,10 +89,14 @@ def build_document(
                       protection)
 
     first = writer()
-    sections(first)  # the first pass declares every audited count and relation
+    sections(first, cautions)  # the first pass declares every audited count and relation
     protection = protect(list(first.cells.values()), first.relations, min_cell)
     w = writer(protection)
-    written = sections(w)
+    residual = len(protection.residual)
+    written = sections(w, cautions + ((f"{residual} small count(s) of this registry can still be narrowed to "
+                                       f"fewer than half of the values <{min_cell} allows from what the report "
+                                       "prints, and no further count could be hidden to prevent it",)
+                                      if residual else ()))
     subtitle = (f"{len(derived.index):,} patients; validated on {report.validation_date.isoformat()}; "
                 f"toh-cohort {provenance.get('software', {}).get('toh-cohort', '')}")
     implied = tuple((c.key, c.value) for c in w.cells.values() if not c.published)

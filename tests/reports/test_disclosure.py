@@ -3,14 +3,12 @@ property test on random tables with margins."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toh.reports.disclosure import (OTHER, Cell, Relation, at_most, audit, complement_of, fold_levels, protect,
-                                    summary_shown, total_of, width)
+                                    protection_width, small_range, summary_shown, total_of)
 
 
 def _two_by_two(a: int = 2, b: int = 10, c: int = 8, d: int = 20) -> tuple[list[Cell], list[Relation]]:
@@ -33,9 +31,12 @@ def test_secondary_suppression_hides_the_other_three_inner_cells() -> None:
     result = protect(cells, relations, 5)
     assert result.primary == {"a"}
     assert result.secondary == {"b", "c", "d"}
-    # a is free between 0 and min(R1, C1) = 10: b = 12 - a, c = 10 - a, d = 18 + a
-    assert result.ranges["a"] == pytest.approx((0.0, 10.0))
-    assert result.narrowest() == 10 and result.residual == ()
+    # b = 12 - a, c = 10 - a, d = 18 + a: with "<5" for a and "not shown" (>= 5) for the others,
+    # a can be anything from 1 to 4 (c >= 5 allows up to 5): the table says no more than "<5"
+    assert result.ranges["a"] == pytest.approx((1.0, 4.0))
+    assert result.narrowest() == 3 and result.residual == ()
+    # read without the labels (every hidden count >= 0), a is free between 0 and min(R1, C1) = 10
+    assert audit(cells, relations, result.hidden)["a"] == pytest.approx((0.0, 10.0))
 
 
 def test_two_hidden_cells_still_pin_each_other_through_the_other_margin() -> None:
@@ -51,15 +52,19 @@ def test_a_row_of_sites_with_its_total() -> None:
     assert audit(cells, relations, {"foot"}) == {"foot": (2.0, 2.0)}  # 39 - 20 - 10 - 7
     result = protect(cells, relations, 5)
     assert result.secondary == {"ankle"}  # the smallest other site, not the total
-    assert result.ranges["foot"] == pytest.approx((0.0, 9.0))  # foot + ankle = 9
+    assert result.ranges["foot"] == pytest.approx((1.0, 4.0))  # foot + ankle = 9, ankle >= 5
+    assert audit(cells, relations, result.hidden)["foot"] == pytest.approx((0.0, 9.0))
 
 
 def test_numbers_at_risk_overall_against_groups() -> None:
     cells = [Cell("risk.all", 7), Cell("risk.M", 6), Cell("risk.F", 1)]
     relations = [total_of("at risk 6 months", "risk.all", ["risk.M", "risk.F"])]
     result = protect(cells, relations, 5)
-    assert result.primary == {"risk.F"} and result.secondary == {"risk.M"}
-    assert result.ranges["risk.F"] == pytest.approx((0.0, 7.0))
+    # hiding the men is not enough: 7 = men + women with men >= 5 puts the women at 1 or 2;
+    # so the overall number is hidden instead (men 6 printed, all >= 5 "not shown")
+    assert audit(cells, relations, {"risk.F", "risk.M"}, min_cell=5)["risk.F"] == pytest.approx((1.0, 2.0))
+    assert result.primary == {"risk.F"} and result.secondary == {"risk.all"}
+    assert result.ranges["risk.F"] == pytest.approx((1.0, 4.0))
 
 
 def test_a_share_whose_complement_is_small() -> None:
@@ -69,14 +74,17 @@ def test_a_share_whose_complement_is_small() -> None:
     assert audit(cells, relations, set()) == {"not x": (2.0, 2.0)}
     result = protect(cells, relations, 5)
     assert result.primary == frozenset() and result.secondary == {"x"}  # the inner cell, not the total
-    assert result.ranges["not x"] == pytest.approx((0.0, 12.0))
+    assert result.ranges["not x"] == pytest.approx((0.0, 7.0))  # x >= 5
 
 
 def test_a_small_total_stays_exposed_when_nothing_more_can_be_hidden() -> None:
     cells = [Cell("all", 3), Cell("M", 2), Cell("F", 1)]
     result = protect(cells, [total_of("sex", "all", ["M", "F"])], 5)
     assert result.primary == {"all", "M", "F"} and result.secondary == frozenset()
-    assert result.residual == () and math.isinf(result.narrowest())  # every cell hidden: nothing bounds them
+    # all = M + F, each "<5": all is 2 to 4 and M, F 1 to 3: three values each, enough
+    assert result.residual == () and result.narrowest() == 2
+    assert result.ranges == {"all": pytest.approx((2.0, 4.0)), "M": pytest.approx((1.0, 3.0)),
+                             "F": pytest.approx((1.0, 3.0))}
 
 
 def test_counts_not_about_people_are_never_hidden() -> None:
@@ -100,7 +108,14 @@ def test_the_same_input_gives_the_same_pattern() -> None:
     cells, relations = _two_by_two(3, 3, 3, 3)
     first = protect(cells, relations, 5)
     assert all(protect(cells, relations, 5) == first for _ in range(3))
-    assert protect(list(reversed(cells)), relations, 5).hidden == {"a", "b", "c", "d"}
+    # every inner cell is "<5": 6 = a + b printed puts a in 2..4, three values: enough
+    assert first.hidden == {"a", "b", "c", "d"} and first.secondary == frozenset() and first.residual == ()
+    assert protect(list(reversed(cells)), relations, 5).hidden == first.hidden
+
+
+def test_the_protection_width() -> None:
+    assert [protection_width(m) for m in (2, 3, 5, 10)] == [0, 1, 2, 4]
+    assert small_range(0, 10, 5) == 3 and small_range(1, 2, 5) == 1 and small_range(2, 2, 5) == 0
 
 
 def test_summary_statistics_of_small_groups_are_not_shown() -> None:
@@ -146,11 +161,13 @@ def test_after_secondary_suppression_no_small_cell_is_recoverable(table: tuple[l
     result = protect(cells, relations, min_cell)
     small = {c.key for c in cells if 0 < c.value < min_cell}
     assert small <= result.hidden
-    again = audit(cells, relations, result.hidden, small)  # audited afresh on the final pattern
-    for key in small:
-        if key not in result.residual:
-            assert width(*again[key]) >= min_cell, (key, again[key])
-    # a residual cell is one whose every relation is hidden already: nothing more could be done
+    assert all(next(c.value for c in cells if c.key == k) >= min_cell for k in result.secondary)
+    again = audit(cells, relations, result.hidden, small, min_cell)  # audited afresh, labels read
+    for key in small - set(result.residual):
+        assert small_range(*again[key], min_cell) >= protection_width(min_cell), (key, again[key])
+    blind = audit(cells, relations, result.hidden, small)  # labels not read: never narrower
+    assert all(blind[k][0] <= again[k][0] + 1e-7 and blind[k][1] >= again[k][1] - 1e-7 for k in small)
+    # a residual cell is one whose relations hold nothing more that may be hidden
     for key in result.residual:
-        assert all(k in result.hidden or 0 < next(c.value for c in cells if c.key == k) < min_cell
+        assert all(k in result.hidden or next(c.value for c in cells if c.key == k) < min_cell
                    for r in relations if key in r.keys() for k in r.keys())

@@ -24,14 +24,28 @@ from toh.reports._document import Num, ReportDocument
 @dataclass(frozen=True)
 class Attack:
     """What the attack found: counts hidden (small ones and the others), and the range of each
-    small hidden count."""
+    small hidden count, reading the labels ("<5" is 1 to 4, "not shown" at least 5) and not."""
 
     primary: int
     secondary: int
     ranges: dict[str, tuple[float, float]]
+    blind: dict[str, tuple[float, float]]
 
     def narrowest(self) -> float:
+        """Smallest width of a hidden small count's range, labels read (within 1 to 4 for min_cell 5)."""
         return min((_width(lo, hi) for lo, hi in self.ranges.values()), default=math.inf)
+
+    def narrowest_blind(self) -> float:
+        """Smallest width, every hidden count taken as anything from 0 up."""
+        return min((_width(lo, hi) for lo, hi in self.blind.values()), default=math.inf)
+
+    def exposed(self, min_cell: int) -> dict[str, tuple[float, float]]:
+        """Small counts a reader who knows they are small places among fewer values than half
+        of what "<min_cell" allows (fewer than 3 of 1..4 for min_cell 5)."""
+        need = math.ceil((min_cell - 2) / 2)
+        return {k: (lo, hi) for k, (lo, hi) in self.ranges.items()
+                if min(math.floor(hi + 1e-7) if math.isfinite(hi) else min_cell, min_cell - 1)
+                - max(math.ceil(lo - 1e-7), 1) < need}
 
 
 def _width(lo: float, hi: float) -> float:
@@ -48,16 +62,20 @@ def _nums(doc: ReportDocument) -> list[Num]:
 
 def attack(doc: ReportDocument) -> Attack:
     """Solve, for every hidden small count of ``doc``, min and max of it subject to everything
-    the document prints and the relations it declares (counts >= 0)."""
+    the document prints, the labels of what it hides and the relations it declares."""
     m = doc.min_cell
     printed: dict[str, float] = {}
     hidden: dict[str, float] = {}
+    labels: dict[str, tuple[float, float | None]] = {}
     for num in _nums(doc):
         if num.kind == "count" and not num.suppressed:
             assert num.value is None or not (0 < num.value < m), f"a small count is printed: {num}"
         if num.cell is None:
             continue
         (hidden if num.suppressed else printed)[num.cell] = num.value
+        if num.suppressed:
+            labels[num.cell] = (1, m - 1) if num.text == f"<{m}" else (m, None)
+            assert num.text in {f"<{m}", "not shown"}, num
     leaked = set(printed) & set(hidden)
     assert not leaked, f"counts printed in one place and hidden in another: {sorted(leaked)}"
     truth = {**hidden, **dict(doc.implied)}
@@ -77,20 +95,25 @@ def attack(doc: ReportDocument) -> Attack:
         (eq if relation.kind == "eq" else ub).append(row)
         (eq_b if relation.kind == "eq" else ub_b).append(rhs)
     small = [k for k in names if 0 < truth.get(k, 0) < m]
-    ranges = {}
-    for key in small:
-        ends = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(names))
-            c[column[key]] = sign
-            fit = linprog(c, A_ub=np.array(ub) if ub else None, b_ub=np.array(ub_b) if ub else None,
-                          A_eq=np.array(eq) if eq else None, b_eq=np.array(eq_b) if eq else None,
-                          bounds=[(0, None)] * len(names), method="highs")
-            assert fit.status in (0, 3), fit.message
-            ends.append(-sign * math.inf if fit.status == 3 else sign * fit.fun)
-        ranges[key] = (ends[0], ends[1])
+
+    def solve(bounds: list[tuple[float, float | None]]) -> dict[str, tuple[float, float]]:
+        ranges = {}
+        for key in small:
+            ends = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(names))
+                c[column[key]] = sign
+                fit = linprog(c, A_ub=np.array(ub) if ub else None, b_ub=np.array(ub_b) if ub else None,
+                              A_eq=np.array(eq) if eq else None, b_eq=np.array(eq_b) if eq else None,
+                              bounds=bounds, method="highs")
+                assert fit.status in (0, 3), fit.message
+                ends.append(-sign * math.inf if fit.status == 3 else sign * fit.fun)
+            ranges[key] = (ends[0], ends[1])
+        return ranges
+
     primary = sum(1 for v in hidden.values() if 0 < v < m)
-    return Attack(primary, len(hidden) - primary, ranges)
+    return Attack(primary, len(hidden) - primary, solve([labels.get(k, (0, None)) for k in names]),
+                  solve([(0, None)] * len(names)))
 
 
 def _document(export: Path, min_cell: int = 5) -> ReportDocument:
@@ -126,11 +149,14 @@ def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patie
     doc = _document(export)
     found = attack(doc)
     assert doc.relations, "the document declares no relation"
+    assert doc.protection is not None
+    residual = set(doc.protection.residual)
     print(f"{kind} {patients} {seed}: {found.primary} small counts hidden, {found.secondary} more hidden, "
-          f"narrowest range of a small one {found.narrowest()}")
-    narrow = {k: r for k, r in found.ranges.items() if _width(*r) < doc.min_cell}
-    assert not narrow, narrow
-    assert doc.protection is not None and doc.protection.residual == ()
+          f"narrowest range of a small one {found.narrowest()} (labels read), {found.narrowest_blind()} (not), "
+          f"left exposed with nothing more to hide: {sorted(residual)}")
+    assert set(found.exposed(doc.min_cell)) <= residual, found.exposed(doc.min_cell)
+    blind = {k: r for k, r in found.blind.items() if _width(*r) < doc.min_cell and k not in residual}
+    assert not blind, blind
 
 
 def test_the_attack_finds_what_the_old_rule_left_open() -> None:
@@ -150,7 +176,7 @@ def test_the_attack_finds_what_the_old_rule_left_open() -> None:
         figures=tuple(replace(g, numbers=tuple((k, show(n)) for k, n in g.numbers)) for g in s.figures))
         for s in doc.sections)
     found = attack(replace(doc, sections=opened))
-    assert found.narrowest() == 0  # pinned exactly
+    assert found.narrowest() == 0 and found.narrowest_blind() == 0  # pinned exactly
 
 
 def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
