@@ -6,7 +6,8 @@ import pandas as pd
 
 from toh.analyses.baseline import analyse_baseline
 from builders import cohort_from_index
-from toh.reports.tables import format_estimate, render_table, table_one
+from toh.reports.disclosure import protect
+from toh.reports.tables import format_estimate, render_table, table_one, table_one_layout
 
 
 def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:
@@ -28,13 +29,12 @@ def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:
 def test_table_one_by_hand() -> None:
     table = table_one(analyse_baseline(cohort_from_index(_index())), min_cell=3)
     rows = {(r.characteristic, r.level): r for r in table.itertuples(index=False)}
-    assert rows[("Patients, n", "")][2:] == ("12", "8", "4")
-    # sides: L 6 (all men), R 6 = 2 men + 4 women.  Men's right 2 is small; with the margins
-    # (men 8, left 6, right 6, women 4) hiding it alone gives it back, and so does hiding men's
-    # left too (left 6 - women's left 0).  The audit hides the whole 2 x 2 of men and women by
-    # side, the zero included: then men's right is anywhere from 2 to 6.
+    # sides: L 6 (all men), R 6 = 2 men + 4 women.  Men's right 2 is small.  Women's left 0 stays
+    # visible (a zero is never hidden), so left 6 = men's left, and men 8 - 6 gives the 2 back:
+    # the audit hides both sides' totals and men and women, leaving men's right anywhere in 1..2
+    assert rows[("Patients, n", "")][2:] == ("12", "not shown", "not shown")
     side_left, side_right = rows[("Index hip, n (%)", "left")], rows[("Index hip, n (%)", "right")]
-    assert side_left.All == "6 (50.0)" and side_left.Men == "not shown" and side_left.Women == "not shown"
+    assert side_left.All == "not shown" and side_left.Men == "not shown" and side_left.Women == "0 (0.0)"
     assert side_right.Men == "<3" and side_right.Women == "not shown"
     # women: pregnant 3 (trimester 2: 1, trimester 3: 2), postpartum 0, none 1 -> "none" is hidden,
     # and "pregnant" with it (4 - 3 - 0 would give it back); the zero stays visible
@@ -42,6 +42,10 @@ def test_table_one_by_hand() -> None:
     assert rows[(pregnancy, "none")].Women == "<3" and rows[(pregnancy, "pregnant")].Women == "not shown"
     assert rows[(pregnancy, "postpartum")].Women == "0 (0.0)"
     assert rows[("Trimester (pregnant women), n (%)", "2")].Women == "<3"
+    # no hidden small count of the table is left narrower than "<3" says, by the audit itself
+    layout = table_one_layout(analyse_baseline(cohort_from_index(_index())), 3)
+    result = protect(layout.cells, layout.relations, 3)
+    assert result.residual == () and result.narrowest() >= 1
     assert rows[("Age at onset, years, median [IQR]", "")].Men == "45.0 [45.0, 45.0]"
     # with min_cell 5 the 4 women's ages are a group too small to summarise
     table5 = table_one(analyse_baseline(cohort_from_index(_index())), min_cell=5)
