@@ -290,7 +290,8 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
             cell = f"{x.outcome}.rate.events"
             rates.append(((x.outcome,), (w.count(x.events, cell=w.same(cell, x.events)),),
                           (w.number(x.person_years, 0),),
-                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2, hide=w.small(x.events) or w.hidden_cell(cell))))
+                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2,
+                                    hide=w.small(x.events) or w.hidden_cell(cell))))
     rate = ReportTable("event_rates", f"First events per 100 person-years (exact Poisson {w.level} CI)",
                        ("outcome", "events", "person-years", f"rate ({w.level} CI)"), tuple(rates))
     grays = []
@@ -327,8 +328,8 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
         hide = w.share_hidden(x.events, x.n, cells)
         estimate = w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide)
         drawn.append(((f"{x.outcome}.{x.group}", 0), estimate[0]))
-        rows.append(((x.description,), (x.group,), (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])),
-                     estimate,
+        rows.append(((x.description,), (x.group,),
+                     (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])), estimate,
                      w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2,
                                hide=w.small(x.events) or w.hidden_cell(cells[0]))))
 

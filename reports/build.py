@@ -182,7 +182,8 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
     for caution in cautions:
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
-        document = document_step(config, report, derived, analysis, baseline, cautions)  # its audit hides at-risk counts
+        # the document first: its disclosure audit says which numbers at risk the figures hide
+        document = document_step(config, report, derived, analysis, baseline, cautions)
         figures = figures_step(analysis, stage / "figures", config, document[0])
         note["text"] = f"{len(figures)} files"
     return render_step(stage, config, steps, report, derived, analysis, baseline, cautions, fingerprint, version,

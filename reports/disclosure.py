@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
-           "protect", "width", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
+           "protect", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
 
 #: The label of the folded levels.
 OTHER = "other"
@@ -159,7 +159,8 @@ def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]
     order = list(counts)
     small = [lv for lv in order if 0 < counts[lv] < min_cell]
     folded = set(small) | ({OTHER} if small and OTHER in counts else set())
-    rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0), key=lambda lv: (counts[lv], order.index(lv)))
+    rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0),
+                  key=lambda lv: (counts[lv], order.index(lv)))
     while folded and 0 < sum(counts[lv] for lv in folded) < min_cell and len(rest) > 1:
         folded.add(rest.pop(0))
     if len(folded) == 1 and OTHER not in counts:
@@ -293,11 +294,6 @@ class Protection:
     def narrowest(self) -> float:
         """The smallest :func:`small_range` of a hidden sensitive count (inf when none is hidden)."""
         return min((small_range(lo, hi, self.min_cell) for lo, hi in self.ranges.values()), default=float("inf"))
-
-
-def width(lo: float, hi: float) -> float:
-    """Width of the integer range ``[ceil(lo), floor(hi)]`` of an audited count."""
-    return float(np.floor(hi + _TOL) - np.ceil(lo - _TOL)) if np.isfinite(hi) else float("inf")
 
 
 def protection_width(min_cell: int) -> int:
