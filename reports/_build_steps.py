@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import AnalysisOptions, CohortAnalysis
     from toh.reports._document import ReportDocument
 
-__all__ = ["analysis_options", "figures_step", "render_step"]
+__all__ = ["analysis_options", "figures_step", "document_step", "render_step"]
 
 _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
@@ -33,11 +33,32 @@ def analysis_options(config: ReportConfig) -> AnalysisOptions:
     )
 
 
-def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig) -> list[Path]:
-    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed, claims blanked."""
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
+                 doc: ReportDocument | None = None) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
+    numbers at risk that ``doc``'s disclosure audit hides), claims blanked."""
+    from toh.reports.document import figure_hidden
     from toh.reports.figures import write_figures
 
-    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
+                         hidden=figure_hidden(doc) if doc is not None else None)
+
+
+def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:
+    """The report document (audited for disclosure) and the provenance it states."""
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    assert config.export is not None
+    report, analysis = run.report, run.analysis
+    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
+                "validation_date": report.validation_date.isoformat()}
+    info = provenance(config.export, report.files, config.mapping, settings, config.claims)
+    if config.source is not None:
+        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
+    doc = build_document(config.title, report, run.derived, analysis, analysis.baseline, info, config.as_dict(),
+                         config.min_cell, run.cautions)
+    return doc, info
 
 
 def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:
@@ -62,20 +83,11 @@ def _sha256(path: Path) -> str:
 
 
 def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun, fingerprint: str,
-                version: str) -> list[str]:
-    """Render each format, write tables, data and the manifest; return the names written."""
-    from toh.reports.document import build_document
-    from toh.reports.manifest import provenance
-
-    report, derived, analysis, cautions = run.report, run.derived, run.analysis, run.cautions
-    assert config.export is not None
-    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
-                "validation_date": report.validation_date.isoformat()}
-    info = provenance(config.export, report.files, config.mapping, settings, config.claims)
-    if config.source is not None:
-        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
-    doc = build_document(config.title, report, derived, analysis, analysis.baseline, info, config.as_dict(), config.min_cell,
-                         cautions)
+                version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None) -> list[str]:
+    """Render each format, write tables, data and the manifest; return the names written.
+    ``document`` is :func:`document_step`'s result when the build made it already."""
+    report = run.report
+    doc, info = document or document_step(config, run)
     width = _FIGURE_MM[config.figure_width]
     written: list[str] = []
     if "html" in config.formats:
@@ -102,7 +114,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun,
         if config.machine_readable:
             from toh.reports.results import write_results
 
-            write_results(analysis, stage / "data", info)
+            write_results(run.analysis, stage / "data", info)
             written.append("data/")
         written += ["figures/", "tables/"]
     outputs = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}

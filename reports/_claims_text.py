@@ -21,7 +21,7 @@ __all__ = ["hidden_claims", "claim_display", "claim_cell", "claim_sentence"]
 def hidden_claims(w: Writer, result: ClaimsResult) -> set[str]:
     """Claims whose estimate and interval would reveal a small count (the claim's ``counts``)."""
     return {c.id for c in result.records
-            if any(w.share_hidden(w.headline.get(x), w.headline.get(n)) for x, n in c.counts)}
+            if any(w.share_hidden(w.headline.get(x), w.headline.get(n), w.cells_of(x, n)) for x, n in c.counts)}
 
 
 def claim_display(claim: Claim) -> tuple[float, int, str]:

@@ -4,18 +4,28 @@ A sentence is a tuple of fragments: plain text and :class:`Num`.  A :class:`Num`
 text shown, and, where the number is a headline of ``results.json``, its key, the raw value and
 the scale and digits used to show it, so the HTML renderer can mark it and a test can check
 every number in the report against ``results.json``.  Small-cell suppression happens here, once,
-for every renderer: a suppressed count is a :class:`Num` whose text is ``"<min_cell"``.
+for every renderer: a count below ``min_cell`` is a :class:`Num` whose text is ``"<min_cell"``.
+Counts that take part in a declared relation (a margin, a stratum against its total) carry the
+name of their audit cell.  A document is written twice: the first pass collects every declared
+count and relation, :func:`toh.reports.disclosure.protect` audits them over the whole report, and
+the second pass, with that :class:`~toh.reports.disclosure.Protection` in its :class:`Writer`,
+shows the further counts it hides, and the shares resting on them, as "not shown".
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from toh.reports.disclosure import Cell, Protection, Relation, at_most, complement_of, summary_shown
+
 __all__ = ["Num", "Fragment", "Text", "ReportTable", "ReportFigure", "Section", "ReportDocument", "Writer",
-           "plain_text"]
+           "plain_text", "SECONDARY"]
+
+#: What a count hidden by secondary suppression shows (it is not small: a total would give a small one back).
+SECONDARY = "not shown"
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,9 @@ class Num:
         True when a small count (or a share that would reveal one) is hidden.
     kind
         "count", "number" or "p" (a p-value: below 0.001 shown as "<0.001").
+    cell
+        For a count in a declared relation: its cell in the disclosure audit (its relations,
+        each with a group name, are :attr:`ReportDocument.relations`).
     """
 
     text: str
@@ -45,6 +58,7 @@ class Num:
     digits: int = 0
     suppressed: bool = False
     kind: str = "number"
+    cell: str | None = None
 
 
 Fragment: TypeAlias = "str | Num"
@@ -82,11 +96,13 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportFigure:
-    """A figure by file stem (written by :func:`toh.reports.figures.write_figures`)."""
+    """A figure by file stem (written by :func:`toh.reports.figures.write_figures`); ``numbers``
+    are the counts it prints that the disclosure audit knows, as ``((row, column), Num)``."""
 
     name: str
     caption: str
     alt: str
+    numbers: tuple[tuple[tuple[str, int], Num], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,12 +118,20 @@ class Section:
 
 @dataclass(frozen=True)
 class ReportDocument:
-    """The whole report."""
+    """The whole report.
+
+    ``relations`` are the linear relations between the counts of the document (by audit cell);
+    ``implied`` the counts a reader can derive but the document never prints (cell -> value);
+    ``protection`` the suppression pattern applied.
+    """
 
     title: str
     subtitle: str
     sections: tuple[Section, ...]
     min_cell: int
+    relations: tuple[Relation, ...] = ()
+    implied: tuple[tuple[str, float], ...] = ()
+    protection: Protection | None = field(default=None, compare=False)
 
     def figure_names(self) -> list[str]:
         """Every figure the report shows, in order."""
@@ -134,14 +158,66 @@ class Writer:
         Counts from 1 to ``min_cell - 1`` are shown as ``"<min_cell"``.
     confidence
         Level of the intervals, for labels ("95%").
+    not_estimable
+        key -> reason of the estimates that cannot be made.
+    protection
+        The audited pattern of the first pass (None in the first pass: only the primary rule).
     """
 
     def __init__(self, headline: Mapping[str, Any], min_cell: int, confidence: float = 0.95,
-                 not_estimable: Mapping[str, str] | None = None) -> None:
+                 not_estimable: Mapping[str, str] | None = None, protection: Protection | None = None) -> None:
         self.headline = headline
         self.min_cell = min_cell
         self.level = f"{100 * confidence:g}%"
         self.not_estimable = dict(not_estimable or {})
+        self.protection = protection
+        self.cells: dict[str, Cell] = {}
+        self.relations: list[Relation] = []
+        self.key_cells: dict[str, str] = {}
+
+    def hidden_cell(self, cell: str | None) -> bool:
+        """True when the audit cell is not printed: small, hidden by secondary suppression, or a
+        small count the report does not print."""
+        if cell is None or cell not in self.cells:
+            return False
+        c = self.cells[cell]
+        return self.small(c.value) or (self.protection is not None and cell in self.protection.secondary)
+
+    def summary_hidden(self, n: Any) -> bool:
+        """True when a summary (median, IQR, mean, sd, min, max) of a group of ``n`` is not shown."""
+        return not _isnan(n) and not summary_shown(float(n), self.min_cell)
+
+    def declare(self, cell: str, value: Any, published: bool = True) -> str | None:
+        """Declare a count about people to the audit (the first declaration of a cell counts;
+        a second with another value is an error).  Returns the cell, None for a missing value."""
+        if _isnan(value):
+            return None
+        known = self.cells.get(cell)
+        if known is not None and known.value != float(value):
+            raise ValueError(f"audit cell {cell!r} declared with {known.value:g} and {float(value):g}")
+        if known is None or (published and not known.published):
+            self.cells[cell] = Cell(cell, float(value), published)
+        return cell
+
+    def same(self, cell: str, value: Any) -> str | None:
+        """``cell`` when it is declared with ``value`` (the same count printed elsewhere), else None."""
+        known = self.cells.get(cell)
+        return cell if known is not None and not _isnan(value) and known.value == float(value) else None
+
+    def implied(self, cell: str, value: Any) -> str | None:
+        """A count the report does not print but a reader can derive (a complement, the rest of
+        a total); None when it is zero, which the relations then state exactly."""
+        if _isnan(value) or float(value) == 0:
+            return None
+        if cell in self.cells:
+            return cell
+        return self.declare(cell, value, published=False)
+
+    def relate(self, *relations: Relation) -> None:
+        """Declare relations between declared cells (terms naming no cell are dropped)."""
+        for relation in relations:
+            terms = tuple((k, c) for k, c in relation.terms if k is not None)
+            self.relations.append(Relation(relation.group, terms, relation.kind))
 
     def missing(self, key: str | None) -> Num | None:
         """"not estimable" for a key whose estimate cannot be made (an absent table, an empty
@@ -160,13 +236,27 @@ class Writer:
         """The text shown for a hidden count."""
         return Num(f"<{self.min_cell}", suppressed=True)
 
-    def count(self, n: Any, key: str | None = None) -> Num:
-        """A count, hidden when small."""
+    def count(self, n: Any, key: str | None = None, cell: str | None = None, people: bool = True,
+              suffix: str = "") -> Num:
+        """A count, hidden when small.
+
+        ``cell`` declares it to the disclosure audit; ``people=False`` marks a count that is not
+        about people (warnings, rules, files, draws), never hidden; ``suffix`` is shown after
+        a count that is not hidden (a percentage).
+        """
         if _isnan(n):
             return self.missing(key) or Num("NA", key=key)
+        if not people:
+            return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="count")
+        if cell is not None:
+            self.declare(cell, n)
+            if key is not None:
+                self.key_cells[key] = cell
         if self.small(n):
-            return Num(f"<{self.min_cell}", key=key, value=float(n), suppressed=True, kind="count")
-        return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="count")
+            return Num(f"<{self.min_cell}", key=key, value=float(n), suppressed=True, kind="count", cell=cell)
+        if cell is not None and self.hidden_cell(cell):
+            return Num(SECONDARY, key=key, value=float(n), suppressed=True, kind="count", cell=cell)
+        return Num(f"{int(round(float(n))):,}{suffix}", key=key, value=float(n), kind="count", cell=cell)
 
     def number(self, value: Any, digits: int, scale: float = 1.0, key: str | None = None,
                hide: bool = False) -> Num:
@@ -207,11 +297,35 @@ class Writer:
         return (self.num(est, digits, scale), unit, f" ({level} CI ", self.num(lower, digits, scale), " to ",
                 self.num(upper, digits, scale), f"{unit})")
 
-    def share_hidden(self, x: Any, n: Any) -> bool:
-        """True when x of n, or its complement n - x, is a small count (a share would reveal it)."""
+    def share_hidden(self, x: Any, n: Any, cells: tuple[str | None, ...] = ()) -> bool:
+        """True when x of n, or its complement n - x, is a small count (a share would reveal it),
+        or when one of the audit ``cells`` it rests on is hidden."""
+        if any(self.hidden_cell(c) for c in cells):
+            return True
         if _isnan(x) or _isnan(n):
             return False
         return self.small(x) or self.small(float(n) - float(x))
+
+    def cells_of(self, *keys: str) -> tuple[str | None, ...]:
+        """The audit cells of headline keys (None for a key no audited count was printed under)."""
+        return tuple(self.key_cells.get(k) for k in keys)
+
+    def share_cells(self, group: str, x: Any, n: Any, x_cell: str | None = None,
+                    n_cell: str | None = None, keys: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
+        """Declare the numerator and denominator of a share printed as "x of n" to the audit
+        (as ``x_cell`` and ``n_cell`` where the same counts are printed elsewhere, else
+        ``group.x`` and ``group.n``), with ``x <= n`` and the complement ``n - x`` (which a
+        reader can derive) as relations; ``keys`` are headline keys of the numerator and the
+        denominator, in pairs, for :meth:`cells_of`.  Returns the two cells."""
+        if _isnan(x) or _isnan(n):
+            return None, None
+        xc, nc = self.declare(x_cell or f"{group}.x", x), self.declare(n_cell or f"{group}.n", n)
+        for i, key in enumerate(keys):
+            self.key_cells[key] = (xc, nc)[i % 2]
+        rest = self.implied(f"{group}.n-x", float(n) - float(x))
+        self.relate(at_most(group, xc, nc), complement_of(group, rest, xc, nc) if rest else
+                    Relation(group, ((xc, 1.0), (nc, -1.0))))
+        return xc, nc
 
     def cell_ci(self, est: Any, lower: Any, upper: Any, digits: int, scale: float = 1.0, hide: bool = False,
                 keys: tuple[str | None, str | None, str | None] = (None, None, None)) -> Text:
@@ -225,3 +339,4 @@ class Writer:
             return (self.number(est, digits, scale, keys[0]), f" ({NO_INTERVAL})")
         return (self.number(est, digits, scale, keys[0]), " (", self.number(lower, digits, scale, keys[1]), " to ",
                 self.number(upper, digits, scale, keys[2]), ")")
+

@@ -4,7 +4,7 @@ small-cell suppression.  Plain numpy; matplotlib is imported only by the functio
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["step_xy", "nice_ticks", "at_risk", "count_text", "suppressed", "slug", "draw_step_band",
-           "at_risk_rows", "days_per", "new_axes", "DAYS_PER_YEAR", "SINGLE_IN"]
+           "at_risk_rows", "days_per", "new_axes", "DAYS_PER_YEAR", "SINGLE_IN", "HIDDEN_AT_RISK"]
 
 DAYS_PER_YEAR = 365.25  # docs/definitions.md; a result that records its own day counts overrides it (days_per)
 SINGLE_IN = 85.0 / 25.4  # single-column width in inches
@@ -158,8 +158,12 @@ def count_text(n: int, min_cell: int) -> str:
     return f"<{min_cell}" if 0 < n < min_cell else f"{int(n)}"
 
 
+#: What the at-risk table prints for a count the disclosure audit hides although it is not small.
+HIDDEN_AT_RISK = "\u2013"
+
+
 def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndarray]], min_cell: int,
-                 prefix: str) -> None:
+                 prefix: str, hidden: Collection[tuple[str, int]] = ()) -> None:
     """Write a number-at-risk table under ``ax``, one row per curve, one column per x tick.
 
     The rows hang below the x-axis label (positions follow the label, so they never overlap it);
@@ -178,6 +182,9 @@ def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndar
         Counts from 1 to ``min_cell - 1`` are printed as ``"<min_cell"``.
     prefix
         gid prefix of the figure.
+    hidden
+        ``(row id, column)`` of the counts the report's disclosure audit hides although they
+        are not small: printed as :data:`HIDDEN_AT_RISK`.
     """
     from toh.reports._figure_style import colour_for
 
@@ -199,7 +206,8 @@ def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndar
             ax.annotate(label, xy=(0, 0), xycoords=below, xytext=(left, y), textcoords="offset points", ha="right",
                         va="top", color=colour, annotation_clip=False).set_gid(f"{prefix}-at-risk-label-{slug(row_id)}")
         for c, (tick, n) in enumerate(zip(ticks, counts)):
-            text = ax.annotate(count_text(int(n), min_cell), xy=(tick, 0), xycoords=data_x, xytext=(0, y),
+            shown = HIDDEN_AT_RISK if (row_id, c) in hidden and not 0 < n < min_cell else count_text(int(n), min_cell)
+            text = ax.annotate(shown, xy=(tick, 0), xycoords=data_x, xytext=(0, y),
                                textcoords="offset points", ha="center", va="top", color=colour, annotation_clip=False)
             text.set_gid(f"{prefix}-at-risk-{slug(row_id)}-{c}")
 

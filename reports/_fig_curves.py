@@ -3,6 +3,7 @@ migration, each with its confidence band and a number-at-risk table under the ax
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from toh.analyses.recurrence import RecurrenceResult
     from toh.analyses.resolution import ResolutionResult
 
-__all__ = ["km_resolution", "cif_curves", "STRATUM_VARS", "stratum_label"]
+__all__ = ["km_resolution", "km_at_risk", "cif_curves", "STRATUM_VARS", "stratum_label"]
 
 #: Stratum variables of :func:`km_resolution`.
 STRATUM_VARS: tuple[str, ...] = ("all", "sex", "pregnancy", "treatment")
@@ -51,7 +52,7 @@ def _censor_handle():
 
 
 def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes | None = None, *,
-                  min_cell: int = 5, ci: bool = True) -> Axes:
+                  min_cell: int = 5, ci: bool = True, hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Kaplan-Meier curves of the probability still unresolved against months since onset.
 
     Step curves start at (0, 1) and carry their confidence band (log(-log), as estimated; left
@@ -73,6 +74,9 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         (0: print every count).
     ci
         Draw the confidence bands.
+    hidden
+        ``(stratum, column)`` of numbers at risk the report's disclosure audit hides although
+        they are not small (printed as an en dash).
 
     Returns
     -------
@@ -86,18 +90,10 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
     ValueError
         Unknown ``stratum_var``, or the result holds no curves for it.
     """
-    if stratum_var not in STRATUM_VARS:
-        raise ValueError(f"stratum_var must be one of {', '.join(STRATUM_VARS)}, not {stratum_var!r}")
-    curves = result.curves[result.curves["stratum_var"] == stratum_var]
-    if curves.empty:
-        strata = ", ".join(result.options.strata)
-        raise ValueError(f"the result has no curves by {stratum_var!r} (its strata: {strata})")
-    month = days_per(result.landmarks, "months", DAYS_PER_YEAR / 12)
-    strata = sorted(curves["stratum"].unique(), key=lambda s: (_ORDER.get(s, 2), str(s)))
+    curves, month, strata, ticks = _km_layout(result, stratum_var)
     prefix = f"km-{slug(stratum_var)}"
     with figure_style():
         ax = new_axes(ax, 2.55 + 0.125 * (len(strata) + (len(strata) > 1)))
-        ticks = nice_ticks(curves["time"].max() / month, steps=(1, 2, 3, 6, 12, 24, 60))
         rows = []
         for position, stratum in enumerate(strata):
             curve = curves[curves["stratum"] == stratum].sort_values("time")
@@ -126,8 +122,30 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         handles, labels = ax.get_legend_handles_labels()
         ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES[stratum_var], loc="lower left",
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
-        at_risk_rows(ax, ticks, rows, min_cell, prefix)
+        at_risk_rows(ax, ticks, rows, min_cell, prefix, hidden)
     return ax
+
+
+def _km_layout(result: ResolutionResult, stratum_var: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
+    """The curves of ``stratum_var``, the days of a month, the strata in drawing order and the
+    x ticks (months) of :func:`km_resolution`."""
+    if stratum_var not in STRATUM_VARS:
+        raise ValueError(f"stratum_var must be one of {', '.join(STRATUM_VARS)}, not {stratum_var!r}")
+    curves = result.curves[result.curves["stratum_var"] == stratum_var]
+    if curves.empty:
+        strata = ", ".join(result.options.strata)
+        raise ValueError(f"the result has no curves by {stratum_var!r} (its strata: {strata})")
+    month = days_per(result.landmarks, "months", DAYS_PER_YEAR / 12)
+    strata = sorted(curves["stratum"].unique(), key=lambda s: (_ORDER.get(s, 2), str(s)))
+    ticks = nice_ticks(curves["time"].max() / month, steps=(1, 2, 3, 6, 12, 24, 60))
+    return curves, month, strata, ticks
+
+
+def km_at_risk(result: ResolutionResult, stratum_var: str = "all") -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """The number-at-risk table :func:`km_resolution` prints: the x ticks (months) and, per
+    stratum in drawing order, the numbers at risk at each tick."""
+    curves, month, strata, ticks = _km_layout(result, stratum_var)
+    return ticks, [(s, at_risk(curves[curves["stratum"] == s].sort_values("time"), ticks * month)) for s in strata]
 
 
 def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axes | None = None, *,

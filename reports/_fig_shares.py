@@ -6,6 +6,7 @@ its row says so, the rule of :mod:`toh.reports.tables`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,7 +59,8 @@ def _dots(ax: Axes, labels: list[str], est: np.ndarray, lower: np.ndarray, upper
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *, min_cell: int = 5) -> Axes:
+def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *, min_cell: int = 5,
+                         hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Share of index episodes with a fracture and with AVN, overall and by pregnancy, with exact CIs.
 
     Parameters
@@ -69,18 +71,23 @@ def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *,
         Axes to draw in; default a new single-column figure.
     min_cell
         Shares resting on a count from 1 to ``min_cell - 1`` (or such a complement) are not drawn.
+    hidden
+        ``(row, 0)`` of the shares the report's disclosure audit hides besides (row
+        ``"outcome.group"`` or ``"modality.finding"``): not drawn either.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     table = result.estimates
+    audit = frozenset(hidden)
     with figure_style():
         ax = new_axes(ax, share_rows_height(len(table)))
         groups = {"all": "all", "pregnancy-associated": "pregnancy", "not pregnancy-associated": "other"}
         labels = [f"{'Fracture' if r.outcome == 'fracture' else 'AVN'}: {groups.get(r.group, r.group)}"
                   for r in table.itertuples()]
-        hidden = np.array([_hidden(r.events, r.n, min_cell) for r in table.itertuples()])
+        hidden = np.array([_hidden(r.events, r.n, min_cell) or (f"{r.outcome}.{r.group}", 0) in audit
+                           for r in table.itertuples()])
         _dots(ax, labels, table["proportion"].to_numpy(float), table["proportion_lower"].to_numpy(float),
               table["proportion_upper"].to_numpy(float), [_GROUP_COLOURS.get(g, OKABE_ITO["black"])
                                                           for g in table["group"]],
@@ -88,7 +95,8 @@ def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *,
     return ax
 
 
-def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell: int = 5) -> Axes:
+def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell: int = 5,
+                     hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Share of index episodes whose first examination of the modality shows each finding (among
     those that recorded it), by modality, with CIs.
 
@@ -100,18 +108,23 @@ def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell:
         Axes to draw in; default a new single-column figure.
     min_cell
         Shares resting on a count from 1 to ``min_cell - 1`` (or such a complement) are not drawn.
+    hidden
+        ``(row, 0)`` of the shares the report's disclosure audit hides besides (row
+        ``"outcome.group"`` or ``"modality.finding"``): not drawn either.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     table = result.findings[result.findings["recorded"] > 0]
+    audit = frozenset(hidden)
     with figure_style():
         ax = new_axes(ax, share_rows_height(max(len(table), 1)))
         labels = [f"{r.modality}: {r.finding.replace('_', ' ')}" for r in table.itertuples()]
         modalities = list(dict.fromkeys(table["modality"]))
         colours = [colour_for(m, modalities.index(m)) for m in table["modality"]]
-        hidden = np.array([_hidden(r.positive, r.recorded, min_cell) for r in table.itertuples()], dtype=bool)
+        hidden = np.array([_hidden(r.positive, r.recorded, min_cell) or (f"{r.modality}.{r.finding}", 0) in audit
+                           for r in table.itertuples()], dtype=bool)
         _dots(ax, labels, table["share"].to_numpy(float), table["lower"].to_numpy(float),
               table["upper"].to_numpy(float), colours, hidden, "imaging", "% of index episodes, first\n"
               f"examination ({100 * result.conf:g}% CI)", min_cell)

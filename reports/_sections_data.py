@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from toh.reports._document import ReportTable, Section, Text, Writer
-from toh.reports.tables import table_one
+from toh.reports._document import Num, ReportTable, Section, Text, Writer
+from toh.reports.tables import HIDDEN, TableOneEntry, entry_text, table_one_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.baseline import BaselineResult
@@ -37,7 +37,7 @@ def data_section(report: ValidationReport, w: Writer) -> Section:
     parts += [" were read", *([f"; the export has no {' and no '.join(sorted(report.absent))} table, so the "
                                "estimates that need it are not estimable (an empty table, with a header and no "
                                "rows, would count as zero)"] if report.absent else []),
-              ". Validation found ", w.count(errors), " error(s) and ", w.count(warnings),
+              ". Validation found ", w.count(errors, people=False), " error(s) and ", w.count(warnings, people=False),
               " warning(s); warnings do not stop the analysis (an extra column, an optional table absent)."]
     files = ReportTable(
         "validation_files", "Tables read", ("table", "file", "rows"),
@@ -70,19 +70,48 @@ def attrition_section(derived: DerivedCohort, rows_in: dict[str, int], w: Writer
     return Section("attrition", "Attrition", (text,), tables=(table,))
 
 
+def _table_one_cell(entry: TableOneEntry, w: Writer) -> Text:
+    """A Table 1 entry as a fragment: a count is a :class:`Num` (audited), a summary text."""
+    if entry.kind == "count":
+        small, secondary = w.small(entry.n), w.hidden_cell(entry.cell) and not w.small(entry.n)
+        text = entry_text(entry, w.min_cell, secondary)
+        return (Num(text, value=entry.n, suppressed=small or secondary, kind="count", cell=entry.cell),)
+    text = entry_text(entry, w.min_cell)
+    return (Num(text, suppressed=True),) if entry.kind == "summary" and text == HIDDEN else (text,)
+
+
 def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
-    """Table 1 and the age distribution by sex."""
+    """Table 1 and the age distribution by sex; every count of Table 1 declared to the audit."""
+    layout = table_one_layout(baseline, w.min_cell)
+    for cell in layout.cells:
+        w.declare(cell.key, cell.value, cell.published)
+    w.relate(*layout.relations)
+    h = w.headline
+    size = {c: w.cells[f"table1.patients.{c}"].value for c in ("all", "M", "F")}
+
+    def patients(key: str, column: str) -> Num:  # the same count as Table 1's, when it is
+        same = h.get(key) is not None and float(h[key]) == size[column]
+        return w.count(h.get(key), key, cell=f"table1.patients.{column}" if same else None)
+
+    def age(column: str, stat: str) -> Num:
+        return w.num(f"demographics.age.{column}.{stat}", 1, hide=w.summary_hidden(size[column]))
+
     text: Text = (
-        "The cohort has ", w.n("demographics.sex_ratio.n"), " patients: ", w.n("demographics.sex_ratio.men"),
-        " men and ", w.n("demographics.sex_ratio.women"), " women. The median age at onset was ",
-        w.num("demographics.age.M.median", 1), " years in men (IQR ", w.num("demographics.age.M.q1", 1), " to ",
-        w.num("demographics.age.M.q3", 1), ") and ", w.num("demographics.age.F.median", 1),
-        " years in women (IQR ", w.num("demographics.age.F.q1", 1), " to ", w.num("demographics.age.F.q3", 1), ").",
+        "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients: ",
+        patients("demographics.sex_ratio.men", "M"), " men and ", patients("demographics.sex_ratio.women", "F"),
+        " women. The median age at onset was ", age("M", "median"), " years in men (IQR ", age("M", "q1"), " to ",
+        age("M", "q3"), ") and ", age("F", "median"), " years in women (IQR ", age("F", "q1"), " to ", age("F", "q3"),
+        ").",
     )
-    t1 = table_one(baseline, w.min_cell)
-    t1["characteristic"] = t1["characteristic"].where(t1["characteristic"] != t1["characteristic"].shift(), "")
-    table = frame_table(t1, "table1", "Table 1. Baseline characteristics of the index episodes, by sex",
-                        note=f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to "
-                             f"{max(w.min_cell - 1, 0)} are shown as <{w.min_cell}, with one more cell hidden where "
-                             "a total would reveal them." if w.min_cell > 1 else "n (%); median [IQR].")
+    rows = []
+    previous = None
+    for label, level, entries in layout.rows:
+        rows.append((("" if label == previous else label,), (level,), *(_table_one_cell(e, w) for e in entries)))
+        previous = label
+    note = (f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to {w.min_cell - 1} "
+            f"are shown as <{w.min_cell}; '{HIDDEN}' marks a count hidden because the table's totals would give a "
+            f"small count back, and the median [IQR] of a group of fewer than {w.min_cell}; treatments of fewer "
+            f"than {w.min_cell} patients are counted as 'other'." if w.min_cell > 1 else "n (%); median [IQR].")
+    table = ReportTable("table1", "Table 1. Baseline characteristics of the index episodes, by sex",
+                        ("characteristic", "level", "All", "Men", "Women"), tuple(rows), note=note)
     return Section("cohort", "Cohort description", (text,), tables=(table,))

@@ -97,9 +97,13 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"pregnancy-associated against other episodes has a Wald interval on the log scale.",
         "Claims. " + VERDICT_RULE + " Claims files read: " + "; ".join(
             f"{Path(name).name} (SHA-256 {digest[:12]})" for name, digest in analysis.claims.files) + ".",
-        (f"Small counts. Counts from 1 to {min_cell - 1} are shown as <{min_cell} in every table, sentence and "
-         f"figure of this report; a share, ratio or rate whose numerator or complement is such a count is "
-         f"suppressed, and where one cell of a variable is hidden the next smallest is hidden as well."
+        (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell} in every table, "
+         f"sentence and figure. Table 1, the numbers at risk and counts by stratum, the migration sites and "
+         f"each 'x of n' share are then audited together as linear relations (a linear program per hidden "
+         f"count, reading <{min_cell} as 1 to {min_cell - 1}), and further counts are hidden ('not shown') "
+         f"until no hidden small count can be narrowed to fewer than half of the values <{min_cell} allows. "
+         f"Shares, rates and medians resting on a hidden count or on fewer than {min_cell} people are not "
+         f"shown, and treatments and migration sites of fewer than {min_cell} patients are counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

@@ -167,7 +167,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
     from toh.analyses.pipeline import analyse_export
-    from toh.reports._build_steps import analysis_options, figures_step, render_step
+    from toh.reports._build_steps import analysis_options, document_step, figures_step, render_step
 
     assert config.export is not None
     written: list[Path] = []
@@ -185,6 +185,8 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
     for caution in run.cautions:
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
-        figures = figures_step(run.analysis, stage / "figures", config)
+        # the document first: its disclosure audit says which numbers at risk the figures hide
+        document = document_step(config, run)
+        figures = figures_step(run.analysis, stage / "figures", config, document[0])
         note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, run, fingerprint, version)
+    return render_step(stage, config, steps, run, fingerprint, version, document)

@@ -14,7 +14,6 @@ who wrote it (a bundle is not signed).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import re

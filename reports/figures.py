@@ -27,7 +27,7 @@ figure (numbers at risk, group sizes, histogram bars) follow the project's small
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,8 +57,9 @@ FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _specs(analysis: CohortAnalysis, width_in: float,
-           min_cell: int) -> list[tuple[str, float, Callable[[Figure], object]]]:
+def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
+           hidden: Mapping[str, Collection[tuple[str, int]]] | None = None
+           ) -> list[tuple[str, float, Callable[[Figure], object]]]:
     """(file stem, height in inches, draw(figure)) of every figure of a paper, in order."""
     from toh.reports.document import claims_for_figure
 
@@ -68,7 +69,8 @@ def _specs(analysis: CohortAnalysis, width_in: float,
     for s in (s for s in STRATUM_VARS if (curves["stratum_var"] == s).any()):
         n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
         specs.append((f"km_resolution_{s}", 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
-                      lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell)))
+                      lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell,
+                                                     hidden=(hidden or {}).get(f"km_resolution_{s}", ()))))
     specs += [
         ("cif_recurrence_migration", 2.3 * scale + 0.125 * 3 + 0.25,
          lambda fig: cif_curves(analysis.recurrence, analysis.migration, fig.add_subplot(), min_cell=min_cell)),
@@ -78,11 +80,14 @@ def _specs(analysis: CohortAnalysis, width_in: float,
          lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
                                 men_age_range=analysis.definitions.men_age_range)),
         ("complications", share_rows_height(len(analysis.complications.estimates)),
-         lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell)),
+         lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell,
+                                          hidden=(hidden or {}).get("complications", ()))),
         ("imaging_findings", share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
-         lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell)),
+         lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell,
+                                      hidden=(hidden or {}).get("imaging_findings", ()))),
         ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
-         lambda fig: claims_forest(claims_for_figure(analysis, min_cell), claims_container(fig))),
+         lambda fig: claims_forest(claims_for_figure(analysis, min_cell, [c for c, _ in (hidden or {}).get(
+             "claims_forest", ())]), claims_container(fig))),
     ]
     return [spec for spec in specs if not analysis.reason(*FIGURE_NEEDS.get(spec[0], ("",)))]
 
@@ -93,7 +98,8 @@ def figure_names(analysis: CohortAnalysis) -> list[str]:
 
 
 def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
-                  width: str | float = "single", *, min_cell: int = 5) -> list[Path]:
+                  width: str | float = "single", *, min_cell: int = 5,
+                  hidden: Mapping[str, Collection[tuple[str, int]]] | None = None) -> list[Path]:
     """Write every figure of a paper in each format, with identical bytes from run to run.
 
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
@@ -115,6 +121,9 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     min_cell
         Small-cell rule: counts from 1 to ``min_cell - 1`` print as ``"<min_cell"``, and a share
         (or a claim's estimate) resting on such a count is not drawn (0 shows everything).
+    hidden
+        Figure stem -> ``(row, column)`` of the numbers at risk the report's disclosure audit
+        hides besides (:func:`toh.reports.document.figure_hidden`).
 
     Returns
     -------
@@ -135,7 +144,7 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for stem, height, draw in _specs(analysis, width_in, min_cell):
+    for stem, height, draw in _specs(analysis, width_in, min_cell, hidden):
         with figure_style():
             fig = new_figure(width_in, height)
             draw(fig)

@@ -2,9 +2,10 @@
 small-cell suppression, rendered to HTML, CSV and LaTeX.
 
 Formatting is applied here, at render time; the numbers come from :mod:`analyses` untouched.
-Counts from 1 to ``min_cell - 1`` are shown as "<min_cell" (zeros are shown), and where a single
-cell of a variable is suppressed the next smallest non-zero cell is suppressed too, so that the
-known total does not reveal it (complementary suppression).
+Counts from 1 to ``min_cell - 1`` are shown as "<min_cell" (zeros are shown); the relations of
+Table 1 (each column's levels against its patients, men and women against all) are audited by
+:mod:`toh.reports.disclosure`, which hides further counts ("not shown") until none of the small
+ones can be recovered to a range narrower than ``min_cell``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,26 @@ from __future__ import annotations
 import html
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from typing import TYPE_CHECKING
 
-from toh.analyses.baseline import BaselineResult
+from toh.analyses.baseline import COLUMNS, BaselineResult
 from toh.cohort.safe_csv import write_csv
+from toh.reports.disclosure import Cell, Relation, fold_levels, protect, summary_shown, total_of
 from toh.reports.safe_text import neutralise
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
 
-__all__ = ["suppression_mask", "table_one", "format_estimate", "render_table", "LABELS"]
+__all__ = ["table_one", "table_one_layout", "entry_text", "TableOneEntry", "TableOneLayout", "format_estimate",
+           "render_table", "LABELS", "HIDDEN"]
+
+#: A count or summary hidden by the disclosure audit (not small itself, or a summary of a small group).
+HIDDEN = "not shown"
 
 #: Row labels of Table 1.
 LABELS: dict[str, str] = {
@@ -42,30 +49,6 @@ LABELS: dict[str, str] = {
 _HEADERS = {"all": "All", "M": "Men", "F": "Women"}
 
 
-def suppression_mask(counts: pd.Series, groups: pd.Series, min_cell: int) -> pd.Series:
-    """Which counts to suppress: 0 < n < min_cell, plus one complementary cell per group.
-
-    Parameters
-    ----------
-    counts
-        Cell counts.
-    groups
-        Group of each cell (cells whose total is shown together, e.g. the levels of one
-        variable in one column).
-    min_cell
-        Smallest count shown.
-    """
-    primary = (counts > 0) & (counts < min_cell)
-    mask = primary.copy()
-    for _, members in counts.groupby(groups, sort=False):
-        hidden = mask[members.index]
-        if hidden.sum() == 1 and len(members) > 1:
-            others = members[~hidden & (members > 0)]
-            if len(others):
-                mask[others.idxmin()] = True
-    return mask
-
-
 def _number(value: float, digits: int = 1) -> str:
     return "NA" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
@@ -75,6 +58,133 @@ def format_estimate(estimate: float, lower: float, upper: float, digits: int = 2
     return f"{_number(estimate * scale, digits)} ({_number(lower * scale, digits)} to {_number(upper * scale, digits)})"
 
 
+@dataclass(frozen=True)
+class TableOneEntry:
+    """One cell of Table 1 before suppression: a count "n (%)" with its audit cell, a summary
+    "median [q1, q3]" of ``n`` values, or nothing (a column the variable does not have)."""
+
+    kind: str
+    cell: str | None = None
+    n: float = math.nan
+    denominator: float = math.nan
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class TableOneLayout:
+    """Table 1's rows (label, level, one entry per column of :data:`COLUMNS`), its counts and the
+    relations between them (margins by column, men and women against all, the levels of a
+    variable against its group), for the disclosure audit."""
+
+    rows: tuple[tuple[str, str, tuple[TableOneEntry, ...]], ...]
+    cells: tuple[Cell, ...]
+    relations: tuple[Relation, ...]
+
+
+def _folded(group: pd.DataFrame, variable: str, min_cell: int) -> pd.DataFrame:
+    """Treatment levels resting on fewer than ``min_cell`` patients (all column) folded into "other"."""
+    if variable != "treatment" or min_cell <= 1:
+        return group
+    overall = group[group["column"] == "all"].set_index("level")["n"].astype(int)
+    folding = fold_levels(overall.to_dict(), min_cell)
+    rename = {level: label for label, levels in folding.items() for level in levels}
+    folded = group.assign(level=group["level"].map(rename))
+    summed = folded.groupby(["level", "column"], sort=False, as_index=False)["n"].sum()
+    first = folded.drop_duplicates(["level", "column"]).drop(columns="n")
+    return first.merge(summed, on=["level", "column"])[group.columns]
+
+
+def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLayout:
+    """Table 1's entries, counts and relations (see :class:`TableOneLayout`)."""
+    frame = baseline.table
+    cells: dict[str, Cell] = {}
+    relations: list[Relation] = []
+
+    def declare(key: str, value: float, published: bool = True) -> str | None:
+        if not published and value == 0:
+            return None  # a zero the reader can derive: the relation states it exactly
+        cells.setdefault(key, Cell(key, float(value), published))
+        return key
+
+    def relate(group: str, total: str, parts: list[str | None]) -> None:
+        relations.append(total_of(group, total, [p for p in parts if p is not None]))
+
+    age = frame[frame["variable"] == "age_at_onset_years"].set_index("column")
+    size = {c: int(age["n"].get(c, 0) + age["missing"].get(c, 0)) for c in COLUMNS}
+    patients = {c: declare(f"table1.patients.{c}", size[c]) for c in COLUMNS}
+    relate("table1 patients", patients["all"],
+           [patients["M"], patients["F"], declare("table1.patients.other", size["all"] - size["M"] - size["F"], False)])
+    rows: list[tuple[str, str, tuple[TableOneEntry, ...]]] = [
+        ("Patients, n", "", tuple(TableOneEntry("count", patients[c], size[c]) for c in COLUMNS))]
+    for variable, group in frame.groupby("variable", sort=False):
+        label = LABELS.get(variable, variable)
+        group = _folded(group, variable, min_cell)
+        columns = list(dict.fromkeys(group["column"]))
+        levels = list(dict.fromkeys(group["level"]))
+        first = group.drop_duplicates("column").set_index("column")
+        missing = {c: int(first.loc[c, "missing"]) for c in columns}
+        shown_missing = sum(missing.values()) > 0
+        miss = {c: declare(f"table1.{variable}.missing.{c}", missing[c], shown_missing) for c in columns}
+        counted = {}
+        for c in columns:
+            total = int(first.loc[c, "denominator"]) + missing[c]
+            pregnant = cells.get(f"table1.pregnancy.pregnant.{c}")
+            owner = (patients[c] if total == size[c] else f"table1.pregnancy.pregnant.{c}"
+                     if variable == "trimester" and pregnant is not None and pregnant.value == total
+                     else f"table1.{variable}.group.{c}")
+            cells.setdefault(owner, Cell(owner, float(total), False))  # a group the table does not print
+            if first.loc[c, "kind"] == "continuous":
+                relate(f"table1 {variable} {c}", owner,
+                       [declare(f"table1.{variable}.n.{c}", int(first.loc[c, "n"]), False), miss[c]])
+                continue
+            parts = group[group["column"] == c].set_index("level")["n"].astype(int)
+            counted[c] = {lv: declare(f"table1.{variable}.{lv}.{c}", parts[lv]) for lv in levels}
+            rest = declare(f"table1.{variable}.rest.{c}", int(first.loc[c, "denominator"]) - int(parts.sum()), False)
+            relate(f"table1 {variable} {c}", owner, [*counted[c].values(), rest, miss[c]])
+        if set(columns) == set(COLUMNS):
+            for lv, all_cell in ((lv, counted["all"][lv]) for lv in (levels if counted else [])):
+                value = cells[all_cell].value - cells[counted["M"][lv]].value - cells[counted["F"][lv]].value
+                relate(f"table1 {variable} {lv} by sex", all_cell,
+                       [counted["M"][lv], counted["F"][lv], declare(f"table1.{variable}.{lv}.other", value, False)])
+            if shown_missing:
+                relate(f"table1 {variable} missing by sex", miss["all"],
+                       [miss["M"], miss["F"], declare(f"table1.{variable}.missing.other",
+                                                      missing["all"] - missing["M"] - missing["F"], False)])
+        for lv in levels:
+            entries = []
+            for c in COLUMNS:
+                if c not in columns:
+                    entries.append(TableOneEntry("blank"))
+                    continue
+                row = group[(group["column"] == c) & (group["level"] == lv)].iloc[0]
+                if row["kind"] == "continuous":
+                    summary = f"{row['median']:.1f} [{row['q1']:.1f}, {row['q3']:.1f}]" if row["n"] else "NA"
+                    entries.append(TableOneEntry("summary", n=float(row["n"]), summary=summary))
+                else:
+                    entries.append(TableOneEntry("count", counted[c][lv], float(row["n"]), float(row["denominator"])))
+            rows.append((label, lv, tuple(entries)))
+        if shown_missing:
+            rows.append((label, "missing", tuple(TableOneEntry("count", miss[c], missing[c]) if c in columns
+                                                  else TableOneEntry("blank") for c in COLUMNS)))
+    return TableOneLayout(tuple(rows), tuple(cells.values()), tuple(relations))
+
+
+def entry_text(entry: TableOneEntry, min_cell: int, secondary: bool = False) -> str:
+    """The text of a Table 1 entry: "<min_cell" for a small count, "not shown" for a count
+    hidden by secondary suppression or a summary of fewer than ``min_cell`` values."""
+    if entry.kind == "blank":
+        return ""
+    if entry.kind == "summary":
+        return entry.summary if summary_shown(entry.n, min_cell) else HIDDEN
+    if 0 < entry.n < min_cell:
+        return f"<{min_cell}"
+    if secondary:
+        return HIDDEN
+    if math.isnan(entry.denominator):
+        return f"{int(entry.n)}"
+    return f"{int(entry.n)} ({_number(100 * entry.n / entry.denominator) if entry.denominator else 'NA'})"
+
+
 def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> pd.DataFrame:
     """Table 1 as strings: one row per variable and level, columns All / Men / Women.
 
@@ -82,38 +192,17 @@ def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> p
     ``baseline`` it is.
 
     Counts are "n (%)" of the patients with the variable recorded; continuous variables are
-    "median [q1, q3]"; a "missing" row follows a variable that has missing values.
+    "median [q1, q3]"; a "missing" row follows a variable that has missing values.  Counts from
+    1 to ``min_cell - 1`` show as "<min_cell"; the counts the audit of the table's relations
+    (:func:`toh.reports.disclosure.protect`) hides besides, and summaries of fewer than
+    ``min_cell`` values, show as "not shown"; treatments of fewer than ``min_cell`` patients
+    are folded into "other".
     """
-    frame = getattr(baseline, "baseline", baseline).table.copy()
-    counts = frame["kind"] == "count"
-    keys = frame.loc[counts, "variable"] + "|" + frame.loc[counts, "column"]
-    mask = suppression_mask(frame.loc[counts, "n"], keys, min_cell).reindex(frame.index, fill_value=False).astype(bool)
-    cells = []
-    for i, row in frame.iterrows():
-        if row["kind"] == "continuous":
-            text = f"{row['median']:.1f} [{row['q1']:.1f}, {row['q3']:.1f}]" if row["n"] else "NA"
-        elif mask[i]:
-            text = f"<{min_cell}"
-        else:
-            pct = 100 * row["n"] / row["denominator"] if row["denominator"] else float("nan")
-            text = f"{int(row['n'])} ({_number(pct)})"
-        cells.append(text)
-    frame["cell"] = cells
-    header = frame[frame["variable"] == "age_at_onset_years"].set_index("column")["n"] + \
-        frame[frame["variable"] == "age_at_onset_years"].set_index("column")["missing"]
-    rows = [("Patients, n", "", *[str(int(header.get(c, 0))) for c in _HEADERS])]
-    for variable, group in frame.groupby("variable", sort=False):
-        label = LABELS.get(variable, variable)
-        wide = group.pivot(index="level", columns="column", values="cell")
-        order = list(dict.fromkeys(group["level"]))
-        for level in order:
-            rows.append((label, level, *[wide.loc[level].get(c, "") for c in _HEADERS]))
-        missing = group.drop_duplicates("column").set_index("column")["missing"]
-        if missing.sum() > 0:
-            shown = [("<" + str(min_cell)) if 0 < missing.get(c, 0) < min_cell else str(int(missing.get(c, 0)))
-                     if c in missing.index else "" for c in _HEADERS]
-            rows.append((label, "missing", *shown))
-    return pd.DataFrame(rows, columns=["characteristic", "level", *[_HEADERS[c] for c in _HEADERS]])
+    layout = table_one_layout(getattr(baseline, "baseline", baseline), min_cell)
+    secondary = protect(layout.cells, layout.relations, min_cell).secondary
+    rows = [(label, level, *[entry_text(e, min_cell, e.cell in secondary) for e in entries])
+            for label, level, entries in layout.rows]
+    return pd.DataFrame(rows, columns=["characteristic", "level", *[_HEADERS[c] for c in COLUMNS]])
 
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",

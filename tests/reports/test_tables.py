@@ -6,7 +6,8 @@ import pandas as pd
 
 from toh.analyses.baseline import analyse_baseline
 from builders import cohort_from_index
-from toh.reports.tables import format_estimate, render_table, suppression_mask, table_one
+from toh.reports.disclosure import protect
+from toh.reports.tables import format_estimate, render_table, table_one, table_one_layout
 
 
 def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:
@@ -25,30 +26,32 @@ def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:
     })
 
 
-def test_suppression_with_complement_by_hand() -> None:
-    counts = pd.Series([3, 10, 12, 0, 20])
-    groups = pd.Series(["a", "a", "a", "b", "b"])
-    # group a: 3 < 5 is suppressed; its complement is the smallest other non-zero cell, 10
-    assert list(suppression_mask(counts, groups, 5)) == [True, True, False, False, False]
-    # two cells below the limit protect each other: no complement needed
-    assert list(suppression_mask(pd.Series([2, 3, 30]), pd.Series(["a"] * 3), 5)) == [True, True, False]
-
-
 def test_table_one_by_hand() -> None:
     table = table_one(analyse_baseline(cohort_from_index(_index())), min_cell=3)
     rows = {(r.characteristic, r.level): r for r in table.itertuples(index=False)}
-    assert rows[("Patients, n", "")][2:] == ("12", "8", "4")
-    # sides: L 6 (all men), R 6 = 2 men + 4 women; among men 6 (75.0) and 2 -> suppressed (<3),
-    # and its only neighbour 6 is suppressed too (complement)
-    side_left = rows[("Index hip, n (%)", "left")]
-    assert side_left.All == "6 (50.0)" and side_left.Men == "<3" and side_left.Women == "0 (0.0)"
-    assert rows[("Index hip, n (%)", "right")].Men == "<3"
-    # women: pregnant 3, postpartum 0, none 1 -> "none" is suppressed, and "pregnant" with it
-    # (otherwise 4 - 3 - 0 would reveal it); zeros stay visible
+    # sides: L 6 (all men), R 6 = 2 men + 4 women.  Men's right 2 is small.  Women's left 0 stays
+    # visible (a zero is never hidden), so left 6 = men's left, and men 8 - 6 gives the 2 back:
+    # the audit hides both sides' totals and men and women, leaving men's right anywhere in 1..2
+    assert rows[("Patients, n", "")][2:] == ("12", "not shown", "not shown")
+    side_left, side_right = rows[("Index hip, n (%)", "left")], rows[("Index hip, n (%)", "right")]
+    assert side_left.All == "not shown" and side_left.Men == "not shown" and side_left.Women == "0 (0.0)"
+    assert side_right.Men == "<3" and side_right.Women == "not shown"
+    # women: pregnant 3 (trimester 2: 1, trimester 3: 2), postpartum 0, none 1 -> "none" is hidden,
+    # and "pregnant" with it (4 - 3 - 0 would give it back); the zero stays visible
     pregnancy = "Pregnancy status at onset (women), n (%)"
-    assert rows[(pregnancy, "none")].Women == "<3" and rows[(pregnancy, "pregnant")].Women == "<3"
+    assert rows[(pregnancy, "none")].Women == "<3" and rows[(pregnancy, "pregnant")].Women == "not shown"
     assert rows[(pregnancy, "postpartum")].Women == "0 (0.0)"
+    assert rows[("Trimester (pregnant women), n (%)", "2")].Women == "<3"
+    # no hidden small count of the table is left narrower than "<3" says, by the audit itself
+    layout = table_one_layout(analyse_baseline(cohort_from_index(_index())), 3)
+    result = protect(layout.cells, layout.relations, 3)
+    assert result.residual == () and result.narrowest() >= 1
     assert rows[("Age at onset, years, median [IQR]", "")].Men == "45.0 [45.0, 45.0]"
+    # with min_cell 5 the 4 women's ages are a group too small to summarise
+    table5 = table_one(analyse_baseline(cohort_from_index(_index())), min_cell=5)
+    age = table5[table5["characteristic"] == "Age at onset, years, median [IQR]"].iloc[0]
+    assert age["Women"] == "not shown" and age["Men"] == "45.0 [45.0, 45.0]"
+    assert table5.iloc[0]["Women"] == "<5" and table5.iloc[0]["Men"] == "not shown"  # 12 = 8 + 4
 
 
 def test_rendering_escapes_hostile_text_and_defuses_csv() -> None:

@@ -1,0 +1,209 @@
+"""An attack on built reports: from everything a report document prints and the relations it
+declares, solve for each hidden count the narrowest range a reader can put it in.
+
+The attack reads the document, not the engine: it collects the printed and hidden counts from
+the :class:`Num` fragments, builds its own constraint matrix from ``doc.relations`` and calls
+``scipy.optimize.linprog`` itself, so a mistake in the engine's audit or in the way the
+sections apply it shows here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from report_builders import REPORT_DAY, demo_export
+from toh.reports._document import Num, ReportDocument
+
+
+@dataclass(frozen=True)
+class Attack:
+    """What the attack found: counts hidden (small ones and the others), and the range of each
+    small hidden count, reading the labels ("<5" is 1 to 4, "not shown" at least 5) and not."""
+
+    primary: int
+    secondary: int
+    ranges: dict[str, tuple[float, float]]
+    blind: dict[str, tuple[float, float]]
+
+    def narrowest(self) -> float:
+        """Smallest width of a hidden small count's range, labels read (within 1 to 4 for min_cell 5)."""
+        return min((_width(lo, hi) for lo, hi in self.ranges.values()), default=math.inf)
+
+    def narrowest_blind(self) -> float:
+        """Smallest width, every hidden count taken as anything from 0 up."""
+        return min((_width(lo, hi) for lo, hi in self.blind.values()), default=math.inf)
+
+    def exposed(self, min_cell: int) -> dict[str, tuple[float, float]]:
+        """Small counts a reader who knows they are small places among fewer values than half
+        of what "<min_cell" allows (fewer than 3 of 1..4 for min_cell 5)."""
+        need = math.ceil((min_cell - 2) / 2)
+        return {k: (lo, hi) for k, (lo, hi) in self.ranges.items()
+                if min(math.floor(hi + 1e-7) if math.isfinite(hi) else min_cell, min_cell - 1)
+                - max(math.ceil(lo - 1e-7), 1) < need}
+
+
+def _width(lo: float, hi: float) -> float:
+    """Width of the integer range [ceil lo, floor hi]."""
+    return math.inf if math.isinf(hi) else math.floor(hi + 1e-7) - math.ceil(lo - 1e-7)
+
+
+def _nums(doc: ReportDocument) -> list[Num]:
+    fragments = [f for s in doc.sections for p in s.paragraphs for f in p]
+    fragments += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c]
+    fragments += [num for s in doc.sections for fig in s.figures for _, num in fig.numbers]  # numbers at risk
+    return [f for f in fragments if isinstance(f, Num)]
+
+
+def attack(doc: ReportDocument) -> Attack:
+    """Solve, for every hidden small count of ``doc``, min and max of it subject to everything
+    the document prints, the labels of what it hides and the relations it declares."""
+    m = doc.min_cell
+    printed: dict[str, float] = {}
+    hidden: dict[str, float] = {}
+    labels: dict[str, tuple[float, float | None]] = {}
+    for num in _nums(doc):
+        if num.kind == "count" and not num.suppressed:
+            assert num.value is None or not (0 < num.value < m), f"a small count is printed: {num}"
+        if num.cell is None:
+            continue
+        (hidden if num.suppressed else printed)[num.cell] = num.value
+        if num.suppressed:
+            labels[num.cell] = (1, m - 1) if num.text == f"<{m}" else (m, None)
+            assert num.text in {f"<{m}", "not shown"}, num
+    leaked = set(printed) & set(hidden)
+    assert not leaked, f"counts printed in one place and hidden in another: {sorted(leaked)}"
+    truth = {**hidden, **dict(doc.implied)}
+    names = sorted({k for r in doc.relations for k, _ in r.terms} - set(printed))
+    assert set(names) <= set(truth) | set(printed), "a relation names a count the document does not know"
+    column = {k: i for i, k in enumerate(names)}
+    eq, eq_b, ub, ub_b = [], [], [], []
+    for relation in doc.relations:
+        row, rhs = np.zeros(len(names)), 0.0
+        for key, coefficient in relation.terms:
+            if key in column:
+                row[column[key]] += coefficient
+            else:
+                rhs -= coefficient * printed[key]
+        if not row.any():
+            continue
+        (eq if relation.kind == "eq" else ub).append(row)
+        (eq_b if relation.kind == "eq" else ub_b).append(rhs)
+    small = [k for k in names if 0 < truth.get(k, 0) < m]
+
+    def solve(bounds: list[tuple[float, float | None]]) -> dict[str, tuple[float, float]]:
+        ranges = {}
+        for key in small:
+            ends = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(names))
+                c[column[key]] = sign
+                fit = linprog(c, A_ub=np.array(ub) if ub else None, b_ub=np.array(ub_b) if ub else None,
+                              A_eq=np.array(eq) if eq else None, b_eq=np.array(eq_b) if eq else None,
+                              bounds=bounds, method="highs")
+                assert fit.status in (0, 3), fit.message
+                ends.append(-sign * math.inf if fit.status == 3 else sign * fit.fun)
+            ranges[key] = (ends[0], ends[1])
+        return ranges
+
+    primary = sum(1 for v in hidden.values() if 0 < v < m)
+    return Attack(primary, len(hidden) - primary, solve([labels.get(k, (0, None)) for k in names]),
+                  solve([(0, None)] * len(names)))
+
+
+def _document(export: Path, min_cell: int = 5) -> ReportDocument:
+    from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.validate import validate_export
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    report = validate_export(export, validation_date=REPORT_DAY)
+    derived = derive_cohort(report.tables)
+    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
+    return build_document("t", report, derived, analysis, analyse_baseline(derived),
+                          provenance(export, report.files, None, {}), {}, min_cell)
+
+
+def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
+    from toh.cohort.simulate import simulate_registry, write_registry
+
+    folder = tmp_path / f"sim-{patients}-{seed}"
+    write_registry(simulate_registry(patients, seed), folder)
+    return folder
+
+
+REGISTRIES = [("demo", 0, 0), ("simulated", 7, 3), ("simulated", 300, 1), ("simulated", 300, 2)]
+
+
+@pytest.mark.parametrize(("kind", "patients", "seed"), REGISTRIES, ids=[f"{k}-{p}-{s}" for k, p, s in REGISTRIES])
+def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patients: int, seed: int) -> None:
+    export = demo_export() if kind == "demo" else _simulated(tmp_path, patients, seed)
+    doc = _document(export)
+    found = attack(doc)
+    assert doc.relations, "the document declares no relation"
+    assert doc.protection is not None
+    residual = set(doc.protection.residual)
+    print(f"{kind} {patients} {seed}: {found.primary} small counts hidden, {found.secondary} more hidden, "
+          f"narrowest range of a small one {found.narrowest()} (labels read), {found.narrowest_blind()} (not), "
+          f"left exposed with nothing more to hide: {sorted(residual)}")
+    assert set(found.exposed(doc.min_cell)) <= residual, found.exposed(doc.min_cell)
+    blind = {k: r for k, r in found.blind.items() if _width(*r) < doc.min_cell and k not in residual}
+    assert not blind, blind
+
+
+def test_the_attack_finds_what_the_old_rule_left_open() -> None:
+    """Without secondary suppression (every audited count printed unless small), the attack
+    recovers a small count of the demo report exactly: it can fail."""
+    from dataclasses import replace
+
+    doc = _document(demo_export())
+
+    def show(f: object) -> object:
+        secondary = isinstance(f, Num) and f.suppressed and f.cell is not None and not 0 < (f.value or 0) < 5
+        return replace(f, suppressed=False) if secondary else f
+
+    opened = tuple(replace(
+        s, tables=tuple(replace(t, rows=tuple(tuple(tuple(show(f) for f in c) for c in row) for row in t.rows))
+                        for t in s.tables),
+        figures=tuple(replace(g, numbers=tuple((k, show(n)) for k, n in g.numbers)) for g in s.figures))
+        for s in doc.sections)
+    found = attack(replace(doc, sections=opened))
+    assert found.narrowest() == 0 and found.narrowest_blind() == 0  # pinned exactly
+
+
+def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
+    """Issue 13's examples: Table 1's "Patients, n" row, the sentence beside it and the ages of
+    the few women give nothing back."""
+    from toh.reports._document import plain_text
+
+    doc = _document(_simulated(tmp_path, 7, 3))
+    table1 = next(t for s in doc.sections for t in s.tables if t.name == "table1")
+    patients = [plain_text(c) for c in table1.rows[0][2:]]
+    women = next(n for n in _nums(doc) if n.cell == "table1.patients.F")
+    assert women.suppressed and patients[2] == "<5"
+    assert patients[1] == "not shown"  # else 7 - men gives the women back
+    ages = [plain_text(c) for c in table1.rows[1][2:]]
+    assert ages[2] == "not shown"  # the median [IQR] of fewer than 5 women
+    cohort = plain_text(next(s for s in doc.sections if s.id == "cohort").paragraphs[0])
+    assert "not shown years in women (IQR not shown to not shown)" in cohort
+    # a stratum of fewer than 5 patients: its median and landmark estimates are not shown
+    medians = next(t for s in doc.sections for t in s.tables if t.name == "resolution_landmarks")
+    for row in medians.rows:
+        if plain_text(row[0]) == "sex" and plain_text(row[1]) == "women":
+            assert plain_text(row[3]) == "not shown"
+
+
+def test_counts_not_about_people_are_shown() -> None:
+    from toh.reports._document import Writer
+
+    w = Writer({}, 5)
+    assert w.count(2, people=False).text == "2" and w.count(2).text == "<5"
+    assert w.count(2, people=False).cell is None and not w.cells  # not part of the audit
