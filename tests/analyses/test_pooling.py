@@ -120,6 +120,7 @@ def small(tmp_path_factory: pytest.TempPathFactory):
     return whole, analyse_cohort(whole, OPTIONS).headline()
 
 
+@pytest.mark.slow  # hypothesis splits, each pooled and analysed whole
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(labels=st.lists(st.integers(0, 3), min_size=60, max_size=60))
 def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int]) -> None:

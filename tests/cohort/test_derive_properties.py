@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import pandas as pd
 from cohort_strategies import cohorts
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +33,7 @@ def test_every_row_reaches_the_cohort_or_the_ledger_exactly_once(tables: dict[st
         assert set(combined) == set(tables[table][key]), table
 
 
+@pytest.mark.slow  # hypothesis cohorts through the derivation (the row-accounting property stays in the quick run)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts())
 def test_relations_are_consistent(tables: dict[str, pd.DataFrame]) -> None:

@@ -26,6 +26,7 @@ def test_the_walkthrough_has_its_sections() -> None:
         assert f"toh.{name}(" in text, name
 
 
+@pytest.mark.slow  # the walkthrough analyses the demo registry
 def test_every_block_runs_in_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # a block that writes a file would write it here
     namespace: dict[str, object] = {"__name__": "__walkthrough__"}

@@ -70,6 +70,7 @@ def _region(svg: str) -> str:
     return match.group(0)
 
 
+@pytest.mark.slow  # a report built twice
 def test_changing_a_published_range_changes_table_sentence_and_figure(tmp_path: Path) -> None:
     own = tmp_path / "own.toml"
     own.write_text(OWN)

@@ -107,6 +107,7 @@ def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     assert not (tmp_path / "demo" / "derived").exists()  # derived tables hold patient ids: not in a report
 
 
+@pytest.mark.slow  # every figure of the demo, twice
 def test_figures_command(tmp_path: Path) -> None:
     demo = Path(__file__).parents[2] / "cohort" / "demo"
     args = ["figures", str(demo), "--format", "png", "--bootstrap", "20", "--validation-date", "2026-01-31"]

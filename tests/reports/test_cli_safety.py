@@ -139,6 +139,7 @@ def test_a_signal_ends_the_workers_and_keeps_the_last_report(
     assert sorted(p.name for p in folder.iterdir()) == ["registry", "report"]  # no lock or staging left
 
 
+@pytest.mark.slow  # a whole report with its PDF
 def test_a_12000_character_free_text_cell_neither_breaks_the_pdf_nor_fills_the_page(tmp_path: Path) -> None:
     """A free-text value typed into a code column (treatment) once ended the PDF step with an
     internal error ("too high to be rendered on a single page"); every table cell is now cut to

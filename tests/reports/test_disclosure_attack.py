@@ -143,7 +143,8 @@ def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
 REGISTRIES = [("demo", 0, 0), ("simulated", 7, 3), ("simulated", 300, 1), ("simulated", 300, 2)]
 
 
-@pytest.mark.parametrize(("kind", "patients", "seed"), REGISTRIES, ids=[f"{k}-{p}-{s}" for k, p, s in REGISTRIES])
+@pytest.mark.parametrize(("kind", "patients", "seed"), [
+    pytest.param(*r, id=f"{r[0]}-{r[1]}-{r[2]}", marks=[pytest.mark.slow] if r[1] == 7 else []) for r in REGISTRIES])
 def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patients: int, seed: int) -> None:
     export = demo_export() if kind == "demo" else _simulated(tmp_path, patients, seed)
     doc = _document(export)
@@ -179,6 +180,7 @@ def test_the_attack_finds_what_the_old_rule_left_open() -> None:
     assert found.narrowest() == 0 and found.narrowest_blind() == 0  # pinned exactly
 
 
+@pytest.mark.slow  # a whole report of a simulated registry
 def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
     """Issue 13's examples: Table 1's "Patients, n" row, the sentence beside it and the ages of
     the few women give nothing back."""

@@ -277,6 +277,7 @@ def test_two_runs_give_identical_bytes(analysis: CohortAnalysis, written: tuple[
     assert not different
 
 
+@pytest.mark.slow  # every figure at double width
 def test_double_width_and_bad_options(analysis: CohortAnalysis, tmp_path: Path) -> None:
     paths = write_figures(analysis, tmp_path / "double", formats=("png",), width="double")
     from PIL import Image
@@ -337,6 +338,7 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # every figure drawn and measured, twice
 @pytest.mark.parametrize("width", ["single", "double"])
 def test_no_figure_text_runs_outside_its_canvas(analysis: CohortAnalysis, width: str, tmp_path: Path) -> None:
     assert _text_outside_the_canvas(analysis, width) == []

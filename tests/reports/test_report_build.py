@@ -60,6 +60,7 @@ def test_config_mistakes_name_file_and_key(tmp_path: Path, text: str, message: s
     assert str(path) in str(caught.value) and message in str(caught.value)
 
 
+@pytest.mark.slow  # reports built by the command in subprocesses
 def test_cli_exit_codes_for_report_builds(tmp_path: Path, hostile_export: Path) -> None:
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("[privacy]\nmin_cell = 'x'\n")
@@ -165,6 +166,7 @@ def test_progress_shows_only_on_an_interactive_terminal(tmp_path: Path) -> None:
     assert hidden.getvalue() == ""
 
 
+@pytest.mark.slow  # a whole report from a workbook
 def test_report_of_a_foreign_workbook_through_its_mapping_and_a_config_file(tmp_path: Path) -> None:
     foreign = Path(__file__).parents[1] / "data" / "foreign"
     config = tmp_path / "report.toml"
@@ -187,6 +189,7 @@ def test_report_of_a_foreign_workbook_through_its_mapping_and_a_config_file(tmp_
     assert "RuntimeWarning" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # three whole reports
 @pytest.mark.parametrize("patients, seed", [(1, 1), (2, 4), (4, 6)])
 def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, patients: int, seed: int) -> None:
     # found by building reports of 1-15 simulated patients x 6 seeds: the Weibull fit, the Cox model

@@ -155,7 +155,7 @@ def _numbers(doc: ReportDocument) -> list[Num]:
     return [f for f in cells if isinstance(f, Num)]
 
 
-@pytest.mark.parametrize("min_cell", [5, 100, 10_000])
+@pytest.mark.parametrize("min_cell", [5, pytest.param(100, marks=pytest.mark.slow), pytest.param(10_000, marks=pytest.mark.slow)])
 def test_no_small_count_is_shown(min_cell: int) -> None:
     from toh.analyses.baseline import analyse_baseline
     from toh.analyses.radiographic import RadiographicOptions
