@@ -89,7 +89,7 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
          lambda fig: claims_forest(claims_for_figure(analysis, min_cell, [c for c, _ in (hidden or {}).get(
              "claims_forest", ())]), claims_container(fig))),
     ]
-    return [spec for spec in specs if not analysis.reason(*FIGURE_NEEDS.get(spec[0], ("",)))]
+    return [spec for spec in specs if spec[0] not in FIGURE_NEEDS or not analysis.reason(*FIGURE_NEEDS[spec[0]])]
 
 
 def figure_names(analysis: CohortAnalysis) -> list[str]:

@@ -152,3 +152,24 @@ def test_a_12000_character_free_text_cell_neither_breaks_the_pdf_nor_fills_the_p
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "x" * 120 in markdown and "(12,000 characters)" in markdown and "x" * 121 not in markdown
     assert (out / "report.pdf").stat().st_size > 10_000
+
+
+@pytest.mark.slow  # a whole report
+def test_a_report_of_an_export_without_events_says_not_estimable(tmp_path: Path) -> None:
+    """No events table: the complications section gives the reason instead of zeros, its figure
+    is not drawn, the claims resting on it are not assessable, and the data section says so."""
+    import shutil
+
+    from report_builders import demo_export
+
+    export = tmp_path / "export"
+    shutil.copytree(demo_export(), export, ignore=shutil.ignore_patterns("*.json", "__*", "events.csv"))
+    out = tmp_path / "report"
+    code, text = _run("report", str(export), "--out", str(out), "--format", "md", *QUICK,
+                      "--validation-date", "2026-01-01")
+    assert code == 0, text
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "Not estimable: the export has no events table." in markdown
+    assert "absent: not in the export" in markdown and "not assessable" in markdown
+    assert not (out / "figures" / "complications.png").exists()
+    assert (out / "figures" / "radiographic_change.png").exists()
