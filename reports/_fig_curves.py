@@ -51,6 +51,10 @@ def _censor_handle():
     return Line2D([], [], linestyle="none", marker="|", color="black", markersize=3.5, markeredgewidth=0.6)
 
 
+#: The column of ``hidden`` that marks a stratum whose curve is not drawn.
+NOT_DRAWN = -1
+
+
 def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes | None = None, *,
                   min_cell: int = 5, ci: bool = True, hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Kaplan-Meier curves of the probability still unresolved against months since onset.
@@ -76,7 +80,8 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         Draw the confidence bands.
     hidden
         ``(stratum, column)`` of numbers at risk the report's disclosure audit hides although
-        they are not small (printed as an en dash).
+        they are not small (printed as an en dash); ``(stratum, NOT_DRAWN)`` for a group too
+        small (or whose size the report hides) to have a curve at all.
 
     Returns
     -------
@@ -91,6 +96,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         Unknown ``stratum_var``, or the result holds no curves for it.
     """
     curves, month, strata, ticks = _km_layout(result, stratum_var)
+    strata = [s for s in strata if (s, NOT_DRAWN) not in hidden]
     prefix = f"km-{slug(stratum_var)}"
     with figure_style():
         ax = new_axes(ax, 2.55 + 0.125 * (len(strata) + (len(strata) > 1)))

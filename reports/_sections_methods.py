@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from toh.analyses.claims import VERDICT_RULE, VERDICTS
 
-from toh.reports._claims_text import claim_cell, hidden_claims
+from toh.reports._claims_text import HIDDEN_VERDICT, claim_cell, hidden_claims
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,15 +25,17 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
     rows = []
     for c in claims.itertuples():
         cell = claim_cell(w, result.record(c.key), c.reason, hide=c.key in hidden)
-        rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,),
-                     (w.headline.get(f"claims.{c.key}.verdict", c.verdict),)))
-    counts = {v: int((claims["verdict"] == v).sum()) for v in VERDICTS}
+        verdict = HIDDEN_VERDICT if c.key in hidden else w.headline.get(f"claims.{c.key}.verdict", c.verdict)
+        rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,), (verdict,)))
+    shown = claims[~claims["key"].isin(sorted(hidden))]
+    counts = {v: int((shown["verdict"] == v).sum()) for v in VERDICTS}
     text: Text = (
         f"{counts['consistent']} of the {len(claims)} published statements about TOH checked here are consistent "
         f"with this registry (the whole {w.level} confidence interval satisfies the claim); not consistent (the "
         f"whole interval contradicts it): {counts['not consistent']}; inconclusive (the interval straddles the "
         f"published figure): {counts['inconclusive']}"
         + (f"; not assessable from this export: {counts['not assessable']}" if counts["not assessable"] else "")
+        + (f"; not shown, as the estimate rests on a small count: {len(hidden)}" if hidden else "")
         + ".",
     )
     references = "; ".join(dict.fromkeys(f"{c.source.short_text()}: {c.source.full_text()}" for c in result.records))
