@@ -100,12 +100,19 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         "Claims. " + VERDICT_RULE + " Claims files read: " + "; ".join(
             f"{Path(name).name} (SHA-256 {digest[:12]})" for name, digest in analysis.claims.files) + ".",
         (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell} in every table, "
-         f"sentence and figure. Table 1, the numbers at risk and counts by stratum, the migration sites and "
-         f"each 'x of n' share are then audited together as linear relations (a linear program per hidden "
-         f"count, reading <{min_cell} as 1 to {min_cell - 1}), and further counts are hidden ('not shown') "
-         f"until no hidden small count can be narrowed to fewer than half of the values <{min_cell} allows. "
-         f"Shares, rates and medians resting on a hidden count or on fewer than {min_cell} people are not "
-         f"shown, and treatments and migration sites of fewer than {min_cell} patients are counted as 'other'."
+         f"sentence and figure; the number of patients the report describes is always shown, and counts that "
+         f"are not about people (rows read, rows failing a rule or left out of an analysis, bootstrap draws) "
+         f"are never hidden. Table 1, the numbers at risk and counts by stratum, the patients and events of "
+         f"each test, the migration sites and each 'x of n' share are then audited together as linear "
+         f"relations (a linear program per hidden count, reading <{min_cell} as 1 to {min_cell - 1} and "
+         f"'not shown' as at least {min_cell}), and further counts are hidden ('not shown') until no hidden "
+         f"small count can be narrowed to fewer than half of the values <{min_cell} allows. Where no further "
+         f"count can be hidden, the small count's own label is what gives it away, and it is shown as "
+         f"'not shown' too (the audit then reads every 'not shown' as any count from 0). Shares, rates, "
+         f"medians, restricted means and curves of a group of fewer than {min_cell} people, or whose size is "
+         f"hidden, are not shown, nor a share still unresolved whose number at risk or resolved is hidden, "
+         f"nor the verdict of a claim whose estimate is; treatments and migration sites of fewer than "
+         f"{min_cell} patients are counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

@@ -19,7 +19,7 @@ Example (every key optional; paths are relative to the configuration file)::
 
     [privacy]
     min_cell = 5                       # counts 1 to min_cell - 1 are shown as "<min_cell"
-    machine_readable = true            # also write results.json and tables/*.csv (unsuppressed)
+    machine_readable = false           # true: also write data/ (results.json, tidy CSVs: unsuppressed)
 
 Options given on the command line override the file.  Every mistake (unknown section or key,
 wrong type, a value out of range, a file that is not there) is a :class:`toh.cohort.errors.ConfigError`
@@ -93,7 +93,7 @@ class ReportConfig:
     validation_date: dt.date | None = None
     claims: Path | None = None
     min_cell: int = 5
-    machine_readable: bool = True
+    machine_readable: bool = False
     source: Path | None = field(default=None, compare=False)
 
     def with_overrides(self, **values: Any) -> ReportConfig:

@@ -23,6 +23,7 @@ def demo_export() -> Path:
 
 def report_config(export: Path, out: Path, **values: object) -> ReportConfig:
     """A quick configuration: 20 bootstrap draws, validated on REPORT_DAY."""
-    base = dict(export=export, out=out, bootstrap_draws=20, validation_date=REPORT_DAY)
+    base = dict(export=export, out=out, bootstrap_draws=20, validation_date=REPORT_DAY,
+                machine_readable=True)  # the content tests compare the report with data/results.json
     base.update(values)
     return ReportConfig(**base)  # type: ignore[arg-type]

@@ -100,9 +100,11 @@ def test_simulate_is_reproducible_and_valid(tmp_path: Path) -> None:
 def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     code, out = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, out
-    for name in ("report.html", "report.pdf", "report.md", "data/results.json", "figures/km_resolution_sex.png",
+    for name in ("report.html", "report.pdf", "report.md", "figures/km_resolution_sex.png",
                  "tables/table1.csv", "manifest.json"):
         assert (tmp_path / "demo" / name).is_file(), name
+    # the report folder is what people share: no unsuppressed data unless machine_readable = true
+    assert not (tmp_path / "demo" / "data").exists()
     assert f"Open {tmp_path / 'demo' / 'report.html'}" in out
     assert not (tmp_path / "demo" / "derived").exists()  # derived tables hold patient ids: not in a report
 

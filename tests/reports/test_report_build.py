@@ -33,11 +33,12 @@ def test_config_file_paths_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "report.toml"
     path.write_text('[report]\nexport = "../export"\nout = "out"\nformats = ["html", "md"]\n'
                     '[analysis]\nseed = 7\nbootstrap_draws = 0\nstrata = ["sex"]\nvalidation_date = 2026-01-01\n'
-                    '[privacy]\nmin_cell = 10\nmachine_readable = false\n')
+                    '[privacy]\nmin_cell = 10\nmachine_readable = true\n')
     config = load_report_config(path)
     assert config.export == tmp_path / "cfg" / "../export" and config.out == tmp_path / "cfg" / "out"
     assert (config.formats, config.seed, config.bootstrap_draws, config.strata) == (("html", "md"), 7, 0, ("sex",))
-    assert config.validation_date == REPORT_DAY and config.min_cell == 10 and not config.machine_readable
+    assert config.validation_date == REPORT_DAY and config.min_cell == 10 and config.machine_readable
+    assert not ReportConfig().machine_readable  # a shared report folder carries no unsuppressed data by default
     changed = config.with_overrides(formats="pdf", min_cell=None, seed=3)
     assert changed.formats == ("pdf",) and changed.min_cell == 10 and changed.seed == 3
 
