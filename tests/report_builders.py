@@ -6,6 +6,7 @@ import datetime as dt
 from importlib.resources import files
 from pathlib import Path
 
+from toh.reports._document import ReportDocument
 from toh.reports.config import ReportConfig
 
 #: Validation day of the report tests (the demo export ends on 2025-12-31).
@@ -27,3 +28,21 @@ def report_config(export: Path, out: Path, **values: object) -> ReportConfig:
                 machine_readable=True)  # the content tests compare the report with data/results.json
     base.update(values)
     return ReportConfig(**base)  # type: ignore[arg-type]
+
+
+def report_document(export: Path, min_cell: int = 5) -> ReportDocument:
+    """The report document of ``export`` (no bootstrap, validated on REPORT_DAY), without
+    building the report folder."""
+    from toh.analyses.baseline import analyse_baseline
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.validate import validate_export
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    report = validate_export(export, validation_date=REPORT_DAY)
+    derived = derive_cohort(report.tables)
+    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
+    return build_document("t", report, derived, analysis, analyse_baseline(derived),
+                          provenance(export, report.files, None, {}), {}, min_cell)

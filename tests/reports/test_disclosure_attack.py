@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from report_builders import REPORT_DAY, demo_export
+from report_builders import demo_export, report_document
 from toh.reports._document import TOTAL, Num, ReportDocument
 
 
@@ -119,19 +119,7 @@ def attack(doc: ReportDocument) -> Attack:
 
 
 def _document(export: Path, min_cell: int = 5) -> ReportDocument:
-    from toh.analyses.baseline import analyse_baseline
-    from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.run import AnalysisOptions, analyse_cohort
-    from toh.cohort.derive import derive_cohort
-    from toh.cohort.validate import validate_export
-    from toh.reports.document import build_document
-    from toh.reports.manifest import provenance
-
-    report = validate_export(export, validation_date=REPORT_DAY)
-    derived = derive_cohort(report.tables)
-    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
-    return build_document("t", report, derived, analysis, analyse_baseline(derived),
-                          provenance(export, report.files, None, {}), {}, min_cell)
+    return report_document(export, min_cell)
 
 
 def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
