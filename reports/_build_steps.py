@@ -41,7 +41,8 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
     from toh.reports.figures import write_figures
 
     return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
-                         hidden=figure_hidden(doc) if doc is not None else None)
+                         hidden=figure_hidden(doc) if doc is not None else None,
+                         only=doc.figure_names() if doc is not None else None)
 
 
 def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:

@@ -161,6 +161,10 @@ def count_text(n: int, min_cell: int) -> str:
 #: What the at-risk table prints for a count the disclosure audit hides although it is not small.
 HIDDEN_AT_RISK = "\u2013"
 
+#: In a figure's ``hidden`` set, ``(group, NOT_DRAWN)`` marks a group (a stratum, a sex) that is not
+#: drawn at all: it is smaller than min_cell, or the report hides its size.
+NOT_DRAWN = -1
+
 
 def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndarray]], min_cell: int,
                  prefix: str, hidden: Collection[tuple[str, int]] = ()) -> None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from toh.reports._fig_common import (DAYS_PER_YEAR, at_risk, at_risk_rows, days_per, draw_step_band,
-                                 new_axes, nice_ticks, slug, step_xy)
+from toh.reports._fig_common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
+                                     draw_step_band, new_axes, nice_ticks, slug, step_xy)
 from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
 from toh.reports.safe_text import neutralise
 
@@ -50,9 +50,6 @@ def _censor_handle():
 
     return Line2D([], [], linestyle="none", marker="|", color="black", markersize=3.5, markeredgewidth=0.6)
 
-
-#: The column of ``hidden`` that marks a stratum whose curve is not drawn.
-NOT_DRAWN = -1
 
 
 def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes | None = None, *,

@@ -147,10 +147,17 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     _load_claims(claims)
     run = run_pipeline(export, mapping, failures, validation_date, analysis_options(seed, draws, claims))
     from toh.cohort.outputs import output_folder
+    from toh.reports._build_steps import document_step
+    from toh.reports.config import ReportConfig
+    from toh.reports.document import figure_hidden
     from toh.reports.figures import write_figures
 
+    # the same disclosure audit as the report's: what a figure hides, and the groups it leaves out
+    doc, _ = document_step(ReportConfig(export=export, mapping=mapping, seed=seed, bootstrap_draws=draws,
+                                        claims=claims, min_cell=min_cell), run)
     with output_folder(out, "figures", inputs=(export, mapping, claims)) as stage:
-        paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell)
+        paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell, hidden=figure_hidden(doc),
+                              only=doc.figure_names())
     report_written(stage, out, paths)
     return EXIT_OK
 

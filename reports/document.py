@@ -138,7 +138,7 @@ def figure_hidden(doc: ReportDocument) -> dict[str, frozenset[tuple[str, int]]]:
     """Figure stem -> ``(row, column)`` of the counts it prints that the document hides (the
     numbers at risk of the Kaplan-Meier figures), and ``(claim, 0)`` of the claims whose
     estimate the claims table hides, for :func:`toh.reports.figures.write_figures`."""
-    from toh.reports._fig_curves import NOT_DRAWN
+    from toh.reports._fig_common import NOT_DRAWN
 
     out = {f.name: frozenset([*(where for where, num in f.numbers if num.suppressed),
                               *((group, NOT_DRAWN) for group in f.not_drawn)])

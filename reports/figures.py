@@ -78,7 +78,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
          lambda fig: radiographic_change(analysis.radiographic, fig.add_subplot())),
         ("age_by_sex", 2.5 * scale,
          lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
-                                men_age_range=analysis.definitions.men_age_range)),
+                                men_age_range=analysis.definitions.men_age_range,
+                                hidden=(hidden or {}).get("age_by_sex", ()))),
         ("complications", share_rows_height(len(analysis.complications.estimates)),
          lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell,
                                           hidden=(hidden or {}).get("complications", ()))),
@@ -99,7 +100,8 @@ def figure_names(analysis: CohortAnalysis) -> list[str]:
 
 def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
                   width: str | float = "single", *, min_cell: int = 5,
-                  hidden: Mapping[str, Collection[tuple[str, int]]] | None = None) -> list[Path]:
+                  hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
+                  only: Collection[str] | None = None) -> list[Path]:
     """Write every figure of a paper in each format, with identical bytes from run to run.
 
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
@@ -123,7 +125,11 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
         (or a claim's estimate) resting on such a count is not drawn (0 shows everything).
     hidden
         Figure stem -> ``(row, column)`` of the numbers at risk the report's disclosure audit
-        hides besides (:func:`toh.reports.document.figure_hidden`).
+        hides besides, and ``(group, NOT_DRAWN)`` of the groups it leaves out
+        (:func:`toh.reports.document.figure_hidden`).
+    only
+        The stems to write (the figures a report document shows: one whose every group is too
+        small is not written at all); None writes every figure.
 
     Returns
     -------
@@ -145,6 +151,8 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stem, height, draw in _specs(analysis, width_in, min_cell, hidden):
+        if only is not None and stem not in only:
+            continue
         with figure_style():
             fig = new_figure(width_in, height)
             draw(fig)

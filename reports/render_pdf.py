@@ -92,7 +92,7 @@ def table_grid(pdf: Any, table: ReportTable) -> None:
     page = pdf.w - pdf.l_margin - pdf.r_margin
     widths = _widths(pdf, table, page)
     pdf.set_font(_FONT, size=7)
-    with pdf.table(col_widths=widths, width=sum(widths), text_align="LEFT", line_height=3.6, padding=_PADDING,
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=3.6, padding=_PADDING,
                    first_row_as_headings=True) as out:
         head = out.row()
         for column in table.columns:
@@ -104,13 +104,15 @@ def table_grid(pdf: Any, table: ReportTable) -> None:
 
 
 def _table(pdf: Any, table: ReportTable) -> None:
+    if pdf.get_y() > pdf.h - pdf.b_margin - 30:  # a caption stays with (the start of) its table
+        pdf.add_page()
     pdf.set_font(_FONT, "B", size=8)
     pdf.multi_cell(0, 4.5, _shown(table.caption), new_x="LMARGIN", new_y="NEXT")
     table_grid(pdf, table)
     if table.note:
         pdf.set_font(_FONT, size=7)
         pdf.set_text_color(90)
-        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_text_color(0)
     pdf.ln(3)
 

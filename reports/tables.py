@@ -184,7 +184,9 @@ def entry_text(entry: TableOneEntry, min_cell: int, secondary: bool = False) -> 
         return f"<{min_cell}"
     if math.isnan(entry.denominator):
         return f"{int(entry.n)}"
-    return f"{int(entry.n)} ({_number(100 * entry.n / entry.denominator) if entry.denominator else 'NA'})"
+    if not entry.denominator:  # nobody to take a share of (no pregnant woman, say): the count alone
+        return f"{int(entry.n)}"
+    return f"{int(entry.n)} ({_number(100 * entry.n / entry.denominator)})"
 
 
 def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> pd.DataFrame:
