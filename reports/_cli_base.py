@@ -89,9 +89,9 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
             code = _interrupted()
         except (click.exceptions.Exit, click.ClickException):
             raise
-        except BrokenPipeError:  # the reader of stdout has gone (toh validate X | head -1): stop quietly
-            _stdout_to_devnull()
-            code = EXIT_OK
+        except BrokenPipeError:  # the reader of stdout has gone (toh validate X | head -1): stop quietly,
+            _stdout_to_devnull()  # with the exit code the run had earned by then (1: an invalid export)
+            code = _EARNED[0]
         except Exception as exc:  # a bug: say so plainly, keep the traceback for debugging
             if _SIGNALLED:  # the interruption surfaced as another library's error
                 sys.exit(_interrupted())
@@ -151,6 +151,10 @@ def cli() -> None:
     """
 
 
+#: The exit code a command has earned so far, for when it cannot finish printing (a closed stdout).
+_EARNED = [EXIT_OK]
+
+
 def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_date: Any,
               options: Any = None, analyse: bool = True) -> Any:
     """Validate, derive and (with ``analyse``) analyse EXPORT: the pipeline every command shares
@@ -162,12 +166,14 @@ def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_
 
     def validated(report: Any) -> None:
         path = report.write_failures(failures) if len(report.failures) else None  # first: stdout may close early
+        _EARNED[0] = EXIT_OK if report.is_valid else EXIT_INVALID
         click.echo(validation_summary(report))
         for problem in report.table_problems():
             click.echo(f"toh: error: {problem}", err=True)
         if path is not None:
             click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
 
+    _EARNED[0] = EXIT_OK
     day = validation_date.date() if validation_date else None
     if not analyse:
         report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated)
