@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toh.reports._fig_common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
-                                     draw_step_band, new_axes, nice_ticks, slug, step_xy)
+                                     draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
 from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
 from toh.reports.safe_text import neutralise
 
@@ -40,7 +40,9 @@ def stratum_label(stratum: str, short: bool = False) -> str:
     table): a free-text level typed into the export cannot push the legend off the canvas."""
     if short and stratum in _SHORT:
         return _SHORT[stratum]
-    label = _LABELS.get(stratum, neutralise(str(stratum)[:1].upper() + str(stratum)[1:]))
+    if stratum in _LABELS:  # our own words are written to fit; only a level from the export is cut
+        return _LABELS[stratum]
+    label = neutralise(str(stratum)[:1].upper() + str(stratum)[1:])
     longest = 14 if short else 16
     return label if len(label) <= longest else label[:longest - 1] + "\u2026"
 
@@ -120,8 +122,9 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
         ax.set_ylim(0, 1.02)
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Months since onset")
-        ax.set_ylabel("Probability still unresolved")
+        ax.set_ylabel("Still unresolved (%)")
         handles, labels = ax.get_legend_handles_labels()
         ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES[stratum_var], loc="lower left",
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
@@ -209,8 +212,9 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
         ax.set_xticks(ticks)
         ax.set_ylim(0, min(1.0, max(0.05, 1.05 * top)))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Years since onset")
-        ax.set_ylabel("Cumulative incidence")
+        ax.set_ylabel("Cumulative incidence (%)")
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), title="Death as a competing risk", alignment="left")
         at_risk_rows(ax, ticks, rows, min_cell, "cif")
     return ax

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toh.reports._fig_common import NOT_DRAWN, new_axes, nice_ticks, slug, suppressed
+from toh.reports._fig_common import NOT_DRAWN, new_axes, nice_ticks, percent_axis, slug, suppressed
 from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -98,8 +98,9 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
         ax.set_xlim(0, xmax)
         ax.set_xticks(ticks)
         ax.set_ylim(0, 1.02)
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Weeks since onset")
-        ax.set_ylabel("Cumulative proportion changed")
+        ax.set_ylabel("Changed on plain films (%)")
         from matplotlib.patches import Patch
 
         handles, labels = ax.get_legend_handles_labels()
