@@ -26,9 +26,11 @@ hands a DataFrame to a ``@data`` function).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,27 +42,83 @@ except ImportError as exc:  # pragma: no cover - the extra is part of the test i
 
 from toh.cohort.errors import ConfigError
 from toh.reports.bundle import DEFAULT_MIN_PATIENTS
-from toh.reports.federated import (DEFAULT_DRAWS, DEFAULT_SEED, MAPPING_FILE, PoolSettings, SiteSettings, node_error,
-                                   node_result, pool_node_results)
+from toh.reports.federated import (DEFAULT_DRAWS, DEFAULT_SEED, MAPPING_FILE, TIME_UNITS, PoolSettings, SiteSettings,
+                                   node_error, node_result, pool_node_results)
 
-__all__ = ["partial_bundle", "central_pool", "node_database", "PARTIAL_METHOD"]
+__all__ = ["partial_bundle", "central_pool", "node_database", "NodeLimits", "PARTIAL_METHOD"]
 
 PARTIAL_METHOD = "partial_bundle"
 #: database types whose URI can be an export (a folder, or a workbook)
 _EXPORT_TYPES = ("folder", "excel", "other")
 
 
-def node_database(uri: str | Path, mapping: str | None = None, type: str = "folder") -> Any:  # noqa: A002
+def node_database(uri: str | Path, mapping: str | None = None, type: str = "folder",  # noqa: A002
+                  min_patients: int | None = None, time_unit: str | None = None) -> Any:
     """A node configuration's database entry as the one-row DataFrame a ``MockAlgorithmClient``
-    dataset holds (``{"database": node_database(folder)}``): ``uri``, ``type``, ``mapping``."""
+    dataset holds (``{"database": node_database(folder)}``): its ``uri`` and ``type``, and the
+    ``env`` settings ``mapping``, ``min_patients`` and ``time_unit`` (:class:`NodeLimits`)."""
     import pandas as pd
 
-    return pd.DataFrame({"uri": [str(uri)], "type": [type], "mapping": [mapping]})
+    return pd.DataFrame({"uri": [str(uri)], "type": [type], "mapping": [mapping],
+                         "min_patients": [None if min_patients is None else str(min_patients)],
+                         "time_unit": [time_unit]})
 
 
-def _from_environment() -> tuple[str, str, str | None]:
-    """The first requested database's URI, type and mapping, as the node sets them (the
-    wrapper has decoded the variables)."""
+@dataclass(frozen=True)
+class NodeLimits:
+    """What a node administrator may impose, whatever the task asks (the ``env`` of the node's
+    database entry: ``min_patients`` and ``time_unit``).
+
+    Parameters
+    ----------
+    min_patients
+        The node's own minimum number of patients; a task asking for less gets this one.
+    time_unit
+        The finest time unit the node shares (``week``: week or month only); a task asking for
+        a finer one is refused (every site of a pool must use the same unit).
+
+    Raises
+    ------
+    ConfigError
+        A limit that is not of the kind above.
+    """
+
+    min_patients: int | str | None = None
+    time_unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_patients is not None:
+            try:
+                number = int(str(self.min_patients))
+            except ValueError:
+                number = 0
+            if number < 1:
+                raise ConfigError(f"the node's min_patients ({self.min_patients!r}) is not a whole number of at "
+                                  "least 1: its administrator must correct the node configuration")
+            object.__setattr__(self, "min_patients", number)
+        if self.time_unit is not None and self.time_unit not in TIME_UNITS:
+            raise ConfigError(f"the node's time_unit ({self.time_unit!r}) is not one of {', '.join(TIME_UNITS)}: "
+                              "its administrator must correct the node configuration")
+
+    def apply(self, settings: SiteSettings) -> SiteSettings:
+        """``settings`` within the limits: the larger minimum; a finer time unit refused.
+
+        Raises
+        ------
+        ConfigError
+            The task asks for a finer time unit than the node shares.
+        """
+        if self.time_unit is not None and TIME_UNITS.index(settings.time_unit) < TIME_UNITS.index(self.time_unit):
+            raise ConfigError(f"this node shares counts per {self.time_unit} or coarser only; the task asked per "
+                              f"{settings.time_unit}: run the pool with time_unit {self.time_unit!r}")
+        if self.min_patients is not None and int(self.min_patients) > settings.min_patients:
+            return dataclasses.replace(settings, min_patients=int(self.min_patients))
+        return settings
+
+
+def _from_environment() -> tuple[str, str, str | None, NodeLimits]:
+    """The first requested database's URI, type, mapping and the node's limits, as the node
+    sets them (the wrapper has decoded the variables)."""
     labels = [x for x in os.environ.get("USER_REQUESTED_DATABASE_LABELS", "").split(",") if x]
     if not labels:
         raise ConfigError("the task names no database: create it with the label of the node's toh export")
@@ -68,7 +126,9 @@ def _from_environment() -> tuple[str, str, str | None]:
     uri = os.environ.get(f"{label}_DATABASE_URI")
     if not uri:
         raise ConfigError(f"the node has no database labelled {labels[0]!r}")
-    return uri, os.environ.get(f"{label}_DATABASE_TYPE", "folder"), os.environ.get(f"{label}_DB_PARAM_MAPPING")
+    limits = NodeLimits(os.environ.get(f"{label}_DB_PARAM_MIN_PATIENTS"), os.environ.get(f"{label}_DB_PARAM_TIME_UNIT"))
+    return (uri, os.environ.get(f"{label}_DATABASE_TYPE", "folder"), os.environ.get(f"{label}_DB_PARAM_MAPPING"),
+            limits)
 
 
 def _export(uri: str, kind: str, mapping: str | None) -> tuple[Path, Path | None]:
@@ -96,34 +156,35 @@ def _node_export(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, mock_data: list[Any] | None = None, **kwargs: Any) -> Any:
         try:
             if mock_data is not None:
-                row = mock_data[0].iloc[0]
-                mapping = row.get("mapping")
-                source = (str(row["uri"]), str(row.get("type", "folder")), mapping if isinstance(mapping, str) else None)
+                row = {k: (v if isinstance(v, str) else None) for k, v in mock_data[0].iloc[0].items()}
+                uri, kind, mapping = str(row["uri"]), row.get("type") or "folder", row.get("mapping")
+                limits = NodeLimits(row.get("min_patients"), row.get("time_unit"))
             else:
-                source = _from_environment()
-            export, mapping_file = _export(*source)
+                uri, kind, mapping, limits = _from_environment()
+            export, mapping_file = _export(uri, kind, mapping)
         except ConfigError as exc:
             return node_error(str(exc))
-        return func(export, mapping_file, *args, **kwargs)
+        return func(export, mapping_file, limits, *args, **kwargs)
 
     wrapper.wrapped_in_data_decorator = True  # type: ignore[attr-defined]  # the mock client's hook
     return wrapper
 
 
 @_node_export
-def partial_bundle(export: Path, mapping: Path | None, site: str, time_unit: str = "day",
+def partial_bundle(export: Path, mapping: Path | None, limits: NodeLimits, site: str, time_unit: str = "day",
                    min_patients: int = DEFAULT_MIN_PATIENTS, validation_date: str | None = None) -> dict[str, Any]:
     """The node's step: its site's bundle members (see :func:`toh.reports.federated.node_result`).
 
     Parameters
     ----------
-    export, mapping
-        Given by the node (its database), not by the task.
+    export, mapping, limits
+        Given by the node (its database entry), not by the task.
     site, time_unit, min_patients, validation_date
-        As ``toh bundle --site --time-unit --min-patients --validation-date``.
+        As ``toh bundle --site --time-unit --min-patients --validation-date``; the node's
+        limits may raise ``min_patients`` and refuse a finer ``time_unit``.
     """
     try:
-        settings = SiteSettings(site, time_unit, min_patients, validation_date)
+        settings = limits.apply(SiteSettings(site, time_unit, min_patients, validation_date))
     except ConfigError as exc:
         return node_error(str(exc))
     return node_result(export, mapping, settings)

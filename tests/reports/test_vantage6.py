@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from pooling_helpers import DATE_PATTERN, identifiers
 from vantage6.algorithm.tools import mock_client as vantage6  # the test extra installs the vantage6 extra
 
+from toh.cohort.errors import ConfigError
 from toh.cohort.simulate import simulate_registry, write_registry
 from toh.reports.cli import cli
 from toh.reports.federated import PoolSettings, SiteSettings, pool_node_results
@@ -83,6 +84,7 @@ def central(network: dict[str, Any]) -> dict[str, Any]:
     return _central(_client([network["folders"][s] for s in ORGS.values()]))
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_the_central_result_is_toh_pool_key_by_key(network: dict[str, Any], central: dict[str, Any]) -> None:
     expected, got = network["pool"], dict(central)
     tables = got.pop("tables")
@@ -98,6 +100,7 @@ def test_the_central_result_is_toh_pool_key_by_key(network: dict[str, Any], cent
     assert got["results"]["sites.east.patients"] == 140 and len(expected["results"]) > 100
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_a_node_returns_the_bytes_of_toh_bundle(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     result = _partial(client, 2, site="south")
@@ -107,6 +110,7 @@ def test_a_node_returns_the_bytes_of_toh_bundle(network: dict[str, Any]) -> None
     assert {k: v.encode("utf-8") for k, v in result["members"].items()} == written
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_a_node_result_holds_no_identifier_or_date(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     for organisation, site in ORGS.items():
@@ -128,6 +132,7 @@ def _invalid_site(network: dict[str, Any]) -> Path:
     return folder
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_an_invalid_export_gives_counts_per_rule_and_no_value(network: dict[str, Any]) -> None:
     folders = [network["folders"]["north"], _invalid_site(network), network["folders"]["east"]]
     client = _client(folders)
@@ -145,22 +150,42 @@ def test_an_invalid_export_gives_counts_per_rule_and_no_value(network: dict[str,
         assert "Xyzzy" not in text and "2999" not in text and "P00000" not in text and "Traceback" not in text
 
 
-def test_a_node_without_its_export_or_with_another_database_type_says_so(network: dict[str, Any],
-                                                                         tmp_path: Path) -> None:
+def test_a_node_without_its_export_or_with_another_database_type_says_so(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text("patient_id,sex\n")
     client = vantage6.MockAlgorithmClient(
         datasets=[[{"database": node_database(tmp_path / "nowhere")}],
-                  [{"database": node_database(network["folders"]["south"] / "patients.csv", type="csv")}]],
+                  [{"database": node_database(tmp_path / "patients.csv", type="csv")}]],
         module=MODULE, organization_ids=[1, 2])
     assert "export not found" in _partial(client, 1, site="north")["error"]
     assert "of type 'csv'; a toh export is a folder (type: folder)" in _partial(client, 2, site="south")["error"]
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_a_small_site_shares_nothing_and_not_its_size(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     node = _partial(client, 1, site="north", min_patients=61)
     assert node["error"].startswith("the site has fewer patients than the minimum of 61") and "60" not in node["error"]
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
+def test_a_node_administrator_sets_a_floor_and_a_coarsest_time(network: dict[str, Any]) -> None:
+    """The node's database entry (env: min_patients, time_unit) wins over the task's arguments."""
+    folders = [network["folders"][s] for s in ORGS.values()]
+    client = vantage6.MockAlgorithmClient(
+        datasets=[[{"database": node_database(folders[0], min_patients=100)}],
+                  [{"database": node_database(folders[1], time_unit="week")}],
+                  [{"database": node_database(folders[2])}]], module=MODULE, organization_ids=list(ORGS))
+    assert "fewer patients than the minimum of 100" in _partial(client, 1, site="north", min_patients=5)["error"]
+    refused = _partial(client, 2, site="south")
+    assert refused["error"] == ("this node shares counts per week or coarser only; the task asked per day: run the "
+                                "pool with time_unit 'week'")
+    weekly = _partial(client, 2, site="south", time_unit="month")
+    assert json.loads(weekly["members"]["manifest.json"])["time_unit"] == "month"
+    result = _central(client, time_unit="week", draws=0)
+    assert list(result["nodes"]) == ["organisation 1 (north)"], result
+
+
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     for kwargs, message in (
@@ -184,6 +209,7 @@ def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
     assert "time_unit must be" in _partial(client, 1, site="north", time_unit="hour")["error"]
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_organisation_names_are_the_default_site_names(network: dict[str, Any]) -> None:
     """Two organisations (named mock-1, mock-2 by the mock server), named by the server."""
     client = _client([network["folders"]["north"], network["folders"]["south"]], [1, 2])
@@ -192,6 +218,7 @@ def test_organisation_names_are_the_default_site_names(network: dict[str, Any]) 
     assert [b["site"] for b in result["bundles"]] == ["north", "south"], result.get("error")
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_one_site_twice_and_a_changed_byte_are_refused_as_toh_pool_refuses_them(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     twice = _central(client, sites={"1": "north", "2": "north", "3": "east"})
@@ -210,6 +237,34 @@ def test_one_site_twice_and_a_changed_byte_are_refused_as_toh_pool_refuses_them(
         pool_node_results({"organisation 1": node, "organisation 3": {"answer": 42}}, 0)
 
 
+def test_results_that_are_no_bundles_are_refused() -> None:
+    good = {"format": "toh-bundle-members", "format_version": 1, "site": "north", "members": {"manifest.json": "{}"}}
+    for result, message in (
+            ({"answer": 42}, "organisation 1 returned no toh bundle"),
+            (None, "organisation 1 returned no toh bundle"),
+            ({**good, "format_version": 2}, "returned format version 2"),
+            ({**good, "error": "the node's export is invalid"}, "organisation 1: the node's export is invalid"),
+            ({**good, "site": "../x"}, "returned a corrupt result (no site name or no members)"),
+            ({**good, "members": {"../manifest.json": "{}"}}, "returned a corrupt result (a member name is a path)"),
+            ({**good, "members": {"manifest.json": "{}"}}, "its manifest.json is corrupt")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            pool_node_results({"organisation 1": result}, 0)
+    with pytest.raises(ConfigError, match="no node returned a result"):
+        pool_node_results({}, 0)
+
+
+def test_node_limits_validate() -> None:
+    from toh.reports.vantage6_algorithm import NodeLimits
+
+    assert NodeLimits("20").min_patients == 20
+    assert NodeLimits(20).apply(SiteSettings("north", min_patients=30)).min_patients == 30
+    assert NodeLimits(20).apply(SiteSettings("north", min_patients=5)).min_patients == 20
+    for bad, message in ((("0", None), "the node's min_patients ('0')"), (("x", None), "is not a whole number"),
+                         ((None, "year"), "the node's time_unit ('year') is not one of day, week, month")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            NodeLimits(*bad)
+
+
 def test_settings_classes_validate() -> None:
     assert PoolSettings(sites={1: "north"}, organizations=[3, "4"]).organizations == (3, 4)
     assert PoolSettings(sites={1: "north"}).sites == {"1": "north"}
@@ -225,6 +280,7 @@ def _encoded(value: str) -> str:
     return base64.b32encode(value.encode("utf-8")).decode("ascii").replace("=", ENV_VAR_EQUALS_REPLACEMENT)
 
 
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_the_image_entry_point_reads_the_node_database_from_the_environment(network: dict[str, Any],
                                                                              tmp_path: Path) -> None:
     """vantage6's wrapper as the Dockerfile runs it, with the files and variables a node sets
@@ -236,7 +292,7 @@ def test_the_image_entry_point_reads_the_node_database_from_the_environment(netw
     node_set = {"INPUT_FILE": str(task / "input"), "OUTPUT_FILE": str(task / "output"),
                 "TOKEN_FILE": str(task / "token"), "TEMPORARY_FOLDER": str(tmp_path),
                 "USER_REQUESTED_DATABASE_LABELS": "toh", "TOH_DATABASE_URI": str(network["folders"]["south"]),
-                "TOH_DATABASE_TYPE": "folder", "DB_LABELS": "toh"}
+                "TOH_DATABASE_TYPE": "folder", "TOH_DB_PARAM_MIN_PATIENTS": "10", "DB_LABELS": "toh"}
     env = {**os.environ, **{k: _encoded(v) for k, v in node_set.items()}, "PKG_NAME": MODULE}
     run = subprocess.run([sys.executable, "-c", _entry_point()], env=env, capture_output=True, text=True,
                          timeout=120)
