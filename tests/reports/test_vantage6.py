@@ -160,6 +160,32 @@ def test_a_node_without_its_export_or_with_another_database_type_says_so(tmp_pat
     assert "of type 'csv'; a toh export is a folder (type: folder)" in _partial(client, 2, site="south")["error"]
 
 
+@pytest.mark.slow  # four nodes validate and derive an export
+def test_a_node_reads_the_mapping_file_beside_its_export(tmp_path: Path) -> None:
+    """An export with its own names: ``toh-mapping.toml`` in the folder, or the file the database's
+    ``env: {mapping: ...}`` names; the result is the bundle ``toh bundle --mapping`` writes."""
+    import shutil
+
+    foreign = Path(__file__).resolve().parents[1] / "data" / "foreign"
+    beside, named = tmp_path / "beside", tmp_path / "named"
+    shutil.copytree(foreign / "csv", beside)
+    shutil.copy(foreign / "mapping.toml", beside / "toh-mapping.toml")
+    shutil.copytree(foreign / "csv", named)
+    shutil.copy(foreign / "mapping.toml", named / "site-names.toml")
+    _run("bundle", foreign / "csv", "--mapping", foreign / "mapping.toml", "--site", "x", "--min-patients", 1,
+         "--out", tmp_path / "x.tohb", "--validation-date", DAY, "--failures", tmp_path / "f.csv")
+    with zipfile.ZipFile(tmp_path / "x.tohb") as archive:
+        written = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    client = vantage6.MockAlgorithmClient(
+        datasets=[[{"database": node_database(beside)}], [{"database": node_database(named, "site-names.toml")}],
+                  [{"database": node_database(named, "../../mapping.toml")}], [{"database": node_database(named)}]],
+        module=MODULE, organization_ids=[1, 2, 3, 4])
+    for organisation in (1, 2):
+        assert _partial(client, organisation, site="x", min_patients=1).get("members") == written, organisation
+    assert "is not inside the export's folder" in _partial(client, 3, site="x", min_patients=1)["error"]
+    assert "toh validate" in _partial(client, 4, site="x", min_patients=1)["error"]  # no mapping: invalid
+
+
 @pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_a_small_site_shares_nothing_and_not_its_size(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
