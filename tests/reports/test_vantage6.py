@@ -355,3 +355,28 @@ def test_import_toh_and_toh_help_import_no_vantage6() -> None:
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vantage6', 'jwt', 'sqlalchemy')))\n")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.mark.slow  # three sites, bundled and pooled twice
+def test_the_readme_example_runs_and_equals_toh_pool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The README's MockAlgorithmClient example as written, then what it says it equals: ``toh bundle
+    --time-unit week`` at each site and ``toh pool --bootstrap 200``."""
+    blocks = [b for b in re.findall(r"^```python\n(.*?)^```$", README.read_text(encoding="utf-8"), re.M | re.S)
+              if "MockAlgorithmClient(" in b]
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    exec(compile(blocks[0], "README.md vantage6 example", "exec"), namespace)  # noqa: S102 - the point of the test
+    pooled = dict(namespace["pooled"])
+    assert "error" not in pooled, pooled
+    tables = pooled.pop("tables")
+    for name, folder in (("north", "network/north"), ("south", "network/south"), ("east", "network/east")):
+        _run("bundle", folder, "--site", name, "--time-unit", "week", "--out", f"{name}.tohb",
+             "--failures", "failures.csv")
+    _run("pool", "north.tohb", "south.tohb", "east.tohb", "--out", "pool", "--bootstrap", "200")
+    assert pooled == json.loads((tmp_path / "pool" / "results.json").read_text(encoding="utf-8"))
+    assert tables == {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "pool" / "tables").iterdir()}
+    assert pooled["time_unit"] == "week" and pooled["results"]["sites.east.patients"] == 140
