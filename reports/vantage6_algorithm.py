@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from toh.reports.federated import (DEFAULT_DRAWS, DEFAULT_SEED, MAPPING_FILE, TI
 __all__ = ["partial_bundle", "central_pool", "node_database", "NodeLimits", "PARTIAL_METHOD"]
 
 PARTIAL_METHOD = "partial_bundle"
+_NO_RESULT = ("no result: the node refused the task (its policies) or the run failed; the node's administrator "
+              "sees why in the node's log")
 #: database types whose URI can be an export (a folder, or a workbook)
 _EXPORT_TYPES = ("folder", "excel", "other")
 
@@ -162,8 +165,11 @@ def _node_export(func: Callable[..., Any]) -> Callable[..., Any]:
             else:
                 uri, kind, mapping, limits = _from_environment()
             export, mapping_file = _export(uri, kind, mapping)
+            inspect.signature(func).bind(export, mapping_file, limits, *args, **kwargs)
         except ConfigError as exc:
             return node_error(str(exc))
+        except TypeError as exc:  # the task's arguments do not fit
+            return node_error(f"{func.__name__}: {exc}")
         return func(export, mapping_file, limits, *args, **kwargs)
 
     wrapper.wrapped_in_data_decorator = True  # type: ignore[attr-defined]  # the mock client's hook
@@ -245,11 +251,11 @@ def central_pool(client: Any, time_unit: str = "day", min_patients: int = DEFAUL
     for organisation, task_id in tasks.items():
         returned = client.wait_for_results(task_id)
         results[f"organisation {organisation} ({asked[organisation]})"] = returned[0] if returned else None
-    failed = {where: result["error"] for where, result in results.items()
-              if isinstance(result, dict) and "error" in result}
+    failed = {where: result["error"] if isinstance(result, dict) and "error" in result else _NO_RESULT
+              for where, result in results.items() if result is None or isinstance(result, dict) and "error" in result}
     if failed:
         return {"error": f"{len(failed)} of {len(results)} node(s) shared no bundle, so nothing was pooled",
-                "nodes": failed, "failures": {where: results[where].get("failures", []) for where in failed}}
+                "nodes": failed, "failures": {where: (results[where] or {}).get("failures", []) for where in failed}}
     try:
         return pool_node_results(results, settings.draws, settings.seed)
     except ConfigError as exc:

@@ -212,6 +212,22 @@ def test_a_node_administrator_sets_a_floor_and_a_coarsest_time(network: dict[str
 
 
 @pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
+def test_a_node_that_returns_nothing_is_named(network: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node whose policies refuse the image (or whose run failed) has no result to give."""
+    client = _client([network["folders"][s] for s in ORGS.values()])
+    real = type(client).wait_for_results
+
+    def none_from_south(self: Any, task_id: int, interval: float = 1) -> list:
+        runs = real(self, task_id, interval)
+        return [] if runs and isinstance(runs[0], dict) and runs[0].get("site") == "south" else runs
+
+    monkeypatch.setattr(type(client), "wait_for_results", none_from_south)
+    result = _central(client, draws=0)
+    assert result["error"] == "1 of 3 node(s) shared no bundle, so nothing was pooled"
+    assert result["nodes"]["organisation 2 (south)"].startswith("no result: the node refused the task")
+
+
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
 def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
     client = _client([network["folders"][s] for s in ORGS.values()])
     for kwargs, message in (
@@ -232,6 +248,9 @@ def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
            "sites" in result["error"]
     assert len(client.tasks) == 10  # the central tasks only: no node was asked
     assert "is not a site name" in _partial(client, 1, site="../north")["error"]
+    assert "partial_bundle: got an unexpected keyword argument 'colour'" in _partial(client, 1, site="x",
+                                                                                    colour=1)["error"]
+    assert "partial_bundle: missing a required argument: 'site'" in _partial(client, 1)["error"]
     assert "time_unit must be" in _partial(client, 1, site="north", time_unit="hour")["error"]
 
 
