@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,8 +212,15 @@ def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSe
     :func:`toh.reports.pool.site_bundle`) and never raises: an error becomes
     :func:`node_error`'s result, whose message holds no row and no value of the data (an
     invalid export: counts of failures per table, column and rule; a small site: not its
-    number of patients; an unforeseen error: its type only).
+    number of patients; an unforeseen error: its type only).  Warnings are not shown: their
+    text would reach the node's log.
     """
+    with warnings.catch_warnings():  # a warning's text goes to the node's log, which may be shared
+        warnings.simplefilter("ignore")
+        return _node_result(export, mapping, settings)
+
+
+def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings) -> dict[str, Any]:
     from toh.analyses.pipeline import derive_export
     from toh.reports.pool import site_bundle
 
