@@ -368,6 +368,29 @@ def test_the_dockerfile_installs_the_extra_and_runs_the_wrapper() -> None:
     assert {".venv", ".git", "tests"} <= set(ignored)
 
 
+def test_the_algorithm_store_description_matches_the_functions() -> None:
+    """docker/vantage6/algorithm_store.json lists each function's task arguments with their defaults."""
+    import inspect
+
+    from toh.reports import vantage6_algorithm
+
+    root = Path(__file__).resolve().parents[2]
+    store = json.loads((root / "docker" / "vantage6" / "algorithm_store.json").read_text(encoding="utf-8"))
+    given = {"central_pool": {"client"}, "partial_bundle": {"export", "mapping", "limits"}}  # not task arguments
+    assert sorted(f["name"] for f in store["functions"]) == sorted(given)
+    for function in store["functions"]:
+        parameters = inspect.signature(inspect.unwrap(getattr(vantage6_algorithm, function["name"]))).parameters
+        wanted = {n: p.default for n, p in parameters.items() if n not in given[function["name"]]}
+        assert [a["name"] for a in function["arguments"]] == list(wanted), function["name"]
+        for argument in function["arguments"]:
+            default = wanted[argument["name"]]
+            if default is inspect.Parameter.empty:
+                assert not argument.get("has_default_value"), argument["name"]
+            else:
+                text = argument["default_value"]
+                assert (text == default if isinstance(default, str) else json.loads(text) == default), argument["name"]
+
+
 def test_import_toh_and_toh_help_import_no_vantage6() -> None:
     probe = ("import sys\nimport toh, toh.reports.federated\nfrom toh.reports.cli import main\nsys.argv = ['toh', "
              "'--help']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
