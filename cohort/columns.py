@@ -18,6 +18,7 @@ In a report configuration::
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,8 @@ RESERVED_NAMES = frozenset({
 })
 
 _FIELDS = {"table", "type", "label", "per"}
+#: A declared column's name: it becomes part of results keys, table names and figure file names.
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,9 @@ class ExtraColumn:
     per: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"an extra column needs a name, got {self.name!r}")
+        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
+            raise ValueError(f"extra column {self.name!r}: a declared column's name is a letter then letters, digits "
+                             "or _ (at most 40); rename the column in the export")
         if self.table not in COLUMN_TABLES:
             raise ValueError(f"extra column {self.name!r}: table must be one of {', '.join(COLUMN_TABLES)}, "
                              f"got {self.table!r}")
