@@ -46,25 +46,28 @@ def _rows(table: pd.DataFrame, w: Writer, ph: dict[str, Text] | None) -> tuple[t
 
 
 def _counts(res: ResolutionResult, w: Writer, table: pd.DataFrame, total: str | None,
-            resolved: str | None) -> Text:
-    """"Index episodes in the model: n; resolutions: e; left out ...: m", declared to the
-    audit (the model's n and the left-out add up to all index episodes, its events are at most
-    its n and at most all resolutions)."""
+            resolved: str | None, width: int, relate: bool = True) -> tuple[tuple[Text, ...], ...]:
+    """The model's n, its events and the episodes left out, as the table's last rows, declared to
+    the audit (the model's n and the left-out add up to all index episodes, its events are at
+    most its n and at most all resolutions)."""
     n, events = int(table["n"].iloc[0]), int(table["events"].iloc[0])
     n_cell = w.declare("resolution.cox.n", n)
     e_cell = w.declare("resolution.cox.events", events)
     m_cell = w.implied("resolution.cox.n_missing", res.cox_missing)
-    w.relate(at_most("resolution cox events", e_cell, n_cell))
-    if resolved is not None:
-        w.relate(at_most("resolution cox events of all", e_cell, resolved))
-    if total is not None:
-        w.relate(total_of("resolution cox complete cases", total, [n_cell, m_cell]))
-    text: Text = ("Index episodes in the model: ", w.count(n, "resolution.cox.n", n_cell), "; resolutions: ",
-                  w.count(events, "resolution.cox.events", e_cell))
+    if relate:  # once: the stratified model has the same n and events
+        w.relate(at_most("resolution cox events", e_cell, n_cell))
+        if resolved is not None:
+            w.relate(at_most("resolution cox events of all", e_cell, resolved))
+        if total is not None:
+            w.relate(total_of("resolution cox complete cases", total, [n_cell, m_cell]))
+    blank: tuple[Text, ...] = (("",),) * (width - 2)
+    rows: list[tuple[Text, ...]] = [
+        (("Index episodes in the model, n",), (w.count(n, "resolution.cox.n", n_cell),), *blank),
+        (("Resolutions in the model, n",), (w.count(events, "resolution.cox.events", e_cell),), *blank)]
     if res.cox_missing:
-        text += ("; left out for a missing covariate or stratum (complete cases): ",
-                 w.count(res.cox_missing, "resolution.cox.n_missing", m_cell))
-    return text
+        rows.append((("Left out: a covariate or stratum missing, n",),
+                     (w.count(res.cox_missing, "resolution.cox.n_missing", m_cell),), *blank))
+    return tuple(rows)
 
 
 def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
@@ -80,9 +83,9 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
     violated = [r for r in res.ph_test.itertuples() if r.violated]
     strata = res.options.cox_strata
     by = f", stratified by {_names(strata)} (each level its own baseline hazard)" if strata else ""
-    counts = plain_text(_counts(res, w, res.cox, total, resolved))
     global_p = res.ph_test[res.ph_test["term"] == "GLOBAL"]
-    note = (f"{counts}. A hazard ratio above 1 means faster resolution; each category against its reference "
+    note = ("Complete cases (the last rows give the model's n and events). A hazard ratio above 1 means faster "
+            "resolution; each category against its reference "
             "level (the most frequent), age per 10 years. Proportional hazards: cox.zph (KM transform) per term, ")
     note += (f"global p = {plain_text((w.p(global_p['p'].iloc[0]),))}" if len(global_p) else "global test not computed")
     if violated:
@@ -94,14 +97,15 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
     tables = [ReportTable(
         "resolution_cox", f"Cox model of resolution (Efron ties{by}): hazard ratios, {w.level} CI",
         ("covariate", f"hazard ratio ({w.level} CI)", "p", "proportional hazards, p"),
-        _rows(res.cox, w, _ph_cells(res, w)), note=note)]
+        _rows(res.cox, w, _ph_cells(res, w)) + _counts(res, w, res.cox, total, resolved, 4), note=note)]
     if len(res.cox_stratified):
         strat_by = _names(res.cox_stratified["strata"].iloc[0].split(", "))
         tables.append(ReportTable(
             "resolution_cox_stratified", f"Cox model of resolution stratified by {strat_by} (each level its own "
             f"baseline hazard, so proportional hazards are not assumed for it): hazard ratios, {w.level} CI",
-            ("covariate", f"hazard ratio ({w.level} CI)", "p"), _rows(res.cox_stratified, w, None),
-            note=f"{counts}; the other covariates' hazard ratios are estimated within the levels of {strat_by}."))
+            ("covariate", f"hazard ratio ({w.level} CI)", "p"),
+            _rows(res.cox_stratified, w, None) + _counts(res, w, res.cox_stratified, total, resolved, 3, relate=False),
+            note=f"The other covariates' hazard ratios are estimated within the levels of {strat_by}."))
     paragraphs: tuple[Text, ...] = ()
     if violated:
         sentence: Text = ("In the Cox model, proportional hazards were rejected for ",)
