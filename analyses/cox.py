@@ -141,6 +141,9 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str,
     dropped: list[str] = []
     for name in covariates:
         values, kind = _variable(index, name, declared, min_level)
+        if values.notna().sum() == 0 or (kind == "factor" and values.nunique() < 2):
+            dropped.append(name)  # no value, or one level: nothing to estimate, nobody left out for it
+            continue
         missing |= values.isna()
         label = _label(name, declared)
         if kind != "factor":
@@ -149,9 +152,6 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str,
             terms.append(_Term(name, kind, label, (name,), (label,), per))
             continue
         present = values.dropna()
-        if present.nunique() < 2:
-            dropped.append(name)
-            continue
         ref = _reference_level(present)
         names, labels = [], []
         for level in sorted(present.unique()):

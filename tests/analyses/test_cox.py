@@ -127,3 +127,11 @@ def test_unknown_or_mistyped_names_are_refused(cohort) -> None:
         analyse_resolution(cohort, ResolutionOptions(cox_covariates=("age",), cox_strata=("bmi",)))
     with pytest.raises(ValueError, match="both a Cox covariate and a Cox stratum"):
         ResolutionOptions(cox_covariates=("treatment",), cox_strata=("treatment",))
+
+
+def test_a_covariate_without_values_is_dropped_and_listed_not_a_reason_to_leave_everyone_out(cohort) -> None:
+    index = cohort.index.assign(smoking=None)
+    res = analyse_resolution(dataclasses.replace(cohort, index=index),
+                             ResolutionOptions(strata=(), cox_covariates=("male", "age", "smoking")))
+    assert list(res.cox["term"]) == ["male", "age"] and res.cox_missing == 0
+    assert "cox: no variation in smoking (term dropped)" in set(res.excluded["reason"])
