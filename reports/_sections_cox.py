@@ -85,11 +85,12 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
     by = f", stratified by {_names(strata)} (each level its own baseline hazard)" if strata else ""
     global_p = res.ph_test[res.ph_test["term"] == "GLOBAL"]
     note = ("Complete cases (the last rows give the model's n and events). A hazard ratio above 1 means faster "
-            "resolution; each category against its reference "
-            "level (the most frequent), age per 10 years. Proportional hazards: cox.zph (KM transform) per term, ")
+            "resolution; each category against its reference level (the most frequent)"
+            + (", age per 10 years" if "age" in set(res.cox["variable"]) else "")
+            + ". Proportional hazards: cox.zph (KM transform) per term, ")
     note += (f"global p = {plain_text((w.p(global_p['p'].iloc[0]),))}" if len(global_p) else "global test not computed")
     if violated:
-        note += (f"; rejected at {res.options.ph_alpha:g} for {', '.join(labels[r.term].lower() for r in violated)}: "
+        note += (f"; rejected at {res.options.ph_alpha:g} for {', '.join(_term(r.term, labels) for r in violated)}: "
                  "the hazard ratio of a term that breaks the assumption is an average over follow-up"
                  + (", and the model stratified by it is shown below." if len(res.cox_stratified) else "."))
     else:
@@ -110,7 +111,7 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
     if violated:
         sentence: Text = ("In the Cox model, proportional hazards were rejected for ",)
         for i, r in enumerate(violated):
-            sentence += (", " if i else "", labels[r.term].lower(), " (cox.zph p ", *_p_phrase(w.p(r.p)), ")")
+            sentence += (", " if i else "", _term(r.term, labels), " (cox.zph p ", *_p_phrase(w.p(r.p)), ")")
         sentence += (": a hazard ratio that changes over follow-up is shown as its average"
                      + (", so the model is also shown stratified by "
                         + _names(res.cox_stratified["strata"].iloc[0].split(", ")) + "."
@@ -121,6 +122,16 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
 
 #: how a built-in Cox stratum is named in text
 _STRATUM_NAMES = {"male": "sex", "pregnancy_associated": "pregnancy association", "treatment": "treatment"}
+
+
+def _term(term: str, labels: dict[str, str]) -> str:
+    """A term's name inside a sentence: "sex", "age at onset", "treatment", a declared label."""
+    if term in _STRATUM_NAMES:
+        return _STRATUM_NAMES[term]
+    if term == "age":
+        return "age at onset"
+    label = labels.get(term, term)
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def _names(strata: tuple[str, ...] | list[str]) -> str:
