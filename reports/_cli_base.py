@@ -134,6 +134,11 @@ claims_opt = click.option(
     help="A claims file (TOML, the format of the README's 'The claims file') whose claims are checked besides the "
          "bundled ones; a claim with a bundled id replaces it.",
 )
+analysis_config_opt = click.option(
+    "--config", "-c", "config_file", type=click.Path(path_type=Path), default=None,
+    help="A report configuration (TOML) whose [analysis] strata, covariates, cox_strata and [analysis.columns] "
+         "(the export's extra columns declared for the analyses, typed at validation) apply here.",
+)
 date_opt = click.option(
     "--validation-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
     help="Validate as if on this day (YYYY-MM-DD; default today): no date may lie after it.",
@@ -155,8 +160,17 @@ def cli() -> None:
 _EARNED = [EXIT_OK]
 
 
+def declared_columns(config_file: Path | None) -> tuple[Any, ...]:
+    """The extra columns a report configuration declares (none without one)."""
+    if config_file is None:
+        return ()
+    from toh.reports.config import load_report_config
+
+    return load_report_config(config_file).columns
+
+
 def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_date: Any,
-              options: Any = None, analyse: bool = True) -> Any:
+              options: Any = None, analyse: bool = True, columns: tuple[Any, ...] = ()) -> Any:
     """Validate, derive and (with ``analyse``) analyse EXPORT: the pipeline every command shares
     (:mod:`toh.analyses.pipeline`), with the validation summary, the failure CSV, the cohort
     summary and the estimators' cautions printed on the way.  Returns the
@@ -176,7 +190,8 @@ def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_
     _EARNED[0] = EXIT_OK
     day = validation_date.date() if validation_date else None
     if not analyse:
-        report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated)
+        report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated,
+                                        columns=columns)
         click.echo(cohort_summary(derived))
         return report, derived
     run = analyse_export(export, mapping, options=options, validation_date=day, on_validated=validated)
@@ -186,11 +201,22 @@ def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_
     return run
 
 
-def analysis_options(seed: int, draws: int, claims: Path | None = None) -> Any:
+def analysis_options(seed: int, draws: int, claims: Path | None = None, config_file: Path | None = None) -> Any:
+    """The options of ``toh analyze`` / ``toh figures``; a report configuration adds its strata,
+    Cox covariates and strata and declared columns (every category level kept apart: these
+    outputs are the analyst's, unsuppressed)."""
     from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.resolution import ResolutionOptions
     from toh.analyses.run import AnalysisOptions
 
-    return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed), claims=claims)
+    radiographic = RadiographicOptions(bootstrap_draws=draws, seed=seed)
+    if config_file is None:
+        return AnalysisOptions(radiographic=radiographic, claims=claims)
+    from toh.reports.config import load_report_config
+
+    config = load_report_config(config_file)
+    resolution = ResolutionOptions(strata=config.strata, cox_covariates=config.covariates, cox_strata=config.cox_strata)
+    return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=config.columns)
 
 
 def check_out(out: Path, kind: str, *inputs: Path | None) -> None:

@@ -126,7 +126,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         ax.set_xlabel("Months since onset")
         ax.set_ylabel("Still unresolved (%)")
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES[stratum_var], loc="lower left",
+        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES.get(stratum_var, stratum_label(stratum_var)), loc="lower left",
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
         at_risk_rows(ax, ticks, rows, min_cell, prefix, hidden)
     return ax
@@ -135,8 +135,9 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
 def _km_layout(result: ResolutionResult, stratum_var: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
     """The curves of ``stratum_var``, the days of a month, the strata in drawing order and the
     x ticks (months) of :func:`km_resolution`."""
-    if stratum_var not in STRATUM_VARS:
-        raise ValueError(f"stratum_var must be one of {', '.join(STRATUM_VARS)}, not {stratum_var!r}")
+    known = list(dict.fromkeys([*STRATUM_VARS, *result.curves["stratum_var"]]))
+    if stratum_var not in known:  # the built-in strata, and a declared column the result is stratified by
+        raise ValueError(f"stratum_var must be one of {', '.join(known)}, not {stratum_var!r}")
     curves = result.curves[result.curves["stratum_var"] == stratum_var]
     if curves.empty:
         strata = ", ".join(result.options.strata)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from toh.reports._claims_text import claim_sentence
-from toh.reports._document import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer, plain_text
+from toh.reports._document import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._sections_cox import cox_tables as _cox_tables
 from toh.reports._fig_common import DAYS_PER_YEAR, HIDDEN_AT_RISK, at_risk, days_per
 from toh.reports._fig_curves import km_at_risk
 from toh.reports.disclosure import at_most, fold_levels, total_of
@@ -217,7 +218,8 @@ def _compared_cell(w: Writer, res: ResolutionResult, n_cells: dict[tuple[str, st
 
 
 def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
-    """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model."""
+    """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model
+    (:mod:`toh.reports._sections_cox`)."""
     p = "resolution."
     m = _month(analysis)
     res = analysis.resolution
@@ -286,19 +288,6 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                                    (("not estimable",), ("",), (f"{'no group' if r.groups == 0 else 'one group'}: "
                                                                 "nothing to compare",))))
                                 for r in res.logrank.itertuples()))
-    violated = [r.term for r in res.ph_test.itertuples() if r.violated]
-    cox = ReportTable("resolution_cox", f"Cox model of resolution (Efron ties): hazard ratios, {w.level} CI",
-                      ("term", f"hazard ratio ({w.level} CI)", "p"),
-                      tuple(((r.term + (" (proportional hazards rejected)" if any(
-                                r.term == v or r.term.startswith(v + "_") for v in violated) else ""),),
-                             w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
-                            for r in res.cox.itertuples()),
-                      note="A hazard ratio above 1 means faster resolution. Proportional hazards (cox.zph, "
-                           "KM transform): " + "; ".join(f"{r.term} p = {plain_text((w.p(r.p),))}"
-                                                         for r in res.ph_test.itertuples())
-                           + (f". Rejected at {res.options.ph_alpha:g} for {', '.join(violated)}: the hazard ratio "
-                              "of a term that breaks the assumption is an average over follow-up, and the model "
-                              "stratified by it is shown below." if violated else "."))
     rmst = ReportTable(
         "resolution_rmst", f"Restricted mean time to resolution, months ({w.level} CI): the mean time "
         "unresolved up to each horizon (the area under the Kaplan-Meier curve)",
@@ -306,19 +295,10 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
                w.cell_ci(r.rmst, r.lower, r.upper, 1, m, hide=group_hidden(r.stratum_var, r.stratum)))
               for r in res.rmst.itertuples()))
-    tables = [medians, landmarks, rmst, logrank, cox]
-    if len(res.cox_stratified):
-        by = res.cox_stratified["strata"].iloc[0]
-        tables.append(ReportTable(
-            "resolution_cox_stratified", f"Cox model stratified by {by} (each level its own baseline hazard): "
-            f"hazard ratios, {w.level} CI", ("term", f"hazard ratio ({w.level} CI)", "p"),
-            tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
-                  for r in res.cox_stratified.itertuples())))
-    paragraphs: tuple[Text, ...] = (text,)
-    if violated:
-        paragraphs += ((f"In the Cox model, proportional hazards were rejected for {', '.join(violated)} "
-                        "(cox.zph): its hazard ratio is an average over follow-up, so the model is also shown "
-                        "stratified by it.",),)
+    cox_tables, cox_text = _cox_tables(res, w, n_cells.get(("all", "all")), e_cells.get(("all", "all")))
+    tables = [medians, landmarks, rmst, logrank, *cox_tables]
+    paragraphs: tuple[Text, ...] = (text, *cox_text)
+
     def not_drawn(var: str) -> tuple[str, ...]:  # small groups get no curve (its steps are its members' times)
         return tuple(r.stratum for r in res.medians.itertuples()
                      if r.stratum_var == var != "all" and group_hidden(var, r.stratum))

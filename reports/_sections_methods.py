@@ -53,6 +53,29 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
     return Section("claims", "Claims check", (text,), (figure,), (table,))
 
 
+def _cox_methods(analysis: CohortAnalysis, min_cell: int) -> str:
+    """The Cox model as fitted: covariates with their units and references, strata, complete
+    cases, the proportional-hazards test and what a violation brings."""
+    o = analysis.options.resolution
+    declared = {c.name: c for c in analysis.options.columns}
+    names = {"male": "sex (men vs women)", "age": "age at onset (per 10 years)",
+             "pregnancy_associated": "pregnancy association (pregnant or postpartum at onset vs not)",
+             "treatment": "treatment"}
+    terms = []
+    for name in o.cox_covariates:
+        c = declared.get(name)
+        terms.append(names.get(name, name) if c is None else f"{c.shown} (a {c.type} column of the export"
+                     + (f", per {c.per:g}" if c.per != 1 else "") + ")")
+    strata = f", stratified by {_list(o.cox_strata)} (each level its own baseline hazard)" if o.cox_strata else ""
+    folded = (f"; categories' levels of fewer than {o.min_level} patients are pooled as 'other'"
+              if o.min_level > 1 else "")
+    return (f"A Cox model (Efron ties, as R's coxph) of time to resolution on {_list(terms)}{strata}: each "
+            f"category against its most frequent level{folded}; complete cases (the episodes left out for a "
+            f"missing value are counted). Proportional hazards are checked per term and globally as R's cox.zph "
+            f"does (KM transform); where a category's test gives p < {o.ph_alpha:g}, the model is also fitted "
+            f"stratified by it, and a term that breaks the assumption is flagged in the table and the text.")
+
+
 def _list(values: Any, unit: str = "") -> str:
     items = [f"{v:g}" if isinstance(v, float) else str(v).replace("_", " ") for v in values]
     text = ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
@@ -87,8 +110,7 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"by R's rule (the midpoint where the curve is flat at one half); still unresolved at "
         f"{_list(o.resolution.landmark_months, ' months')}; restricted mean at "
         f"{_list(o.resolution.rmst_months, ' months')}. Strata ({_list(o.resolution.strata)}) are compared by "
-        f"log-rank tests. A Cox model (Efron ties) on {_list(o.resolution.cox_covariates)}, each treatment "
-        f"against the most frequent one, with proportional hazards checked as R's cox.zph does (KM transform).",
+        f"log-rank tests. " + _cox_methods(analysis, min_cell),
         f"Recurrence and migration. Cumulative incidence (Aalen-Johansen) from index onset with death as a "
         f"competing risk, variance as cmprsk's cuminc, log(-log) {level} intervals, read at "
         f"{_list(o.recurrence.months, ' months')}; groups ({_list(o.recurrence.strata)}) compared by Gray's test "

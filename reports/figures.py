@@ -66,7 +66,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
     scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
     curves = analysis.resolution.curves
     specs: list[tuple[str, float, Callable[[Figure], object]]] = []
-    for s in (s for s in STRATUM_VARS if (curves["stratum_var"] == s).any()):
+    declared = [s for s in dict.fromkeys(curves["stratum_var"]) if s not in STRATUM_VARS]  # extra columns
+    for s in (s for s in [*STRATUM_VARS, *declared] if (curves["stratum_var"] == s).any()):
         n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
         specs.append((f"km_resolution_{s}", 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
                       lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell,
@@ -106,7 +107,7 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
 
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
     ``km_resolution_pregnancy``, ``km_resolution_treatment`` (each stratum variable the result
-    holds), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
+    holds, a declared extra column too: ``km_resolution_<column>``), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
     ``complications``, ``imaging_findings``, ``claims_forest``.  Each is written as ``out_dir/<stem>.<format>`` at the journal column
     width (PNG at 300 dpi), drawn on the Agg canvas without pyplot, and released after saving.
 

@@ -171,3 +171,24 @@ def test_validate_piped_into_head(tmp_path: Path) -> None:
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.stdout.strip().splitlines()[-1] == "exit 0"
     assert "Error" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_configuration_declares_extra_columns_for_validate_derive_and_analyze(tmp_path: Path) -> None:
+    tables = dict(BASE_EXPORT)
+    lines = tables["patients"].splitlines()
+    tables["patients"] = "\n".join([lines[0] + ",bmi", lines[1] + ",24.5", lines[2] + ",heavy", lines[3] + ","]) + "\n"
+    export = write_export(tmp_path / "x", tables)
+    config = tmp_path / "report.toml"
+    config.write_text('[analysis.columns]\nbmi = { table = "patients", type = "number" }\n')
+    failures = tmp_path / "failures.csv"
+    code, output = _run("validate", str(export), "--config", str(config), "--failures", str(failures),
+                        "--validation-date", "2025-06-30")
+    assert code == 1 and "number" in output
+    failed = pd.read_csv(failures, dtype=str, keep_default_na=False)
+    assert failed[["file", "row", "column", "value", "rule", "patient_id"]].values.tolist() == [
+        ["patients.csv", "3", "bmi", "heavy", "number", "P2"]]
+    code, output = _run("validate", str(export), "--failures", str(failures), "--validation-date", "2025-06-30")
+    assert code == 0 and "extra_column" in output  # undeclared: kept, a warning, never used
+    config.write_text("[analysis]\ncovariates = ['age', 'bmi2']\n")
+    code, output = _run("analyze", str(export), "--config", str(config), "--out", str(tmp_path / "out"))
+    assert code == 2 and "covariates" in output and "bmi2" in output
