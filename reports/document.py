@@ -19,8 +19,8 @@ from toh.reports._sections_analyses import (
     imaging_section,
     radiographic_section,
     recurrence_migration_section,
-    resolution_section,
 )
+from toh.reports._sections_resolution import resolution_section
 from toh.reports._sections_data import attrition_section, cohort_section, data_section
 from toh.reports._claims_text import HIDDEN_VERDICT, hidden_claims
 from toh.reports._sections_methods import claims_section, manifest_section, methods_section
