@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from toh.reports._claims_text import claim_sentence
 from toh.reports._document import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.disclosure import at_most, fold_levels, total_of
+from toh.reports.figure_names import AGE_BY_SEX, CIF, COMPLICATIONS, IMAGING, RADIOGRAPHIC
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -89,7 +90,7 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     sizes = analysis.demographics.age_distribution.groupby("group")["n"].sum()
     not_drawn = tuple(g for g in ("men", "women, pregnancy-associated", "women, other")
                       if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'M' if g == 'men' else 'F'}"))
-    figure = ReportFigure("age_by_sex", "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
+    figure = ReportFigure(AGE_BY_SEX, "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
                           "the band marks the published 40-55 years of men"
                           + (f"; groups of fewer than {w.min_cell} patients, or whose size is not shown, are not "
                              f"drawn ({', '.join(not_drawn)})" if not_drawn else "") + ".",
@@ -117,7 +118,7 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
                      ("weeks from onset", f"Turnbull % ({w.level} bootstrap CI)", "Weibull %"), rows)
     counts = ReportTable("radiographic_counts", "Index episodes in the radiographic analysis", ("", "n"),
                          tuple(((r.what,), (w.count(r.n),)) for r in result.counts.itertuples(index=False)))
-    figure = ReportFigure("radiographic_change", "Cumulative proportion with radiographic change (Turnbull "
+    figure = ReportFigure(RADIOGRAPHIC, "Cumulative proportion with radiographic change (Turnbull "
                           f"NPMLE, step) with its bootstrap {w.level} CI, the Weibull fit, and the published 4-8 week band.",
                           "Step curve of the proportion with radiographic change against weeks from onset")
     return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
@@ -201,7 +202,7 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
                        tuple(((name.replace("_", " "),), (w.count(n, cell=f"migration.sites.{name}"),))
                              for name, n in sites.items()))
-    figure = ReportFigure("cif_recurrence_migration", "Cumulative incidence of same-hip recurrence and of migration "
+    figure = ReportFigure(CIF, "Cumulative incidence of same-hip recurrence and of migration "
                           "from index onset, death a competing risk, with numbers at risk.",
                           "Cumulative incidence curves of recurrence and migration")
     return Section("recurrence", "Recurrence and migration", (recurrence, migration), (figure,),
@@ -255,7 +256,7 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
         ratios.append(((x.outcome,), w.cell_ci(x.risk_ratio, x.lower, x.upper, 2, hide=hide)))
     rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
                      ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))
-    figure = ReportFigure("complications", f"Share of index episodes with a fracture or AVN, overall and by "
+    figure = ReportFigure(COMPLICATIONS, f"Share of index episodes with a fracture or AVN, overall and by "
                           f"pregnancy, with exact {w.level} intervals.", "Dot plot of fracture and AVN shares",
                           tuple(drawn))
     return Section("complications", "Insufficiency fracture and avascular necrosis", (text,), (figure,), (table, rr))
@@ -293,7 +294,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     table = ReportTable("imaging_findings", "Findings by modality: % of index episodes, each read on its first "
                         "examination of the modality (repeat films of a patient are not counted twice)",
                         ("modality", "finding", "positive of recorded", f"% ({w.level} CI)"), tuple(rows), note=note)
-    figure = ReportFigure("imaging_findings", f"Share of index episodes whose first examination of the modality "
+    figure = ReportFigure(IMAGING, f"Share of index episodes whose first examination of the modality "
                           f"shows each finding ({w.level} intervals).", "Dot plot of imaging findings by modality",
                           tuple(drawn))
     return Section("imaging", "Imaging findings", ((*film, *t1_text),), (figure,), (table,))

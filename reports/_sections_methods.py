@@ -11,6 +11,7 @@ from toh.analyses.claims import VERDICT_RULE, VERDICTS
 
 from toh.reports._claims_text import HIDDEN_VERDICT, claim_cell, hidden_claims
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports.figure_names import CLAIMS_FOREST
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -47,7 +48,7 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
                              "export lacks the data the estimate needs (the reason is given)."
                              + (" Estimates resting on small counts are suppressed." if hidden else "")
                              + f" Sources: {references}")
-    figure = ReportFigure("claims_forest", "Each published claim (dashed line: a value or threshold; shaded: a range "
+    figure = ReportFigure(CLAIMS_FOREST, "Each published claim (dashed line: a value or threshold; shaded: a range "
                           "or the side of a threshold the claim asserts) beside the registry's estimate and "
                           "confidence interval, coloured by verdict.", "Forest plot of the claims check")
     return Section("claims", "Claims check", (text,), (figure,), (table,))

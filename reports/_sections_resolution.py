@@ -16,6 +16,7 @@ from toh.reports._fig_curves import km_at_risk
 from toh.reports._sections_analyses import _GROUP, PCT, _month
 from toh.reports._sections_cox import cox_tables as _cox_tables
 from toh.reports.disclosure import at_most, total_of
+from toh.reports.figure_names import km_resolution_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.resolution import ResolutionResult
@@ -205,7 +206,7 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                 f"{w.level} CI bands, censoring marks and numbers at risk ({HIDDEN_AT_RISK}: hidden so that the "
                 f"totals do not give a count below {w.min_cell} back){left_out}.")
 
-    figures = [ReportFigure(f"km_resolution_{s}", caption(s),
+    figures = [ReportFigure(km_resolution_name(s), caption(s),
                             f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}",
                             _km_numbers(res, s, w, not_drawn(s)), not_drawn(s))
                for s in ["all", *analysis.options.resolution.strata]

@@ -25,7 +25,7 @@ from toh.reports._sections_data import attrition_section, cohort_section, data_s
 from toh.reports._claims_text import HIDDEN_VERDICT, hidden_claims
 from toh.reports._sections_methods import claims_section, manifest_section, methods_section
 from toh.reports.disclosure import Protection, protect
-from toh.reports.figures import FIGURE_NEEDS
+from toh.reports.figure_names import CLAIMS_FOREST, FIGURE_NEEDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.baseline import BaselineResult
@@ -145,5 +145,5 @@ def figure_hidden(doc: ReportDocument) -> dict[str, frozenset[tuple[str, int]]]:
            for s in doc.sections for f in s.figures if f.numbers or f.not_drawn}
     claims = [f for s in doc.sections for t in s.tables if t.name == "claims" for row in t.rows for c in row
               for f in c if isinstance(f, Num) and f.suppressed and f.key and f.key.startswith("claims.")]
-    out["claims_forest"] = frozenset((f.key.split(".")[1], 0) for f in claims)
+    out[CLAIMS_FOREST] = frozenset((f.key.split(".")[1], 0) for f in claims)
     return out

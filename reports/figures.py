@@ -43,18 +43,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from toh.analyses.run import CohortAnalysis
 
+from toh.reports.figure_names import (AGE_BY_SEX, CIF, CLAIMS_FOREST, COMPLICATIONS, FIGURE_NEEDS, IMAGING,
+                                      RADIOGRAPHIC, km_resolution_name)
+
 __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
            "complications_shares", "imaging_findings",
            "figure_names", "STRATUM_VARS", "FORMATS", "FIGURE_NEEDS"]
 
-#: figure stem -> the results keys (prefixes) it draws; a figure none of whose keys can be
-#: estimated from the export (an absent table, no plain film) is not drawn, and its report
-#: section says why instead.
-FIGURE_NEEDS: dict[str, tuple[str, ...]] = {
-    "radiographic_change": ("radiographic",),
-    "complications": ("complications.fracture", "complications.avn"),
-    "imaging_findings": ("imaging",),
-}
 
 
 def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
@@ -69,27 +64,27 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
     declared = [s for s in dict.fromkeys(curves["stratum_var"]) if s not in STRATUM_VARS]  # extra columns
     for s in (s for s in [*STRATUM_VARS, *declared] if (curves["stratum_var"] == s).any()):
         n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
-        specs.append((f"km_resolution_{s}", 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
+        specs.append((km_resolution_name(s), 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
                       lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell,
-                                                     hidden=(hidden or {}).get(f"km_resolution_{s}", ()))))
+                                                     hidden=(hidden or {}).get(km_resolution_name(s), ()))))
     specs += [
-        ("cif_recurrence_migration", 2.3 * scale + 0.125 * 3 + 0.25,
+        (CIF, 2.3 * scale + 0.125 * 3 + 0.25,
          lambda fig: cif_curves(analysis.recurrence, analysis.migration, fig.add_subplot(), min_cell=min_cell)),
-        ("radiographic_change", 2.4 * scale,
+        (RADIOGRAPHIC, 2.4 * scale,
          lambda fig: radiographic_change(analysis.radiographic, fig.add_subplot())),
-        ("age_by_sex", 2.5 * scale,
+        (AGE_BY_SEX, 2.5 * scale,
          lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
                                 men_age_range=analysis.definitions.men_age_range,
-                                hidden=(hidden or {}).get("age_by_sex", ()))),
-        ("complications", share_rows_height(len(analysis.complications.estimates)),
+                                hidden=(hidden or {}).get(AGE_BY_SEX, ()))),
+        (COMPLICATIONS, share_rows_height(len(analysis.complications.estimates)),
          lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell,
-                                          hidden=(hidden or {}).get("complications", ()))),
-        ("imaging_findings", share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
+                                          hidden=(hidden or {}).get(COMPLICATIONS, ()))),
+        (IMAGING, share_rows_height(max(int((analysis.imaging.findings["recorded"] > 0).sum()), 1)),
          lambda fig: imaging_findings(analysis.imaging, fig.add_subplot(), min_cell=min_cell,
-                                      hidden=(hidden or {}).get("imaging_findings", ()))),
-        ("claims_forest", claims_layout(analysis.claims.claims, width_in)[1],
+                                      hidden=(hidden or {}).get(IMAGING, ()))),
+        (CLAIMS_FOREST, claims_layout(analysis.claims.claims, width_in)[1],
          lambda fig: claims_forest(claims_for_figure(analysis, min_cell, [c for c, _ in (hidden or {}).get(
-             "claims_forest", ())]), claims_container(fig))),
+             CLAIMS_FOREST, ())]), claims_container(fig))),
     ]
     return [spec for spec in specs if spec[0] not in FIGURE_NEEDS or not analysis.reason(*FIGURE_NEEDS[spec[0]])]
 
