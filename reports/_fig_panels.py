@@ -167,8 +167,8 @@ def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
             tops[sex] = tops[sex] + shown
             for i in np.flatnonzero(mask):
                 marks.setdefault((sex, int(i)), []).append(group)
-        step = 0.045 * max(tops["men"].max(), tops["women"].max(), 1)
-        ytop = max(tops["men"].max(), tops["women"].max(), 1)
+        ytop = max(np.max(tops["men"], initial=0), np.max(tops["women"], initial=0), 1)  # no bar at all: an empty axis
+        step = 0.045 * ytop
         for (sex, i), names in sorted(marks.items()):
             for k, group in enumerate(names):
                 y = tops[sex][i] + (k + 0.8) * step

@@ -88,14 +88,16 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     table = ReportTable("demographics", f"Sex, age and pregnancy: shares with {w.level} confidence intervals",
                         ("quantity", "n of N", f"% ({w.level} CI)", "interval"), tuple(rows))
     sizes = analysis.demographics.age_distribution.groupby("group")["n"].sum()
-    not_drawn = tuple(g for g in ("men", "women, pregnancy-associated", "women, other")
+    groups = ("men", "women, pregnancy-associated", "women, other")
+    not_drawn = tuple(g for g in groups
                       if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'M' if g == 'men' else 'F'}"))
+    drawn = [g for g in groups if g not in not_drawn and sizes.get(g, 0) > 0]
     figure = ReportFigure(AGE_BY_SEX, "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
                           "the band marks the published 40-55 years of men"
                           + (f"; groups of fewer than {w.min_cell} patients, or whose size is not shown, are not "
                              f"drawn ({', '.join(not_drawn)})" if not_drawn else "") + ".",
                           "Histogram of age at onset by sex", not_drawn=not_drawn)
-    figures = (figure,) if len(not_drawn) < 3 else ()  # no group to draw
+    figures = (figure,) if drawn else ()  # no group to draw
     return Section("demographics", "Sex ratio and age at onset", (text,), figures, (table,))
 
 
