@@ -187,9 +187,11 @@ _CATEGORICAL = ("male", "pregnancy_associated", "treatment")
 _COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
 
 
-def _fit_cox(data: pd.DataFrame, conf: float, strata: list[str] | None = None) -> pd.DataFrame | None:
+def _fit_cox(data: pd.DataFrame, conf: float, strata: list[str] | None = None,
+             covariance: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
-    baseline hazard); None, with a caution, when it cannot be fitted."""
+    baseline hazard); None, with a caution, when it cannot be fitted.  A ``covariance`` dict
+    receives the coefficients' covariance matrix (terms x terms) under ``"matrix"``."""
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
@@ -212,6 +214,8 @@ def _fit_cox(data: pd.DataFrame, conf: float, strata: list[str] | None = None) -
     terms = [c for c in data.columns if c not in ("_t", "_e", *(strata or []))]
     z = norm.ppf(1 - (1 - conf) / 2)
     coef, se = fit.params_[terms], fit.standard_errors_[terms]
+    if covariance is not None:
+        covariance["matrix"] = fit.variance_matrix_.loc[terms, terms]
     with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
         return pd.DataFrame({"term": terms, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
                              "hr_lower": np.exp(coef.values - z * se.values),

@@ -101,10 +101,10 @@ def test_bundle_is_deterministic_and_explained(sites: dict, tmp_path: Path) -> N
 
 
 def test_a_site_name_is_a_plain_code(sites: dict, tmp_path: Path) -> None:
-    for bad in ("north.east", "../x", "site a", "-x"):
+    for bad in ("north.east", "../x", "site a", "-x", "Gray", "logrank"):
         code, text = _run("bundle", sites["whole"].parent / "site1", "--site", bad, "--out", tmp_path / "x.tohb",
                           *DATE, "--failures", tmp_path / "f.csv")
-        assert code == 2 and "is not a site name" in text, bad
+        assert code == 2 and ("is not a site name" in text or "is reserved" in text), bad
     assert not (tmp_path / "x.tohb").exists()
 
 
@@ -183,8 +183,10 @@ def _remanifest(source: Path, target: Path, edit) -> Path:
 
 
 def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
-    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=2))
-    _refused([newer], tmp_path, "format version 2")
+    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=3))
+    _refused([newer], tmp_path, "format version 3")
+    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=1))
+    _refused([older], tmp_path, "format version 1")
     _refused([sites["site0"], sites["site0"]], tmp_path, "site site0 comes twice")
     copy = _remanifest(sites["site0"], tmp_path / "copy.tohb", lambda m: None)
     _refused([sites["site0"], copy], tmp_path, "comes twice")
