@@ -30,7 +30,7 @@ from toh.analyses.result import blank_not_estimable, clean_number
 from toh.analyses._second_episode import (GRAY_COLUMNS, STRATA_COUNT_COLUMNS, incidence_counts,
                                           incidence_from_counts, incidence_strata_counts)
 from toh.analyses.site_cox import COEFFICIENT_COLUMNS, COVARIANCE_COLUMNS, site_cox
-from toh.analyses.stratified import LOGRANK_COLUMNS, gray_by_site, logrank_by_site
+from toh.analyses.stratified import LOGRANK_COLUMNS, NOT_COMPARED, gray_by_site, logrank_by_site
 from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.run import AnalysisOptions
 from toh.cohort.coarsen import coarsen_cohort
@@ -250,6 +250,8 @@ class PooledAnalysis:
                 out[f"sites.logrank.{row.variable}.{key}"] = clean_number(getattr(row, key))
             if row.groups < 2:
                 reasons[f"sites.logrank.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)
+            elif row.p != row.p:
+                reasons[f"sites.logrank.{row.variable}"] = NOT_COMPARED
         for row in self.gray.itertuples():
             for key in ("stat", "df", "p"):
                 out[f"sites.gray.{row.outcome}.{row.variable}.{key}"] = clean_number(getattr(row, key))
@@ -257,6 +259,8 @@ class PooledAnalysis:
                 reasons[f"sites.gray.{row.outcome}.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)
             elif row.events == 0:
                 reasons[f"sites.gray.{row.outcome}.{row.variable}"] = f"no {row.outcome} event: nothing to compare"
+            elif row.p != row.p:
+                reasons[f"sites.gray.{row.outcome}.{row.variable}"] = NOT_COMPARED
         return dict(sorted(blank_not_estimable(out, reasons).items()))
 
 

@@ -29,7 +29,11 @@ from scipy.stats import chi2
 from toh.analyses._gray import gray_test_counts
 from toh.analyses._second_episode import GRAY_COLUMNS
 
-__all__ = ["LOGRANK_COLUMNS", "logrank_counts", "logrank_by_site", "gray_by_site"]
+__all__ = ["LOGRANK_COLUMNS", "logrank_counts", "logrank_by_site", "gray_by_site", "NOT_COMPARED"]
+
+#: Why a stratified test with two or more groups has no statistic.
+NOT_COMPARED = ("no site has patients of two groups at risk together with an event to compare (a singular "
+                "variance): the groups are never compared within a site")
 
 LOGRANK_COLUMNS = ["variable", "groups", "n", "events", "chisq", "df", "p"]
 
@@ -62,7 +66,8 @@ def logrank_counts(strata: Sequence[pd.DataFrame]) -> tuple[float, int, float, t
     -------
     tuple
         chisq, df (groups with an expected event, minus one), p, groups (sorted).  NaN and
-        df 0 with fewer than two such groups.
+        df 0 with fewer than two such groups; NaN when no stratum has two of them at risk
+        together (a singular variance: R's survdiff stops with an error there).
     """
     groups = sorted({str(s) for t in strata for s in t["stratum"]})
     k = len(groups)
@@ -82,8 +87,11 @@ def logrank_counts(strata: Sequence[pd.DataFrame]) -> tuple[float, int, float, t
         return float("nan"), 0, float("nan"), tuple(groups)
     used = keep[1:]
     difference = (observed - expected)[used]
-    stat = float(difference @ np.linalg.solve(variance[np.ix_(used, used)], difference))
     df = len(keep) - 1
+    try:
+        stat = float(difference @ np.linalg.solve(variance[np.ix_(used, used)], difference))
+    except np.linalg.LinAlgError:  # no stratum compares the groups (R's survdiff stops with an error)
+        return float("nan"), df, float("nan"), tuple(groups)
     return stat, df, float(chi2.sf(stat, df)), tuple(groups)
 
 
