@@ -43,15 +43,34 @@ class GrayTest(SummaryDisplay):
 
 def _variance_step(a: np.ndarray, c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
                    f_after: float, d_cause: float, total: float, v: np.ndarray, v2: np.ndarray, v3: np.ndarray) -> None:
-    """Add one event time's contribution of the cause's events to the variance sums (in place)."""
-    for k in np.flatnonzero(at_risk > 0):
-        h = 1.0 - (1.0 - f_after) / s_after[k] if s_after[k] > 0 else 1.0
-        tie = 1.0 - (d_cause - 1.0) / (total * s_before[k] - 1.0) if d_cause > 1 else 1.0
-        w = tie * s_before[k] * d_cause / (total * at_risk[k])
-        b = a[:, k] - h * c[:, k]
-        v3[k] += h * h * w
-        v2[:, k] += b * h * w
-        v += np.outer(b, b) * w
+    """Add one event time's contribution of the cause's events to the variance sums (in place),
+    for every group at risk at once."""
+    idx = np.flatnonzero(at_risk > 0)
+    after = s_after[idx]
+    h = 1.0 - np.divide(1.0 - f_after, after, out=np.zeros(len(idx)), where=after > 0)
+    h = np.where(after > 0, h, 1.0)
+    tie = 1.0 - (d_cause - 1.0) / (total * s_before[idx] - 1.0) if d_cause > 1 else np.ones(len(idx))
+    w = tie * s_before[idx] * d_cause / (total * at_risk[idx])
+    b = a[:, idx] - c[:, idx] * h
+    v3[idx] += h * h * w
+    v2[:, idx] += b * (h * w)
+    v += (b * w) @ b.T
+
+
+def _competing_step(c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
+                    pooled_after: float, d_other: np.ndarray, v: np.ndarray, v2: np.ndarray, v3: np.ndarray) -> None:
+    """Add one event time's contribution of the competing events to the variance sums (in place)."""
+    idx = np.flatnonzero((s_after > 0) & (d_other > 0))
+    if not len(idx):
+        return
+    h = (1.0 - pooled_after) / s_after[idx]
+    d, n = d_other[idx], at_risk[idx]
+    tie = np.where(d > 1, 1.0 - (d - 1.0) / np.where(n > 1, n - 1.0, 1.0), 1.0)
+    w = tie * s_before[idx] ** 2 * d / n ** 2
+    b = c[:, idx] * h
+    v3[idx] += h * h * w
+    v2[:, idx] -= b * (h * w)
+    v += (b * w) @ b.T
 
 
 def _stratum(d1: np.ndarray, d2: np.ndarray, at_risk_all: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,14 +101,8 @@ def _stratum(d1: np.ndarray, d2: np.ndarray, at_risk_all: np.ndarray, rho: float
         score += np.where(live, fb * (d1_t - n1 * expected_k / expected_k.sum()), 0.0)
         if n1:
             _variance_step(a, c, at_risk, s_before, s_after, pooled_after, n1, total, v, v2, v3)
-        for j in np.flatnonzero((s_after > 0) & (d2_t > 0)):
-            h = (1.0 - pooled_after) / s_after[j]
-            tie = 1.0 - (d2_t[j] - 1.0) / (at_risk[j] - 1.0) if d2_t[j] > 1 else 1.0
-            w = tie * s_before[j] ** 2 * d2_t[j] / at_risk[j] ** 2
-            b = h * c[:, j]
-            v3[j] += h * h * w
-            v2[:, j] -= b * h * w
-            v += np.outer(b, b) * w
+        if d2_t.any():
+            _competing_step(c, at_risk, s_before, s_after, pooled_after, d2_t, v, v2, v3)
         s_before, f_before, pooled = s_after, f_after, pooled_after
     v += (c * v3) @ c.T + c @ v2.T + v2 @ c.T
     return score, v

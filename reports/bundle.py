@@ -276,24 +276,27 @@ def _frame(data: bytes, table: str) -> Any:
     columns = document["columns"]
     if set(columns) != {*text, *times, *counts, *reals}:
         raise ValueError(f"{table} has the columns {sorted(columns)}, not {sorted({*text, *times, *counts, *reals})}")
-    frame = pd.DataFrame(columns)
-    for name in reals:
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in columns[name]):
-            raise ValueError(f"{table}.{name} holds a value that is not a finite number")
-        frame[name] = frame[name].astype(float)
-    if "upper" in frame:  # null upper end: never abnormal
-        frame["upper"] = frame["upper"].astype(float).fillna(math.inf)
+    arrays: dict[str, Any] = {}
     for name in text:
-        if not all(isinstance(v, str) for v in columns[name]):
+        if not set(map(type, columns[name])) <= {str}:
             raise ValueError(f"{table}.{name} holds a value that is not text")
-    for name in (*times, *counts):
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in frame[name]):
+        arrays[name] = columns[name]
+    for name in (*reals, *times, *counts):  # type(v), not isinstance: a JSON true is no number
+        found = set(map(type, columns[name]))
+        if not found <= ({int, float, type(None)} if name == "upper" else {int, float}):
             raise ValueError(f"{table}.{name} holds a value that is not a number")
-        values = frame[name].to_numpy(float)
-        if np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
+        values = np.array(columns[name], dtype=float)
+        if name == "upper":  # null upper end: never abnormal
+            values = np.where(np.isnan(values), math.inf, values)
+        if name in reals:
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"{table}.{name} holds a value that is not a finite number")
+        elif np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
             raise ValueError(f"{table}.{name} holds a missing, negative or infinite value")
         if name in counts and np.any(values != np.floor(values)):
             raise ValueError(f"{table}.{name} holds a count that is not a whole number")
+        arrays[name] = values.astype(np.int64) if found == {int} and name not in reals else values
+    frame = pd.DataFrame({name: arrays[name] for name in columns})
     if table == "complications":
         from toh.analyses.complications import GROUPS, OUTCOMES
 
