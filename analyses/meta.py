@@ -1,19 +1,23 @@
 """Random-effects meta-analysis of the sites' own estimates, beside the pooled ones.
 
 The pooled estimates (:mod:`toh.analyses.aggregates`) treat the sites as one cohort. This module
-asks how much the sites differ: each site's own estimate of a rate or a proportion, on the log or
-logit scale with its large-sample variance, is combined by the DerSimonian-Laird random-effects
-model (statsmodels' ``combine_effects(method_re="dl")``, normal-based interval; tau^2 truncated
-at 0 as DerSimonian and Laird define it, which statsmodels 0.15 does not do), with the
-between-site variance tau^2, I^2 and Cochran's Q. Checked against R's
-``metafor::rma(yi, vi, method = "DL")`` in tests/analyses/test_meta.py (the R script beside its
-values in tests/analyses/reference/make_meta_reference.R).
+asks how much the sites differ: each site's own estimate, on a scale where it is about normal,
+with its large-sample variance, is combined by the DerSimonian-Laird random-effects model
+(statsmodels' ``combine_effects(method_re="dl")``, normal-based interval; tau^2 truncated at 0
+as DerSimonian and Laird define it, which statsmodels 0.15 does not do) and by REML
+(:func:`reml_tau2`: statsmodels has none), with the between-site variance tau^2, I^2 and
+Cochran's Q. Both checked against R's ``metafor::rma(yi, vi, method = "DL" / "REML")`` in
+tests/analyses/test_meta.py (the R script beside its values in
+tests/analyses/reference/make_meta_reference.R).
 
 Scales: a rate of k events in T person-years is log(k / T) with variance 1 / k; a proportion x / n
-is logit(x / n) with variance 1 / x + 1 / (n - x). A site without an event (or, for a
-proportion, with every patient counted) has no finite estimate on these scales and is left out
-of that estimand (``sites_left_out``); with fewer than two sites left the estimand is not
-estimable.
+is logit(x / n) with variance 1 / x + 1 / (n - x); a Kaplan-Meier probability still unresolved at
+6 months, or a cumulative incidence at 24 months, p is log(-log p) with variance var(p) /
+(p log p)^2 (the scale of their intervals); a Cox term is the site's log hazard ratio with the
+variance of its covariance matrix, each treatment against the pool's most frequent one
+(:mod:`toh.analyses.site_cox`). A site without a finite estimate on the scale (no event, every
+patient counted, p of 0 or 1, no such Cox term) is left out of that estimand
+(``sites_left_out``); with fewer than two sites left the estimand is not estimable.
 """
 
 from __future__ import annotations
@@ -202,7 +206,7 @@ def _curve(outcome: str, months: float) -> Callable[[object, float], tuple[float
     return get
 
 
-#: estimand -> (months, how a site's estimate and the variance of its log(-log) are read)
+#: estimand -> how a site's estimate and the variance of its log(-log) are read from its counts
 CURVE_ESTIMANDS: dict[str, Callable[[object, float], tuple[float, float]]] = {
     "resolution.unresolved_6m": _curve("resolution", 6.0),
     "recurrence.cif_24m": _curve("recurrence", 24.0),
