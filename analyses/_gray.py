@@ -41,71 +41,77 @@ class GrayTest(SummaryDisplay):
                              "groups": [", ".join(self.groups)], "cause": [self.cause], "rho": [self.rho]})
 
 
-def _variance_step(a: np.ndarray, c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
-                   f_after: float, d_cause: float, total: float, v: np.ndarray, v2: np.ndarray, v3: np.ndarray) -> None:
-    """Add one event time's contribution of the cause's events to the variance sums (in place),
-    for every group at risk at once."""
-    idx = np.flatnonzero(at_risk > 0)
-    after = s_after[idx]
-    h = 1.0 - np.divide(1.0 - f_after, after, out=np.zeros(len(idx)), where=after > 0)
-    h = np.where(after > 0, h, 1.0)
-    tie = 1.0 - (d_cause - 1.0) / (total * s_before[idx] - 1.0) if d_cause > 1 else np.ones(len(idx))
-    w = tie * s_before[idx] * d_cause / (total * at_risk[idx])
-    b = a[:, idx] - c[:, idx] * h
-    v3[idx] += h * h * w
-    v2[:, idx] += b * (h * w)
-    v += (b * w) @ b.T
-
-
-def _competing_step(c: np.ndarray, at_risk: np.ndarray, s_before: np.ndarray, s_after: np.ndarray,
-                    pooled_after: float, d_other: np.ndarray, v: np.ndarray, v2: np.ndarray, v3: np.ndarray) -> None:
-    """Add one event time's contribution of the competing events to the variance sums (in place)."""
-    idx = np.flatnonzero((s_after > 0) & (d_other > 0))
-    if not len(idx):
-        return
-    h = (1.0 - pooled_after) / s_after[idx]
-    d, n = d_other[idx], at_risk[idx]
-    tie = np.where(d > 1, 1.0 - (d - 1.0) / np.where(n > 1, n - 1.0, 1.0), 1.0)
-    w = tie * s_before[idx] ** 2 * d / n ** 2
-    b = c[:, idx] * h
-    v3[idx] += h * h * w
-    v2[:, idx] -= b * (h * w)
-    v += (b * w) @ b.T
-
-
 def _stratum(d1: np.ndarray, d2: np.ndarray, at_risk_all: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
     """Score and variance of one stratum from its counts per distinct time (rows, increasing) and
-    group (columns): events of the cause ``d1``, competing events ``d2``, patients at risk."""
+    group (columns): events of the cause ``d1``, competing events ``d2``, patients at risk.
+
+    cmprsk's ``crst`` step by step over the times with an event, in plain Python numbers (a few
+    groups: numpy's per-call cost would dominate).  A group nobody is at risk in any more (or
+    never, in this stratum) is skipped, as ``crst`` does: its survival may be 0 there, so
+    divisions are made only where the group is at risk."""
     k = d1.shape[1]
-    s_before, f_before = np.ones(k), np.zeros(k)  # group-wise all-cause KM and cause CIF just before t
+    groups = range(k)
+    s_before, f_before = [1.0] * k, [0.0] * k  # group-wise all-cause KM and cause CIF just before t
     pooled = 0.0  # F(t-) of the pooled subdistribution
-    score, v = np.zeros(k), np.zeros((k, k))
-    c, v2, v3 = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k)
-    for row in np.flatnonzero((d1.sum(axis=1) + d2.sum(axis=1)) > 0):
-        d1_t, d2_t, at_risk = d1[row], d2[row], at_risk_all[row]
-        n1 = d1_t.sum()
-        live = at_risk > 0
-        safe = np.where(live, at_risk, 1.0)
-        s_after = np.where(live, s_before * (at_risk - d1_t - d2_t) / safe, s_before)
-        f_after = np.where(live, f_before + s_before * d1_t / safe, f_before)
-        # a group nobody is at risk in any more (or never, in this stratum) is skipped, as
-        # cmprsk's crst does (its survival may be 0 there: divide only where the group is at risk)
-        weight_k = np.divide(at_risk, s_before, out=np.zeros(k), where=live)
-        total = weight_k.sum()
-        expected_k = np.divide(at_risk * (1.0 - f_before), s_before, out=np.zeros(k), where=live)
+    score = [0.0] * k
+    v = [[0.0] * k for _ in groups]
+    c = [[0.0] * k for _ in groups]
+    v2 = [[0.0] * k for _ in groups]
+    v3 = [0.0] * k
+    rows = np.flatnonzero((d1.sum(axis=1) + d2.sum(axis=1)) > 0)
+    for d1_t, d2_t, at_risk in zip(d1[rows].tolist(), d2[rows].tolist(), at_risk_all[rows].tolist()):
+        n1 = sum(d1_t)
+        live = [at_risk[j] > 0 for j in groups]
+        s_after = [s_before[j] * (at_risk[j] - d1_t[j] - d2_t[j]) / at_risk[j] if live[j] else s_before[j]
+                   for j in groups]
+        f_after = [f_before[j] + s_before[j] * d1_t[j] / at_risk[j] if live[j] else f_before[j] for j in groups]
+        weight = [at_risk[j] / s_before[j] if live[j] else 0.0 for j in groups]
+        total = sum(weight)
+        expected = [at_risk[j] * (1.0 - f_before[j]) / s_before[j] if live[j] else 0.0 for j in groups]
+        expected_sum = sum(expected)
         pooled_after = pooled + n1 / total
         fb = (1.0 - pooled) ** rho
-        a = -fb * np.outer(weight_k, weight_k) / total
-        a[np.diag_indices(k)] = fb * weight_k * (1.0 - weight_k / total)
-        c += a * n1 / (total * (1.0 - pooled))
-        score += np.where(live, fb * (d1_t - n1 * expected_k / expected_k.sum()), 0.0)
-        if n1:
-            _variance_step(a, c, at_risk, s_before, s_after, pooled_after, n1, total, v, v2, v3)
-        if d2_t.any():
-            _competing_step(c, at_risk, s_before, s_after, pooled_after, d2_t, v, v2, v3)
+        a = [[(fb * weight[i] * (1.0 - weight[i] / total)) if i == j else -fb * weight[i] * weight[j] / total
+              for j in groups] for i in groups]
+        scale = n1 / (total * (1.0 - pooled))
+        for i in groups:
+            row_c, row_a = c[i], a[i]
+            for j in groups:
+                row_c[j] += row_a[j] * scale
+            if live[i]:
+                score[i] += fb * (d1_t[i] - n1 * expected[i] / expected_sum)
+        if n1:  # the cause's events
+            for g in groups:
+                if not live[g]:
+                    continue
+                h = 1.0 - (1.0 - pooled_after) / s_after[g] if s_after[g] > 0 else 1.0
+                tie = 1.0 - (n1 - 1.0) / (total * s_before[g] - 1.0) if n1 > 1 else 1.0
+                w = tie * s_before[g] * n1 / (total * at_risk[g])
+                _add(v, v2, v3, [a[i][g] - h * c[i][g] for i in groups], g, h, w, 1.0)
+        for g in groups:  # the competing events
+            if s_after[g] > 0 and d2_t[g] > 0:
+                h = (1.0 - pooled_after) / s_after[g]
+                tie = 1.0 - (d2_t[g] - 1.0) / (at_risk[g] - 1.0) if d2_t[g] > 1 else 1.0
+                w = tie * s_before[g] ** 2 * d2_t[g] / at_risk[g] ** 2
+                _add(v, v2, v3, [h * c[i][g] for i in groups], g, h, w, -1.0)
         s_before, f_before, pooled = s_after, f_after, pooled_after
-    v += (c * v3) @ c.T + c @ v2.T + v2 @ c.T
-    return score, v
+    cm, v2m = np.array(c), np.array(v2)
+    variance = np.array(v) + (cm * np.array(v3)) @ cm.T + cm @ v2m.T + v2m @ cm.T
+    return np.array(score), variance
+
+
+def _add(v: list[list[float]], v2: list[list[float]], v3: list[float], b: list[float], g: int, h: float, w: float,
+         sign: float) -> None:
+    """One group's contribution to the variance sums (in place): v += w b b', v2[:, g] += sign h w b,
+    v3[g] += h^2 w."""
+    v3[g] += h * h * w
+    hw = sign * h * w
+    for i, bi in enumerate(b):
+        v2[i][g] += bi * hw
+        if bi:
+            row, scaled = v[i], bi * w
+            for j, bj in enumerate(b):
+                row[j] += scaled * bj
 
 
 def _counts(time: np.ndarray, kind: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, ...]:

@@ -16,7 +16,8 @@ peak resident MiB of the child's largest process):
     and peak (patients: N), and ``bundle_all``, the K sites' seconds added up (patients: K x N).
 ``pool``, ``pool_noboot``
     ``toh pool`` of the K bundles with ``--bootstrap`` draws (default 1,000, as ``toh analyze``)
-    and with none (what the bootstrap of the Turnbull intervals costs).
+    and with none (what the bootstrap of the Turnbull intervals costs).  ``--reuse-bundles``
+    times these two alone on the bundles of the last run.
 
 Prints a table and merges its rows, in the columns of ``benchmarks/results.csv``, into
 ``benchmarks/results_pool.csv`` (``--results``; rows of the same stage, format and size replaced).
@@ -30,6 +31,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws of toh pool (default %(default)s)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a stage is killed")
     parser.add_argument("--results", type=Path, default=BENCH / "results_pool.csv")
+    parser.add_argument("--reuse-bundles", action="store_true",
+                        help="pool the bundles of the last run again (no bundle rows): to time toh pool alone")
     args = parser.parse_args(argv)
     toh = str(Path(sys.executable).with_name("toh"))
     where, stamp = machine(), lambda: dt.datetime.now().isoformat(timespec="seconds")
@@ -71,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         (export / ".complete").write_text("")
     scratch = SCRATCH / "pool"
+    sites = sorted((p for p in export.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("-")[-1]))
+    if args.reuse_bundles and all((scratch / f"{s.name}.tohb").exists() for s in sites):
+        return _pool(toh, [scratch / f"{s.name}.tohb" for s in sites], scratch, args, total, record, rows)
     bundles, times, peaks, statuses = [], [], [], []
-    for site in sorted((p for p in export.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("-")[-1])):
+    for site in sites:
         out = scratch / f"{site.name}.tohb"
         cmd = [toh, "bundle", str(site), "--site", site.name, "--out", str(out), "--failures",
                str(scratch / f"{site.name}-failures.csv")]
@@ -89,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
            "other (seconds added up)", failed[0] if failed else "ok")
     if failed:
         return 1
+    return _pool(toh, bundles, scratch, args, total, record, rows)
+
+
+def _pool(toh: str, bundles: list[Path], scratch: Path, args: argparse.Namespace, total: int, record: Any,
+          rows: list[Row]) -> int:
+    """Time ``toh pool`` of ``bundles`` with the bootstrap and without, and save the rows."""
     for stage, draws in (("pool", args.bootstrap), ("pool_noboot", 0)):
         out = scratch / stage
         cmd = [toh, "pool", *map(str, bundles), "--out", str(out), "--bootstrap", str(draws), "--seed", str(args.seed)]
