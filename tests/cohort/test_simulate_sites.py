@@ -128,3 +128,33 @@ def test_the_site_exports_validate_and_bundle(tmp_path: Path) -> None:
         assert len(derived.index) == json.loads((tmp_path / "truth.json").read_text())["site_summary"][name][
             "n_patients"]
     assert np.isfinite(json.loads((tmp_path / "truth.json").read_text())["derived"]["resolution_median_days"]["value"])
+
+
+@pytest.mark.slow  # 12,000 patients simulated, derived per site and pooled
+def test_the_pool_recovers_the_pools_truth(tmp_path: Path) -> None:
+    """The pooled estimates of a simulated consortium land near the pool's truth (a few standard
+    errors), where the sites' truths differ: the truth is the mixture the concatenated rows estimate."""
+    from toh.analyses.aggregates import pooled_analysis, site_aggregates
+    from toh.analyses.pipeline import derive_export
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions
+    from toh.cohort.definitions import Definitions
+
+    consortium = simulate_sites(6, 2000, 5)
+    write_sites(consortium, tmp_path)
+    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0, workers=1))
+    sites = {name: site_aggregates(derive_export(tmp_path / name, validation_date=dt.date(2026, 6, 30))[1], options)
+             for name in consortium.sites}
+    head = pooled_analysis(sites, Definitions(), options).headline()
+    truth = {k: v["value"] for k, v in consortium.truth["derived"].items()}
+    n = 12000
+    men = truth["share_men"]
+    assert abs(head["demographics.share_men.estimate"] - men) < 4 * math.sqrt(men * (1 - men) / n)
+    site_men = [r.parameters.share_men for r in consortium.sites.values()]
+    assert max(site_men) - min(site_men) > 0.05  # the sites do differ
+    for key, mine in (("resolution_survival_6_months", "resolution.unresolved_6m"),
+                      ("resolution_survival_12_months", "resolution.unresolved_12m")):
+        se = (head[f"{mine}_upper"] - head[f"{mine}_lower"]) / (2 * 1.96)
+        assert abs(head[mine] - truth[key]) < 4 * se + 0.005, (key, head[mine], truth[key], se)
+    fracture = truth["fracture_probability"]
+    assert abs(head["complications.fracture.all.proportion"] - fracture) < 4 * math.sqrt(fracture * (1 - fracture) / n)
