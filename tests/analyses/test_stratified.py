@@ -80,6 +80,20 @@ def test_gray_stratified_by_site_equals_cuminc(rows: pd.DataFrame, reference: pd
         _check(gray_test(*args), reference.loc[("gray", outcome, variable, False)])
 
 
+def test_the_public_gray_test_takes_strata(rows: pd.DataFrame, reference: pd.DataFrame) -> None:
+    import toh
+
+    women = rows[rows["sex"] == "F"]
+    labels = np.where(women["pregnancy_associated"].fillna(False).to_numpy(bool), "pregnancy-associated",
+                      "not pregnancy-associated")
+    known = women["pregnancy_associated"].notna().to_numpy()
+    test = toh.gray_test(women["migration_days"][known], women["migration_status"][known], labels[known],
+                         strata=women["site"][known])
+    _check(test, reference.loc[("gray", "migration", "pregnancy", True)])
+    with pytest.raises(ValueError, match="strata"):
+        toh.gray_test([1, 2], [1, 0], ["a", "b"], strata=["x"])
+
+
 def test_fewer_than_two_groups_and_no_event_give_no_test() -> None:
     counts = pd.DataFrame({"stratum_var": "sex", "stratum": "M", "time": [1.0, 2.0], "n_event": [1, 0],
                            "n_censor": [0, 1]})
