@@ -5,7 +5,6 @@ reference equal a refit with that reference; free-text levels are not written.""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
