@@ -74,6 +74,7 @@ def cox_zph(
     terms: dict[str, list[int]],
     *,
     efron: bool = True,
+    strata: np.ndarray | None = None,
 ) -> list[tuple[str, float, int, float]]:
     """Score tests of proportional hazards per term and globally, as R's ``cox.zph``.
 
@@ -87,6 +88,10 @@ def cox_zph(
         Fitted coefficients.
     terms
         Term name -> indices of its columns in ``x`` (a factor spans several).
+    strata
+        Stratum code of each observation of a stratified model (None: one stratum): the risk
+        sets, score and information are those within strata, summed, while the time transform
+        is the Kaplan-Meier of all observations, as R's ``cox.zph`` does.
 
     Returns
     -------
@@ -99,8 +104,14 @@ def cox_zph(
     eta = x @ np.asarray(beta, float)
     g = _km_transform(time, event)
     g = g - g[event].mean()
-    u_extra, info = _score_and_information(time, event, x, eta, g, efron)
     p = x.shape[1]
+    codes = np.zeros(len(time), dtype=np.int64) if strata is None else np.asarray(strata)
+    u_extra, info = np.zeros(p), np.zeros((2 * p, 2 * p))
+    for code in np.unique(codes):
+        mine = codes == code
+        if event[mine].any():
+            u_part, info_part = _score_and_information(time[mine], event[mine], x[mine], eta[mine], g[mine], efron)
+            u_extra, info = u_extra + u_part, info + info_part
     out = []
     for name, columns in list(terms.items()) + [("GLOBAL", list(range(p)))]:
         keep = list(range(p)) + [p + c for c in columns]

@@ -1,10 +1,14 @@
-"""The strata the analyses compare, defined once (sex, pregnancy among women, treatment)."""
+"""The strata the analyses compare, defined once (sex, pregnancy among women, treatment, and the
+export's declared category or boolean columns)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["STRATA", "strata_of", "fewer_than_two_groups"]
+from toh.analyses.levels import fold_levels
+from toh.cohort.columns import ExtraColumn
+
+__all__ = ["STRATA", "strata_of", "fewer_than_two_groups", "describe_stratum"]
 
 #: stratum variable -> what it compares
 STRATA: dict[str, str] = {
@@ -14,8 +18,24 @@ STRATA: dict[str, str] = {
 }
 
 
-def strata_of(index: pd.DataFrame, variable: str) -> pd.Series:
-    """Stratum label of each index episode for ``variable`` (NA: not in any stratum)."""
+def _fold(labels: pd.Series, min_level: int) -> pd.Series:
+    """Levels of fewer than ``min_level`` patients pooled into "other" (:func:`fold_levels`)."""
+    if min_level <= 1 or labels.notna().sum() == 0:
+        return labels
+    counts = labels.value_counts().sort_index()
+    folding = fold_levels({str(k): int(v) for k, v in counts.items()}, min_level)
+    rename = {level: label for label, levels in folding.items() for level in levels}
+    return labels.map(rename).astype(object).where(labels.notna())
+
+
+def strata_of(index: pd.DataFrame, variable: str, columns: tuple[ExtraColumn, ...] = (),
+              min_level: int = 0) -> pd.Series:
+    """Stratum label of each index episode for ``variable`` (NA: not in any stratum).
+
+    ``columns`` are the declared extra columns: one of type category stratifies by its values,
+    one of type boolean by "yes" / "no".  With ``min_level``, the levels of a category
+    (treatment, a declared category) resting on fewer patients are pooled into "other".
+    """
     if variable == "sex":
         return index["sex"].astype(object)
     if variable == "pregnancy":
@@ -25,12 +45,26 @@ def strata_of(index: pd.DataFrame, variable: str) -> pd.Series:
     if variable == "treatment":
         if "treatment" not in index.columns:
             return pd.Series(pd.NA, index=index.index, dtype=object)
-        return index["treatment"].astype(object)
-    raise ValueError(f"unknown stratum variable {variable!r}; known: {sorted(STRATA)}")
+        return _fold(index["treatment"].astype(object), min_level)
+    declared = {c.name: c for c in columns if c.type in ("category", "boolean")}
+    if variable in declared:
+        values = index[variable]
+        if declared[variable].type == "boolean":
+            return values.astype("boolean").map({True: "yes", False: "no"}).astype(object).where(values.notna())
+        return _fold(values.astype(object).where(values.notna()), min_level)
+    raise ValueError(f"unknown stratum variable {variable!r}; known: {sorted(STRATA) + sorted(declared)}")
 
 
-def fewer_than_two_groups(variable: str, groups: int) -> str:
+def describe_stratum(variable: str, columns: tuple[ExtraColumn, ...] = ()) -> str:
+    """What the strata of ``variable`` compare."""
+    if variable in STRATA:
+        return STRATA[variable]
+    shown = {c.name: c.shown for c in columns}.get(variable, variable)
+    return f"each value of {shown} (episodes without one left out)"
+
+
+def fewer_than_two_groups(variable: str, groups: int, columns: tuple[ExtraColumn, ...] = ()) -> str:
     """Why a comparison across the groups of ``variable`` cannot be made (one reason text for
     every test: log-rank, Gray's)."""
     found = "no group" if groups == 0 else "one group only"
-    return f"{found} of {variable} ({STRATA.get(variable, variable)}): nothing to compare"
+    return f"{found} of {variable} ({describe_stratum(variable, columns)}): nothing to compare"

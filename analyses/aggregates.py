@@ -137,7 +137,7 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
         counts = incidence_strata_counts(index, outcome, chosen)
         coded_level = counts["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
         strata[outcome] = counts[(counts["stratum_var"] != "treatment") | coded_level].reset_index(drop=True)
-    cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN)
+    cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns)
     return SiteAggregates(
         cox=cox, cox_covariance=covariance, recurrence_strata=strata["recurrence"],
         migration_strata=strata["migration"],

@@ -14,7 +14,7 @@ Scales: a rate of k events in T person-years is log(k / T) with variance 1 / k; 
 is logit(x / n) with variance 1 / x + 1 / (n - x); a Kaplan-Meier probability still unresolved at
 6 months, or a cumulative incidence at 24 months, p is log(-log p) with variance var(p) /
 (p log p)^2 (the scale of their intervals); a Cox term is the site's log hazard ratio with the
-variance of its covariance matrix, each treatment against the pool's most frequent one
+variance of its covariance matrix, each category's levels against the pool's reference
 (:mod:`toh.analyses.site_cox`). A site without a finite estimate on the scale (no event, every
 patient counted, p of 0 or 1, no such Cox term) is left out of that estimand
 (``sites_left_out``); with fewer than two sites left the estimand is not estimable.
@@ -267,7 +267,7 @@ def _interval(scale: str, effect: float, se: float, z: float) -> tuple[float, fl
 
 def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tuple]:
     """(estimand, site, scale, count, base, effect, variance) of every estimand and site."""
-    from toh.analyses.site_cox import common_reference, on_reference
+    from toh.analyses.site_cox import on_reference
 
     rows = []
     for estimand, (scale, read) in ESTIMANDS.items():
@@ -281,8 +281,8 @@ def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tup
             effect = math.log(-math.log(p)) if 0 < p < 1 and not math.isnan(variance) else math.nan
             rows.append((estimand, name, "log-log", math.nan, math.nan, effect, variance if effect == effect
                          else math.nan))
-    reference = common_reference([site.survival for site in sites.values()])  # type: ignore[attr-defined]
-    fitted = {name: on_reference(site.cox, site.cox_covariance, reference)  # type: ignore[attr-defined]
+    references = _references(sites)
+    fitted = {name: on_reference(site.cox, site.cox_covariance, references)  # type: ignore[attr-defined]
               for name, site in sites.items() if hasattr(site, "cox")}
     order = ["male", "age", "pregnancy_associated"]
     terms = sorted({t for names, _, _ in fitted.values() for t in names},
@@ -301,14 +301,20 @@ def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tup
     return rows
 
 
+def _references(sites: Mapping[str, object]) -> dict[str, str]:
+    """The pool's reference level of each category of the sites' Cox models."""
+    from toh.analyses.site_cox import common_references
+
+    return common_references({n: s.cox for n, s in sites.items() if hasattr(s, "cox")},  # type: ignore[attr-defined]
+                             [s.survival for s in sites.values()])  # type: ignore[attr-defined]
+
+
 def meta_analyse(sites: Mapping[str, object], days_per_year: float, conf: float = 0.95) -> MetaAnalysis:
     """Random-effects meta-analysis (DerSimonian-Laird and REML) over ``sites`` (name ->
     :class:`toh.analyses.aggregates.SiteAggregates`) of each estimand of :data:`ESTIMANDS`, of
     :data:`CURVE_ESTIMANDS` (log(-log) scale) and of each Cox hazard ratio (log scale, each
     treatment against the pool's most frequent one, :mod:`toh.analyses.site_cox`)."""
     from scipy.stats import norm
-
-    from toh.analyses.site_cox import common_reference
 
     z = float(norm.ppf(1 - (1 - conf) / 2))
     rows = _site_effects(sites, days_per_year)
@@ -340,5 +346,4 @@ def meta_analyse(sites: Mapping[str, object], days_per_year: float, conf: float 
                                                "estimate", "lower", "upper"]),
         combined=pd.DataFrame(combined, columns=["estimand", "method", "scale", "k", "estimate", "lower", "upper",
                                                  "effect", "se", "tau2", "i2", "q", "q_p", "sites_left_out"]),
-        conf=conf, cox_reference=common_reference([s.survival for s in sites.values()]),  # type: ignore[attr-defined]
-        not_estimable=reasons)
+        conf=conf, cox_reference=_references(sites).get("treatment", ""), not_estimable=reasons)

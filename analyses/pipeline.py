@@ -22,6 +22,7 @@ from toh.cohort.errors import InvalidDataError, StatisticalWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import AnalysisOptions, CohortAnalysis
+    from toh.cohort.columns import ExtraColumn
     from toh.cohort.derive import DerivedCohort
     from toh.cohort.mapping import ColumnMapping
     from toh.cohort.validate import ValidationReport
@@ -60,15 +61,17 @@ def derive_export(
     validation_date: dt.date | None = None,
     step: Step | None = None,
     on_validated: Callable[[ValidationReport], Any] | None = None,
+    columns: tuple[ExtraColumn, ...] = (),
 ) -> tuple[ValidationReport, DerivedCohort]:
     """The first two steps of :func:`analyse_export`: validate, then derive the cohort
-    (parameters and errors as there)."""
+    (parameters and errors as there; ``columns`` are the declared extra columns,
+    :attr:`toh.analyses.run.AnalysisOptions.columns`)."""
     from toh.cohort.derive import derive_cohort
     from toh.cohort.validate import validate_export
 
     step = step or _quiet
     with step("validate") as note:
-        report = validate_export(export, mapping, validation_date=validation_date)
+        report = validate_export(export, mapping, validation_date=validation_date, columns=columns)
         note["text"] = (f"{sum(report.rows.values()):,} rows; {len(report.errors):,} error(s), "
                         f"{len(report.warnings):,} warning(s)")
     if on_validated is not None:
@@ -76,7 +79,7 @@ def derive_export(
     if not report.is_valid:
         raise InvalidDataError(f"the export {export} is invalid: {len(report.errors):,} error(s)", report)
     with step("derive") as note:
-        derived = derive_cohort(report.tables)
+        derived = derive_cohort(report.tables, columns=report.columns)
         note["text"] = f"{len(derived.index):,} patients in the cohort"
     return report, derived
 
@@ -99,7 +102,8 @@ def analyse_export(
     mapping
         Mapping file (or parsed mapping) of an export with its own names and codes.
     options
-        Options of each analysis (bootstrap draws, seed, strata...); default
+        Options of each analysis (bootstrap draws, seed, strata, covariates...) and the export's
+        extra columns declared for them (``options.columns``, typed at validation); default
         :class:`toh.analyses.run.AnalysisOptions`.
     validation_date
         The day no date may lie after (default: today).
@@ -123,7 +127,7 @@ def analyse_export(
     from toh.analyses.run import analyse_cohort
 
     report, derived = derive_export(export, mapping, validation_date=validation_date, step=step,
-                                    on_validated=on_validated)
+                                    on_validated=on_validated, columns=options.columns if options else ())
     step = step or _quiet
     with step("analyse") as note:
         with warnings.catch_warnings(record=True) as caught:

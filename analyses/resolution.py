@@ -3,7 +3,6 @@ tests by stratum, and a Cox model with R's proportional-hazards test."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 from dataclasses import dataclass, field
@@ -12,12 +11,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from toh.analyses._coxzph import cox_zph
+from toh.analyses.cox import BUILTIN_COVARIATES, CATEGORICAL_COVARIATES, fit_cox_models
 from toh.analyses._km import event_counts, kaplan_meier_counts, r_quantile
 from toh.analyses.result import AnalysisResult, clean_number
-from toh.analyses._strata import fewer_than_two_groups, strata_of
+from toh.analyses._strata import STRATA, fewer_than_two_groups, strata_of
+from toh.cohort.columns import ExtraColumn
 from toh.cohort.derive import DerivedCohort
-from toh.cohort.errors import StatisticalWarning
+from toh.cohort.errors import ConfigError
 
 __all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution", "survival_counts", "curve_tables"]
 
@@ -34,24 +34,67 @@ class ResolutionOptions:
     rmst_months
         Horizons of the restricted mean time to resolution.
     strata
-        Stratum variables for curves and log-rank tests (see :data:`toh.analyses._strata.STRATA`).
+        Stratum variables for curves and log-rank tests (see :data:`toh.analyses._strata.STRATA`),
+        and declared extra columns of type category or boolean.
     cox_covariates
-        Covariates of the Cox model: male, age (per year), pregnancy_associated, treatment
-        (each category against the most frequent one).
+        Covariates of the Cox model: male, age (per 10 years), pregnancy_associated, treatment
+        (each category against the most frequent one), and declared extra columns
+        (:mod:`toh.analyses.cox`).
+    cox_strata
+        Categories the Cox model is stratified by (each level its own baseline hazard, R's
+        ``strata()``): male, pregnancy_associated, treatment or a declared category / boolean
+        column, not also a covariate.
     ph_alpha
         Level at which cox.zph's test of a term flags a proportional-hazards violation; a
-        flagged category (male, pregnancy_associated, treatment) gets a model stratified by it.
+        flagged category (male, pregnancy_associated, treatment, a declared category or boolean)
+        gets a model stratified by it.
+    min_level
+        Category levels of the Cox model (and its strata) with fewer patients than this are
+        pooled into "other" (:func:`toh.analyses.levels.fold_levels`); the report sets its
+        ``min_cell``, ``toh analyze`` 0 (every level apart).
     """
 
     landmark_months: tuple[float, ...] = (6.0, 8.0, 12.0)
     rmst_months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
-    cox_covariates: tuple[str, ...] = ("male", "age", "pregnancy_associated", "treatment")
+    cox_covariates: tuple[str, ...] = BUILTIN_COVARIATES
+    cox_strata: tuple[str, ...] = ()
     ph_alpha: float = 0.05
+    min_level: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("strata", "cox_covariates", "cox_strata"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name} must be a sequence of names, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
+            if len(set(value)) != len(value):
+                raise ValueError(f"{name} names a variable twice: {list(value)}")
         if not 0 < self.ph_alpha < 1:
             raise ValueError(f"ph_alpha must lie in (0, 1), got {self.ph_alpha}")
+        if isinstance(self.min_level, bool) or not isinstance(self.min_level, int) or self.min_level < 0:
+            raise ValueError(f"min_level must be a whole number >= 0, got {self.min_level!r}")
+        both = sorted(set(self.cox_strata) & set(self.cox_covariates))
+        if both:
+            raise ValueError(f"{both[0]!r} is both a Cox covariate and a Cox stratum; name it in one of them")
+
+    def check_names(self, columns: tuple[ExtraColumn, ...] = ()) -> None:
+        """Raise ValueError when a covariate or stratum is neither built in nor a declared extra
+        column of a fitting type (strata: category or boolean)."""
+        kinds = {c.name: c.type for c in columns}
+        categories = sorted(n for n, t in kinds.items() if t in ("category", "boolean"))
+        bad = [v for v in self.cox_covariates if v not in BUILTIN_COVARIATES and v not in kinds]
+        if bad:
+            raise ValueError(f"unknown Cox covariate {bad[0]!r}; covariates are {', '.join(BUILTIN_COVARIATES)} "
+                             f"and the declared extra columns ({', '.join(sorted(kinds)) or 'none declared'})")
+        bad = [v for v in self.cox_strata if v not in CATEGORICAL_COVARIATES and v not in categories]
+        if bad:
+            raise ValueError(f"unknown Cox stratum {bad[0]!r}; strata are {', '.join(CATEGORICAL_COVARIATES)} and the "
+                             f"declared category or boolean columns ({', '.join(categories) or 'none declared'})")
+        bad = [v for v in self.strata if v not in STRATA and v not in categories]
+        if bad:
+            raise ValueError(f"unknown stratum {bad[0]!r}; strata are {', '.join(STRATA)} and the declared "
+                             f"category or boolean columns ({', '.join(categories) or 'none declared'})")
 
 
 @dataclass(frozen=True)
@@ -70,6 +113,7 @@ class ResolutionResult(AnalysisResult):
     options: ResolutionOptions
     conf: float
     cox_reference: dict[str, str] = field(default_factory=dict)
+    cox_missing: int = 0
     name: str = "resolution"
     not_estimable: Mapping[str, str] = field(default_factory=dict)
 
@@ -94,13 +138,12 @@ class ResolutionResult(AnalysisResult):
             out[f"resolution.rmst_{row.months:g}m"] = clean_number(row.rmst)
         for row in self.logrank.itertuples():
             out[f"resolution.logrank.{row.variable}.p"] = clean_number(row.p)
-        for row in self.cox.itertuples():
-            out[f"resolution.cox.{row.term}.hr"] = clean_number(row.hr)
-            out[f"resolution.cox.{row.term}.hr_lower"] = clean_number(row.hr_lower)
-            out[f"resolution.cox.{row.term}.hr_upper"] = clean_number(row.hr_upper)
-        for row in self.cox_stratified.itertuples():
-            for key in ("hr", "hr_lower", "hr_upper"):
-                out[f"resolution.cox_stratified.{row.term}.{key}"] = clean_number(getattr(row, key))
+        for name, table in (("cox", self.cox), ("cox_stratified", self.cox_stratified)):
+            out.update(_cox_keys(f"resolution.{name}", table))
+        if len(self.cox):
+            out["resolution.cox.n"] = int(self.cox["n"].iloc[0])
+            out["resolution.cox.events"] = int(self.cox["events"].iloc[0])
+            out["resolution.cox.n_missing"] = self.cox_missing
         for row in self.ph_test[self.ph_test["term"] != "GLOBAL"].itertuples():
             out[f"resolution.ph.{row.term}.p"] = clean_number(row.p)
         glob = self.ph_test[self.ph_test["term"] == "GLOBAL"]
@@ -108,21 +151,37 @@ class ResolutionResult(AnalysisResult):
         return out
 
 
-def _groups(index: pd.DataFrame, strata: tuple[str, ...]) -> list[tuple[str, str, pd.DataFrame]]:
+def _cox_keys(prefix: str, table: pd.DataFrame) -> dict[str, float | None]:
+    """``<prefix>.<term>.hr`` / ``hr_lower`` / ``hr_upper`` per unit of each term (age per year,
+    as the keys always were), and for a term given per several units (age per 10 years) also
+    ``<prefix>.<term>_per_<per>.<field>`` as the table shows it; reference rows have none."""
+    out: dict[str, float | None] = {}
+    for row in table[~table["reference"].astype(bool)].itertuples():
+        for key in ("hr", "hr_lower", "hr_upper"):
+            value = getattr(row, key)
+            out[f"{prefix}.{row.term}.{key}"] = clean_number(value ** (1 / row.per))
+            if row.per != 1:
+                out[f"{prefix}.{row.term}_per_{row.per:g}.{key}"] = clean_number(value)
+    return out
+
+
+def _groups(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
+            min_level: int = 0) -> list[tuple[str, str, pd.DataFrame]]:
     out = [("all", "all", index)]
     for variable in strata:
-        labels = strata_of(index, variable)
+        labels = strata_of(index, variable, columns, min_level)
         for level in sorted(labels.dropna().unique()):
             out.append((variable, str(level), index[labels == level]))
     return out
 
 
-def _logrank(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
+def _logrank(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
+             min_level: int = 0) -> pd.DataFrame:
     from lifelines.statistics import multivariate_logrank_test
 
     rows = []
     for variable in strata:
-        labels = strata_of(index, variable)
+        labels = strata_of(index, variable, columns, min_level)
         keep = labels.notna()
         if labels[keep].nunique() < 2:
             rows.append((variable, int(labels[keep].nunique()), int(keep.sum()), np.nan, np.nan, np.nan))
@@ -134,140 +193,17 @@ def _logrank(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variable", "groups", "n", "chisq", "df", "p"])
 
 
-def _design(index: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str], pd.DataFrame]:
-    """Covariate matrix (complete cases), columns per term, reference levels, exclusions."""
-    columns: dict[str, pd.Series] = {}
-    terms: dict[str, list[str]] = {}
-    reference: dict[str, str] = {}
-    missing = pd.Series(False, index=index.index)
-    for covariate in covariates:
-        if covariate == "male":
-            columns["male"] = (index["sex"] == "M").astype(float)
-            terms["male"] = ["male"]
-        elif covariate == "age":
-            columns["age"] = index["age_at_onset"].astype(float)
-            missing |= index["age_at_onset"].isna()
-            terms["age"] = ["age"]
-        elif covariate == "pregnancy_associated":
-            columns["pregnancy_associated"] = index["pregnancy_associated"].astype("Float64").astype(float)
-            missing |= index["pregnancy_associated"].isna()
-            terms["pregnancy_associated"] = ["pregnancy_associated"]
-        elif covariate == "treatment":
-            treatment = index["treatment"] if "treatment" in index else pd.Series(pd.NA, index=index.index)
-            missing |= treatment.isna()
-            counts = treatment.value_counts()
-            if len(counts) < 2:
-                continue
-            ref = sorted(counts[counts == counts.max()].index)[0]
-            reference["treatment"] = str(ref)
-            names = []
-            for level in sorted(counts.index):
-                if level != ref:
-                    columns[f"treatment_{level}"] = (treatment == level).astype(float)
-                    names.append(f"treatment_{level}")
-            terms["treatment"] = names
-        else:
-            raise ValueError(f"unknown Cox covariate {covariate!r}")
-    design = pd.DataFrame(columns, index=index.index)
-    constant = [c for c in design.columns if design.loc[~missing, c].nunique() < 2]
-    for name in list(terms):
-        terms[name] = [c for c in terms[name] if c not in constant]
-        if not terms[name]:
-            del terms[name]
-    design = design.drop(columns=constant)
-    excluded = pd.DataFrame({"reason": ["cox: a covariate is missing"], "n": [int(missing.sum())]})
-    if constant:
-        excluded = pd.concat([excluded, pd.DataFrame({"reason": [f"cox: no variation in {c} (term dropped)" for c in constant],
-                                                      "n": [0] * len(constant)})], ignore_index=True)
-    return design[~missing], terms, reference, excluded
-
-
-#: Cox terms that are categories: a proportional-hazards failure of one is met by stratifying on it.
-_CATEGORICAL = ("male", "pregnancy_associated", "treatment")
-_COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
-
-
-def _fit_cox(data: pd.DataFrame, conf: float, strata: list[str] | None = None,
-             covariance: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
-    """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
-    baseline hazard); None, with a caution, when it cannot be fitted.  A ``covariance`` dict
-    receives the coefficients' covariance matrix (terms x terms) under ``"matrix"``."""
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
-    label = "the Cox model of resolution" + (f" stratified by {', '.join(strata)}" if strata else "")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = CoxPHFitter(strata=strata).fit(data, "_t", "_e", fit_options={"precision": 1e-12, "max_steps": 200})
-    except (ConvergenceError, np.linalg.LinAlgError) as exc:
-        warnings.warn(f"{label} could not be fitted on {len(data)} episodes with {int(data['_e'].sum())} "
-                      f"resolutions ({type(exc).__name__}: the covariates are collinear or separate the outcome); "
-                      "its table is empty", StatisticalWarning, stacklevel=4)
-        return None
-    for item in caught:  # lifelines' convergence doubts are the reader's business: say them as cautions
-        if issubclass(item.category, ConvergenceWarning):
-            first = " ".join(str(item.message).split(". ")[0].split())
-            warnings.warn(f"{label[0].upper()}{label[1:]}: {first}", StatisticalWarning, stacklevel=4)
-        else:
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-    terms = [c for c in data.columns if c not in ("_t", "_e", *(strata or []))]
-    z = norm.ppf(1 - (1 - conf) / 2)
-    coef, se = fit.params_[terms], fit.standard_errors_[terms]
-    if covariance is not None:
-        covariance["matrix"] = fit.variance_matrix_.loc[terms, terms]
-    with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
-        return pd.DataFrame({"term": terms, "coef": coef.values, "se": se.values, "hr": np.exp(coef.values),
-                             "hr_lower": np.exp(coef.values - z * se.values),
-                             "hr_upper": np.exp(coef.values + z * se.values),
-                             "z": (coef / se).values, "p": fit.summary.loc[terms, "p"].values,
-                             "n": len(data), "events": int(data["_e"].sum())})
-
-
-def _cox(index: pd.DataFrame, options: ResolutionOptions, conf: float):
-    """The Cox model, its proportional-hazards test, and, where the test fails for a category,
-    the model stratified by it (each level its own baseline hazard, the other terms' hazard
-    ratios estimated within levels)."""
-    design, terms, reference, excluded = _design(index, options.cox_covariates)
-    empty_cox = pd.DataFrame(columns=_COX_COLUMNS)
-    empty_ph = pd.DataFrame(columns=["term", "chisq", "df", "p", "violated"])
-    empty_strat = pd.DataFrame(columns=[*_COX_COLUMNS, "strata"])
-    data = design.assign(_t=index.loc[design.index, "resolution_days"].astype(float),
-                         _e=index.loc[design.index, "resolved"].astype(int))
-    if design.shape[1] == 0 or data["_e"].sum() < 2:
-        return empty_cox, empty_ph, empty_strat, reference, excluded
-    cox = _fit_cox(data, conf)
-    if cox is None:
-        return empty_cox, empty_ph, empty_strat, reference, excluded
-    positions = {c: i for i, c in enumerate(design.columns)}
-    tests = cox_zph(data["_t"].to_numpy(), data["_e"].to_numpy().astype(bool), design.to_numpy(float),
-                    cox.set_index("term").loc[design.columns, "coef"].to_numpy(),
-                    {t: [positions[c] for c in cols] for t, cols in terms.items()})
-    ph = pd.DataFrame(tests, columns=["term", "chisq", "df", "p"])
-    ph["violated"] = (ph["term"] != "GLOBAL") & (ph["p"] < options.ph_alpha)
-    offending = [t for t in ph.loc[ph["violated"], "term"] if t in _CATEGORICAL]
-    stratified = empty_strat
-    if offending:
-        strata = {t: (index.loc[design.index, "treatment"].astype(str) if t == "treatment" else design[t])
-                  for t in offending}
-        rest = design.drop(columns=[c for t in offending for c in terms[t]])
-        if rest.shape[1]:
-            fitted = _fit_cox(rest.assign(_t=data["_t"], _e=data["_e"], **{f"_strata_{t}": v for t, v in strata.items()}),
-                              conf, [f"_strata_{t}" for t in offending])
-            if fitted is not None:
-                stratified = fitted.assign(strata=", ".join(offending))
-    return cox, ph, stratified, reference, excluded
-
-
 #: Columns of :func:`survival_counts`: the sufficient statistics of every Kaplan-Meier curve.
 COUNT_COLUMNS = ["stratum_var", "stratum", "time", "n_event", "n_censor"]
 
 
-def survival_counts(index: pd.DataFrame, strata: tuple[str, ...]) -> pd.DataFrame:
+def survival_counts(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
+                    min_level: int = 0) -> pd.DataFrame:
     """Resolutions and censorings per distinct time, overall (``stratum_var`` "all") and in each
-    stratum level: all a Kaplan-Meier curve needs, and what a site's bundle holds."""
+    stratum level: all a Kaplan-Meier curve needs, and what a site's bundle holds (``columns``
+    and ``min_level`` as for :func:`toh.analyses._strata.strata_of`)."""
     parts = []
-    for variable, level, group in _groups(index, strata):
+    for variable, level, group in _groups(index, strata, columns, min_level):
         time, d, c = event_counts(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool))
         parts.append(pd.DataFrame({"stratum_var": variable, "stratum": level, "time": time,
                                    "n_event": d.astype(np.int64), "n_censor": c.astype(np.int64)}))
@@ -327,25 +263,32 @@ def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None 
     ResolutionResult
     """
     options = options or ResolutionOptions()
+    columns = cohort.columns
+    try:
+        options.check_names(columns)
+    except ValueError as exc:
+        raise ConfigError(f"resolution options: {exc}") from None
     conf = cohort.definitions.confidence
     index = cohort.index
-    medians, landmarks, rmsts, curves = curve_tables(survival_counts(index, options.strata), options,
-                                                     cohort.definitions.days_per_year, conf)
-    cox, ph, stratified, reference, excluded = _cox(index, options, conf)
-    logrank = _logrank(index, options.strata)
+    counts = survival_counts(index, options.strata, columns, options.min_level)
+    medians, landmarks, rmsts, curves = curve_tables(counts, options, cohort.definitions.days_per_year, conf)
+    models = fit_cox_models(index, options.cox_covariates, options.cox_strata, conf, options.ph_alpha, columns,
+                            options.min_level)
+    logrank = _logrank(index, options.strata, columns, options.min_level)
     return ResolutionResult(
-        not_estimable={f"resolution.logrank.{row.variable}": fewer_than_two_groups(row.variable, row.groups)
+        not_estimable={f"resolution.logrank.{row.variable}": fewer_than_two_groups(row.variable, row.groups, columns)
                        for row in logrank.itertuples() if row.groups < 2},
         medians=medians,
         landmarks=landmarks,
         rmst=rmsts,
         curves=curves,
         logrank=logrank,
-        cox=cox,
-        ph_test=ph,
-        cox_stratified=stratified,
-        excluded=excluded,
+        cox=models.cox,
+        ph_test=models.ph_test,
+        cox_stratified=models.cox_stratified,
+        excluded=models.excluded,
         options=options,
         conf=conf,
-        cox_reference=reference,
+        cox_reference=models.reference,
+        cox_missing=models.n_missing,
     )

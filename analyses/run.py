@@ -18,6 +18,7 @@ from toh.analyses.migration import MigrationOptions, MigrationResult, analyse_mi
 from toh.analyses.radiographic import RadiographicOptions, RadiographicResult, analyse_radiographic
 from toh.analyses.recurrence import RecurrenceOptions, RecurrenceResult, analyse_recurrence
 from toh.analyses.resolution import ResolutionOptions, ResolutionResult, analyse_resolution
+from toh.cohort.columns import ExtraColumn, check_columns
 from toh.cohort.definitions import Definitions
 from toh.cohort.derive import DerivedCohort
 
@@ -31,6 +32,11 @@ class AnalysisOptions:
     ``claims`` is a claims file of one's own (:mod:`toh.analyses.claimsfile`): its claims are
     checked besides the bundled ones, and replace those with the same id (None: the bundled
     claims only).
+
+    ``columns`` declares the export's extra columns the analyses may use
+    (:class:`toh.cohort.columns.ExtraColumn`: table and type, checked at validation by
+    :func:`toh.analyses.pipeline.analyse_export`); ``resolution.cox_covariates``,
+    ``resolution.cox_strata`` and ``resolution.strata`` may then name them.
     """
 
     demographics: DemographicsOptions = field(default_factory=DemographicsOptions)
@@ -39,6 +45,11 @@ class AnalysisOptions:
     recurrence: RecurrenceOptions = field(default_factory=RecurrenceOptions)
     migration: MigrationOptions = field(default_factory=MigrationOptions)
     claims: str | Path | None = None
+    columns: tuple[ExtraColumn, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", check_columns(self.columns))
+        self.resolution.check_names(self.columns)
 
 
 @dataclass(frozen=True)

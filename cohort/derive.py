@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from toh.cohort import attrition
+from toh.cohort.columns import ExtraColumn, check_columns
 from toh.cohort._relations import RELATIONS, classify_relations, order_episodes, runs
 from toh.cohort.definitions import DEFAULT_DEFINITIONS, Definitions
 from toh.cohort.parse import empty_table, is_absent
@@ -49,6 +50,10 @@ class DerivedCohort:
     absent
         Tables the export does not have (``imaging``, ``events``): estimates that need one are
         "not estimable", never zero.  An empty table (header, no rows) is not absent.
+    columns
+        The export's extra columns declared for the analyses (:mod:`toh.cohort.columns`), each a
+        column of ``episodes`` and ``index`` (a patients' column has the patient's value on
+        every episode).
     """
 
     episodes: pd.DataFrame
@@ -58,6 +63,7 @@ class DerivedCohort:
     attrition: pd.DataFrame
     definitions: Definitions
     absent: frozenset[str] = frozenset()
+    columns: tuple[ExtraColumn, ...] = ()
 
     def __repr__(self) -> str:
         gone = f", absent tables: {', '.join(sorted(self.absent))}" if self.absent else ""
@@ -176,7 +182,8 @@ def _rows(frame: pd.DataFrame, at: np.ndarray) -> dict[str, object]:
     return columns
 
 
-def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DEFAULT_DEFINITIONS) -> DerivedCohort:
+def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DEFAULT_DEFINITIONS,
+                  columns: tuple[ExtraColumn, ...] = ()) -> DerivedCohort:
     """Derive the episode, index, imaging and event tables and the attrition ledger.
 
     Every reference (an episode's patient, an exam's or event's episode) is looked up once by
@@ -191,11 +198,20 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
         (:func:`toh.cohort.parse.is_absent`) is recorded in ``DerivedCohort.absent``.
     definitions
         Estimand definitions (default: those of docs/definitions.md).
+    columns
+        Extra columns declared for the analyses, typed at validation
+        (:func:`toh.cohort.validate.validate_export` with the same ``columns``); each must be a
+        column of its table.
 
     Returns
     -------
     DerivedCohort
     """
+    columns = check_columns(columns)
+    for column in columns:
+        if column.name not in tables[column.table].columns:
+            raise ValueError(f"the declared column {column.name!r} is not a column of {column.table}: validate "
+                             "the export with the same declarations first")
     absent = frozenset(t for t in ("imaging", "events") if is_absent(tables.get(t)))
     patients, episodes = tables["patients"], tables["episodes"]
     imaging, events = (empty_table(t, absent=True) if t in absent else tables[t] for t in ("imaging", "events"))
@@ -235,6 +251,9 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
     ep["death_date"] = np.where(at_patient >= 0, death[np.maximum(at_patient, 0)], np.datetime64("NaT"))
     if "site" in patients:
         ep["site"] = _at(patients["site"], at_patient)
+    for column in columns:
+        if column.table == "patients":
+            ep[column.name] = _at(patients[column.name], at_patient)
     ep["index_episode_id"] = _at(episodes["episode_id"], index_row)
     ep["index_onset"] = _dates(episodes, "onset_date")[index_row]
     ep["index_side"] = _at(episodes["side"], index_row)
@@ -295,6 +314,7 @@ def derive_cohort(tables: dict[str, pd.DataFrame], definitions: Definitions = DE
         attrition=attrition.ledger(ledger),
         definitions=definitions,
         absent=absent,
+        columns=columns,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from toh.cohort.columns import ExtraColumn
 from toh.cohort.errors import ConfigError
 from toh.cohort.io import RawTable
 from toh.cohort.mapping import ISO_DATE, ColumnMapping
@@ -206,7 +207,46 @@ def _rename(raw: RawTable, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict[s
     return frame, source_columns, issues
 
 
-def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
+def _parse_numbers(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        value = series.astype("float64")
+    else:
+        value = _by_value(_as_text(series), lambda text: pd.to_numeric(text.str.strip(), errors="coerce")
+                          .astype("float64"))
+    return value.where(np.isfinite(value))
+
+
+def _declared(frame: pd.DataFrame, declared: tuple[ExtraColumn, ...], mapping: ColumnMapping,
+              issues: list[pd.DataFrame]) -> dict[str, pd.Series]:
+    """The declared extra columns typed (number: float, category: text, boolean: the mapping's
+    true/false values); a value of the wrong type is a failure, an absent column one too."""
+    out: dict[str, pd.Series] = {}
+    for column in declared:
+        what = f"declared in [analysis.columns] as a {column.type} column of {column.table}"
+        if column.name not in frame.columns:
+            issues.append(_issue([], column.name, "column_missing", f"{what}, but the file does not have it"))
+            continue
+        series = frame[column.name]
+        text = _as_text(series)
+        given = text.notna() & (text.astype(str).str.strip() != "")
+        if column.type == "number":
+            value = _parse_numbers(series)
+            rule, message = "number", f"not a number ({what})"
+        elif column.type == "boolean":
+            value = _parse_bools(series, mapping)
+            rule = "boolean"
+            message = f"not one of {', '.join(mapping.true_values + mapping.false_values)} ({what})"
+        else:
+            value = as_text_dtype(text.where(given, None)).str.strip()
+            rule, message = "", ""
+        bad = given & value.isna()
+        if rule and bad.any():
+            issues.append(_issue(frame.index[bad], column.name, rule, message))
+        out[column.name] = value.where(given)
+    return out
+
+
+def parse_table(raw: RawTable, mapping: ColumnMapping, declared: tuple[ExtraColumn, ...] = ()) -> ParsedTable:
     """Rename, recode and type one table.
 
     Parameters
@@ -215,6 +255,9 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
         The table as read by :func:`toh.cohort.io.read_table`.
     mapping
         The export's column mapping.
+    declared
+        The extra columns of this table declared for the analyses
+        (:class:`toh.cohort.columns.ExtraColumn`): typed and checked like the contract's.
 
     Returns
     -------
@@ -223,7 +266,8 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
     frame, source_columns, issues = _rename(raw, mapping)
     kinds = column_kinds(raw.name)
     spec = mapping.table(raw.name)
-    extras = [c for c in frame.columns if c not in kinds]
+    names = {c.name for c in declared}
+    extras = [c for c in frame.columns if c not in kinds and c not in names]
     if extras:  # one record per extra column, built at once (an export may have thousands)
         issues.append(pd.DataFrame({"severity": "warning", "row": pd.array([None] * len(extras), dtype="Int64"),
                                     "column": extras, "rule": "extra_column",
@@ -262,6 +306,7 @@ def parse_table(raw: RawTable, mapping: ColumnMapping) -> ParsedTable:
                 allowed = ", ".join(mapping.true_values + mapping.false_values)
                 issues.append(_issue(frame.index[bad], column, "boolean", f"not one of {allowed}"))
         typed[column] = value
+    typed.update(_declared(frame, declared, mapping, issues))
     typed_frame = pd.DataFrame(typed, index=frame.index)
     if extras:
         typed_frame = pd.concat([typed_frame, frame.loc[:, extras]], axis=1, copy=False)

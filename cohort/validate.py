@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from toh.cohort import safe_csv
-from toh.cohort.errors import InvalidDataError
+from toh.cohort.columns import ExtraColumn, check_columns
+from toh.cohort.errors import ConfigError, InvalidDataError
 from toh.cohort.io import read_table
 from toh.cohort.locate import REQUIRED_TABLES, locate_export
 from toh.cohort.mapping import ColumnMapping, load_mapping
@@ -122,6 +123,8 @@ class ValidationReport:
         Rows read per table.
     files
         File (or ``book.xlsx[sheet]``) per table.
+    columns
+        The extra columns declared for the analyses, typed in ``tables``.
     """
 
     export: Path
@@ -131,6 +134,7 @@ class ValidationReport:
     failures: pd.DataFrame
     rows: dict[str, int]
     files: dict[str, str] = field(default_factory=dict)
+    columns: tuple[ExtraColumn, ...] = ()
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -249,6 +253,7 @@ def validate_export(
     mapping: str | Path | ColumnMapping | None = None,
     *,
     validation_date: dt.date | None = None,
+    columns: tuple[ExtraColumn, ...] = (),
 ) -> ValidationReport:
     """Read an export and check every rule of the contract; never raises on bad data.
 
@@ -261,6 +266,10 @@ def validate_export(
         A mapping file (or parsed mapping) for an export with its own names and codes.
     validation_date
         The day the "no date in the future" rules compare with (default: today).
+    columns
+        Extra columns declared for the analyses (:mod:`toh.cohort.columns`): each is typed, a
+        value of the wrong type is a failure (rule ``number`` or ``boolean``) and an absent one
+        a ``column_missing`` error.
 
     Returns
     -------
@@ -269,8 +278,12 @@ def validate_export(
     Raises
     ------
     cohort.errors.ConfigError
-        The export or mapping cannot be found or read at all.
+        The export or mapping cannot be found or read at all, or a declaration is unusable.
     """
+    try:
+        columns = check_columns(columns)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping)
     day = validation_date or dt.date.today()
@@ -286,7 +299,7 @@ def validate_export(
             parts.append((table, pd.DataFrame({"severity": [severity], "row": pd.array([None], dtype="Int64"),
                                                "column": [""], "rule": ["table_present"], "message": [message]})))
             continue
-        parsed[table] = parse_table(raw, mapping)
+        parsed[table] = parse_table(raw, mapping, tuple(c for c in columns if c.table == table))
     with validating_on(day):
         for table, item in parsed.items():
             flagged = item.issues
@@ -313,6 +326,7 @@ def validate_export(
         failures=_finish(parsed, parts),
         rows={t: len(parsed[t].typed) if t in parsed else 0 for t in TABLES},
         files={t: parsed[t].label for t in parsed},
+        columns=columns,
     )
 
 
@@ -329,9 +343,10 @@ def load_valid_export(
     mapping: str | Path | ColumnMapping | None = None,
     *,
     validation_date: dt.date | None = None,
+    columns: tuple[ExtraColumn, ...] = (),
 ) -> ValidationReport:
     """:func:`validate_export`, raising :class:`InvalidDataError` when the export is invalid."""
-    report = validate_export(export, mapping, validation_date=validation_date)
+    report = validate_export(export, mapping, validation_date=validation_date, columns=columns)
     if not report.is_valid:
         raise InvalidDataError(f"{export}: {len(report.errors)} validation error(s)", report)
     return report

@@ -21,15 +21,19 @@ _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
 
 def analysis_options(config: ReportConfig) -> AnalysisOptions:
-    """The analyses' options a report configuration sets: seed, bootstrap draws, strata."""
+    """The analyses' options a report configuration sets: seed, bootstrap draws, strata, the Cox
+    model's covariates and strata, the declared extra columns; category levels of fewer than
+    ``min_cell`` patients are pooled into "other" in the strata and the Cox model."""
     from toh.analyses.radiographic import RadiographicOptions
     from toh.analyses.resolution import ResolutionOptions
     from toh.analyses.run import AnalysisOptions
 
     return AnalysisOptions(
         radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
-        resolution=ResolutionOptions(strata=config.strata),
+        resolution=ResolutionOptions(strata=config.strata, cox_covariates=config.covariates,
+                                     cox_strata=config.cox_strata, min_level=config.min_cell),
         claims=config.claims,
+        columns=config.columns,
     )
 
 
@@ -41,7 +45,8 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
     from toh.reports.figures import write_figures
 
     return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
-                         hidden=figure_hidden(doc) if doc is not None else None)
+                         hidden=figure_hidden(doc) if doc is not None else None,
+                         only=doc.figure_names() if doc is not None else None)
 
 
 def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:

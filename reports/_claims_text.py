@@ -15,7 +15,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.claims import ClaimsResult
     from toh.analyses.claimsfile import Claim
 
-__all__ = ["hidden_claims", "claim_display", "claim_cell", "claim_sentence"]
+__all__ = ["HIDDEN_VERDICT", "hidden_claims", "claim_display", "claim_cell", "claim_sentence"]
+
+
+#: The verdict shown for a claim whose estimate is hidden (the verdict would tell where its interval lies).
+HIDDEN_VERDICT = "not shown"
 
 
 def hidden_claims(w: Writer, result: ClaimsResult) -> set[str]:
@@ -53,5 +57,7 @@ def claim_sentence(w: Writer, result: ClaimsResult, claim_id: str) -> Text:
     claim = result.record(claim_id)
     found = w.headline.get(f"claims.{claim_id}.verdict", row["verdict"])
     why = f" ({row['reason']})" if row["reason"] else ""
+    if claim_id in hidden_claims(w, result):
+        found, why = HIDDEN_VERDICT, f" (the estimate rests on a count below {w.min_cell})"
     return (f" Published ({row['source']}): {claim.text}. Against the registry's {claim.quantity} "
             f"({row['rule']}): {found}{why}.",)

@@ -89,9 +89,9 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
             code = _interrupted()
         except (click.exceptions.Exit, click.ClickException):
             raise
-        except BrokenPipeError:  # the reader of stdout has gone (toh validate X | head -1): stop quietly
-            _stdout_to_devnull()
-            code = EXIT_OK
+        except BrokenPipeError:  # the reader of stdout has gone (toh validate X | head -1): stop quietly,
+            _stdout_to_devnull()  # with the exit code the run had earned by then (1: an invalid export)
+            code = _EARNED[0]
         except Exception as exc:  # a bug: say so plainly, keep the traceback for debugging
             if _SIGNALLED:  # the interruption surfaced as another library's error
                 sys.exit(_interrupted())
@@ -134,6 +134,11 @@ claims_opt = click.option(
     help="A claims file (TOML, the format of the README's 'The claims file') whose claims are checked besides the "
          "bundled ones; a claim with a bundled id replaces it.",
 )
+analysis_config_opt = click.option(
+    "--config", "-c", "config_file", type=click.Path(path_type=Path), default=None,
+    help="A report configuration (TOML) whose [analysis] strata, covariates, cox_strata and [analysis.columns] "
+         "(the export's extra columns declared for the analyses, typed at validation) apply here.",
+)
 date_opt = click.option(
     "--validation-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
     help="Validate as if on this day (YYYY-MM-DD; default today): no date may lie after it.",
@@ -151,8 +156,21 @@ def cli() -> None:
     """
 
 
+#: The exit code a command has earned so far, for when it cannot finish printing (a closed stdout).
+_EARNED = [EXIT_OK]
+
+
+def declared_columns(config_file: Path | None) -> tuple[Any, ...]:
+    """The extra columns a report configuration declares (none without one)."""
+    if config_file is None:
+        return ()
+    from toh.reports.config import load_report_config
+
+    return load_report_config(config_file).columns
+
+
 def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_date: Any,
-              options: Any = None, analyse: bool = True) -> Any:
+              options: Any = None, analyse: bool = True, columns: tuple[Any, ...] = ()) -> Any:
     """Validate, derive and (with ``analyse``) analyse EXPORT: the pipeline every command shares
     (:mod:`toh.analyses.pipeline`), with the validation summary, the failure CSV, the cohort
     summary and the estimators' cautions printed on the way.  Returns the
@@ -162,15 +180,18 @@ def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_
 
     def validated(report: Any) -> None:
         path = report.write_failures(failures) if len(report.failures) else None  # first: stdout may close early
+        _EARNED[0] = EXIT_OK if report.is_valid else EXIT_INVALID
         click.echo(validation_summary(report))
         for problem in report.table_problems():
             click.echo(f"toh: error: {problem}", err=True)
         if path is not None:
             click.echo(f"Every failure (file, row, column, value, rule) is in {path}")
 
+    _EARNED[0] = EXIT_OK
     day = validation_date.date() if validation_date else None
     if not analyse:
-        report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated)
+        report, derived = derive_export(export, mapping, validation_date=day, on_validated=validated,
+                                        columns=columns)
         click.echo(cohort_summary(derived))
         return report, derived
     run = analyse_export(export, mapping, options=options, validation_date=day, on_validated=validated)
@@ -180,11 +201,22 @@ def run_pipeline(export: Path, mapping: Path | None, failures: Path, validation_
     return run
 
 
-def analysis_options(seed: int, draws: int, claims: Path | None = None) -> Any:
+def analysis_options(seed: int, draws: int, claims: Path | None = None, config_file: Path | None = None) -> Any:
+    """The options of ``toh analyze`` / ``toh figures``; a report configuration adds its strata,
+    Cox covariates and strata and declared columns (every category level kept apart: these
+    outputs are the analyst's, unsuppressed)."""
     from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.resolution import ResolutionOptions
     from toh.analyses.run import AnalysisOptions
 
-    return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed), claims=claims)
+    radiographic = RadiographicOptions(bootstrap_draws=draws, seed=seed)
+    if config_file is None:
+        return AnalysisOptions(radiographic=radiographic, claims=claims)
+    from toh.reports.config import load_report_config
+
+    config = load_report_config(config_file)
+    resolution = ResolutionOptions(strata=config.strata, cox_covariates=config.covariates, cox_strata=config.cox_strata)
+    return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=config.columns)
 
 
 def check_out(out: Path, kind: str, *inputs: Path | None) -> None:

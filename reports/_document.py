@@ -22,10 +22,14 @@ from typing import Any, TypeAlias
 from toh.reports.disclosure import Cell, Protection, Relation, at_most, complement_of, summary_shown
 
 __all__ = ["Num", "Fragment", "Text", "ReportTable", "ReportFigure", "Section", "ReportDocument", "Writer",
-           "plain_text", "SECONDARY"]
+           "plain_text", "SECONDARY", "TOTAL"]
 
-#: What a count hidden by secondary suppression shows (it is not small: a total would give a small one back).
+#: What a count hidden by secondary suppression shows (a total would give a small one back), and
+#: a small count whose "<min_cell" would give it away (:attr:`toh.reports.disclosure.Protection.masked`).
 SECONDARY = "not shown"
+
+#: The audit cell of the number of patients the report describes (Table 1's "Patients, n", All).
+TOTAL = "table1.patients.all"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class Num:
     suppressed
         True when a small count (or a share that would reveal one) is hidden.
     kind
-        "count", "number" or "p" (a p-value: below 0.001 shown as "<0.001").
+        "count" (of people), "record" (a count that is not about people: rows, rules, draws;
+        never hidden), "number" or "p" (a p-value: below 0.001 shown as "<0.001").
     cell
         For a count in a declared relation: its cell in the disclosure audit (its relations,
         each with a group name, are :attr:`ReportDocument.relations`).
@@ -97,12 +102,14 @@ class ReportTable:
 @dataclass(frozen=True)
 class ReportFigure:
     """A figure by file stem (written by :func:`toh.reports.figures.write_figures`); ``numbers``
-    are the counts it prints that the disclosure audit knows, as ``((row, column), Num)``."""
+    are the counts it prints that the disclosure audit knows, as ``((row, column), Num)``;
+    ``not_drawn`` the groups (strata) it leaves out because they are small or their size is hidden."""
 
     name: str
     caption: str
     alt: str
     numbers: tuple[tuple[tuple[str, int], Num], ...] = ()
+    not_drawn: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,11 +184,29 @@ class Writer:
 
     def hidden_cell(self, cell: str | None) -> bool:
         """True when the audit cell is not printed: small, hidden by secondary suppression, or a
-        small count the report does not print."""
+        small count the report does not print (never the report's fixed total)."""
         if cell is None or cell not in self.cells:
             return False
         c = self.cells[cell]
+        if c.fixed:
+            return False
         return self.small(c.value) or (self.protection is not None and cell in self.protection.secondary)
+
+    def masked(self, cell: str | None) -> bool:
+        """True for a small count the audit shows as "not shown" rather than "<min_cell"."""
+        return cell is not None and self.protection is not None and cell in self.protection.masked
+
+    def total(self, n: Any, key: str | None = None) -> Num:
+        """The number of patients the report describes (index episodes): one audit cell,
+        always printed (:attr:`toh.reports.disclosure.Cell.fixed`)."""
+        known = self.cells.get(TOTAL)
+        if known is None or not known.fixed:
+            self.cells[TOTAL] = Cell(TOTAL, float(n), fixed=True)
+        elif known.value != float(n):
+            raise ValueError(f"the report's total declared with {known.value:g} and {float(n):g}")
+        if key is not None:
+            self.key_cells[key] = TOTAL
+        return Num(f"{int(n):,}", key=key, value=float(n), kind="count", cell=TOTAL)
 
     def summary_hidden(self, n: Any) -> bool:
         """True when a summary (median, IQR, mean, sd, min, max) of a group of ``n`` is not shown."""
@@ -195,7 +220,7 @@ class Writer:
         known = self.cells.get(cell)
         if known is not None and known.value != float(value):
             raise ValueError(f"audit cell {cell!r} declared with {known.value:g} and {float(value):g}")
-        if known is None or (published and not known.published):
+        if known is None or (published and not known.published and not known.fixed):
             self.cells[cell] = Cell(cell, float(value), published)
         return cell
 
@@ -228,6 +253,12 @@ class Writer:
 
         return Num("not estimable", key=key) if reason_for(key, self.not_estimable) else None
 
+    def reason_of(self, key: str) -> str:
+        """Why the estimate under ``key`` cannot be made ("" when it can)."""
+        from toh.analyses.result import reason_for
+
+        return reason_for(key, self.not_estimable) or ""
+
     def small(self, n: Any) -> bool:
         """True when the count ``n`` must be hidden."""
         return not _isnan(n) and 0 < float(n) < self.min_cell
@@ -247,13 +278,16 @@ class Writer:
         if _isnan(n):
             return self.missing(key) or Num("NA", key=key)
         if not people:
-            return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="count")
+            return Num(f"{int(round(float(n))):,}", key=key, value=float(n), kind="record")
         if cell is not None:
             self.declare(cell, n)
             if key is not None:
                 self.key_cells[key] = cell
+            if self.cells[cell].fixed:
+                return Num(f"{int(round(float(n))):,}{suffix}", key=key, value=float(n), kind="count", cell=cell)
         if self.small(n):
-            return Num(f"<{self.min_cell}", key=key, value=float(n), suppressed=True, kind="count", cell=cell)
+            text = SECONDARY if self.masked(cell) else f"<{self.min_cell}"
+            return Num(text, key=key, value=float(n), suppressed=True, kind="count", cell=cell)
         if cell is not None and self.hidden_cell(cell):
             return Num(SECONDARY, key=key, value=float(n), suppressed=True, kind="count", cell=cell)
         return Num(f"{int(round(float(n))):,}{suffix}", key=key, value=float(n), kind="count", cell=cell)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["step_xy", "nice_ticks", "at_risk", "count_text", "suppressed", "slug", "draw_step_band",
-           "at_risk_rows", "days_per", "new_axes", "DAYS_PER_YEAR", "SINGLE_IN", "HIDDEN_AT_RISK"]
+           "at_risk_rows", "days_per", "new_axes", "percent_axis", "DAYS_PER_YEAR", "SINGLE_IN", "HIDDEN_AT_RISK",
+           "NOT_DRAWN"]
 
 DAYS_PER_YEAR = 365.25  # docs/definitions.md; a result that records its own day counts overrides it (days_per)
 SINGLE_IN = 85.0 / 25.4  # single-column width in inches
@@ -161,6 +162,10 @@ def count_text(n: int, min_cell: int) -> str:
 #: What the at-risk table prints for a count the disclosure audit hides although it is not small.
 HIDDEN_AT_RISK = "\u2013"
 
+#: In a figure's ``hidden`` set, ``(group, NOT_DRAWN)`` marks a group (a stratum, a sex) that is not
+#: drawn at all: it is smaller than min_cell, or the report hides its size.
+NOT_DRAWN = -1
+
 
 def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndarray]], min_cell: int,
                  prefix: str, hidden: Collection[tuple[str, int]] = ()) -> None:
@@ -217,3 +222,11 @@ def _points(ax: Axes, key: str) -> float:
     from matplotlib.font_manager import FontProperties
 
     return float(FontProperties(size=rcParams[key]).get_size_in_points())
+
+
+def percent_axis(axis: Any) -> None:
+    """Label an axis drawn on the 0-1 scale in percent, as the report's tables print shares
+    ("50", not "0.5": one scale for figures and tables)."""
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0, symbol=""))

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from toh.reports._fig_common import (DAYS_PER_YEAR, at_risk, at_risk_rows, days_per, draw_step_band,
-                                 new_axes, nice_ticks, slug, step_xy)
+from toh.reports._fig_common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
+                                     draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
 from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
 from toh.reports.safe_text import neutralise
 
@@ -40,7 +40,9 @@ def stratum_label(stratum: str, short: bool = False) -> str:
     table): a free-text level typed into the export cannot push the legend off the canvas."""
     if short and stratum in _SHORT:
         return _SHORT[stratum]
-    label = _LABELS.get(stratum, neutralise(str(stratum)[:1].upper() + str(stratum)[1:]))
+    if stratum in _LABELS:  # our own words are written to fit; only a level from the export is cut
+        return _LABELS[stratum]
+    label = neutralise(str(stratum)[:1].upper() + str(stratum)[1:])
     longest = 14 if short else 16
     return label if len(label) <= longest else label[:longest - 1] + "\u2026"
 
@@ -49,6 +51,7 @@ def _censor_handle():
     from matplotlib.lines import Line2D
 
     return Line2D([], [], linestyle="none", marker="|", color="black", markersize=3.5, markeredgewidth=0.6)
+
 
 
 def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes | None = None, *,
@@ -76,7 +79,8 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         Draw the confidence bands.
     hidden
         ``(stratum, column)`` of numbers at risk the report's disclosure audit hides although
-        they are not small (printed as an en dash).
+        they are not small (printed as an en dash); ``(stratum, NOT_DRAWN)`` for a group too
+        small (or whose size the report hides) to have a curve at all.
 
     Returns
     -------
@@ -91,6 +95,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         Unknown ``stratum_var``, or the result holds no curves for it.
     """
     curves, month, strata, ticks = _km_layout(result, stratum_var)
+    strata = [s for s in strata if (s, NOT_DRAWN) not in hidden]
     prefix = f"km-{slug(stratum_var)}"
     with figure_style():
         ax = new_axes(ax, 2.55 + 0.125 * (len(strata) + (len(strata) > 1)))
@@ -117,10 +122,11 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
         ax.set_ylim(0, 1.02)
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Months since onset")
-        ax.set_ylabel("Probability still unresolved")
+        ax.set_ylabel("Still unresolved (%)")
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES[stratum_var], loc="lower left",
+        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES.get(stratum_var, stratum_label(stratum_var)), loc="lower left",
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
         at_risk_rows(ax, ticks, rows, min_cell, prefix, hidden)
     return ax
@@ -129,8 +135,9 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
 def _km_layout(result: ResolutionResult, stratum_var: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
     """The curves of ``stratum_var``, the days of a month, the strata in drawing order and the
     x ticks (months) of :func:`km_resolution`."""
-    if stratum_var not in STRATUM_VARS:
-        raise ValueError(f"stratum_var must be one of {', '.join(STRATUM_VARS)}, not {stratum_var!r}")
+    known = list(dict.fromkeys([*STRATUM_VARS, *result.curves["stratum_var"]]))
+    if stratum_var not in known:  # the built-in strata, and a declared column the result is stratified by
+        raise ValueError(f"stratum_var must be one of {', '.join(known)}, not {stratum_var!r}")
     curves = result.curves[result.curves["stratum_var"] == stratum_var]
     if curves.empty:
         strata = ", ".join(result.options.strata)
@@ -206,8 +213,9 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
         ax.set_xticks(ticks)
         ax.set_ylim(0, min(1.0, max(0.05, 1.05 * top)))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Years since onset")
-        ax.set_ylabel("Cumulative incidence")
+        ax.set_ylabel("Cumulative incidence (%)")
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), title="Death as a competing risk", alignment="left")
         at_risk_rows(ax, ticks, rows, min_cell, "cif")
     return ax

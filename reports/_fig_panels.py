@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toh.reports._fig_common import new_axes, nice_ticks, slug, suppressed
+from toh.reports._fig_common import NOT_DRAWN, new_axes, nice_ticks, percent_axis, slug, suppressed
 from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -97,8 +98,9 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
         ax.set_xlim(0, xmax)
         ax.set_xticks(ticks)
         ax.set_ylim(0, 1.02)
+        percent_axis(ax.yaxis)
         ax.set_xlabel("Weeks since onset")
-        ax.set_ylabel("Cumulative proportion changed")
+        ax.set_ylabel("Changed on plain films (%)")
         from matplotlib.patches import Patch
 
         handles, labels = ax.get_legend_handles_labels()
@@ -110,7 +112,8 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
 
 
 def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
-               men_age_range: tuple[float, float] = (40.0, 56.0), min_cell: int = 5) -> Axes:
+               men_age_range: tuple[float, float] = (40.0, 56.0), min_cell: int = 5,
+               hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Age at onset by sex: a histogram with a bar for men and a stacked bar for women
     (pregnancy-associated below, other above) in each age bin; the published age range of men
     is shaded.
@@ -129,13 +132,17 @@ def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
         bar, in the group's colour; so is one more bar of a group that has exactly one such bar
         (complementary suppression, as in the tables, since group totals are published).
         0 draws every bar.
+    hidden
+        ``(group, NOT_DRAWN)`` for a group left out altogether (fewer than ``min_cell``
+        patients, or a size the report hides: its bars and stars would place its few members).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    groups = tuple(g for g in ("men", "women, pregnancy-associated", "women, other") if (g, NOT_DRAWN) not in hidden)
     dist = result.age_distribution
-    groups = ("men", "women, pregnancy-associated", "women, other")
+    dist = dist[dist["group"].isin(groups) & (dist["n"] > 0)]  # the axis spans the ages drawn, no more
     edges = sorted(set(dist["age_lower"]).union(dist["age_upper"]))
     lowers = np.array(sorted(set(dist["age_lower"])), float)
     width = float(result.options.age_bin_years)

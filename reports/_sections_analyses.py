@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from toh.reports._claims_text import claim_sentence
-from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer, plain_text
+from toh.reports._document import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer
+from toh.reports._sections_cox import cox_tables as _cox_tables
 from toh.reports._fig_common import DAYS_PER_YEAR, HIDDEN_AT_RISK, at_risk, days_per
 from toh.reports._fig_curves import km_at_risk
 from toh.reports.disclosure import at_most, fold_levels, total_of
@@ -34,8 +35,16 @@ def _month(analysis: CohortAnalysis) -> float:
 
 #: share -> the Table 1 counts its numerator and denominator are (linked when the values agree)
 _TABLE1_SHARES = {"share_men": ("table1.patients.M", "table1.patients.all"),
+                  "men_aged_40_55": ("table1.age_group.40-55.M", "table1.patients.M"),
+                  "women_pregnancy_associated": (None, "table1.patients.F"),
                   "left_hip": ("table1.side.left.all", None), "bilateral": ("table1.bilateral.yes.all", None),
                   "pregnant_in_trimester_3": ("table1.trimester.3.F", "table1.pregnancy.pregnant.F")}
+
+
+def _capital(text: Text) -> Text:
+    """``text`` with its first letter in capitals (a clause that opens a sentence)."""
+    first = text[0]
+    return (first[:1].upper() + first[1:], *text[1:]) if isinstance(first, str) else text
 
 
 def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
@@ -56,25 +65,43 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
                      w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hide), (r.method,)))
     hide_ratio = w.share_hidden(h.get(p + "sex_ratio.men"), h.get(p + "sex_ratio.n"), shares.get("share_men", ()))
 
-    def share(q: str) -> Text:
+    def share(q: str, group: str, what: str) -> Text:
+        """"of <group>, x% (CI) <what>", or "the share of <group> who <what> is not shown / not
+        estimable (why)"."""
         hide = w.share_hidden(h.get(f"{p}{q}.x"), h.get(f"{p}{q}.n"), shares.get(q, ()))
-        return w.ci(f"{p}{q}.estimate", f"{p}{q}.lower", f"{p}{q}.upper", 1, PCT, "%", hide=hide)
+        shown = w.ci(f"{p}{q}.estimate", f"{p}{q}.lower", f"{p}{q}.upper", 1, PCT, "%", hide=hide)
+        if hide or shown[0].text == "not estimable":
+            why = (f" (it rests on a count below {w.min_cell}, or one that would give it back)" if hide
+                   else f": {w.reason_of(f'{p}{q}.estimate') or 'nobody in the group'}")
+            return (f"the share of {group} who {what} is ", Num(shown[0].text.split(" (")[0], key=shown[0].key,
+                                                                 suppressed=hide), why)
+        return (f"of {group}, ", *shown, f" {what}")
 
+    ratio: Text = (("Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower",
+                                                    p + "sex_ratio.ratio_upper", 2),
+                    f" to one (exact binomial test of {analysis.options.demographics.null_ratio:g}:1, p = ",
+                    w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact"), ").")
+                   if not hide_ratio else
+                   ("The ratio of men to women is ", Num("not shown", key=p + "sex_ratio.ratio", suppressed=True),
+                    f" (it would give a count below {w.min_cell} back).",))
     text: Text = (
-        "Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower", p + "sex_ratio.ratio_upper",
-                                        2, hide=hide_ratio),
-        f" to one (exact binomial test of {analysis.options.demographics.null_ratio:g}:1, p = ",
-        w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact", hide=hide_ratio), ")."
-        " Of men, ", *share("men_aged_40_55"),
-        " were aged 40 to 55 at onset; of women, ", *share("women_pregnancy_associated"),
-        " were pregnant or postpartum, and of pregnant women ", *share("pregnant_in_trimester_3"),
-        " were in the third trimester.", *claim_sentence(w, analysis.claims, "sex_ratio"),
+        *ratio, " ", *_capital(share("men_aged_40_55", "men", "were aged 40 to 55 at onset")), "; ",
+        *share("women_pregnancy_associated", "women", "were pregnant or postpartum"), "; ",
+        *share("pregnant_in_trimester_3", "pregnant women", "were in the third trimester"), ".",
+        *claim_sentence(w, analysis.claims, "sex_ratio"),
     )
     table = ReportTable("demographics", f"Sex, age and pregnancy: shares with {w.level} confidence intervals",
                         ("quantity", "n of N", f"% ({w.level} CI)", "interval"), tuple(rows))
+    sizes = analysis.demographics.age_distribution.groupby("group")["n"].sum()
+    not_drawn = tuple(g for g in ("men", "women, pregnancy-associated", "women, other")
+                      if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'M' if g == 'men' else 'F'}"))
     figure = ReportFigure("age_by_sex", "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
-                          "the band marks the published 40-55 years of men.", "Histogram of age at onset by sex")
-    return Section("demographics", "Sex ratio and age at onset", (text,), (figure,), (table,))
+                          "the band marks the published 40-55 years of men"
+                          + (f"; groups of fewer than {w.min_cell} patients, or whose size is not shown, are not "
+                             f"drawn ({', '.join(not_drawn)})" if not_drawn else "") + ".",
+                          "Histogram of age at onset by sex", not_drawn=not_drawn)
+    figures = (figure,) if len(not_drawn) < 3 else ()  # no group to draw
+    return Section("demographics", "Sex ratio and age at onset", (text,), figures, (table,))
 
 
 def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
@@ -145,11 +172,14 @@ def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: 
             w.relate(total_of(f"{name} by {var}{suffix}", total, [*parts, rest]))
 
 
-def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer) -> tuple[tuple[tuple[str, int], Num], ...]:
+def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer,
+               not_drawn: tuple[str, ...] = ()) -> tuple[tuple[tuple[str, int], Num], ...]:
     """The numbers at risk a Kaplan-Meier figure prints, declared to the audit: the same count
     as the landmark table's at the same month is one cell, and the strata at each tick add up
-    to all patients at that tick (with the patients in no stratum, implied)."""
+    to all patients at that tick (with the patients in no stratum, implied); the strata of
+    ``not_drawn`` print none, and count as patients in no stratum."""
     ticks, rows = km_at_risk(res, stratum_var)
+    rows = [(s, c) for s, c in rows if s not in not_drawn]
     everyone = res.curves[res.curves["stratum_var"] == "all"].sort_values("time")
     overall = at_risk(everyone, ticks * days_per(res.landmarks, "months", DAYS_PER_YEAR / 12))
     out = []
@@ -172,8 +202,24 @@ def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer) -> tuple[tup
     return tuple(out)
 
 
+def _compared_cell(w: Writer, res: ResolutionResult, n_cells: dict[tuple[str, str], str | None],
+                   r: object) -> str | None:
+    """The audit cell of a log-rank test's n: the patients in the groups it compares, the sum of
+    those groups' n (the report's total when every patient is in one)."""
+    levels = [n_cells.get((r.variable, s)) for s in res.medians.loc[res.medians["stratum_var"] == r.variable, "stratum"]]
+    total = n_cells.get(("all", "all"))
+    if total is not None and w.same(total, r.n):
+        cell = total
+    else:
+        cell = w.declare(f"resolution.logrank.n.{r.variable}", r.n)
+    if cell is not None and levels:
+        w.relate(total_of(f"log-rank n of {r.variable}", cell, levels))
+    return cell
+
+
 def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
-    """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model."""
+    """Kaplan-Meier time to resolution; strata, log-rank tests and the Cox model
+    (:mod:`toh.reports._sections_cox`)."""
     p = "resolution."
     m = _month(analysis)
     res = analysis.resolution
@@ -189,15 +235,36 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         events, n = e_cells[(r.stratum_var, r.stratum)], n_cells[(r.stratum_var, r.stratum)]
         if events in w.cells and n in w.cells:
             w.relate(at_most(f"resolution {r.stratum_var} {r.stratum}", events, n))
+    def group_hidden(var: str, stratum: str) -> bool:  # one rule for a group's summaries, table and sentence
+        n = n_cells.get((var, stratum))
+        return n is None or w.hidden_cell(n) or w.summary_hidden(w.cells[n].value)
+
+    def landmark_hidden(r: object) -> bool:
+        """A share still unresolved is a count in disguise ("42.9% of 7" without censoring is 3):
+        not shown when the group, its number at risk, or the resolved (or not resolved) by then
+        is hidden or small."""
+        at_risk = _stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk, f".{r.months:g}")
+        curve = res.curves[(res.curves["stratum_var"] == r.stratum_var) & (res.curves["stratum"] == r.stratum)]
+        resolved = curve.loc[curve["time"] <= r.days, "n_event"].sum()
+        n = w.cells[n_cells[(r.stratum_var, r.stratum)]].value if (r.stratum_var, r.stratum) in n_cells else 0
+        return (group_hidden(r.stratum_var, r.stratum) or w.hidden_cell(at_risk) or w.small(resolved)
+                or w.small(n - resolved))
+
+    overall = {f"{r.months:g}": landmark_hidden(r) for r in res.landmarks.itertuples()
+               if r.stratum_var == "all"}
     text: Text = (
         "The median time to resolution was ", *w.ci(p + "median", p + "median_lower", p + "median_upper", 1, m,
-                                                   " months"),
+                                                   " months", hide=group_hidden("all", "all")),
         "; ", w.count(h.get(p + "events"), p + "events", w.same(e_cells.get(("all", "all"), ""), h.get(p + "events"))),
         " of ", w.count(h.get(p + "n"), p + "n", w.same(n_cells.get(("all", "all"), ""), h.get(p + "n"))),
-        " index episodes resolved during follow-up, and ",
-        *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
-        " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT),
-        "% at 8 months.", *claim_sentence(w, analysis.claims, "resolution_6_8_months"),
+        " index episodes resolved during follow-up",
+        *((", and ", *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
+           " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT), "% at 8 months.")
+          if not (overall.get("6", True) or overall.get("8", True)) else
+          ("; the shares still unresolved at 6 and 8 months are ",
+           Num("not shown", key=p + "unresolved_6m", suppressed=True),
+           f" (each is a count below {w.min_cell}, or one that would give it back, in disguise).")),
+        *claim_sentence(w, analysis.claims, "resolution_6_8_months"),
     )
     medians = ReportTable(
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
@@ -205,60 +272,50 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),),
                (w.count(r.n, cell=n_cells[(r.stratum_var, r.stratum)]),),
                (w.count(r.events, cell=e_cells[(r.stratum_var, r.stratum)]),),
-               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m,
-                         hide=w.hidden_cell(n_cells[(r.stratum_var, r.stratum)])))
+               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m, hide=group_hidden(r.stratum_var, r.stratum)))
               for r in res.medians.itertuples()))
     landmarks = ReportTable(
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
-               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT, hide=w.hidden_cell(n_cells.get((r.stratum_var, r.stratum)))),
+               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT, hide=landmark_hidden(r)),
                (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk,
                                                       f".{r.months:g}")),))
               for r in res.landmarks.itertuples()))
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
-                          tuple(((r.variable,), (str(r.groups),), (w.count(r.n),), (w.number(r.chisq, 2),),
-                                 (str(r.df),), (w.p(r.p),)) for r in res.logrank.itertuples()))
-    violated = [r.term for r in res.ph_test.itertuples() if r.violated]
-    cox = ReportTable("resolution_cox", f"Cox model of resolution (Efron ties): hazard ratios, {w.level} CI",
-                      ("term", f"hazard ratio ({w.level} CI)", "p"),
-                      tuple(((r.term + (" (proportional hazards rejected)" if any(
-                                r.term == v or r.term.startswith(v + "_") for v in violated) else ""),),
-                             w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
-                            for r in res.cox.itertuples()),
-                      note="A hazard ratio above 1 means faster resolution. Proportional hazards (cox.zph, "
-                           "KM transform): " + "; ".join(f"{r.term} p = {plain_text((w.p(r.p),))}"
-                                                         for r in res.ph_test.itertuples())
-                           + (f". Rejected at {res.options.ph_alpha:g} for {', '.join(violated)}: the hazard ratio "
-                              "of a term that breaks the assumption is an average over follow-up, and the model "
-                              "stratified by it is shown below." if violated else "."))
+                          tuple(((r.variable,), (str(r.groups),), (w.count(r.n, cell=_compared_cell(w, res, n_cells, r)),),
+                                 *(((w.number(r.chisq, 2),), (f"{r.df:g}",), (w.p(r.p),)) if r.groups >= 2 else
+                                   (("not estimable",), ("",), (f"{'no group' if r.groups == 0 else 'one group'}: "
+                                                                "nothing to compare",))))
+                                for r in res.logrank.itertuples()))
     rmst = ReportTable(
         "resolution_rmst", f"Restricted mean time to resolution, months ({w.level} CI): the mean time "
         "unresolved up to each horizon (the area under the Kaplan-Meier curve)",
         ("stratum", "group", "up to, months", f"mean months unresolved ({w.level} CI)"),
         tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
-               w.cell_ci(r.rmst, r.lower, r.upper, 1, m)) for r in res.rmst.itertuples()))
-    tables = [medians, landmarks, rmst, logrank, cox]
-    if len(res.cox_stratified):
-        by = res.cox_stratified["strata"].iloc[0]
-        tables.append(ReportTable(
-            "resolution_cox_stratified", f"Cox model stratified by {by} (each level its own baseline hazard): "
-            f"hazard ratios, {w.level} CI", ("term", f"hazard ratio ({w.level} CI)", "p"),
-            tuple(((r.term,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
-                  for r in res.cox_stratified.itertuples())))
-    paragraphs: tuple[Text, ...] = (text,)
-    if violated:
-        paragraphs += ((f"In the Cox model, proportional hazards were rejected for {', '.join(violated)} "
-                        "(cox.zph): its hazard ratio is an average over follow-up, so the model is also shown "
-                        "stratified by it.",),)
-    figures = [ReportFigure(f"km_resolution_{s}", f"Kaplan-Meier estimate of the share still unresolved"
-                            f"{'' if s == 'all' else ' by ' + s}, with {w.level} CI bands, censoring marks and numbers "
-                            f"at risk ({HIDDEN_AT_RISK}: hidden so that the totals do not give a count below "
-                            f"{w.min_cell} back).",
+               w.cell_ci(r.rmst, r.lower, r.upper, 1, m, hide=group_hidden(r.stratum_var, r.stratum)))
+              for r in res.rmst.itertuples()))
+    cox_tables, cox_text = _cox_tables(res, w, n_cells.get(("all", "all")), e_cells.get(("all", "all")))
+    tables = [medians, landmarks, rmst, logrank, *cox_tables]
+    paragraphs: tuple[Text, ...] = (text, *cox_text)
+
+    def not_drawn(var: str) -> tuple[str, ...]:  # small groups get no curve (its steps are its members' times)
+        return tuple(r.stratum for r in res.medians.itertuples()
+                     if r.stratum_var == var != "all" and group_hidden(var, r.stratum))
+
+    def caption(var: str) -> str:
+        left_out = (f"; groups of fewer than {w.min_cell} patients, or whose size is not shown, are not drawn"
+                    if not_drawn(var) else "")
+        return (f"Kaplan-Meier estimate of the share still unresolved{'' if var == 'all' else ' by ' + var}, with "
+                f"{w.level} CI bands, censoring marks and numbers at risk ({HIDDEN_AT_RISK}: hidden so that the "
+                f"totals do not give a count below {w.min_cell} back){left_out}.")
+
+    figures = [ReportFigure(f"km_resolution_{s}", caption(s),
                             f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}",
-                            _km_numbers(res, s, w))
+                            _km_numbers(res, s, w, not_drawn(s)), not_drawn(s))
                for s in ["all", *analysis.options.resolution.strata]
-               if (res.curves["stratum_var"] == s).any()]
+               if (res.curves["stratum_var"] == s).any()
+               and len(not_drawn(s)) < len(res.medians[res.medians["stratum_var"] == s])]
     return Section("resolution", "Time to resolution", paragraphs, tuple(figures), tuple(tables))
 
 
@@ -324,8 +381,17 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     grays = []
     for result in (analysis.recurrence, analysis.migration):
         for x in result.gray.itertuples():
-            grays.append(((x.outcome,), (x.variable,), (str(x.groups),), (w.count(x.n),), (w.count(x.events),),
-                          (w.number(x.stat, 2),), (str(x.df),), (w.p(x.p),)))
+            n_cell = w.same(TOTAL, x.n) or w.declare(f"{x.outcome}.gray.{x.variable}.n", x.n)
+            e_cell = (w.same(f"{x.outcome}.rate.events", x.events)
+                      or w.declare(f"{x.outcome}.gray.{x.variable}.events", x.events))
+            if n_cell and e_cell and e_cell != n_cell:
+                w.relate(at_most(f"{x.outcome} Gray {x.variable}", e_cell, n_cell))
+            why = ("no group" if x.groups == 0 else "one group" if x.groups == 1
+                   else "no event" if not x.events else "" if x.stat == x.stat else "the test is not defined")
+            test = ((("not estimable",), ("",), (f"{why}: nothing to compare",)) if why else
+                    ((w.number(x.stat, 2),), (f"{x.df:g}",), (w.p(x.p),)))
+            grays.append(((x.outcome,), (x.variable,), (str(x.groups),), (w.count(x.n, cell=n_cell),),
+                          (w.count(x.events, cell=e_cell),), *test))
     gray = ReportTable("gray_tests", "Gray's test of equal cumulative incidence across groups",
                        ("outcome", "compared", "groups", "n", "events", "chi-square", "df", "p"), tuple(grays))
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
@@ -377,8 +443,11 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
                         ("outcome", "group", "events of n", f"% ({w.level} exact CI)", f"per 100 person-years ({w.level} CI)"),
                         tuple(rows))
     ratios = []
-    for x in analysis.complications.risk_ratios.itertuples():
-        hide = w.small(x.events_pregnancy) or w.small(x.events_other)
+    for x in analysis.complications.risk_ratios.itertuples():  # a ratio of two shares: hidden with either
+        hide = (w.small(x.events_pregnancy) or w.small(x.events_other)
+                or any(w.share_hidden(r.events, r.n, shares.get((x.outcome, r.group), ()))
+                       for r in analysis.complications.estimates.itertuples()
+                       if r.outcome == x.outcome and r.group in _COMPLICATION_GROUPS))
         ratios.append(((x.outcome,), w.cell_ci(x.risk_ratio, x.lower, x.upper, 2, hide=hide)))
     rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
                      ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))

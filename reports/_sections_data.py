@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from toh.analyses.baseline import COLUMNS
 from toh.reports._document import Num, ReportTable, Section, Text, Writer
 from toh.reports.tables import HIDDEN, TableOneEntry, entry_text, table_one_layout
 
@@ -26,11 +27,18 @@ def frame_table(frame: pd.DataFrame, name: str, caption: str, note: str = "") ->
     return ReportTable(name, caption, tuple(map(str, frame.columns)), rows, note)
 
 
+def _records(w: Writer, n: Any) -> Num:
+    """A count of the export's rows (read, failing a rule, left out of an analysis): it says how
+    complete the data are, nothing about the people in the cohort, so it is never suppressed;
+    the patients in the cohort are the report's total (:meth:`Writer.total`)."""
+    return w.count(n, people=False)
+
+
 def data_section(report: ValidationReport, w: Writer) -> Section:
     """What was read, from which files, and what validation found (no example values shown)."""
     rows = report.rows
     parts: list[Any] = [f"The export was validated on {report.validation_date.isoformat()}: "]
-    read = [(w.count(n), f" {_TABLE_WORDS.get(t, t)}") for t, n in rows.items() if t not in report.absent]
+    read = [(_records(w, n), f" {_TABLE_WORDS.get(t, t)}") for t, n in rows.items() if t not in report.absent]
     for i, (num, word) in enumerate(read):
         parts += [num, word, ", " if i < len(read) - 2 else " and " if i == len(read) - 2 else ""]
     errors, warnings = len(report.errors), len(report.warnings)
@@ -42,14 +50,14 @@ def data_section(report: ValidationReport, w: Writer) -> Section:
     files = ReportTable(
         "validation_files", "Tables read", ("table", "file", "rows"),
         tuple(((t,), (report.files.get(t, "absent: not in the export"),),
-               ("not read",) if t in report.absent else (w.count(n),)) for t, n in rows.items()))
+               ("not read",) if t in report.absent else (_records(w, n),)) for t, n in rows.items()))
     summary = report.summary()
     tables = [files]
     if len(summary):
         tables.append(ReportTable(
             "validation_summary", "Validation findings by rule (values are not shown in the report)",
             ("severity", "table", "column", "rule", "rows"),
-            tuple(((r.severity,), (r.table,), (str(r.column),), (r.rule,), (w.count(r.n),))
+            tuple(((r.severity,), (r.table,), (str(r.column),), (r.rule,), (_records(w, r.n),))
                   for r in summary.itertuples(index=False))))
     return Section("data", "Data and validation", (tuple(parts),), tables=tuple(tables))
 
@@ -60,20 +68,27 @@ def attrition_section(derived: DerivedCohort, rows_in: dict[str, int], w: Writer
     patients = summary[(summary["table"] == "patients")]
     read = int(patients.loc[patients["stage"] == "read", "n"].sum())
     cohort = int(patients.loc[patients["stage"] == "in_cohort", "n"].sum())
-    text: Text = (w.count(cohort), " of ", w.count(read), " patients read have an index ",
+    text: Text = (w.total(cohort), " of ", _records(w, read), " patients read have an index ",
                   derived.definitions.index_joint, " episode and form the cohort. Every row that does not "
                   "reach an analysis is counted below with its reason; the counts reconcile with the rows read.")
-    cells = tuple(((r.table,), (r.stage.replace("_", " "),), (r.description,), (w.count(r.n),))
+    cells = tuple(((r.table,), (r.stage.replace("_", " "),), (r.description,),
+                   (w.total(r.n) if (r.table, r.stage) == ("patients", "in_cohort") else _records(w, r.n),))
                   for r in summary.itertuples(index=False))
     table = ReportTable("attrition", "Attrition: rows read, rows in the cohort and rows left out of an analysis",
                         ("table", "stage", "reason", "rows"), cells)
     return Section("attrition", "Attrition", (text,), tables=(table,))
 
 
-def _table_one_cell(entry: TableOneEntry, w: Writer) -> Text:
-    """A Table 1 entry as a fragment: a count is a :class:`Num` (audited), a summary text."""
+def _table_one_cell(entry: TableOneEntry, w: Writer, column: str) -> Text:
+    """A Table 1 entry as a fragment: a count is a :class:`Num` (audited), a summary text (not
+    shown where the column's patients are hidden: a summary shown for one sex only would say
+    which hidden count is the small one)."""
+    if entry.kind == "summary" and w.hidden_cell(f"table1.patients.{column}"):
+        return (Num(HIDDEN, suppressed=True),)
     if entry.kind == "count":
-        small, secondary = w.small(entry.n), w.hidden_cell(entry.cell) and not w.small(entry.n)
+        fixed = entry.cell in w.cells and w.cells[entry.cell].fixed
+        small = w.small(entry.n) and not fixed
+        secondary = (w.hidden_cell(entry.cell) and not small) or w.masked(entry.cell)
         text = entry_text(entry, w.min_cell, secondary)
         return (Num(text, value=entry.n, suppressed=small or secondary, kind="count", cell=entry.cell),)
     text = entry_text(entry, w.min_cell)
@@ -84,7 +99,10 @@ def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
     """Table 1 and the age distribution by sex; every count of Table 1 declared to the audit."""
     layout = table_one_layout(baseline, w.min_cell)
     for cell in layout.cells:
-        w.declare(cell.key, cell.value, cell.published)
+        if cell.fixed:
+            w.total(cell.value)
+        else:
+            w.declare(cell.key, cell.value, cell.published)
     w.relate(*layout.relations)
     h = w.headline
     size = {c: w.cells[f"table1.patients.{c}"].value for c in ("all", "M", "F")}
@@ -93,20 +111,28 @@ def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
         same = h.get(key) is not None and float(h[key]) == size[column]
         return w.count(h.get(key), key, cell=f"table1.patients.{column}" if same else None)
 
-    def age(column: str, stat: str) -> Num:
-        return w.num(f"demographics.age.{column}.{stat}", 1, hide=w.summary_hidden(size[column]))
+    def hidden(column: str) -> bool:
+        return w.summary_hidden(size[column]) or w.hidden_cell(f"table1.patients.{column}")
 
+    def age(column: str, word: str) -> Text:
+        stats = [w.num(f"demographics.age.{column}.{s}", 1, hide=hidden(column)) for s in ("median", "q1", "q3")]
+        if hidden(column):
+            return (stats[0], f" in {word} (a group of fewer than {w.min_cell}, or one whose size is not shown)")
+        return (stats[0], f" years in {word} (IQR ", stats[1], " to ", stats[2], ")")
+
+    men = patients("demographics.sex_ratio.men", "M")
+    women = patients("demographics.sex_ratio.women", "F")
+    split: Text = (((" (men: ", men, "; women: ", women, ")") if men.suppressed or women.suppressed
+                    else (": ", men, " men and ", women, " women")))
     text: Text = (
-        "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients: ",
-        patients("demographics.sex_ratio.men", "M"), " men and ", patients("demographics.sex_ratio.women", "F"),
-        " women. The median age at onset was ", age("M", "median"), " years in men (IQR ", age("M", "q1"), " to ",
-        age("M", "q3"), ") and ", age("F", "median"), " years in women (IQR ", age("F", "q1"), " to ", age("F", "q3"),
-        ").",
+        "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients", *split,
+        ". The median age at onset was ", *age("M", "men"), "; ", *age("F", "women"), ".",
     )
     rows = []
     previous = None
     for label, level, entries in layout.rows:
-        rows.append((("" if label == previous else label,), (level,), *(_table_one_cell(e, w) for e in entries)))
+        rows.append((("" if label == previous else label,), (level,),
+                     *(_table_one_cell(e, w, c) for e, c in zip(entries, COLUMNS))))
         previous = label
     note = (f"n (%) of patients with the characteristic recorded; median [IQR]. Counts from 1 to {w.min_cell - 1} "
             f"are shown as <{w.min_cell}; '{HIDDEN}' marks a count hidden because the table's totals would give a "

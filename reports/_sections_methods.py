@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from toh.analyses.claims import VERDICT_RULE, VERDICTS
 
-from toh.reports._claims_text import claim_cell, hidden_claims
+from toh.reports._claims_text import HIDDEN_VERDICT, claim_cell, hidden_claims
 from toh.reports._document import ReportFigure, ReportTable, Section, Text, Writer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,15 +25,17 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
     rows = []
     for c in claims.itertuples():
         cell = claim_cell(w, result.record(c.key), c.reason, hide=c.key in hidden)
-        rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,),
-                     (w.headline.get(f"claims.{c.key}.verdict", c.verdict),)))
-    counts = {v: int((claims["verdict"] == v).sum()) for v in VERDICTS}
+        verdict = HIDDEN_VERDICT if c.key in hidden else w.headline.get(f"claims.{c.key}.verdict", c.verdict)
+        rows.append(((c.claim,), (c.source,), (c.published,), (c.quantity,), cell, (c.rule,), (verdict,)))
+    shown = claims[~claims["key"].isin(sorted(hidden))]
+    counts = {v: int((shown["verdict"] == v).sum()) for v in VERDICTS}
     text: Text = (
         f"{counts['consistent']} of the {len(claims)} published statements about TOH checked here are consistent "
         f"with this registry (the whole {w.level} confidence interval satisfies the claim); not consistent (the "
         f"whole interval contradicts it): {counts['not consistent']}; inconclusive (the interval straddles the "
         f"published figure): {counts['inconclusive']}"
         + (f"; not assessable from this export: {counts['not assessable']}" if counts["not assessable"] else "")
+        + (f"; not shown, as the estimate rests on a small count: {len(hidden)}" if hidden else "")
         + ".",
     )
     references = "; ".join(dict.fromkeys(f"{c.source.short_text()}: {c.source.full_text()}" for c in result.records))
@@ -49,6 +51,29 @@ def claims_section(analysis: CohortAnalysis, w: Writer) -> Section:
                           "or the side of a threshold the claim asserts) beside the registry's estimate and "
                           "confidence interval, coloured by verdict.", "Forest plot of the claims check")
     return Section("claims", "Claims check", (text,), (figure,), (table,))
+
+
+def _cox_methods(analysis: CohortAnalysis, min_cell: int) -> str:
+    """The Cox model as fitted: covariates with their units and references, strata, complete
+    cases, the proportional-hazards test and what a violation brings."""
+    o = analysis.options.resolution
+    declared = {c.name: c for c in analysis.options.columns}
+    names = {"male": "sex (men vs women)", "age": "age at onset (per 10 years)",
+             "pregnancy_associated": "pregnancy association (pregnant or postpartum at onset vs not)",
+             "treatment": "treatment"}
+    terms = []
+    for name in o.cox_covariates:
+        c = declared.get(name)
+        terms.append(names.get(name, name) if c is None else f"{c.shown} (a {c.type} column of the export"
+                     + (f", per {c.per:g}" if c.per != 1 else "") + ")")
+    strata = f", stratified by {_list(o.cox_strata)} (each level its own baseline hazard)" if o.cox_strata else ""
+    folded = (f"; categories' levels of fewer than {o.min_level} patients are pooled as 'other'"
+              if o.min_level > 1 else "")
+    return (f"A Cox model (Efron ties, as R's coxph) of time to resolution on {_list(terms)}{strata}: each "
+            f"category against its most frequent level{folded}; complete cases (the episodes left out for a "
+            f"missing value are counted). Proportional hazards are checked per term and globally as R's cox.zph "
+            f"does (KM transform); where a category's test gives p < {o.ph_alpha:g}, the model is also fitted "
+            f"stratified by it, and a term that breaks the assumption is flagged in the table and the text.")
 
 
 def _list(values: Any, unit: str = "") -> str:
@@ -85,8 +110,7 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         f"by R's rule (the midpoint where the curve is flat at one half); still unresolved at "
         f"{_list(o.resolution.landmark_months, ' months')}; restricted mean at "
         f"{_list(o.resolution.rmst_months, ' months')}. Strata ({_list(o.resolution.strata)}) are compared by "
-        f"log-rank tests. A Cox model (Efron ties) on {_list(o.resolution.cox_covariates)}, each treatment "
-        f"against the most frequent one, with proportional hazards checked as R's cox.zph does (KM transform).",
+        f"log-rank tests. " + _cox_methods(analysis, min_cell),
         f"Recurrence and migration. Cumulative incidence (Aalen-Johansen) from index onset with death as a "
         f"competing risk, variance as cmprsk's cuminc, log(-log) {level} intervals, read at "
         f"{_list(o.recurrence.months, ' months')}; groups ({_list(o.recurrence.strata)}) compared by Gray's test "
@@ -98,12 +122,19 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
         "Claims. " + VERDICT_RULE + " Claims files read: " + "; ".join(
             f"{Path(name).name} (SHA-256 {digest[:12]})" for name, digest in analysis.claims.files) + ".",
         (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell} in every table, "
-         f"sentence and figure. Table 1, the numbers at risk and counts by stratum, the migration sites and "
-         f"each 'x of n' share are then audited together as linear relations (a linear program per hidden "
-         f"count, reading <{min_cell} as 1 to {min_cell - 1}), and further counts are hidden ('not shown') "
-         f"until no hidden small count can be narrowed to fewer than half of the values <{min_cell} allows. "
-         f"Shares, rates and medians resting on a hidden count or on fewer than {min_cell} people are not "
-         f"shown, and treatments and migration sites of fewer than {min_cell} patients are counted as 'other'."
+         f"sentence and figure; the number of patients the report describes is always shown, and counts that "
+         f"are not about people (rows read, rows failing a rule or left out of an analysis, bootstrap draws) "
+         f"are never hidden. Table 1, the numbers at risk and counts by stratum, the patients and events of "
+         f"each test, the migration sites and each 'x of n' share are then audited together as linear "
+         f"relations (a linear program per hidden count, reading <{min_cell} as 1 to {min_cell - 1} and "
+         f"'not shown' as at least {min_cell}), and further counts are hidden ('not shown') until no hidden "
+         f"small count can be narrowed to fewer than half of the values <{min_cell} allows. Where no further "
+         f"count can be hidden, the small count's own label is what gives it away, and it is shown as "
+         f"'not shown' too (the audit then reads every 'not shown' as any count from 0). Shares, rates, "
+         f"medians, restricted means and curves of a group of fewer than {min_cell} people, or whose size is "
+         f"hidden, are not shown, nor a share still unresolved whose number at risk or resolved is hidden, "
+         f"nor the verdict of a claim whose estimate is; treatments and migration sites of fewer than "
+         f"{min_cell} patients are counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

@@ -67,7 +67,7 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tup
     "migration_sites": (("site",), (), ("n",), ()),
     "recurrence_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
     "migration_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
-    "cox_coefficients": (("term", "reference"), (), ("n", "events"), ("coef",)),
+    "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events"), ("coef",)),
     "cox_covariance": (("term", "other"), (), (), ("covariance",)),
 }
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment

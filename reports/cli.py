@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from toh.reports._cli_base import (EXIT_OK, analysis_options, boot_opt, check_out, claims_opt, cli, date_opt,
-                                   export_arg, failures_opt, guarded, mapping_opt, report_written, run_pipeline,
-                                   seed_opt)
+from toh.reports._cli_base import (EXIT_OK, analysis_config_opt, analysis_options, boot_opt, check_out, claims_opt,
+                                   cli, date_opt, declared_columns, export_arg, failures_opt, guarded, mapping_opt,
+                                   report_written, run_pipeline, seed_opt)
 
 __all__ = ["cli", "main"]
 
@@ -27,16 +27,17 @@ __all__ = ["cli", "main"]
 @cli.command()
 @export_arg
 @mapping_opt
+@analysis_config_opt
 @failures_opt
 @date_opt
 @guarded
-def validate(export: Path, mapping: Path | None, failures: Path, validation_date: Any) -> int:
+def validate(export: Path, mapping: Path | None, config_file: Path | None, failures: Path, validation_date: Any) -> int:
     """Check EXPORT against the registry contract and describe the cohort.
 
     Prints what was read and every failing rule; writes each failure with its file, source
     row, column, value and rule to the failure CSV.  Exits 1 when the export is invalid.
     """
-    run_pipeline(export, mapping, failures, validation_date, analyse=False)
+    run_pipeline(export, mapping, failures, validation_date, analyse=False, columns=declared_columns(config_file))
     return EXIT_OK
 
 
@@ -45,10 +46,12 @@ def validate(export: Path, mapping: Path | None, failures: Path, validation_date
 @mapping_opt
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@analysis_config_opt
 @failures_opt
 @date_opt
 @guarded
-def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Path, validation_date: Any) -> int:
+def derive(export: Path, mapping: Path | None, out: Path, fmt: str, config_file: Path | None, failures: Path,
+           validation_date: Any) -> int:
     """Validate EXPORT, derive the analysis tables and write them to OUT.
 
     Writes episodes, index (one row per patient), imaging, events, attrition (the ledger)
@@ -56,7 +59,8 @@ def derive(export: Path, mapping: Path | None, out: Path, fmt: str, failures: Pa
     the export is invalid.
     """
     check_out(out, "derive", export, mapping)
-    report, derived = run_pipeline(export, mapping, failures, validation_date, analyse=False)
+    report, derived = run_pipeline(export, mapping, failures, validation_date, analyse=False,
+                                   columns=declared_columns(config_file))
     from toh.cohort.export import write_derived
     from toh.cohort.outputs import output_folder
 
@@ -75,12 +79,12 @@ def _load_claims(claims: Path | None) -> None:
 
 
 def _analyse(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, failures: Path,
-             validation_date: Any, claims: Path | None = None) -> Any:
+             validation_date: Any, claims: Path | None = None, config_file: Path | None = None) -> Any:
     from toh.cohort.outputs import output_folder
     from toh.reports.manifest import provenance
     from toh.reports.results import write_results
 
-    run = run_pipeline(export, mapping, failures, validation_date, analysis_options(seed, draws, claims))
+    run = run_pipeline(export, mapping, failures, validation_date, analysis_options(seed, draws, claims, config_file))
     settings = {"seed": seed, "bootstrap_draws": draws, "validation_date": run.report.validation_date.isoformat()}
     info = provenance(export, run.report.files, mapping, settings, claims)
     with output_folder(out, "analyze", inputs=(export, mapping, claims)) as stage:
@@ -98,11 +102,12 @@ def _analyse(export: Path, mapping: Path | None, out: Path, seed: int, draws: in
 @seed_opt
 @boot_opt
 @claims_opt
+@analysis_config_opt
 @failures_opt
 @date_opt
 @guarded
 def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int, claims: Path | None,
-            failures: Path, validation_date: Any) -> int:
+            config_file: Path | None, failures: Path, validation_date: Any) -> int:
     """Validate EXPORT, run every analysis and write the results to OUT.
 
     Writes one tidy CSV per result table under OUT/tables and OUT/results.json with the
@@ -110,7 +115,7 @@ def analyze(export: Path, mapping: Path | None, out: Path, seed: int, draws: int
     """
     check_out(out, "analyze", export, mapping, claims)
     _load_claims(claims)
-    _analyse(export, mapping, out, seed, draws, failures, validation_date, claims)
+    _analyse(export, mapping, out, seed, draws, failures, validation_date, claims, config_file)
     return EXIT_OK
 
 
@@ -147,10 +152,17 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
     _load_claims(claims)
     run = run_pipeline(export, mapping, failures, validation_date, analysis_options(seed, draws, claims))
     from toh.cohort.outputs import output_folder
+    from toh.reports._build_steps import document_step
+    from toh.reports.config import ReportConfig
+    from toh.reports.document import figure_hidden
     from toh.reports.figures import write_figures
 
+    # the same disclosure audit as the report's: what a figure hides, and the groups it leaves out
+    doc, _ = document_step(ReportConfig(export=export, mapping=mapping, seed=seed, bootstrap_draws=draws,
+                                        claims=claims, min_cell=min_cell), run)
     with output_folder(out, "figures", inputs=(export, mapping, claims)) as stage:
-        paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell)
+        paths = write_figures(run.analysis, stage, chosen, width, min_cell=min_cell, hidden=figure_hidden(doc),
+                              only=doc.figure_names())
     report_written(stage, out, paths)
     return EXIT_OK
 

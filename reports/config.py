@@ -13,13 +13,19 @@ Example (every key optional; paths are relative to the configuration file)::
     [analysis]
     seed = 20240229
     bootstrap_draws = 1000
-    strata = ["sex", "pregnancy", "treatment"]
+    strata = ["sex", "pregnancy", "treatment"]   # Kaplan-Meier strata (and declared category columns)
+    covariates = ["male", "age", "pregnancy_associated", "treatment", "bmi"]   # of the Cox model
+    cox_strata = ["smoking"]           # categories the Cox model is stratified by (default none)
     validation_date = 2025-06-30       # default: the day of the build
     claims = "my-claims.toml"          # a claims file of one's own (added to the bundled claims)
 
+    [analysis.columns]                 # the export's extra columns the analyses may use
+    bmi = { table = "patients", type = "number", per = 5, label = "BMI" }
+    smoking = { table = "patients", type = "category" }
+
     [privacy]
     min_cell = 5                       # counts 1 to min_cell - 1 are shown as "<min_cell"
-    machine_readable = true            # also write results.json and tables/*.csv (unsuppressed)
+    machine_readable = false           # true: also write data/ (results.json, tidy CSVs: unsuppressed)
 
 Options given on the command line override the file.  Every mistake (unknown section or key,
 wrong type, a value out of range, a file that is not there) is a :class:`toh.cohort.errors.ConfigError`
@@ -42,9 +48,11 @@ __all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITL
 REPORT_FORMATS = ("html", "pdf", "md")
 DEFAULT_TITLE = "Transient osteoporosis of the hip: registry report"
 _STRATA = ("sex", "pregnancy", "treatment")
+_COVARIATES = ("male", "age", "pregnancy_associated", "treatment")
 _KEYS: dict[str, set[str]] = {
     "report": {"export", "mapping", "out", "formats", "title", "figure_width"},
-    "analysis": {"seed", "bootstrap_draws", "strata", "validation_date", "claims"},
+    "analysis": {"seed", "bootstrap_draws", "strata", "covariates", "cox_strata", "columns", "validation_date",
+                 "claims"},
     "privacy": {"min_cell", "machine_readable"},
 }
 
@@ -66,7 +74,16 @@ class ReportConfig:
     seed, bootstrap_draws
         Seed and number of draws of the bootstrap intervals.
     strata
-        Stratum variables of the resolution analysis (among sex, pregnancy, treatment).
+        Stratum variables of the resolution analysis (among sex, pregnancy, treatment and the
+        declared category or boolean columns).
+    covariates
+        Covariates of the Cox model of resolution (male, age, pregnancy_associated, treatment
+        and the declared columns).
+    cox_strata
+        Categories the Cox model is stratified by (none by default).
+    columns
+        The export's extra columns declared for the analyses (``[analysis.columns]``,
+        :mod:`toh.cohort.columns`): typed and checked at validation.
     validation_date
         Validate as if on this day (None: the day of the build).
     claims
@@ -90,10 +107,13 @@ class ReportConfig:
     seed: int = 20240229
     bootstrap_draws: int = 1000
     strata: tuple[str, ...] = _STRATA
+    covariates: tuple[str, ...] = _COVARIATES
+    cox_strata: tuple[str, ...] = ()
+    columns: tuple[Any, ...] = ()
     validation_date: dt.date | None = None
     claims: Path | None = None
     min_cell: int = 5
-    machine_readable: bool = True
+    machine_readable: bool = False
     source: Path | None = field(default=None, compare=False)
 
     def with_overrides(self, **values: Any) -> ReportConfig:
@@ -107,10 +127,12 @@ class ReportConfig:
     def as_dict(self) -> dict[str, Any]:
         """Plain values (paths and dates as text) for the manifest and the methods text."""
         out: dict[str, Any] = {}
-        for key in ("formats", "title", "figure_width", "seed", "bootstrap_draws", "strata", "min_cell",
-                    "machine_readable"):
+        for key in ("formats", "title", "figure_width", "seed", "bootstrap_draws", "strata", "covariates",
+                    "cox_strata", "min_cell", "machine_readable"):
             value = getattr(self, key)
             out[key] = list(value) if isinstance(value, tuple) else value
+        out["columns"] = [f"{c.name} ({c.table}, {c.type}{f', per {c.per:g}' if c.per != 1 else ''})"
+                          for c in self.columns]
         out["validation_date"] = None if self.validation_date is None else self.validation_date.isoformat()
         return out
 
@@ -144,12 +166,41 @@ def check_config(config: ReportConfig, where: str) -> ReportConfig:
         raise ConfigError(f"{where}: bootstrap_draws must be 0 or more, got {config.bootstrap_draws}")
     if config.figure_width not in ("single", "double"):
         raise ConfigError(f"{where}: figure_width must be 'single' or 'double', got {config.figure_width!r}")
-    unknown = sorted(set(config.strata) - set(_STRATA))
-    if unknown:
-        raise ConfigError(f"{where}: strata must be among {', '.join(_STRATA)}; got {unknown}")
+    if config.strata != _STRATA or config.covariates != _COVARIATES or config.cox_strata or config.columns:
+        _check_names(config, where)
     if not config.title.strip():
         raise ConfigError(f"{where}: title must not be empty")
     return config
+
+
+#: words of ResolutionOptions' messages -> the [analysis] key at fault
+_MARKERS = (("both a Cox covariate and a Cox stratum", "cox_strata"), ("cox_covariates", "covariates"),
+            ("Cox covariate", "covariates"), ("Cox stratum", "cox_strata"), ("cox_strata", "cox_strata"), ("", "strata"))
+
+
+def _check_names(config: ReportConfig, where: str) -> None:
+    """strata, covariates and cox_strata against the built-in names and the declared columns."""
+    from toh.analyses.resolution import ResolutionOptions
+    from toh.cohort.columns import check_columns
+
+    try:
+        check_columns(config.columns)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [analysis.columns]: {exc}") from None
+    try:
+        ResolutionOptions(strata=config.strata, cox_covariates=config.covariates,
+                          cox_strata=config.cox_strata).check_names(config.columns)
+    except ValueError as exc:
+        text = str(exc)
+        key = next(k for marker, k in _MARKERS if marker in text)
+        raise ConfigError(f"{where}: [analysis] {key}: {text}") from None
+
+
+def _names(body: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    items = _typed(body, key, list, where)
+    if not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"{where}.{key} must be a list of names, got {items!r}")
+    return tuple(items)
 
 
 def load_report_config(path: str | Path | None) -> ReportConfig:
@@ -191,11 +242,12 @@ def load_report_config(path: str | Path | None) -> ReportConfig:
                 values[key] = path.parent / _typed(body, key, str, where)
             elif key == "formats":
                 values[key] = _formats(body[key], f"[{section}].{key}", str(path))
-            elif key == "strata":
-                items = _typed(body, key, list, where)
-                if not all(isinstance(v, str) for v in items):
-                    raise ConfigError(f"{where}.strata must be a list of names, got {items!r}")
-                values[key] = tuple(items)
+            elif key in ("strata", "covariates", "cox_strata"):
+                values[key] = _names(body, key, where)
+            elif key == "columns":
+                from toh.cohort.columns import parse_columns
+
+                values[key] = parse_columns(body[key], f"{path}: [analysis.columns]")
             elif key == "validation_date":
                 day = _typed(body, key, (dt.date, str), where)
                 if isinstance(day, dt.datetime):

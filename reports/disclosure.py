@@ -41,8 +41,13 @@ margins the three other inner cells are what protects one), nearer before farthe
 before larger, then in the order the cells were declared.  Of the first :data:`LOOKAHEAD` in
 rank, the first whose hiding leaves the exposed count unexposed is hidden, or when none does,
 the one that leaves it the widest range (the first in rank among equals).  Every round hides one
-more cell of a finite set, so it ends; a count that stays exposed once nothing more can be
-hidden is reported in :attr:`Protection.residual`.  The same cells and relations, declared in
+more cell of a finite set, so it ends.  A count that stays exposed once nothing more can be
+hidden is usually given away by its own label: in a registry of 7 patients (a total every report
+prints) with "not shown" men, "<5" women are 7 minus at least 5.  Such counts are *masked*: shown
+as "not shown" too, so that no label says which hidden count is small; from then on the audit
+reads every "not shown" as anything from 0 up (as statistical offices do with one symbol for
+every suppressed cell), and suppression goes on.  What stays exposed even so is reported in
+:attr:`Protection.residual`.  The same cells and relations, declared in
 the same order, give the same pattern.
 
 Counts that are not about people (warnings, validation rules, files, bootstrap draws) are
@@ -58,11 +63,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from toh.analyses.levels import OTHER, fold_levels
+
 __all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
            "protect", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
 
-#: The label of the folded levels.
-OTHER = "other"
 _TOL = 1e-7
 
 
@@ -83,6 +88,10 @@ class Cell:
         False for counts that are not about people (warnings, rules, files): never hidden.
     upper
         A known upper bound, if any (otherwise the relations alone bound it).
+    fixed
+        Always printed, whatever its size: the number of patients the report describes (a
+        report has to say it; it is the registry's size, not a group's).  Never hidden, never
+        a target of the audit.
     """
 
     key: str
@@ -90,6 +99,7 @@ class Cell:
     published: bool = True
     people: bool = True
     upper: float | None = None
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,44 +141,14 @@ def complement_of(group: str, complement: str, numerator: str, denominator: str)
 
 
 def sensitive(cell: Cell, min_cell: int) -> bool:
-    """True for a count about people with ``0 < value < min_cell``."""
-    return cell.people and 0 < cell.value < min_cell
+    """True for a count about people with ``0 < value < min_cell`` (not the report's fixed total)."""
+    return cell.people and not cell.fixed and 0 < cell.value < min_cell
 
 
 def summary_shown(n: float | None, min_cell: int) -> bool:
     """Whether the median, IQR, mean, sd, min or max of a group of ``n`` may be shown: not for a
     group of 1 to ``min_cell - 1`` (they would give its members' values back)."""
     return n is not None and not (0 < n < min_cell)
-
-
-def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]]:
-    """Levels of a category, with those resting on fewer than ``min_cell`` patients folded into
-    :data:`OTHER`.
-
-    Levels with a count from 1 to ``min_cell - 1`` are folded; while "other" is itself from 1 to
-    ``min_cell - 1`` (one small level folded alone is as small as before) the smallest remaining
-    level is folded too, as long as one level stays apart.  A level already named "other" takes
-    the folded ones in; a zero level stays apart.  What is left can still be small (every level
-    small); its count goes through the audit like any other.
-
-    Returns
-    -------
-    dict
-        Shown label -> the levels it counts, in the order of ``counts`` with "other" last.
-    """
-    order = list(counts)
-    small = [lv for lv in order if 0 < counts[lv] < min_cell]
-    folded = set(small) | ({OTHER} if small and OTHER in counts else set())
-    rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0),
-                  key=lambda lv: (counts[lv], order.index(lv)))
-    while folded and 0 < sum(counts[lv] for lv in folded) < min_cell and len(rest) > 1:
-        folded.add(rest.pop(0))
-    if len(folded) == 1 and OTHER not in counts:
-        folded = set()  # "other" of one level is that level: nothing gained by the name
-    out = {lv: [lv] for lv in order if lv not in folded}
-    if folded:
-        out[OTHER] = [lv for lv in order if lv in folded]
-    return out
 
 
 def _check(cells: Sequence[Cell], relations: Sequence[Relation]) -> dict[str, Cell]:
@@ -190,7 +170,8 @@ def _check(cells: Sequence[Cell], relations: Sequence[Relation]) -> dict[str, Ce
 
 
 def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable[str],
-          targets: Iterable[str] | None = None, min_cell: int | None = None) -> dict[str, tuple[float, float]]:
+          targets: Iterable[str] | None = None, min_cell: int | None = None,
+          masked: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
     """The range ``[lo, hi]`` of each hidden count that is consistent with everything published.
 
     Parameters
@@ -206,6 +187,11 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         knows: a sensitive count shows "<min_cell", so it lies in ``[1, min_cell - 1]``; any
         other hidden count shows "not shown" and lies in ``[min_cell, upper]`` (a zero is never
         hidden by secondary suppression).  Without it every hidden count lies in ``[0, upper]``.
+    masked
+        Sensitive counts shown as "not shown" instead of "<min_cell" (:func:`protect`).  When
+        there are any, "not shown" no longer tells the reader a count is large: every count
+        shown so lies in ``[0, upper]``, and only the counts still shown as "<min_cell" in
+        ``[1, min_cell - 1]``.
 
     Returns
     -------
@@ -230,12 +216,14 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         if np.any(row != 0):
             rows[relation.kind][0].append(row)
             rows[relation.kind][1].append(rhs)
+    masked = frozenset(masked)
+
     def bound(cell: Cell) -> tuple[float, float | None]:
         if min_cell is None or not cell.published:
             return (0.0, cell.upper)
-        if sensitive(cell, min_cell):
+        if sensitive(cell, min_cell) and cell.key not in masked:
             return (1.0, float(min_cell - 1))
-        return (float(min_cell), cell.upper)
+        return (0.0, cell.upper) if masked else (float(min_cell), cell.upper)
 
     bounds = [bound(by_key[k]) for k in variables]
 
@@ -277,7 +265,10 @@ class Protection:
     ranges
         Audit of the final pattern: key -> (lo, hi) for every hidden sensitive count.
     residual
-        Sensitive counts still narrower than ``min_cell`` when nothing more could be hidden.
+        Sensitive counts still exposed when nothing more could be hidden or masked.
+    masked
+        Sensitive counts shown as "not shown" like the secondary ones, because no further count
+        could be hidden to protect them while their label said "<min_cell".
     """
 
     min_cell: int
@@ -285,6 +276,7 @@ class Protection:
     secondary: frozenset[str]
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     residual: tuple[str, ...] = ()
+    masked: frozenset[str] = frozenset()
 
     @property
     def hidden(self) -> frozenset[str]:
@@ -341,7 +333,7 @@ def _candidates(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relati
         layer = [r for r in relations if set(r.keys()) & set(frontier)]
         for k in (k for r in layer for k in r.keys()):
             c = by_key[k]
-            if k not in hidden and c.published and c.people and c.value >= min_cell and k not in options:
+            if k not in hidden and c.published and c.people and not c.fixed and c.value >= min_cell and k not in options:
                 options[k] = (k in margins, layer_no, c.value, order[k])
         frontier = sorted({k for r in layer for k in r.keys() if (k in hidden or not by_key[k].published)} - seen,
                           key=order.__getitem__)
@@ -355,13 +347,13 @@ LOOKAHEAD = 8
 
 
 def _choose(key: str, options: list[str], cells: Sequence[Cell], relations: Sequence[Relation],
-            hidden: set[str], min_cell: int) -> str:
+            hidden: set[str], min_cell: int, masked: set[str]) -> str:
     """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key``
     unexposed; when none does, the one that leaves it the widest range (the first in rank among
     equals)."""
     widths = []
     for option in options[:LOOKAHEAD]:
-        lo_hi = audit(cells, relations, hidden | {option}, [key], min_cell)
+        lo_hi = audit(cells, relations, hidden | {option}, [key], min_cell, masked)
         if not _exposed(lo_hi, min_cell):
             return option
         widths.append(small_range(*lo_hi[key], min_cell))
@@ -390,19 +382,22 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
     if min_cell <= 1:
         return Protection(min_cell, frozenset(), frozenset())
     targets = [k for k, c in by_key.items() if sensitive(c, min_cell)]
-    hidden = set(primary)
+    hidden, masked = set(primary), set()
     margins = _margins(relations)
     while True:
-        ranges = audit(cells, relations, hidden, targets, min_cell)
+        ranges = audit(cells, relations, hidden, targets, min_cell, masked)
         extra, residual = None, set()
         for key in sorted(_exposed(ranges, min_cell), key=order.__getitem__):
             options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)
             if options:
-                extra = _choose(key, options, cells, relations, hidden, min_cell)
+                extra = _choose(key, options, cells, relations, hidden, min_cell, masked)
                 break
             residual.add(key)
-        if extra is None:
+        if extra is not None:
+            hidden.add(extra)
+        elif (residual & primary) - masked:
+            masked |= residual & primary  # their "<min_cell" is what gives them away: say "not shown"
+        else:
             break
-        hidden.add(extra)
     return Protection(min_cell, frozenset(primary), frozenset(hidden - primary), ranges,
-                      tuple(sorted(residual, key=order.__getitem__)))
+                      tuple(sorted(residual, key=order.__getitem__)), frozenset(masked))

@@ -22,7 +22,7 @@ from toh.reports._sections_analyses import (
     resolution_section,
 )
 from toh.reports._sections_data import attrition_section, cohort_section, data_section
-from toh.reports._claims_text import hidden_claims
+from toh.reports._claims_text import HIDDEN_VERDICT, hidden_claims
 from toh.reports._sections_methods import claims_section, manifest_section, methods_section
 from toh.reports.disclosure import Protection, protect
 from toh.reports.figures import FIGURE_NEEDS
@@ -129,6 +129,7 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int, also: Collection[
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
     claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
+    claims.loc[rows, "verdict"] = HIDDEN_VERDICT  # where the interval lies is what the hidden estimate says
     claims["note"] = np.where(rows, f"not shown: a count below {min_cell}", "")
     return replace(analysis.claims, claims=claims)
 
@@ -137,8 +138,11 @@ def figure_hidden(doc: ReportDocument) -> dict[str, frozenset[tuple[str, int]]]:
     """Figure stem -> ``(row, column)`` of the counts it prints that the document hides (the
     numbers at risk of the Kaplan-Meier figures), and ``(claim, 0)`` of the claims whose
     estimate the claims table hides, for :func:`toh.reports.figures.write_figures`."""
-    out = {f.name: frozenset(where for where, num in f.numbers if num.suppressed)
-           for s in doc.sections for f in s.figures if f.numbers}
+    from toh.reports._fig_common import NOT_DRAWN
+
+    out = {f.name: frozenset([*(where for where, num in f.numbers if num.suppressed),
+                              *((group, NOT_DRAWN) for group in f.not_drawn)])
+           for s in doc.sections for f in s.figures if f.numbers or f.not_drawn}
     claims = [f for s in doc.sections for t in s.tables if t.name == "claims" for row in t.rows for c in row
               for f in c if isinstance(f, Num) and f.suppressed and f.key and f.key.startswith("claims.")]
     out["claims_forest"] = frozenset((f.key.split(".")[1], 0) for f in claims)

@@ -66,7 +66,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
     scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
     curves = analysis.resolution.curves
     specs: list[tuple[str, float, Callable[[Figure], object]]] = []
-    for s in (s for s in STRATUM_VARS if (curves["stratum_var"] == s).any()):
+    declared = [s for s in dict.fromkeys(curves["stratum_var"]) if s not in STRATUM_VARS]  # extra columns
+    for s in (s for s in [*STRATUM_VARS, *declared] if (curves["stratum_var"] == s).any()):
         n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
         specs.append((f"km_resolution_{s}", 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
                       lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell,
@@ -78,7 +79,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
          lambda fig: radiographic_change(analysis.radiographic, fig.add_subplot())),
         ("age_by_sex", 2.5 * scale,
          lambda fig: age_by_sex(analysis.demographics, fig.add_subplot(), min_cell=min_cell,
-                                men_age_range=analysis.definitions.men_age_range)),
+                                men_age_range=analysis.definitions.men_age_range,
+                                hidden=(hidden or {}).get("age_by_sex", ()))),
         ("complications", share_rows_height(len(analysis.complications.estimates)),
          lambda fig: complications_shares(analysis.complications, fig.add_subplot(), min_cell=min_cell,
                                           hidden=(hidden or {}).get("complications", ()))),
@@ -99,12 +101,13 @@ def figure_names(analysis: CohortAnalysis) -> list[str]:
 
 def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
                   width: str | float = "single", *, min_cell: int = 5,
-                  hidden: Mapping[str, Collection[tuple[str, int]]] | None = None) -> list[Path]:
+                  hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
+                  only: Collection[str] | None = None) -> list[Path]:
     """Write every figure of a paper in each format, with identical bytes from run to run.
 
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
     ``km_resolution_pregnancy``, ``km_resolution_treatment`` (each stratum variable the result
-    holds), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
+    holds, a declared extra column too: ``km_resolution_<column>``), ``cif_recurrence_migration``, ``radiographic_change``, ``age_by_sex``,
     ``complications``, ``imaging_findings``, ``claims_forest``.  Each is written as ``out_dir/<stem>.<format>`` at the journal column
     width (PNG at 300 dpi), drawn on the Agg canvas without pyplot, and released after saving.
 
@@ -123,7 +126,11 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
         (or a claim's estimate) resting on such a count is not drawn (0 shows everything).
     hidden
         Figure stem -> ``(row, column)`` of the numbers at risk the report's disclosure audit
-        hides besides (:func:`toh.reports.document.figure_hidden`).
+        hides besides, and ``(group, NOT_DRAWN)`` of the groups it leaves out
+        (:func:`toh.reports.document.figure_hidden`).
+    only
+        The stems to write (the figures a report document shows: one whose every group is too
+        small is not written at all); None writes every figure.
 
     Returns
     -------
@@ -145,6 +152,8 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stem, height, draw in _specs(analysis, width_in, min_cell, hidden):
+        if only is not None and stem not in only:
+            continue
         with figure_style():
             fig = new_figure(width_in, height)
             draw(fig)

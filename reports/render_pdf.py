@@ -14,7 +14,7 @@ from typing import Any
 from toh.reports._document import ReportDocument, ReportTable, Text, plain_text
 from toh.reports.safe_text import neutralise
 
-__all__ = ["render_pdf"]
+__all__ = ["render_pdf", "new_pdf", "table_grid", "LONGEST_UNBROKEN_MM"]
 
 _FONT = "DejaVu"
 
@@ -57,19 +57,42 @@ def _pdf_class() -> type:
     return ReportPDF
 
 
-def _widths(table: ReportTable, page: float) -> tuple[float, ...]:
+#: A token longer than this (mm at the table's font size: a URL, a hash) may break anywhere; every
+#: shorter word of a cell fits its column whole.
+LONGEST_UNBROKEN_MM = 40.0
+_PADDING = 0.8
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+def _widths(pdf: Any, table: ReportTable, page: float) -> tuple[float, ...]:
+    """Column widths (mm) filling ``page``: each column at least as wide as its longest word
+    (heading in bold, cells in regular, up to :data:`LONGEST_UNBROKEN_MM`), so no word breaks
+    inside; what is left shared by the length of the columns' text."""
+    columns = range(len(table.columns))
+    need = []
+    for i in columns:
+        pdf.set_font(_FONT, "B", size=7)
+        words = [pdf.get_string_width(t) for t in _tokens(_shown(table.columns[i]))]
+        pdf.set_font(_FONT, size=7)
+        words += [pdf.get_string_width(t) for row in table.rows for t in _tokens(_shown(row[i]))]
+        need.append(min(max(words, default=0.0), LONGEST_UNBROKEN_MM) + 2 * _PADDING + 0.2)
+    if sum(need) >= page:  # more words than a page holds side by side: shrink evenly
+        return tuple(page * n / sum(need) for n in need)
     longest = [max([len(c)] + [len(_shown(row[i])) for row in table.rows]) for i, c in enumerate(table.columns)]
     weights = [min(max(n, 4), 60) for n in longest]
-    total = sum(weights)
-    return tuple(page * w / total for w in weights)
+    spare = page - sum(need)
+    return tuple(n + spare * w / sum(weights) for n, w in zip(need, weights))
 
 
-def _table(pdf: Any, table: ReportTable) -> None:
-    pdf.set_font(_FONT, "B", size=8)
-    pdf.multi_cell(0, 4.5, _shown(table.caption), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FONT, size=7)
+def table_grid(pdf: Any, table: ReportTable) -> None:
+    """The table itself: a heading row and a row per table row, at 7 points."""
     page = pdf.w - pdf.l_margin - pdf.r_margin
-    with pdf.table(col_widths=_widths(table, page), text_align="LEFT", line_height=3.6, padding=0.8,
+    widths = _widths(pdf, table, page)
+    pdf.set_font(_FONT, size=7)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=3.6, padding=_PADDING,
                    first_row_as_headings=True) as out:
         head = out.row()
         for column in table.columns:
@@ -78,12 +101,30 @@ def _table(pdf: Any, table: ReportTable) -> None:
             cells = out.row()
             for cell in row:
                 cells.cell(_shown(cell))
+
+
+def _table(pdf: Any, table: ReportTable) -> None:
+    if pdf.get_y() > pdf.h - pdf.b_margin - 30:  # a caption stays with (the start of) its table
+        pdf.add_page()
+    pdf.set_font(_FONT, "B", size=8)
+    pdf.multi_cell(0, 4.5, _shown(table.caption), new_x="LMARGIN", new_y="NEXT")
+    table_grid(pdf, table)
     if table.note:
         pdf.set_font(_FONT, size=7)
         pdf.set_text_color(90)
-        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_text_color(0)
     pdf.ln(3)
+
+
+def new_pdf(title: str = "") -> Any:
+    """An A4 document with the report's fonts, header and footer."""
+    regular, bold = _fonts()
+    pdf = _pdf_class()(format="A4", unit="mm")
+    pdf.running_title = title
+    pdf.add_font(_FONT, "", str(regular))
+    pdf.add_font(_FONT, "B", str(bold))
+    return pdf
 
 
 def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, created: dt.date,
@@ -103,14 +144,10 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
     figure_width_mm
         Width at which figures are placed.
     """
-    regular, bold = _fonts()
-    pdf = _pdf_class()(format="A4")
-    pdf.running_title = _shown(doc.title)
+    pdf = new_pdf(_shown(doc.title))
     pdf.set_creation_date(dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc))
     pdf.set_title(doc.title)
     pdf.set_creator("toh-cohort")
-    pdf.add_font(_FONT, "", str(regular))
-    pdf.add_font(_FONT, "B", str(bold))
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font(_FONT, "B", size=16)

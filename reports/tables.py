@@ -112,6 +112,7 @@ def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLay
     age = frame[frame["variable"] == "age_at_onset_years"].set_index("column")
     size = {c: int(age["n"].get(c, 0) + age["missing"].get(c, 0)) for c in COLUMNS}
     patients = {c: declare(f"table1.patients.{c}", size[c]) for c in COLUMNS}
+    cells["table1.patients.all"] = Cell("table1.patients.all", float(size["all"]), fixed=True)  # always printed
     relate("table1 patients", patients["all"],
            [patients["M"], patients["F"], declare("table1.patients.other", size["all"] - size["M"] - size["F"], False)])
     rows: list[tuple[str, str, tuple[TableOneEntry, ...]]] = [
@@ -171,18 +172,21 @@ def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLay
 
 def entry_text(entry: TableOneEntry, min_cell: int, secondary: bool = False) -> str:
     """The text of a Table 1 entry: "<min_cell" for a small count, "not shown" for a count
-    hidden by secondary suppression or a summary of fewer than ``min_cell`` values."""
+    hidden by secondary suppression (or a small one whose label the audit masks) or a summary of
+    fewer than ``min_cell`` values; the patients of the All column always."""
     if entry.kind == "blank":
         return ""
     if entry.kind == "summary":
         return entry.summary if summary_shown(entry.n, min_cell) else HIDDEN
-    if 0 < entry.n < min_cell:
-        return f"<{min_cell}"
     if secondary:
         return HIDDEN
+    if 0 < entry.n < min_cell and entry.cell != "table1.patients.all":
+        return f"<{min_cell}"
     if math.isnan(entry.denominator):
         return f"{int(entry.n)}"
-    return f"{int(entry.n)} ({_number(100 * entry.n / entry.denominator) if entry.denominator else 'NA'})"
+    if not entry.denominator:  # nobody to take a share of (no pregnant woman, say): the count alone
+        return f"{int(entry.n)}"
+    return f"{int(entry.n)} ({_number(100 * entry.n / entry.denominator)})"
 
 
 def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> pd.DataFrame:
@@ -195,12 +199,17 @@ def table_one(baseline: BaselineResult | CohortAnalysis, min_cell: int = 5) -> p
     "median [q1, q3]"; a "missing" row follows a variable that has missing values.  Counts from
     1 to ``min_cell - 1`` show as "<min_cell"; the counts the audit of the table's relations
     (:func:`toh.reports.disclosure.protect`) hides besides, and summaries of fewer than
-    ``min_cell`` values, show as "not shown"; treatments of fewer than ``min_cell`` patients
-    are folded into "other".
+    ``min_cell`` values, show as "not shown" (and the summaries of a column whose patients are
+    hidden: shown for one sex alone, they would say which hidden count is the small one);
+    treatments of fewer than ``min_cell`` patients are folded into "other".  The patients of
+    the All column are always shown.
     """
     layout = table_one_layout(getattr(baseline, "baseline", baseline), min_cell)
-    secondary = protect(layout.cells, layout.relations, min_cell).secondary
-    rows = [(label, level, *[entry_text(e, min_cell, e.cell in secondary) for e in entries])
+    protection = protect(layout.cells, layout.relations, min_cell)
+    secondary = protection.secondary | protection.masked
+    group_hidden = {c: f"table1.patients.{c}" in protection.hidden for c in COLUMNS}
+    rows = [(label, level, *[HIDDEN if e.kind == "summary" and group_hidden[c] else
+                             entry_text(e, min_cell, e.cell in secondary) for e, c in zip(entries, COLUMNS)])
             for label, level, entries in layout.rows]
     return pd.DataFrame(rows, columns=["characteristic", "level", *[_HEADERS[c] for c in COLUMNS]])
 

@@ -56,3 +56,16 @@ def differences(pooled: Mapping[str, Any], reference: Mapping[str, Any]) -> tupl
         elif value != other:
             odd.append(f"{key}: {value!r} != {other!r}")
     return worst, odd
+
+
+#: A date as an export writes one (ISO or day/month/year): none may leave a site.
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}"
+
+
+def identifiers(registry: SimulatedRegistry) -> set[str]:
+    """Every patient, episode, exam and event id of ``registry``: none may leave a site."""
+    found: set[str] = set()
+    for table, column in (("patients", "patient_id"), ("episodes", "episode_id"), ("imaging", "exam_id"),
+                          ("events", "event_id")):
+        found |= set(getattr(registry, table)[column].astype(str))
+    return found

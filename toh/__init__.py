@@ -23,6 +23,7 @@ _API: dict[str, str] = {
     "derive_cohort": "toh.cohort.derive",
     "DerivedCohort": "toh.cohort.derive",
     "Definitions": "toh.cohort.definitions",
+    "ExtraColumn": "toh.cohort.columns",
     "DEFAULT_DEFINITIONS": "toh.cohort.definitions",
     "simulate_registry": "toh.cohort.simulate",
     "demo_export": "toh.cohort.demo",

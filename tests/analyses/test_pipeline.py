@@ -64,3 +64,43 @@ def test_no_command_runs_the_steps_itself() -> None:
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in steps:
                 callers.append(f"{path.name}:{node.lineno}")
     assert not callers, callers
+
+
+def _demo_with_extras(folder: Path, bmi_of_second: str = "31.5") -> Path:
+    """The demo export with two extra patients' columns: BMI (one missing) and smoking."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(Path(str(files("toh.cohort.demo"))), folder, ignore=shutil.ignore_patterns("*.json", "__*"))
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    n = len(patients)
+    patients["bmi"] = [f"{20 + (i * 7) % 15}.5" for i in range(n)]
+    patients.loc[1, "bmi"] = bmi_of_second
+    patients.loc[2, "bmi"] = ""
+    patients["smoking"] = [("never", "never", "former", "current")[i % 4] for i in range(n)]
+    patients.to_csv(folder / "patients.csv", index=False)
+    return folder
+
+
+def test_declared_extra_columns_go_from_the_export_to_the_cox_model_and_strata(tmp_path: Path) -> None:
+    from toh.analyses.resolution import ResolutionOptions
+    from toh.cohort.columns import ExtraColumn
+
+    columns = (ExtraColumn("bmi", "patients", "number", "BMI", per=5), ExtraColumn("smoking", "patients", "category"))
+    options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0), columns=columns,
+                              resolution=ResolutionOptions(strata=("sex", "smoking"), cox_covariates=(
+                                  "male", "age", "pregnancy_associated", "treatment", "bmi", "smoking")))
+    run = analyse_export(_demo_with_extras(tmp_path / "x"), options=options, validation_date=DAY)
+    assert {"bmi", "smoking"} <= set(run.derived.index.columns)
+    cox = run.analysis.resolution.cox
+    assert {"BMI, per 5", "Smoking: never (reference)", "Smoking: current (vs never)"} <= set(cox["label"])
+    assert run.analysis.resolution.cox_missing >= 1  # the patient without a BMI
+    assert set(run.analysis.resolution.medians.query("stratum_var == 'smoking'")["stratum"]) == {
+        "current", "former", "never"}
+    head = run.analysis.headline()
+    assert "resolution.cox.bmi_per_5.hr" in head and "resolution.logrank.smoking.p" in head
+    with pytest.raises(InvalidDataError) as caught:  # a value of the wrong type stops the run
+        analyse_export(_demo_with_extras(tmp_path / "y", "obese"), options=options, validation_date=DAY)
+    bad = caught.value.report.errors
+    assert list(bad[["column", "value", "rule"]].itertuples(index=False, name=None)) == [("bmi", "obese", "number")]

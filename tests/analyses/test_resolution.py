@@ -63,15 +63,45 @@ def test_logrank_matches_survdiff(result) -> None:
         assert got.loc[variable, "p"] == pytest.approx(ref.loc[variable, "p"], rel=1e-6)
 
 
+def _per(ref: pd.DataFrame, term: str, per: float) -> pd.DataFrame:
+    """R's per-unit row of ``term`` as per ``per`` units (coxph(... I(age/10) ...) gives these)."""
+    ref = ref.copy()
+    for column in ("coef", "se"):
+        ref.loc[term, column] *= per
+    for column in ("hr", "lower", "upper"):
+        ref.loc[term, column] **= per
+    return ref
+
+
 def test_cox_matches_coxph(result) -> None:
-    ref = pd.read_csv(REF / "ref_cox.csv").set_index("term")
-    got = result.cox.set_index("term")
+    ref = _per(pd.read_csv(REF / "ref_cox.csv").set_index("term"), "age", 10)
+    table = result.cox
+    assert list(table["term"]) == ["male", "age", "pregnancy_associated", "treatment_conservative",
+                                   "treatment_bisphosphonate", "treatment_other"]
+    assert list(table["label"]) == ["Men (vs women)", "Age at onset, per 10 years", "Pregnancy-associated (vs not)",
+                                    "Treatment: conservative (reference)",
+                                    "Treatment: bisphosphonate (vs conservative)", "Treatment: other (vs conservative)"]
+    assert list(table["reference"]) == [False, False, False, True, False, False]
+    assert list(table["per"]) == [1, 10, 1, 1, 1, 1]
+    reference = table[table["reference"]].iloc[0]
+    assert reference["hr"] == 1 and reference["coef"] == 0 and pd.isna(reference["hr_lower"]) and pd.isna(reference["p"])
+    got = table[~table["reference"]].set_index("term")
     assert list(got.index) == list(ref.index)
     assert result.cox_reference == {"treatment": "conservative"}
     for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
                                ("hr_upper", "upper"), ("z", "z")):
         pd.testing.assert_series_equal(got[column], ref[ref_column], check_names=False, atol=1e-7, rtol=0)
     pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
+    fit = pd.read_csv(REF / "ref_cox_fit.csv").set_index("quantity")["value"]
+    assert (table["n"] == fit["n"]).all() and (table["events"] == fit["nevent"]).all()
+    head = result.headline()
+    per_year = pd.read_csv(REF / "ref_cox.csv").set_index("term")
+    assert head["resolution.cox.age.hr"] == pytest.approx(per_year.loc["age", "hr"], abs=1e-9)  # the key stays per year
+    assert head["resolution.cox.age.hr_lower"] == pytest.approx(per_year.loc["age", "lower"], abs=1e-9)
+    assert head["resolution.cox.age_per_10.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert (head["resolution.cox.n"], head["resolution.cox.events"], head["resolution.cox.n_missing"]) == (
+        fit["n"], fit["nevent"], 0)
+    assert "resolution.cox.treatment_conservative.hr" not in head
 
 
 def test_ph_test_matches_cox_zph(result) -> None:
@@ -99,7 +129,7 @@ def test_a_failed_ph_test_is_flagged_and_met_by_the_model_stratified_by_the_cate
     ph = result.ph_test.set_index("term")
     assert bool(ph.loc["treatment", "violated"]) and not ph.loc[["male", "age", "pregnancy_associated", "GLOBAL"],
                                                                "violated"].any()
-    ref = pd.read_csv(REF / "ref_cox_strata.csv").set_index("term")
+    ref = _per(pd.read_csv(REF / "ref_cox_strata.csv").set_index("term"), "age", 10)
     got = result.cox_stratified.set_index("term")
     assert list(got.index) == list(ref.index) == ["male", "age", "pregnancy_associated"]
     assert set(got["strata"]) == {"treatment"}
@@ -109,5 +139,6 @@ def test_a_failed_ph_test_is_flagged_and_met_by_the_model_stratified_by_the_cate
     pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
     assert (got["n"] == ref["n"]).all() and (got["events"] == ref["events"]).all()
     head = result.headline()
-    assert head["resolution.cox_stratified.age.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert head["resolution.cox_stratified.age_per_10.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert head["resolution.cox_stratified.age.hr"] == pytest.approx(ref.loc["age", "hr"] ** 0.1, abs=1e-8)
     assert head["resolution.ph.treatment.p"] == pytest.approx(3.0638690297854279e-05, rel=1e-6)

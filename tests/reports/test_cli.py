@@ -100,9 +100,11 @@ def test_simulate_is_reproducible_and_valid(tmp_path: Path) -> None:
 def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
     code, out = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, out
-    for name in ("report.html", "report.pdf", "report.md", "data/results.json", "figures/km_resolution_sex.png",
+    for name in ("report.html", "report.pdf", "report.md", "figures/km_resolution_sex.png",
                  "tables/table1.csv", "manifest.json"):
         assert (tmp_path / "demo" / name).is_file(), name
+    # the report folder is what people share: no unsuppressed data unless machine_readable = true
+    assert not (tmp_path / "demo" / "data").exists()
     assert f"Open {tmp_path / 'demo' / 'report.html'}" in out
     assert not (tmp_path / "demo" / "derived").exists()  # derived tables hold patient ids: not in a report
 
@@ -155,7 +157,7 @@ def test_a_closed_stdout_ends_the_command_quietly(tmp_path: Path, monkeypatch, c
     stream.write("more output after the pipe closed\n")
     stream.flush()  # goes to the null device now: no second BrokenPipeError at exit
     stream.close()
-    assert stopped.value.code == 0
+    assert stopped.value.code == 1  # cut short, the export is still invalid: a pipeline must see it
     assert "internal error" not in capsys.readouterr().err
     assert (tmp_path / "f.csv").is_file()  # written before anything is printed
 
@@ -169,3 +171,24 @@ def test_validate_piped_into_head(tmp_path: Path) -> None:
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.stdout.strip().splitlines()[-1] == "exit 0"
     assert "Error" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_configuration_declares_extra_columns_for_validate_derive_and_analyze(tmp_path: Path) -> None:
+    tables = dict(BASE_EXPORT)
+    lines = tables["patients"].splitlines()
+    tables["patients"] = "\n".join([lines[0] + ",bmi", lines[1] + ",24.5", lines[2] + ",heavy", lines[3] + ","]) + "\n"
+    export = write_export(tmp_path / "x", tables)
+    config = tmp_path / "report.toml"
+    config.write_text('[analysis.columns]\nbmi = { table = "patients", type = "number" }\n')
+    failures = tmp_path / "failures.csv"
+    code, output = _run("validate", str(export), "--config", str(config), "--failures", str(failures),
+                        "--validation-date", "2025-06-30")
+    assert code == 1 and "number" in output
+    failed = pd.read_csv(failures, dtype=str, keep_default_na=False)
+    assert failed[["file", "row", "column", "value", "rule", "patient_id"]].values.tolist() == [
+        ["patients.csv", "3", "bmi", "heavy", "number", "P2"]]
+    code, output = _run("validate", str(export), "--failures", str(failures), "--validation-date", "2025-06-30")
+    assert code == 0 and "extra_column" in output  # undeclared: kept, a warning, never used
+    config.write_text("[analysis]\ncovariates = ['age', 'bmi2']\n")
+    code, output = _run("analyze", str(export), "--config", str(config), "--out", str(tmp_path / "out"))
+    assert code == 2 and "covariates" in output and "bmi2" in output

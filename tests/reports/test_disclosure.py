@@ -171,3 +171,24 @@ def test_after_secondary_suppression_no_small_cell_is_recoverable(table: tuple[l
     for key in result.residual:
         assert all(k in result.hidden or next(c.value for c in cells if c.key == k) < min_cell
                    for r in relations if key in r.keys() for k in r.keys())
+
+
+def test_the_total_is_always_printed_and_a_giveaway_label_is_masked() -> None:
+    """7 patients always printed, 6 men, 1 woman: hiding the men ("not shown", so at least 5)
+    leaves the woman at 7 - men <= 2 while her label says "<5": no further count can be hidden
+    (the total is fixed), so her label is masked and every "not shown" reads as 0 up."""
+    cells = [Cell("all", 7, fixed=True), Cell("M", 6), Cell("F", 1)]
+    relations = [total_of("sex", "all", ["M", "F"])]
+    result = protect(cells, relations, 5)
+    assert result.primary == {"F"} and result.secondary == {"M"} and result.masked == {"F"}
+    assert result.residual == () and "all" not in result.hidden
+    lo, hi = audit(cells, relations, result.hidden, ["F"], 5, result.masked)["F"]
+    assert (lo, hi) == (0, 7)
+    # read with the labels of the unmasked pattern, the woman is given back to 1 or 2
+    assert audit(cells, relations, result.hidden, ["F"], 5)["F"] == (1, 2)
+
+
+def test_a_small_fixed_total_is_not_a_sensitive_count() -> None:
+    cells = [Cell("all", 3, fixed=True), Cell("M", 3), Cell("F", 0)]
+    result = protect(cells, [total_of("sex", "all", ["M", "F"])], 5)
+    assert "all" not in result.hidden and result.primary == {"M"}

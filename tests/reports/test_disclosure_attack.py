@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from report_builders import REPORT_DAY, demo_export
-from toh.reports._document import Num, ReportDocument
+from report_builders import demo_export, report_document
+from toh.reports._document import TOTAL, Num, ReportDocument
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def attack(doc: ReportDocument) -> Attack:
     hidden: dict[str, float] = {}
     labels: dict[str, tuple[float, float | None]] = {}
     for num in _nums(doc):
-        if num.kind == "count" and not num.suppressed:
+        if num.kind == "count" and not num.suppressed and num.cell != TOTAL:  # the registry's size is always said
             assert num.value is None or not (0 < num.value < m), f"a small count is printed: {num}"
         if num.cell is None:
             continue
@@ -76,6 +76,8 @@ def attack(doc: ReportDocument) -> Attack:
         if num.suppressed:
             labels[num.cell] = (1, m - 1) if num.text == f"<{m}" else (m, None)
             assert num.text in {f"<{m}", "not shown"}, num
+    if any(0 < hidden[k] < m and labels[k][0] == m for k in hidden):  # a small count labelled "not shown":
+        labels = {k: (lo, hi) if lo == 1 else (0, None) for k, (lo, hi) in labels.items()}  # the label says nothing
     leaked = set(printed) & set(hidden)
     assert not leaked, f"counts printed in one place and hidden in another: {sorted(leaked)}"
     truth = {**hidden, **dict(doc.implied)}
@@ -117,19 +119,7 @@ def attack(doc: ReportDocument) -> Attack:
 
 
 def _document(export: Path, min_cell: int = 5) -> ReportDocument:
-    from toh.analyses.baseline import analyse_baseline
-    from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.run import AnalysisOptions, analyse_cohort
-    from toh.cohort.derive import derive_cohort
-    from toh.cohort.validate import validate_export
-    from toh.reports.document import build_document
-    from toh.reports.manifest import provenance
-
-    report = validate_export(export, validation_date=REPORT_DAY)
-    derived = derive_cohort(report.tables)
-    analysis = analyse_cohort(derived, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
-    return build_document("t", report, derived, analysis, analyse_baseline(derived),
-                          provenance(export, report.files, None, {}), {}, min_cell)
+    return report_document(export, min_cell)
 
 
 def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
@@ -140,11 +130,11 @@ def _simulated(tmp_path: Path, patients: int, seed: int) -> Path:
     return folder
 
 
-REGISTRIES = [("demo", 0, 0), ("simulated", 7, 3), ("simulated", 300, 1), ("simulated", 300, 2)]
+REGISTRIES = [("demo", 0, 0), ("simulated", 7, 3), ("simulated", 15, 4), ("simulated", 300, 1), ("simulated", 300, 2)]
 
 
 @pytest.mark.parametrize(("kind", "patients", "seed"), [
-    pytest.param(*r, id=f"{r[0]}-{r[1]}-{r[2]}", marks=[pytest.mark.slow] if r[1] == 7 else []) for r in REGISTRIES])
+    pytest.param(*r, id=f"{r[0]}-{r[1]}-{r[2]}", marks=[pytest.mark.slow] if r[1] in (7, 15) else []) for r in REGISTRIES])
 def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patients: int, seed: int) -> None:
     export = demo_export() if kind == "demo" else _simulated(tmp_path, patients, seed)
     doc = _document(export)
@@ -156,7 +146,9 @@ def test_no_hidden_small_count_can_be_recovered(tmp_path: Path, kind: str, patie
           f"narrowest range of a small one {found.narrowest()} (labels read), {found.narrowest_blind()} (not), "
           f"left exposed with nothing more to hide: {sorted(residual)}")
     assert set(found.exposed(doc.min_cell)) <= residual, found.exposed(doc.min_cell)
-    blind = {k: r for k, r in found.blind.items() if _width(*r) < doc.min_cell and k not in residual}
+    # read blind (every hidden count anything from 0 up), no small count is left among fewer than
+    # min_cell possible values (0 to 4 is five values: what "<5" says, nothing more)
+    blind = {k: r for k, r in found.blind.items() if _width(*r) + 1 < doc.min_cell and k not in residual}
     assert not blind, blind
 
 
@@ -182,25 +174,40 @@ def test_the_attack_finds_what_the_old_rule_left_open() -> None:
 
 @pytest.mark.slow  # a whole report of a simulated registry
 def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
-    """Issue 13's examples: Table 1's "Patients, n" row, the sentence beside it and the ages of
-    the few women give nothing back."""
+    """Issue 13's examples: the report says it describes 7 patients (subtitle, data, attrition,
+    Table 1), so men and women cannot both be printed; the one small count among them would be
+    7 minus a count of at least 5 if labelled "<5", so it is masked ("not shown" like the other);
+    their ages, the shares still unresolved (counts in disguise), the curves of small strata and
+    the verdict of a hidden estimate give nothing back either."""
     from toh.reports._document import plain_text
 
     doc = _document(_simulated(tmp_path, 7, 3))
+    assert doc.protection.residual == () and doc.protection.masked  # protected, by masking
+    assert doc.subtitle.startswith("7 patients")
     table1 = next(t for s in doc.sections for t in s.tables if t.name == "table1")
     patients = [plain_text(c) for c in table1.rows[0][2:]]
     women = next(n for n in _nums(doc) if n.cell == "table1.patients.F")
-    assert women.suppressed and patients[2] == "<5"
-    assert patients[1] == "not shown"  # else 7 - men gives the women back
+    assert women.suppressed and patients == ["7", "not shown", "not shown"]
     ages = [plain_text(c) for c in table1.rows[1][2:]]
-    assert ages[2] == "not shown"  # the median [IQR] of fewer than 5 women
+    assert ages[1:] == ["not shown", "not shown"]  # men's ages shown alone would say the women are the few
     cohort = plain_text(next(s for s in doc.sections if s.id == "cohort").paragraphs[0])
-    assert "not shown years in women (IQR not shown to not shown)" in cohort
-    # a stratum of fewer than 5 patients: its median and landmark estimates are not shown
-    medians = next(t for s in doc.sections for t in s.tables if t.name == "resolution_landmarks")
-    for row in medians.rows:
-        if plain_text(row[0]) == "sex" and plain_text(row[1]) == "women":
-            assert plain_text(row[3]) == "not shown"
+    assert cohort.startswith("The cohort has 7 patients (men: not shown; women: not shown).")
+    assert "not shown in women (a group of fewer than 5" in cohort and "IQR not shown" not in cohort
+    resolution = next(s for s in doc.sections if s.id == "resolution")
+    sentence = plain_text(resolution.paragraphs[0])
+    assert "still unresolved at 6 and 8 months are not shown" in sentence and "%" not in sentence.split(";")[1]
+    landmarks = next(t for t in resolution.tables if t.name == "resolution_landmarks")
+    for row in landmarks.rows:  # 3 of 7 still at risk at 6 months: "42.9%" is a count in disguise
+        if plain_text(row[4]) != "0":
+            assert plain_text(row[3]) == "not shown", [plain_text(c) for c in row]
+    rmst = next(t for t in resolution.tables if t.name == "resolution_rmst")
+    for row in rmst.rows:  # a restricted mean of one woman is her time to resolution
+        assert plain_text(row[0]) == "all" or plain_text(row[3]) == "not shown"
+    assert [f.name for f in resolution.figures] == ["km_resolution_all"]  # no stratum of 5 whose size is shown
+    claims = next(t for s in doc.sections for t in s.tables if t.name == "claims")
+    for row in claims.rows:
+        if plain_text(row[4]).startswith("not shown"):
+            assert plain_text(row[6]) == "not shown"  # "consistent" would say where the hidden interval lies
 
 
 def test_counts_not_about_people_are_shown() -> None:

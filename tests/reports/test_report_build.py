@@ -33,11 +33,12 @@ def test_config_file_paths_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "report.toml"
     path.write_text('[report]\nexport = "../export"\nout = "out"\nformats = ["html", "md"]\n'
                     '[analysis]\nseed = 7\nbootstrap_draws = 0\nstrata = ["sex"]\nvalidation_date = 2026-01-01\n'
-                    '[privacy]\nmin_cell = 10\nmachine_readable = false\n')
+                    '[privacy]\nmin_cell = 10\nmachine_readable = true\n')
     config = load_report_config(path)
     assert config.export == tmp_path / "cfg" / "../export" and config.out == tmp_path / "cfg" / "out"
     assert (config.formats, config.seed, config.bootstrap_draws, config.strata) == (("html", "md"), 7, 0, ("sex",))
-    assert config.validation_date == REPORT_DAY and config.min_cell == 10 and not config.machine_readable
+    assert config.validation_date == REPORT_DAY and config.min_cell == 10 and config.machine_readable
+    assert not ReportConfig().machine_readable  # a shared report folder carries no unsuppressed data by default
     changed = config.with_overrides(formats="pdf", min_cell=None, seed=3)
     assert changed.formats == ("pdf",) and changed.min_cell == 10 and changed.seed == 3
 
@@ -47,7 +48,16 @@ def test_config_file_paths_and_overrides(tmp_path: Path) -> None:
     ("[reprot]\n", "unknown sections ['reprot']"),
     ("[privacy]\nmin_cell = 'five'\n", "[privacy].min_cell must be int, got 'five'"),
     ("[privacy]\nmin_cell = -1\n", "min_cell must be 0 or more"),
-    ("[analysis]\nstrata = ['sex', 'age']\n", "strata must be among sex, pregnancy, treatment; got ['age']"),
+    ("[analysis]\nstrata = ['sex', 'age']\n", "[analysis] strata: unknown stratum 'age'; strata are sex, pregnancy, "
+                                             "treatment and the declared category or boolean columns"),
+    ("[analysis]\ncovariates = ['age', 'bmi']\n", "[analysis] covariates: unknown Cox covariate 'bmi'"),
+    ("[analysis]\ncovariates = ['age', 'bmi']\ncox_strata = ['bmi']\n[analysis.columns]\n"
+     "bmi = { table = 'patients', type = 'number' }\n", "both a Cox covariate and a Cox stratum"),
+    ("[analysis]\ncovariates = ['age']\ncox_strata = ['bmi']\n[analysis.columns]\n"
+     "bmi = { table = 'patients', type = 'number' }\n", "[analysis] cox_strata: unknown Cox stratum 'bmi'"),
+    ("[analysis.columns]\nbmi = { table = 'patients', type = 'float' }\n",
+     "[analysis.columns].bmi: extra column 'bmi': type must be one of number, category, boolean"),
+    ("[analysis]\ncox_strata = 'treatment'\n", "[analysis].cox_strata must be list"),
     ("[report]\nformats = ['html', 'docx']\n", "formats must name formats among html, pdf, md"),
     ("[analysis]\nvalidation_date = '2026-13-01'\n", "validation_date must be YYYY-MM-DD"),
     ("[report\n", "not a valid TOML file"),

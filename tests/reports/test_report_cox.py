@@ -1,0 +1,76 @@
+"""The Cox model as a reviewer reads it: labels, reference rows, units, n and events, the
+proportional-hazards flag in the table and the sentence, the stratified model; declared extra
+columns from the configuration to the report, their small levels pooled into "other"."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from report_builders import demo_export, report_config
+from toh.reports.build import build_report
+from toh.reports.config import load_report_config
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_the_cox_table_has_labels_reference_rows_units_and_the_ph_test(demo_report: tuple[Path, list[str]]) -> None:
+    out, _ = demo_report
+    rows = _rows(out / "tables" / "resolution_cox.csv")
+    assert rows[0] == ["covariate", "hazard ratio (95% CI)", "p", "proportional hazards, p"]
+    counts = {r[0]: r[1] for r in rows if r[0].endswith(", n")}
+    rows = [r for r in rows if not r[0].endswith(", n")]
+    labels = [r[0] for r in rows[1:]]
+    assert labels[:4] == ["Men (vs women)", "Age at onset, per 10 years", "Pregnancy-associated (vs not)",
+                          "Treatment: conservative (reference)"]
+    assert all(label.startswith("Treatment: ") and label.endswith("(vs conservative)") for label in labels[4:])
+    reference = rows[4]
+    assert reference[1:3] == ["1 (reference)", ""]
+    assert reference[3].endswith("(rejected)")  # the demo's treatment breaks proportional hazards
+    assert not any(cell == "0.000" for row in rows for cell in row)  # p below 0.001 reads "<0.001"
+    results = json.loads((out / "data" / "results.json").read_text())["results"]
+    text = (out / "report.md").read_text()
+    assert counts["Index episodes in the model, n"] == f"{results['resolution.cox.n']:,}"
+    assert counts["Resolutions in the model, n"] == f"{results['resolution.cox.events']:,}"
+    assert "proportional hazards were rejected for treatment (cox.zph p " in text
+    stratified = _rows(out / "tables" / "resolution_cox_stratified.csv")
+    assert [r[0] for r in stratified[1:4]] == labels[:3]  # treatment is now the stratum
+    assert "stratified by treatment" in text
+
+
+@pytest.mark.slow  # a whole report build
+def test_declared_columns_from_the_configuration_reach_the_report(tmp_path: Path) -> None:
+    import shutil
+
+    export = tmp_path / "export"
+    shutil.copytree(demo_export(), export, ignore=shutil.ignore_patterns("*.json", "__*"))
+    patients = pd.read_csv(export / "patients.csv", dtype=str, keep_default_na=False)
+    patients["bmi"] = [f"{20 + (i * 7) % 15}.5" for i in range(len(patients))]
+    patients["smoking"] = [("never", "former", "current")[i % 3] for i in range(len(patients))]
+    patients.loc[:2, "smoking"] = "pipe"  # 3 patients: pooled into "other", never printed
+    patients.to_csv(export / "patients.csv", index=False)
+    config_file = tmp_path / "report.toml"
+    config_file.write_text('[report]\nexport = "export"\nout = "out"\nformats = ["md"]\n'
+                           '[analysis]\nbootstrap_draws = 0\nvalidation_date = 2026-01-01\n'
+                           'strata = ["sex", "smoking"]\n'
+                           'covariates = ["male", "age", "pregnancy_associated", "bmi"]\ncox_strata = ["smoking"]\n'
+                           '[analysis.columns]\nbmi = { table = "patients", type = "number", per = 5, label = "BMI" }\n'
+                           'smoking = { table = "patients", type = "category" }\n')
+    config = load_report_config(config_file)
+    build_report(config, log=lambda _: None, interactive=False)
+    out = tmp_path / "out"
+    text = (out / "report.md").read_text()
+    assert "BMI, per 5" in text and "stratified by smoking" in text
+    assert (out / "figures" / "km_resolution_smoking.png").exists()
+    shown = "".join(p.read_text() for p in (out / "tables").glob("*.csv")) + text
+    assert "pipe" not in shown.lower().replace("pipeline", "")
+    assert "| smoking | other |" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["cox_strata"] == ["smoking"]
