@@ -284,7 +284,7 @@ def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tup
     references = _references(sites)
     fitted = {name: on_reference(site.cox, site.cox_covariance, references)  # type: ignore[attr-defined]
               for name, site in sites.items() if hasattr(site, "cox")}
-    order = ["male", "age", "pregnancy_associated"]
+    order = ["male", "age", "age_per_10", "pregnancy_associated"]
     terms = sorted({t for names, _, _ in fitted.values() for t in names},
                    key=lambda t: (order.index(t) if t in order else len(order), t))
     for term in terms:

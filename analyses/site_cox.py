@@ -45,7 +45,8 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
     is the level a category's term is compared with, empty for numbers and yes/no terms) and their
     covariance (``term, other, covariance``, every pair); empty when the model cannot be fitted
     (fewer than two resolutions, no covariate that varies, a fit that fails or is not finite).
-    ``columns`` are the export's declared extra columns (:mod:`toh.cohort.columns`)."""
+    ``columns`` are the export's declared extra columns (:mod:`toh.cohort.columns`).  A number
+    entered per several units is named as results.json names it: ``age_per_10``."""
     declared = {c.name: c for c in columns}
     design, terms, strata_frame, _, _ = _design(index, options.cox_covariates, options.cox_strata, declared,
                                                 options.min_level)
@@ -63,19 +64,22 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
         warnings.warn("the site's Cox model of resolution has a coefficient or variance that is not finite (the "
                       "covariates separate the outcome): it is not shared", StatisticalWarning, stacklevel=2)
         return _empty()
-    rows = []
+    rows, keep = [], []
     for term in terms:
         if term.reference is not None and not code.fullmatch(str(term.reference)):
             continue
         for column in term.columns:
             if term.reference is not None and not code.fullmatch(column[len(term.name) + 1:]):
                 continue
-            rows.append((column, term.name, "" if term.reference is None else str(term.reference),
-                         float(fitted.loc[column, "coef"]), len(data), int(event.sum())))
+            keep.append(column)  # a number entered per several units is named so: age_per_10 (as results.json)
+            rows.append((column if term.per == 1 else f"{column}_per_{term.per:g}", term.name,
+                         "" if term.reference is None else str(term.reference), float(fitted.loc[column, "coef"]),
+                         len(data), int(event.sum())))
     coefficients = pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS).astype({"n": np.int64, "events": np.int64})
-    keep = list(coefficients["term"])
-    matrix = covariance["matrix"].loc[keep, keep]
-    pairs = pd.DataFrame([(a, b, float(matrix.loc[a, b])) for a in keep for b in keep], columns=COVARIANCE_COLUMNS)
+    matrix = covariance["matrix"].loc[keep, keep].to_numpy(float)
+    names = list(coefficients["term"])
+    pairs = pd.DataFrame([(a, b, float(matrix[i, j])) for i, a in enumerate(names) for j, b in enumerate(names)],
+                         columns=COVARIANCE_COLUMNS)
     return coefficients, pairs
 
 

@@ -48,7 +48,7 @@ def test_meta_analysis_of_site_counts(tmp_path: Path) -> None:
     sites = {name: site_aggregates(derive_export(folder, validation_date=dt.date(2026, 6, 30))[1])
              for name, folder in write_sites(registry, labels, tmp_path).items()}
     result = meta_analyse(sites, 365.25)
-    cox = {f"resolution.cox.{t}" for t in ("male", "age", "pregnancy_associated", "treatment_bisphosphonate",
+    cox = {f"resolution.cox.{t}" for t in ("male", "age_per_10", "pregnancy_associated", "treatment_bisphosphonate",
                                            "treatment_other")}
     assert set(result.combined["estimand"]) == set(ESTIMANDS) | set(CURVE_ESTIMANDS) | cox
     assert list(result.combined["method"][:2]) == ["DL", "REML"] and result.cox_reference == "conservative"

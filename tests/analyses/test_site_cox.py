@@ -31,9 +31,10 @@ def test_the_site_model_is_the_model_of_toh_analyze(index) -> None:
     coefficients, covariance = site_cox(index.index, OPTIONS, 0.95, CODE_PATTERN)
     cox = analyse_resolution(index, OPTIONS).cox
     cox = cox[~cox["reference"]].set_index("term")
-    assert list(coefficients["term"]) == list(cox.index)
+    assert list(coefficients["term"]) == [t if t != "age" else "age_per_10" for t in cox.index]
     np.testing.assert_allclose(coefficients["coef"], cox["coef"], rtol=0, atol=1e-12)
-    matrix = covariance.pivot(index="term", columns="other", values="covariance").loc[cox.index, cox.index]
+    names = list(coefficients["term"])
+    matrix = covariance.pivot(index="term", columns="other", values="covariance").loc[names, names]
     np.testing.assert_allclose(np.sqrt(np.diag(matrix)), cox["se"], rtol=1e-12)
     np.testing.assert_allclose(matrix.to_numpy(), matrix.to_numpy().T, rtol=0, atol=1e-15)
     treatment = coefficients["variable"] == "treatment"
@@ -46,7 +47,7 @@ def test_another_reference_equals_a_refit(index) -> None:
     rows = index.index
     coefficients, covariance = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
     names, b, v = on_reference(coefficients, covariance, {"treatment": "bisphosphonate"})
-    assert names == ["male", "age", "pregnancy_associated", "treatment_conservative", "treatment_other"]
+    assert names == ["male", "age_per_10", "pregnancy_associated", "treatment_conservative", "treatment_other"]
     treatment = rows["treatment"]
     data = pd.DataFrame({"male": (rows["sex"] == "M").astype(float), "age": rows["age_at_onset"].astype(float) / 10,
                          "pregnancy_associated": rows["pregnancy_associated"].astype("Float64").astype(float),
@@ -55,11 +56,12 @@ def test_another_reference_equals_a_refit(index) -> None:
                          "_t": rows["resolution_days"].astype(float), "_e": rows["resolved"].astype(int)}).dropna()
     matrix: dict[str, pd.DataFrame] = {}
     refit = _fit(data, 0.95, [], covariance=matrix)
-    np.testing.assert_allclose(b, refit.loc[names, "coef"], rtol=0, atol=1e-8)
-    np.testing.assert_allclose(v, matrix["matrix"].loc[names, names], rtol=1e-6, atol=1e-12)
+    columns = [n.removesuffix("_per_10") for n in names]
+    np.testing.assert_allclose(b, refit.loc[columns, "coef"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(v, matrix["matrix"].loc[columns, columns], rtol=1e-6, atol=1e-12)
     # a reference the site does not have: its treatment terms are left out, the rest kept
     names, b, _ = on_reference(coefficients, covariance, {"treatment": "steroids"})
-    assert names == ["male", "age", "pregnancy_associated"]
+    assert names == ["male", "age_per_10", "pregnancy_associated"]
     assert on_reference(coefficients, covariance, {"treatment": "conservative"})[0] == list(coefficients["term"])
 
 
@@ -73,7 +75,7 @@ def test_free_text_levels_are_not_written(index) -> None:
     rows["treatment"] = rows["treatment"].where(rows["treatment"] != "conservative", note)  # now the reference
     coefficients, _ = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
     assert not (coefficients["variable"] == "treatment").any()
-    assert {"male", "age", "pregnancy_associated"} <= set(coefficients["term"])
+    assert {"male", "age_per_10", "pregnancy_associated"} <= set(coefficients["term"])
 
 
 def test_no_model_without_two_resolutions(index) -> None:
