@@ -13,7 +13,7 @@ from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.result import clean_number
 from toh.analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_counts", "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
+__all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS", "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
 GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "stat", "df", "p"]
 
@@ -32,6 +32,23 @@ def incidence_counts(index: pd.DataFrame, outcome: str) -> pd.DataFrame:
     columns = {name: np.bincount(inverse.ravel(), weights=(status == code).astype(float), minlength=len(times))
                for name, code in (("censored", 0), ("event", 1), ("death", 2))}
     return pd.DataFrame({"time": times, **{k: v.astype(np.int64) for k, v in columns.items()}})[COUNT_COLUMNS]
+
+
+#: Columns of :func:`incidence_strata_counts`.
+STRATA_COUNT_COLUMNS = ["stratum_var", "stratum", *COUNT_COLUMNS]
+
+
+def incidence_strata_counts(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`incidence_counts` within each level of each stratum variable (patients outside
+    every level left out): what Gray's test stratified by site needs from a site."""
+    parts = [pd.DataFrame(columns=STRATA_COUNT_COLUMNS)]
+    for variable in strata:
+        labels = strata_of(index, variable)
+        for level in sorted(labels.dropna().astype(str).unique()):
+            counts = incidence_counts(index[(labels.astype(str) == level) & labels.notna()], outcome)
+            parts.append(counts.assign(stratum_var=variable, stratum=level)[STRATA_COUNT_COLUMNS])
+    frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    return frame.astype({c: np.int64 for c in ("censored", "event", "death")}).astype({"time": float})
 
 
 def incidence_tables(index: pd.DataFrame, outcome: str, months: tuple[float, ...], days_per_year: float,

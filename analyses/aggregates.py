@@ -27,7 +27,11 @@ from toh.analyses.radiographic import RadiographicResult, interval_counts, radio
 from toh.analyses.recurrence import RecurrenceResult
 from toh.analyses.resolution import curve_tables, survival_counts
 from toh.analyses.result import blank_not_estimable, clean_number
-from toh.analyses._second_episode import GRAY_COLUMNS, incidence_counts, incidence_from_counts
+from toh.analyses._second_episode import (GRAY_COLUMNS, STRATA_COUNT_COLUMNS, incidence_counts,
+                                          incidence_from_counts, incidence_strata_counts)
+from toh.analyses.site_cox import COEFFICIENT_COLUMNS, COVARIANCE_COLUMNS, site_cox
+from toh.analyses.stratified import LOGRANK_COLUMNS, NOT_COMPARED, gray_by_site, logrank_by_site
+from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.run import AnalysisOptions
 from toh.cohort.coarsen import coarsen_cohort
 from toh.cohort.definitions import Definitions
@@ -42,10 +46,12 @@ __all__ = ["SiteAggregates", "PooledAnalysis", "site_aggregates", "pool", "poole
 #: patients still count in the overall curve and every other estimate).
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+/-]{0,39}")
 
-#: results.json key prefixes a pool estimates (the rest of ``toh analyze``'s keys need rows:
-#: log-rank and Gray's tests, the Cox model, ages, imaging findings, the claims check).  Beside
-#: them, ``meta.*`` (random-effects meta-analysis of the sites' estimates, :mod:`toh.analyses.meta`)
-#: and ``sites.<name>.patients``.
+#: results.json key prefixes a pool estimates under ``toh analyze``'s keys (the rest of those
+#: keys need rows or one model over all rows: the unstratified log-rank and Gray's tests, the Cox
+#: model, ages, imaging findings, the claims check).  Beside them, ``meta.*`` (random-effects
+#: meta-analysis of the sites' estimates and Cox hazard ratios, :mod:`toh.analyses.meta`) and
+#: ``sites.*`` (each site's patients and own estimates; the tests stratified by site,
+#: :mod:`toh.analyses.stratified`).
 POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics")
 
 
@@ -82,6 +88,12 @@ class SiteAggregates:
         Tables a site's export does not have.
     withheld_levels
         Treatment levels not written because they do not look like codes.
+    cox, cox_covariance
+        The site's Cox model of resolution (:func:`toh.analyses.site_cox.site_cox`):
+        ``term, reference, coef, n, events`` and ``term, other, covariance``; empty in a sum.
+    recurrence_strata, migration_strata
+        ``stratum_var, stratum, time, censored, event, death``: the counts of ``recurrence`` and
+        ``migration`` within each stratum level (for Gray's test stratified by site).
     """
 
     survival: pd.DataFrame
@@ -94,12 +106,18 @@ class SiteAggregates:
     patients: int
     absent: frozenset[str] = frozenset()
     withheld_levels: int = 0
+    cox: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COEFFICIENT_COLUMNS))
+    cox_covariance: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COVARIANCE_COLUMNS))
+    recurrence_strata: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STRATA_COUNT_COLUMNS))
+    migration_strata: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STRATA_COUNT_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by its member name in a bundle."""
         return {"resolution_km": self.survival, "recurrence_cif": self.recurrence, "migration_cif": self.migration,
                 "radiographic_intervals": self.intervals, "complications": self.complications,
-                "proportions": self.proportions, "migration_sites": self.migration_sites}
+                "proportions": self.proportions, "migration_sites": self.migration_sites,
+                "cox_coefficients": self.cox, "cox_covariance": self.cox_covariance,
+                "recurrence_cif_strata": self.recurrence_strata, "migration_cif_strata": self.migration_strata}
 
 
 def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = None,
@@ -114,7 +132,15 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
     withheld = survival[(survival["stratum_var"] == "treatment") & ~coded]
     survival = survival.drop(withheld.index).reset_index(drop=True)
     moved = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
+    strata = {}
+    for outcome, chosen in (("recurrence", options.recurrence.strata), ("migration", options.migration.strata)):
+        counts = incidence_strata_counts(index, outcome, chosen)
+        coded_level = counts["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
+        strata[outcome] = counts[(counts["stratum_var"] != "treatment") | coded_level].reset_index(drop=True)
+    cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns)
     return SiteAggregates(
+        cox=cox, cox_covariance=covariance, recurrence_strata=strata["recurrence"],
+        migration_strata=strata["migration"],
         survival=survival, recurrence=incidence_counts(index, "recurrence"),
         migration=incidence_counts(index, "migration"), intervals=interval_counts(index),
         complications=complication_counts(index), proportions=proportion_counts(index, cohort.definitions),
@@ -156,7 +182,11 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
                                                 .set_index("site")["n"])),
         patients=sum(s.patients for s in sites),
         absent=frozenset().union(*(s.absent for s in sites)),
-        withheld_levels=sum(s.withheld_levels for s in sites))
+        withheld_levels=sum(s.withheld_levels for s in sites),
+        recurrence_strata=_summed([s.recurrence_strata for s in sites], ["stratum_var", "stratum", "time"],
+                                  ["censored", "event", "death"]),
+        migration_strata=_summed([s.migration_strata for s in sites], ["stratum_var", "stratum", "time"],
+                                 ["censored", "event", "death"]))
 
 
 @dataclass(frozen=True)
@@ -174,10 +204,14 @@ class PooledAnalysis:
     definitions: Definitions
     options: AnalysisOptions
     not_estimable: Mapping[str, str] = field(default_factory=dict)
+    logrank: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOGRANK_COLUMNS))
+    gray: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GRAY_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every pooled table by name (the CSV names of ``toh analyze`` where the table is the same)."""
+        """Every pooled table by name (the CSV names of ``toh analyze`` where the table is the same;
+        ``sites_logrank`` and ``sites_gray``: the tests stratified by site)."""
         out = {f"resolution_{k}": v for k, v in self.resolution.items()}
+        out.update({"sites_logrank": self.logrank, "sites_gray": self.gray})
         out.update({f"demographics_{k}": v for k, v in self.demographics.items()})
         for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
             out.update({k: v for k, v in result.tables().items() if not k.endswith("_gray")})
@@ -211,6 +245,22 @@ class PooledAnalysis:
             out.update(result.headline())
             reasons.update(result.not_estimable)
         out.update({f"sites.{name}.patients": n for name, n in self.patients.items()})
+        for row in self.logrank.itertuples():
+            for key in ("chisq", "df", "p"):
+                out[f"sites.logrank.{row.variable}.{key}"] = clean_number(getattr(row, key))
+            if row.groups < 2:
+                reasons[f"sites.logrank.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)
+            elif row.p != row.p:
+                reasons[f"sites.logrank.{row.variable}"] = NOT_COMPARED
+        for row in self.gray.itertuples():
+            for key in ("stat", "df", "p"):
+                out[f"sites.gray.{row.outcome}.{row.variable}.{key}"] = clean_number(getattr(row, key))
+            if row.groups < 2:
+                reasons[f"sites.gray.{row.outcome}.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)
+            elif row.events == 0:
+                reasons[f"sites.gray.{row.outcome}.{row.variable}"] = f"no {row.outcome} event: nothing to compare"
+            elif row.p != row.p:
+                reasons[f"sites.gray.{row.outcome}.{row.variable}"] = NOT_COMPARED
         return dict(sorted(blank_not_estimable(out, reasons).items()))
 
 
@@ -246,4 +296,8 @@ def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definition
                                                    options.demographics.null_ratio, conf)},
         meta=meta_analyse(sites, per_year, conf),
         patients={name: s.patients for name, s in sites.items()},
-        definitions=definitions, options=options)
+        definitions=definitions, options=options,
+        logrank=logrank_by_site({name: s.survival for name, s in sites.items()}, options.resolution.strata),
+        gray=pd.concat([gray_by_site({name: getattr(s, f"{outcome}_strata") for name, s in sites.items()}, outcome,
+                                     getattr(options, outcome).strata) for outcome in ("recurrence", "migration")],
+                       ignore_index=True))

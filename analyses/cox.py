@@ -181,10 +181,12 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str,
     return design[~missing], kept, pd.DataFrame(strata_values, index=index.index)[~missing], excluded, int(missing.sum())
 
 
-def _fit(data: pd.DataFrame, conf: float, strata: list[str]) -> pd.DataFrame | None:
+def _fit(data: pd.DataFrame, conf: float, strata: list[str],
+         covariance: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
     baseline hazard): coef, se, hr, limits, z, p per column; None, with a caution, when it cannot
-    be fitted."""
+    be fitted.  A ``covariance`` dict receives the coefficients' covariance matrix (columns x
+    columns) under ``"matrix"``."""
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
@@ -208,6 +210,8 @@ def _fit(data: pd.DataFrame, conf: float, strata: list[str]) -> pd.DataFrame | N
     names = [c for c in data.columns if c not in ("_t", "_e", *strata)]
     z = norm.ppf(1 - (1 - conf) / 2)
     coef, se = fit.params_[names].to_numpy(), fit.standard_errors_[names].to_numpy()
+    if covariance is not None:
+        covariance["matrix"] = fit.variance_matrix_.loc[names, names]
     with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
         return pd.DataFrame({"coef": coef, "se": se, "hr": np.exp(coef), "hr_lower": np.exp(coef - z * se),
                              "hr_upper": np.exp(coef + z * se), "z": coef / se,

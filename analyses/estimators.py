@@ -210,7 +210,7 @@ def cumulative_incidence(time: ArrayLike, status: ArrayLike, cause: int = 1,
 
 
 def gray_test(time: ArrayLike, status: ArrayLike, group: ArrayLike, cause: int = 1,
-              rho: float = 0) -> GrayTest:
+              rho: float = 0, strata: ArrayLike | None = None) -> GrayTest:
     """Gray's K-sample test that ``cause`` has the same cumulative incidence in every group.
 
     Parameters
@@ -226,6 +226,9 @@ def gray_test(time: ArrayLike, status: ArrayLike, group: ArrayLike, cause: int =
         The cause compared (an integer >= 1).
     rho : float, default 0
         Power of the weight (1 - F(t-))^rho.
+    strata : array-like, optional
+        Stratum of each observation (e.g. the site; none missing): the groups are compared
+        within each stratum and the comparisons added up.
 
     Returns
     -------
@@ -241,7 +244,8 @@ def gray_test(time: ArrayLike, status: ArrayLike, group: ArrayLike, cause: int =
 
     References
     ----------
-    R: ``cmprsk::cuminc(time, status, group, rho = rho, cencode = 0)$Tests`` (cmprsk 2.2-11).
+    R: ``cmprsk::cuminc(time, status, group, rho = rho, cencode = 0)$Tests`` (cmprsk 2.2-11),
+    with ``strata = strata`` when given.
     """
     where = "gray_test"
     t = check.as_times(where, "time", time)
@@ -253,7 +257,11 @@ def gray_test(time: ArrayLike, status: ArrayLike, group: ArrayLike, cause: int =
         raise ValueError(f"{where}: rho = {rho!r} must be a finite number")
     if len(np.unique(g.astype(str))) < 2:
         raise ValueError(f"{where}: group has one value only ({g[0]!r}); the test needs at least two groups")
-    return _gray.gray_test(t, s, g, c, rho=float(rho))
+    layers = None
+    if strata is not None:
+        layers = check.as_groups(where, "strata", strata)
+        check.same_length(where, time=t, strata=layers)
+    return _gray.gray_test(t, s, g, c, rho=float(rho), strata=layers)
 
 
 @dataclass(frozen=True)

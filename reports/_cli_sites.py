@@ -34,9 +34,10 @@ def bundle(export: Path, mapping: Path | None, site: str, out: Path | None, time
            explain: bool, failures: Path, validation_date: Any) -> int:
     """Validate and derive EXPORT locally and write the site's bundle for a pooled analysis.
 
-    The bundle (a zip of JSON, docs/bundle.md) holds only counts: events and censorings per
-    time, counts per interval, events and person-time, x and n of each share.  No row, no
-    identifier, no date, no free text leaves the site.
+    The bundle (a zip of JSON, docs/bundle.md) holds only aggregates: events and censorings per
+    time (overall and per group), counts per interval, events and person-time, x and n of each
+    share, and the site's Cox model (coefficients and their covariance).  No row, no identifier,
+    no date, no free text leaves the site.
     """
     if out is None and not explain:
         raise click.UsageError("give --out SITE.tohb to write the bundle, or --explain to see what it would hold")
@@ -63,8 +64,10 @@ def pool(bundles: tuple[Path, ...], out: Path, seed: int, draws: int) -> int:
 
     Refuses (exit 2) a corrupt or changed bundle, another format version, the same site twice,
     and bundles made with different definitions, options or time unit.  Writes results.json
-    (the keys of toh analyze, the sites' random-effects meta-analysis under meta.*, and
-    sites.<name>.patients) and tidy CSVs under OUT/tables.
+    (the keys of toh analyze; under meta.* the random-effects meta-analyses, DerSimonian-Laird
+    and REML, of the sites' estimates and Cox hazard ratios; under sites.* each site's patients
+    and estimates and the log-rank and Gray's tests stratified by site) and tidy CSVs under
+    OUT/tables.
     """
     check_out(out, "pool", *bundles)
     from toh.cohort.outputs import output_folder

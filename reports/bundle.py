@@ -27,7 +27,7 @@ from toh.cohort.errors import ConfigError
 __all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
            "write_bundle", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
 
-FORMAT, FORMAT_VERSION = "toh-bundle", 1
+FORMAT, FORMAT_VERSION = "toh-bundle", 2
 #: A site with fewer patients than this is refused (``toh bundle --min-patients``).
 DEFAULT_MIN_PATIENTS = 10
 MANIFEST = "manifest.json"
@@ -45,18 +45,33 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                            "and by pregnancy association", ("events", "n")),
     "proportions.json": ("proportions", "demographic shares: x and n of each", ("x", "n")),
     "migration_sites.json": ("migration_sites", "where the first migration went: patients per joint", ("n",)),
+    "recurrence_cif_strata.json": ("recurrence_cif_strata", "same-hip recurrence: patients censored, with a "
+                                   "recurrence, and dying first, per distinct time within each level of sex, "
+                                   "pregnancy and treatment", ("censored", "event", "death")),
+    "migration_cif_strata.json": ("migration_cif_strata", "migration: patients censored, with a migration, and dying "
+                                  "first, per distinct time within each level of sex, pregnancy and treatment",
+                                  ("censored", "event", "death")),
+    "cox_coefficients.json": ("cox_coefficients", "the site's Cox model of resolution: each term's log hazard ratio, "
+                              "with the episodes and resolutions it was fitted on", ("n", "events")),
+    "cox_covariance.json": ("cox_covariance", "the covariance matrix of those coefficients", ()),
 }
-#: table -> (text columns, time columns in days, count columns): what each member must hold
-_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "resolution_km": (("stratum_var", "stratum"), ("time",), ("n_event", "n_censor")),
-    "recurrence_cif": ((), ("time",), ("censored", "event", "death")),
-    "migration_cif": ((), ("time",), ("censored", "event", "death")),
-    "radiographic_intervals": ((), ("lower", "upper"), ("n",)),
-    "complications": (("outcome", "group"), ("days",), ("events", "n")),
-    "proportions": (("quantity", "description", "method"), (), ("x", "n")),
-    "migration_sites": (("site",), (), ("n",)),
+#: table -> (text columns, time columns in days, count columns, other finite numbers): what each
+#: member must hold
+_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "resolution_km": (("stratum_var", "stratum"), ("time",), ("n_event", "n_censor"), ()),
+    "recurrence_cif": ((), ("time",), ("censored", "event", "death"), ()),
+    "migration_cif": ((), ("time",), ("censored", "event", "death"), ()),
+    "radiographic_intervals": ((), ("lower", "upper"), ("n",), ()),
+    "complications": (("outcome", "group"), ("days",), ("events", "n"), ()),
+    "proportions": (("quantity", "description", "method"), (), ("x", "n"), ()),
+    "migration_sites": (("site",), (), ("n",), ()),
+    "recurrence_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
+    "migration_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
+    "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events"), ("coef",)),
+    "cox_covariance": (("term", "other"), (), (), ("covariance",)),
 }
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment
+_RESERVED = ("logrank", "gray")  # results-key segments of the tests stratified by site
 _MAX_MEMBER_BYTES = 256 << 20
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same counts give the same bytes
 
@@ -105,6 +120,9 @@ def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any]
     if not _SITE.fullmatch(site):
         raise ConfigError(f"--site {site!r} is not a site name: use letters, digits, '_' and '-' (at most 64 "
                           "characters, starting with a letter or digit)")
+    if site.lower() in _RESERVED:
+        raise ConfigError(f"--site {site!r} is reserved (results.json has sites.logrank.* and sites.gray.* for the "
+                          "tests stratified by site): choose another site name")
     if aggregates.patients < min_patients:
         raise ConfigError(f"the site has {aggregates.patients} patient(s), fewer than the minimum of {min_patients} "
                           "(--min-patients): counts this small could identify patients, so no bundle is written")
@@ -233,7 +251,13 @@ def read_bundle(path: str | Path) -> Bundle:
             intervals=tables["radiographic_intervals"], complications=tables["complications"],
             proportions=tables["proportions"], migration_sites=tables["migration_sites"],
             patients=int(manifest["patients"]), absent=frozenset(manifest["absent"]),
-            withheld_levels=int(manifest["withheld_treatment_levels"]))
+            withheld_levels=int(manifest["withheld_treatment_levels"]),
+            recurrence_strata=tables["recurrence_cif_strata"], migration_strata=tables["migration_cif_strata"],
+            cox=tables["cox_coefficients"], cox_covariance=tables["cox_covariance"])
+        terms = list(aggregates.cox["term"])
+        if sorted(zip(aggregates.cox_covariance["term"], aggregates.cox_covariance["other"])) != \
+                sorted((a, b) for a in terms for b in terms) or len(set(terms)) != len(terms):
+            raise ValueError("cox_covariance does not hold one value per pair of the Cox terms")
     except (ValueError, KeyError, TypeError) as exc:
         raise _refuse(path, f"it is corrupt ({type(exc).__name__}: {exc})") from None
     return Bundle(path, manifest, aggregates)
@@ -248,24 +272,31 @@ def _frame(data: bytes, table: str) -> Any:
     document = json.loads(data)
     if document.get("table") != table:
         raise ValueError(f"member holds table {document.get('table')!r}, not {table!r}")
-    text, times, counts = _COLUMNS[table]
+    text, times, counts, reals = _COLUMNS[table]
     columns = document["columns"]
-    if set(columns) != {*text, *times, *counts}:
-        raise ValueError(f"{table} has the columns {sorted(columns)}, not {sorted({*text, *times, *counts})}")
-    frame = pd.DataFrame(columns)
-    if "upper" in frame:  # null upper end: never abnormal
-        frame["upper"] = frame["upper"].astype(float).fillna(math.inf)
+    if set(columns) != {*text, *times, *counts, *reals}:
+        raise ValueError(f"{table} has the columns {sorted(columns)}, not {sorted({*text, *times, *counts, *reals})}")
+    arrays: dict[str, Any] = {}
     for name in text:
-        if not all(isinstance(v, str) for v in columns[name]):
+        if not set(map(type, columns[name])) <= {str}:
             raise ValueError(f"{table}.{name} holds a value that is not text")
-    for name in (*times, *counts):
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in frame[name]):
+        arrays[name] = columns[name]
+    for name in (*reals, *times, *counts):  # type(v), not isinstance: a JSON true is no number
+        found = set(map(type, columns[name]))
+        if not found <= ({int, float, type(None)} if name == "upper" else {int, float}):
             raise ValueError(f"{table}.{name} holds a value that is not a number")
-        values = frame[name].to_numpy(float)
-        if np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
+        values = np.array(columns[name], dtype=float)
+        if name == "upper":  # null upper end: never abnormal
+            values = np.where(np.isnan(values), math.inf, values)
+        if name in reals:
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"{table}.{name} holds a value that is not a finite number")
+        elif np.any(np.isnan(values)) or np.any(values < 0) or (name != "upper" and not np.all(np.isfinite(values))):
             raise ValueError(f"{table}.{name} holds a missing, negative or infinite value")
         if name in counts and np.any(values != np.floor(values)):
             raise ValueError(f"{table}.{name} holds a count that is not a whole number")
+        arrays[name] = values.astype(np.int64) if found == {int} and name not in reals else values
+    frame = pd.DataFrame({name: arrays[name] for name in columns})
     if table == "complications":
         from toh.analyses.complications import GROUPS, OUTCOMES
 

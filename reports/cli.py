@@ -170,22 +170,43 @@ def figures(export: Path, mapping: Path | None, out: Path, formats: str, width: 
 @cli.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--patients", "-n", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Number of patients.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="Random seed.")
+              help="Number of patients (with --sites: per site on average).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True, help="Random seed (>= 0).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option("--sites", type=click.IntRange(min=1), default=None,
+              help="Write a consortium of this many site exports (OUT_DIR/site-1 ...) that differ in size, sex "
+                   "mix, treatment mix and follow-up, with each site's truth and the pool's.")
+@click.option("--site-names", default=None, help="Comma-separated names of the --sites folders [default: site-1,...].")
 @guarded
-def simulate(out_dir: Path, patients: int, seed: int, fmt: str) -> int:
+def simulate(out_dir: Path, patients: int, seed: int, fmt: str, sites: int | None, site_names: str | None) -> int:
     """Write a synthetic TOH registry export to OUT_DIR, with the true parameters in truth.json.
 
     Calibrated to published TOH figures; the same --patients and --seed give the same files.
+    With --sites K: K site exports in subfolders, each with its truth.json, and the pool's
+    truth.json in OUT_DIR (docs/definitions.md, "A simulated consortium").
     """
     from toh.cohort.outputs import output_folder
-    from toh.cohort.simulate import simulate_registry, write_registry
 
+    if site_names is not None and sites is None:
+        raise click.UsageError("--site-names needs --sites")
     check_out(out_dir, "simulate")
-    registry = simulate_registry(patients, seed)
-    with output_folder(out_dir, "simulate") as stage:
-        paths = write_registry(registry, stage, fmt)
+    if sites is None:
+        from toh.cohort.simulate import simulate_registry, write_registry
+
+        registry = simulate_registry(patients, seed)
+        with output_folder(out_dir, "simulate") as stage:
+            paths = write_registry(registry, stage, fmt)
+    else:
+        from toh.cohort.simulate_sites import simulate_sites, write_sites
+
+        names = tuple(n.strip() for n in site_names.split(",")) if site_names is not None else None
+        try:
+            consortium = simulate_sites(sites, patients, seed, names=names)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        with output_folder(out_dir, "simulate") as stage:
+            paths = write_sites(consortium, stage, fmt)
+        click.echo("Sites: " + ", ".join(f"{k} ({r.n_patients:,} patients)" for k, r in consortium.sites.items()))
     report_written(stage, out_dir, paths)
     return EXIT_OK
 

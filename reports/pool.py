@@ -88,6 +88,8 @@ def explain_bundle(members: dict[str, bytes]) -> str:
         + (f" ({manifest['withheld_treatment_levels']} withheld here)." if manifest["withheld_treatment_levels"]
            else " (none here)."),
         "A small count (a smallest count of 1 or 2) can still describe one patient: check it before sharing.",
+        "The Cox model's coefficients and covariance are fitted values, not counts: how resolution depends on sex,",
+        "age, pregnancy and treatment across the site's patients (a treatment term only for coded levels).",
         "",
     ]
     width = max(len(r[0]) for r in rows)

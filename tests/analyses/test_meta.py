@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toh.analyses.meta import ESTIMANDS, log_rate, logit_proportion, meta_analyse, random_effects
+from toh.analyses.meta import CURVE_ESTIMANDS, ESTIMANDS, log_rate, logit_proportion, meta_analyse, random_effects
 
 HERE = Path(__file__).parent / "reference"
 
@@ -48,16 +48,65 @@ def test_meta_analysis_of_site_counts(tmp_path: Path) -> None:
     sites = {name: site_aggregates(derive_export(folder, validation_date=dt.date(2026, 6, 30))[1])
              for name, folder in write_sites(registry, labels, tmp_path).items()}
     result = meta_analyse(sites, 365.25)
-    assert set(result.combined["estimand"]) == set(ESTIMANDS)
+    cox = {f"resolution.cox.{t}" for t in ("male", "age_per_10", "pregnancy_associated", "treatment_bisphosphonate",
+                                           "treatment_other")}
+    assert set(result.combined["estimand"]) == set(ESTIMANDS) | set(CURVE_ESTIMANDS) | cox
+    assert list(result.combined["method"][:2]) == ["DL", "REML"] and result.cox_reference == "conservative"
     share = result.sites[result.sites["estimand"] == "demographics.share_men"]
     men = registry.patients.assign(site=labels)
     for row in share.itertuples():
         mine = men[men["site"] == int(row.site.removeprefix("site"))]
         assert (row.count, row.base) == ((mine["sex"] == "M").sum(), len(mine))
     fit = random_effects(share["effect"].to_numpy(), share["variance"].to_numpy())
-    combined = result.combined.set_index("estimand").loc["demographics.share_men"]
+    combined = result.combined[result.combined["method"] == "DL"].set_index("estimand").loc["demographics.share_men"]
     assert combined["estimate"] == pytest.approx(1 / (1 + math.exp(-fit["estimate"])), rel=1e-12)
     head = result.headline()
     assert head["meta.demographics.share_men.k"] == 3
     one = meta_analyse({"site0": sites["site0"]}, 365.25)
-    assert set(one.not_estimable) == {f"meta.{e}" for e in ESTIMANDS}
+    assert set(one.not_estimable) == {f"meta.{e}" for e in (*ESTIMANDS, *CURVE_ESTIMANDS, *cox)}
+
+
+def _sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every input of ref_meta_methods.csv: (effects, variances) by estimand."""
+    out = {}
+    data = pd.read_csv(HERE / "meta_input.csv")
+    for estimand, part in data.groupby("estimand", sort=False):
+        pairs = [(log_rate if scale == "log rate" else logit_proportion)(c, b)
+                 for scale, c, b in zip(part["scale"], part["count"], part["base"])]
+        out[estimand] = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    effects = pd.read_csv(HERE / "meta_effects_input.csv")
+    for estimand, part in effects.groupby("estimand", sort=False):
+        out[estimand] = (part["yi"].to_numpy(float), part["vi"].to_numpy(float))
+    return out
+
+
+@pytest.mark.parametrize("method", ["dl", "reml"])
+def test_dl_and_reml_match_metafor(method: str) -> None:
+    ref = pd.read_csv(HERE / "ref_meta_methods.csv")
+    ref = ref[ref["method"] == method.upper()].set_index("estimand")
+    sets = _sets()
+    assert set(sets) == set(ref.index)
+    for estimand, (effect, variance) in sets.items():
+        fit = random_effects(effect, variance, method=method)
+        for key in ("estimate", "se", "lower", "upper", "tau2", "i2", "q", "q_p"):
+            assert fit[key] == pytest.approx(ref.loc[estimand, key], rel=1e-9, abs=1e-10), (estimand, key)
+        assert fit["k"] == ref.loc[estimand, "k"]
+
+
+def test_reml_maximises_the_restricted_likelihood() -> None:
+    from toh.analyses.meta import reml_tau2
+
+    effect, variance = _sets()["wide"]
+
+    def loglik(t: float) -> float:
+        w = 1.0 / (variance + t)
+        mu = (w @ effect) / w.sum()
+        return -0.5 * (np.log(variance + t).sum() + math.log(w.sum()) + (w * (effect - mu) ** 2).sum())
+
+    tau2 = reml_tau2(effect, variance)
+    assert loglik(tau2) >= max(loglik(tau2 * 0.999), loglik(tau2 * 1.001))
+    # the Brent fallback: a flat maximum, so about sqrt(machine epsilon) relative in tau^2
+    assert reml_tau2(effect, variance, max_iter=1) == pytest.approx(tau2, rel=1e-6)
+    assert reml_tau2(*_sets()["cox_alike"]) == 0.0
+    with pytest.raises(ValueError, match="method"):
+        random_effects(effect, variance, method="pm")

@@ -65,10 +65,19 @@ def test_pooled_estimates_equal_the_concatenated_rows(split, unit: str) -> None:
     assert sum(head[f"sites.{name}.patients"] for name in sites) == len(whole.index) == head["resolution.n"]
     assert {k.split(".")[0] for k in head} == set(POOLED_PREFIXES) | {"sites", "meta"}
     assert head["meta.demographics.share_men.k"] == len(sites)
+    # the tests stratified by site equal those of the concatenated rows stratified by site
+    coarse = coarsen_cohort(whole, unit).index
+    site_of = {pid: name for name, c in sites.items() for pid in c.index["patient_id"]}
+    labels = coarse["patient_id"].map(site_of).to_numpy()
+    for outcome in ("recurrence", "migration"):
+        for variable in ("sex", "treatment"):
+            expected = _stratified_gray(coarse, labels, outcome, variable)
+            assert head[f"sites.gray.{outcome}.{variable}.p"] == pytest.approx(expected, rel=1e-9), (outcome, variable)
+    assert head["sites.logrank.sex.p"] is not None and head["sites.logrank.treatment.df"] == 2
     # and every table, strata included
     tables = reference.tables()
     for name, table in pooled.tables().items():
-        if name in ("sites", "meta_analysis", "meta_sites"):
+        if name in ("sites", "sites_logrank", "sites_gray", "meta_analysis", "meta_sites"):
             continue
         pd.testing.assert_frame_equal(table.reset_index(drop=True), tables[name].reset_index(drop=True),
                                       check_dtype=False, check_exact=False, rtol=0, atol=TOL, obj=name)
@@ -113,22 +122,69 @@ def test_estimators_from_counts_equal_the_estimators_on_rows() -> None:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory):
-    """A 60-patient registry derived once, and its analysis (the concatenated reference)."""
+    """A 60-patient registry derived once, and its analysis at day and week granularity (the
+    concatenated references)."""
     root = tmp_path_factory.mktemp("small")
     write_registry(simulate_registry(60, 5), root)
     whole = derive_export(root, validation_date=DAY)[1]
-    return whole, analyse_cohort(whole, OPTIONS).headline()
+    return whole, {unit: analyse_cohort(coarsen_cohort(whole, unit), OPTIONS).headline() for unit in ("day", "week")}
+
+
+def _stratified_gray(index: pd.DataFrame, labels: np.ndarray, outcome: str, variable: str) -> float:
+    """Gray's test of the rows, stratified by the site labels (test_stratified.py checks it against R)."""
+    from toh.analyses._gray import gray_test
+    from toh.analyses._strata import strata_of
+
+    groups = strata_of(index, variable)
+    keep = groups.notna().to_numpy()
+    status = index[f"{outcome}_status"].to_numpy(int)[keep]
+    if groups[keep].nunique() < 2 or not (status == 1).any():
+        return float("nan")
+    return gray_test(index[f"{outcome}_days"].to_numpy(float)[keep], status, groups[keep].astype(str).to_numpy(),
+                     strata=labels[keep]).p
 
 
 @pytest.mark.slow  # hypothesis splits, each pooled and analysed whole
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(labels=st.lists(st.integers(0, 3), min_size=60, max_size=60))
-def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int]) -> None:
-    whole, reference = small
+@given(labels=st.lists(st.integers(0, 3), min_size=60, max_size=60), unit=st.sampled_from(["day", "week"]),
+       layout=st.sampled_from(["any", "eventless", "disjoint"]), single=st.none() | st.integers(0, 59))
+def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int], unit: str, layout: str,
+                                                        single: int | None) -> None:
+    """Any split pools to the concatenated estimates, at day and week granularity; also with a
+    site without any resolution (every unresolved patient together), with sites of disjoint
+    strata (men at two sites, women at two others) and with a one-patient site, which pools
+    exactly but which ``toh bundle`` refuses by its minimum.  The tests stratified by site equal
+    Gray's test of the rows stratified by the same labels."""
+    from toh.reports.bundle import DEFAULT_MIN_PATIENTS, bundle_members
+
+    whole, references = small
+    index = whole.index
     labels_array = np.asarray(labels)
+    if layout == "eventless":
+        labels_array = np.where(index["resolved"].to_numpy(bool), labels_array % 3, 3)
+    elif layout == "disjoint":
+        labels_array = labels_array % 2 + np.where(index["sex"].to_numpy() == "F", 2, 0)
+    if single is not None:
+        labels_array = labels_array.copy()
+        labels_array[single] = 9
     sites = {}
     for label in np.unique(labels_array):
-        part = dataclasses.replace(whole, index=whole.index[labels_array == label].reset_index(drop=True))
-        sites[f"s{label}"] = site_aggregates(part, OPTIONS)
-    worst, odd = differences(pooled_analysis(sites, whole.definitions, OPTIONS).headline(), reference)
+        part = dataclasses.replace(whole, index=index[labels_array == label].reset_index(drop=True))
+        sites[f"s{label}"] = site_aggregates(part, OPTIONS, unit)
+    if layout == "eventless" and (labels_array == 3).any():
+        assert sites["s3"].survival["n_event"].sum() == 0
+    pooled = pooled_analysis(sites, whole.definitions, OPTIONS)
+    head = pooled.headline()
+    worst, odd = differences(head, references[unit])
     assert not odd and worst <= TOL, (worst, odd[:5])
+    coarse = coarsen_cohort(whole, unit).index
+    for outcome in ("recurrence", "migration"):
+        expected = _stratified_gray(coarse, labels_array.astype(str), outcome, "sex")
+        got = head[f"sites.gray.{outcome}.sex.p"]
+        assert (got is None and np.isnan(expected)) or got == pytest.approx(expected, rel=1e-9, abs=1e-12), outcome
+    small_sites = [name for name, s in sites.items() if s.patients < DEFAULT_MIN_PATIENTS]
+    if single is not None:
+        assert sites["s9"].patients == 1 and "s9" in small_sites
+    for name in small_sites:
+        with pytest.raises(ConfigError, match="fewer than the minimum"):
+            bundle_members(sites[name], name, manifest_facts={}, min_patients=DEFAULT_MIN_PATIENTS)

@@ -66,6 +66,15 @@ def test_pool_equals_analyze_of_the_concatenated_export(sites: dict, tmp_path: P
     assert pooled["kind"] == "pool" and [b["site"] for b in pooled["bundles"]] == ["site0", "site1", "site2"]
     assert sum(pooled["results"][f"sites.site{k}.patients"] for k in range(3)) == 240
     assert (tmp_path / "pool" / "tables" / "resolution_medians.csv").is_file()
+    results = pooled["results"]
+    for key in ("meta.resolution.cox.male.estimate", "meta.resolution.cox.male.reml.estimate",
+                "meta.resolution.cox.treatment_bisphosphonate.k", "meta.recurrence.rate.reml.tau2",
+                "sites.logrank.sex.p", "sites.logrank.treatment.df", "sites.gray.recurrence.sex.stat",
+                "sites.gray.migration.treatment.p", "sites.site0.resolution.cox.male.estimate"):
+        assert key in results, key
+    assert results["meta.resolution.cox.treatment_bisphosphonate.k"] == 3
+    for table in ("sites_logrank", "sites_gray", "meta_analysis", "meta_sites"):
+        assert (tmp_path / "pool" / "tables" / f"{table}.csv").is_file(), table
     assert json.loads((tmp_path / "pool" / ".toh-output.json").read_text())["kind"] == "pool"
 
 
@@ -94,17 +103,19 @@ def test_bundle_is_deterministic_and_explained(sites: dict, tmp_path: Path) -> N
     code, text = _run("bundle", folder, "--site", "site1", "--explain", *DATE, "--failures", tmp_path / "f.csv")
     assert code == 0
     for member in ("manifest.json", "resolution_km.json", "recurrence_cif.json", "migration_cif.json",
-                   "radiographic_intervals.json", "complications.json", "proportions.json", "migration_sites.json"):
+                   "radiographic_intervals.json", "complications.json", "proportions.json", "migration_sites.json",
+                   "recurrence_cif_strata.json", "migration_cif_strata.json", "cox_coefficients.json",
+                   "cox_covariance.json"):
         assert re.search(rf"^{re.escape(member)}\s+[\d,]+\s+(\d+|-)\s+\w", text, re.M), member
-    assert "no identifier" in text and "1 withheld here" in text
+    assert "no identifier" in text and "1 withheld here" in text and "fitted values, not counts" in text
     assert [p.name for p in tmp_path.glob("*.tohb")] == ["again.tohb"]  # --explain alone writes nothing
 
 
 def test_a_site_name_is_a_plain_code(sites: dict, tmp_path: Path) -> None:
-    for bad in ("north.east", "../x", "site a", "-x"):
+    for bad in ("north.east", "../x", "site a", "-x", "Gray", "logrank"):
         code, text = _run("bundle", sites["whole"].parent / "site1", "--site", bad, "--out", tmp_path / "x.tohb",
                           *DATE, "--failures", tmp_path / "f.csv")
-        assert code == 2 and "is not a site name" in text, bad
+        assert code == 2 and ("is not a site name" in text or "is reserved" in text), bad
     assert not (tmp_path / "x.tohb").exists()
 
 
@@ -183,8 +194,10 @@ def _remanifest(source: Path, target: Path, edit) -> Path:
 
 
 def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
-    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=2))
-    _refused([newer], tmp_path, "format version 2")
+    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=3))
+    _refused([newer], tmp_path, "format version 3")
+    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=1))
+    _refused([older], tmp_path, "format version 1")
     _refused([sites["site0"], sites["site0"]], tmp_path, "site site0 comes twice")
     copy = _remanifest(sites["site0"], tmp_path / "copy.tohb", lambda m: None)
     _refused([sites["site0"], copy], tmp_path, "comes twice")

@@ -1,0 +1,103 @@
+"""A site's Cox model as a bundle holds it: the model of ``toh analyze`` (itself checked against R's
+coxph in test_resolution.py) with its covariance; the treatment terms re-expressed on another
+reference equal a refit with that reference; free-text levels are not written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toh.analyses.aggregates import CODE_PATTERN
+from toh.analyses.pipeline import derive_export
+from toh.analyses.cox import _fit
+from toh.analyses.resolution import ResolutionOptions, analyse_resolution
+from toh.analyses.site_cox import common_references, on_reference, site_cox
+from toh.cohort.simulate import simulate_registry, write_registry
+
+OPTIONS = ResolutionOptions()
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    root = tmp_path_factory.mktemp("cox")
+    write_registry(simulate_registry(400, 31), root)
+    return derive_export(root, validation_date=dt.date(2026, 6, 30))[1]
+
+
+def test_the_site_model_is_the_model_of_toh_analyze(index) -> None:
+    coefficients, covariance = site_cox(index.index, OPTIONS, 0.95, CODE_PATTERN)
+    cox = analyse_resolution(index, OPTIONS).cox
+    cox = cox[~cox["reference"]].set_index("term")
+    assert list(coefficients["term"]) == [t if t != "age" else "age_per_10" for t in cox.index]
+    np.testing.assert_allclose(coefficients["coef"], cox["coef"], rtol=0, atol=1e-12)
+    names = list(coefficients["term"])
+    matrix = covariance.pivot(index="term", columns="other", values="covariance").loc[names, names]
+    np.testing.assert_allclose(np.sqrt(np.diag(matrix)), cox["se"], rtol=1e-12)
+    np.testing.assert_allclose(matrix.to_numpy(), matrix.to_numpy().T, rtol=0, atol=1e-15)
+    treatment = coefficients["variable"] == "treatment"
+    assert set(coefficients.loc[treatment, "reference"]) == {"conservative"}
+    assert set(coefficients.loc[~treatment, "reference"]) == {""}
+    assert (coefficients["n"] == cox["n"].to_numpy()).all() and (coefficients["events"] == cox["events"].to_numpy()).all()
+
+
+def test_another_reference_equals_a_refit(index) -> None:
+    rows = index.index
+    coefficients, covariance = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    names, b, v = on_reference(coefficients, covariance, {"treatment": "bisphosphonate"})
+    assert names == ["male", "age_per_10", "pregnancy_associated", "treatment_conservative", "treatment_other"]
+    treatment = rows["treatment"]
+    data = pd.DataFrame({"male": (rows["sex"] == "M").astype(float), "age": rows["age_at_onset"].astype(float) / 10,
+                         "pregnancy_associated": rows["pregnancy_associated"].astype("Float64").astype(float),
+                         "treatment_conservative": (treatment == "conservative").astype(float),
+                         "treatment_other": (treatment == "other").astype(float),
+                         "_t": rows["resolution_days"].astype(float), "_e": rows["resolved"].astype(int)}).dropna()
+    matrix: dict[str, pd.DataFrame] = {}
+    refit = _fit(data, 0.95, [], covariance=matrix)
+    columns = [n.removesuffix("_per_10") for n in names]
+    np.testing.assert_allclose(b, refit.loc[columns, "coef"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(v, matrix["matrix"].loc[columns, columns], rtol=1e-6, atol=1e-12)
+    # a reference the site does not have: its treatment terms are left out, the rest kept
+    names, b, _ = on_reference(coefficients, covariance, {"treatment": "steroids"})
+    assert names == ["male", "age_per_10", "pregnancy_associated"]
+    assert on_reference(coefficients, covariance, {"treatment": "conservative"})[0] == list(coefficients["term"])
+
+
+def test_free_text_levels_are_not_written(index) -> None:
+    rows = index.index.copy()
+    note = "crutches; see letter of Dr Huber 12 May"  # not a code (CODE_PATTERN)
+    rows.loc[rows.index[:30], "treatment"] = note
+    coefficients, covariance = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    assert note not in " ".join(coefficients["term"]) + " ".join(covariance["term"]) + " ".join(covariance["other"])
+    assert "treatment_bisphosphonate" in set(coefficients["term"])
+    rows["treatment"] = rows["treatment"].where(rows["treatment"] != "conservative", note)  # now the reference
+    coefficients, _ = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    assert not (coefficients["variable"] == "treatment").any()
+    assert {"male", "age_per_10", "pregnancy_associated"} <= set(coefficients["term"])
+
+
+def test_no_model_without_two_resolutions(index) -> None:
+    rows = index.index.assign(resolved=False)
+    coefficients, covariance = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    assert coefficients.empty and covariance.empty
+    assert on_reference(coefficients, covariance, {"treatment": "x"})[0] == []
+
+
+def test_common_reference_is_the_most_frequent_treatment_over_sites() -> None:
+    def counts(sizes: dict[str, int]) -> pd.DataFrame:
+        return pd.DataFrame({"stratum_var": "treatment", "stratum": list(sizes), "time": 1.0,
+                             "n_event": list(sizes.values()), "n_censor": 0})
+
+    def model(reference: str, variable: str = "treatment") -> pd.DataFrame:
+        return pd.DataFrame({"term": [f"{variable}_z"], "variable": variable, "reference": reference, "coef": 0.1,
+                             "n": 10, "events": 5})
+
+    sites = {"s1": model("a"), "s2": model("b")}
+    assert common_references(sites, [counts({"a": 5, "b": 3}), counts({"b": 4})]) == {"treatment": "b"}
+    assert common_references(sites, [counts({"a": 4, "b": 3}), counts({"b": 1})]) == {"treatment": "a"}  # a tie
+    # a category without counts: the reference most sites used (ties alphabetical)
+    sites = {"s1": model("x", "clinic"), "s2": model("y", "clinic"), "s3": model("y", "clinic")}
+    assert common_references(sites, [counts({})]) == {"clinic": "y"}
+    assert common_references({}, [counts({})]) == {}
