@@ -149,7 +149,9 @@ def child(command: str, export: str | None, out: str, cprofile: str | None) -> d
 def show(runs: list[dict[str, list[float]]]) -> None:
     """Print min and median wall and CPU seconds per step over the runs."""
     depth = {label: d for label, _, _, d in STEPS}
-    labels = list(dict.fromkeys(k for r in runs for k in r))
+    found_labels = dict.fromkeys(k for r in runs for k in r)
+    order = [label for label, _ in IMPORTS["report"]] + [label for label, _, _, _ in STEPS]
+    labels = [k for k in order if k in found_labels] + [k for k in found_labels if k not in order]
     print(f"\n{'step':<28} {'calls':>5} {'wall min':>9} {'wall med':>9} {'cpu min':>9} {'cpu med':>9}")
     for label in labels:
         found = [r[label] for r in runs if label in r]
