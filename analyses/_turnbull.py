@@ -86,6 +86,7 @@ class _Problem:
     def __init__(self, first: np.ndarray, last: np.ndarray, w: np.ndarray, m: int) -> None:
         self.first, self.last, self.w, self.m = first, last, w, m
         self.n = float(w.sum())
+        self.root_w = np.sqrt(w)
 
     def covered(self, p: np.ndarray) -> np.ndarray:
         cum = np.concatenate([[0.0], np.cumsum(p)])
@@ -207,7 +208,7 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
     if not np.all(np.isfinite(d)) or not np.all(ap > 0):
         return None  # an observed interval without mass: no quadratic model here; EM restores it
     support = np.flatnonzero((p > tol * 1e-3) | (d / problem.n - 1.0 > tol))
-    root_w = np.sqrt(problem.w)
+    root_w = problem.root_w
     target = 2.0 * root_w
     solution = np.zeros(0)
     for _ in range(len(support)):
@@ -335,8 +336,10 @@ def _maximise(problem: _Problem, p: np.ndarray, tol: float, max_iter: int,
     """Newton steps, then SQUAREM-accelerated EM, from ``p`` until the KKT conditions hold to
     ``tol`` (or ``max_iter`` iterations); returns the masses and the iterations taken."""
     iterations = 0
+    known = None  # the gradient at p when an accepted Newton step computed it already
     while iterations < max_iter:
-        gradient = problem.gradient(p)
+        gradient = known if known is not None else problem.gradient(p)
+        known = None
         ratio = gradient[0] / problem.n - 1.0
         current = _Problem.kkt_of(ratio, p, tol)
         if current <= tol:
@@ -350,9 +353,12 @@ def _maximise(problem: _Problem, p: np.ndarray, tol: float, max_iter: int,
         for careful in (False, True):
             newton = _newton_step(problem, p, tol, ratio_test=careful, cumulative=cumulative, gradient=gradient)
             iterations += 1
-            if newton is not None and (problem.kkt(newton, tol) < 0.9 * current
-                                       or problem.gain(p, newton) > 1e-9 * problem.n):
-                p, progressed = newton, True
+            if newton is None:
+                continue
+            at_newton = problem.gradient(newton)
+            if (_Problem.kkt_of(at_newton[0] / problem.n - 1.0, newton, tol) < 0.9 * current
+                    or problem.gain(p, newton) > 1e-9 * problem.n):
+                p, known, progressed = newton, at_newton, True
                 break
         if progressed:
             continue
