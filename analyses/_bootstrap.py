@@ -17,12 +17,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from typing import Any
 
 import numpy as np
 
 from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, _warn_unconverged
 
-__all__ = ["bootstrap_cdf"]
+__all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
@@ -78,16 +79,41 @@ def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
     return out, worst
 
 
-def bootstrap_cdf(
+class PendingDraws:
+    """Bootstrap draws under way in a pool of workers (or done already in this process).
+
+    :meth:`result` waits for them; :meth:`cancel` ends the workers (idempotent), so a caller
+    that fails before collecting leaves no process behind.
+    """
+
+    def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None) -> None:
+        self._tol, self._parts, self._pool, self._pending = tol, parts, pool, pending
+
+    def result(self) -> np.ndarray:
+        """F(times) of every draw (draws x times), in the order of the draws."""
+        if self._parts is None:
+            try:
+                self._parts = self._pending.get()
+            finally:
+                self.cancel()
+        kkt, iterations = max(worst for _, worst in self._parts)
+        if kkt > self._tol:  # said here, since a worker's warnings do not reach the command
+            _warn_unconverged(iterations, kkt, self._tol)
+        return np.vstack([out for out, _ in self._parts])
+
+    def cancel(self) -> None:
+        """End the workers (they are done, or their draws are no longer wanted)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+def start_bootstrap_cdf(
     lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
     tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """F(times) in each of ``draws`` bootstrap samples (a draws x len(times) array).
-
-    ``weights`` (default 1 each) are counts of patients per row: rows collapsed to distinct
-    intervals with their counts (a site's bundle, or counts summed over sites) give the draws
-    of the rows themselves.
-    """
+) -> PendingDraws:
+    """:func:`bootstrap_cdf`, started: with a pool the draws run while the caller goes on (the
+    cohort's other analyses), and :meth:`PendingDraws.result` collects them."""
     w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
     pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
     counts = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs)).astype(float)
@@ -100,15 +126,32 @@ def bootstrap_cdf(
     # about 0.15 s, some hundred draws of a small registry (a draw costs from about 1 ms at a
     # few hundred runs to 4 ms at 1,500); below that one process is faster.
     if workers == 1 or draws * len(runs) < _POOL_MIN:
-        parts = [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))]
-    else:
-        chunks = np.array_split(np.arange(draws), workers)
-        jobs = [(first, last, run.ravel(), counts, fit, times, [children[i] for i in chunk], tol) for chunk in chunks]
-        # Pool's context manager terminates the workers however the block ends (an error, Ctrl-C,
-        # SIGTERM turned into an exception by the command line), so none is left running.
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
-            parts = pool.map(_draws, jobs)
-    kkt, iterations = max(worst for _, worst in parts)
-    if kkt > tol:  # said here, since a worker's warnings do not reach the command
-        _warn_unconverged(iterations, kkt, tol)
-    return np.vstack([out for out, _ in parts])
+        return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))])
+    chunks = np.array_split(np.arange(draws), workers)
+    jobs = [(first, last, run.ravel(), counts, fit, times, [children[i] for i in chunk], tol) for chunk in chunks]
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    try:
+        pending = pool.map_async(_draws, jobs)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    return PendingDraws(tol, pool=pool, pending=pending)
+
+
+def bootstrap_cdf(
+    lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
+    tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """F(times) in each of ``draws`` bootstrap samples (a draws x len(times) array).
+
+    ``weights`` (default 1 each) are counts of patients per row: rows collapsed to distinct
+    intervals with their counts (a site's bundle, or counts summed over sites) give the draws
+    of the rows themselves.  The workers are ended however this returns (an error, Ctrl-C,
+    SIGTERM turned into an exception by the command line), so none is left running.
+    """
+    started = start_bootstrap_cdf(lo, hi, fit, times, draws, seed, tol, workers, weights)
+    try:
+        return started.result()
+    finally:
+        started.cancel()

@@ -30,7 +30,7 @@ def _films() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_each_draw_equals_a_plain_refit_of_its_resample() -> None:
     lo, hi, w = _films()
     fit = turnbull(lo, hi, w)
-    draws, seed = 40, 11
+    draws, seed = 20, 11
     boot = bootstrap_cdf(lo, hi, fit, TIMES, draws, seed, workers=1, weights=w)
     total = int(w.sum())
     for b, child in enumerate(np.random.SeedSequence(seed).spawn(draws)):
@@ -81,3 +81,35 @@ def test_rows_and_their_counts_give_the_same_draws() -> None:
     by_rows = bootstrap_cdf(rows_lo, rows_hi, fit, TIMES, 20, 3, workers=1)
     by_counts = bootstrap_cdf(lo, hi, fit, TIMES, 20, 3, workers=1, weights=w)
     np.testing.assert_array_equal(by_rows, by_counts)
+
+
+def test_started_draws_equal_the_waited_ones_and_cancel_leaves_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from toh.analyses._bootstrap import start_bootstrap_cdf
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    waited = bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w)
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w)
+    np.testing.assert_array_equal(started.result(), waited)
+    assert multiprocessing.active_children() == []  # result() ends the pool
+    abandoned = start_bootstrap_cdf(lo, hi, fit, TIMES, 3000, 9, workers=2, weights=w)
+    abandoned.cancel()  # a caller that failed before collecting
+    abandoned.cancel()  # idempotent
+    assert multiprocessing.active_children() == []
+
+
+def test_analysis_with_draws_in_the_background_equals_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from builders import cohort_from_index
+    from toh.analyses.radiographic import RadiographicOptions, analyse_radiographic, start_radiographic
+
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    cohort = cohort_from_index(pd.read_csv(HERE / "data" / "ref_index.csv"))
+    options = RadiographicOptions(bootstrap_draws=40, seed=2, workers=2)
+    pending = start_radiographic(cohort, options)
+    plain = analyse_radiographic(cohort, RadiographicOptions(bootstrap_draws=40, seed=2, workers=1))
+    started = pending.result()
+    for name, table in plain.tables().items():
+        pd.testing.assert_frame_equal(started.tables()[name], table)
