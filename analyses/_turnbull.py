@@ -95,7 +95,7 @@ class _Problem:
     def gradient(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ap = self.covered(p)
         c = self.w / ap
-        # bincount adds in input order, as np.add.at does (same sums, several times faster)
+        # two bincounts instead of np.add.at into one array: equal up to rounding, several times faster
         diff = np.bincount(self.first, c, self.m + 1) - np.bincount(self.last + 1, c, self.m + 1)
         return np.cumsum(diff[:-1]), ap
 
@@ -213,8 +213,9 @@ def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool 
     solution = np.zeros(0)
     for _ in range(len(support)):
         # the model is ||X q - 2 sqrt(w)||^2 with X = A scaled by sqrt(w) / (A p); solve it with
-        # sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR least squares rather than the
-        # normal equations, whose conditioning is too poor for large cohorts
+        # sum(q) = 1 by the null-space method (q = 1/k + Z z), by least squares rather than the
+        # normal equations in q, whose conditioning is too poor for large cohorts (the bootstrap's
+        # cumulative coordinates turn them into a Laplacian, checked against this solve in tests)
         k = len(support)
         if k == 1:
             solution = np.ones(1)

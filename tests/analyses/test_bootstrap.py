@@ -113,3 +113,25 @@ def test_analysis_with_draws_in_the_background_equals_the_plain_one(monkeypatch:
     started = pending.result()
     for name, table in plain.tables().items():
         pd.testing.assert_frame_equal(started.tables()[name], table)
+
+
+def test_the_draw_that_broke_lapack_converges_in_cumulative_coordinates() -> None:
+    """The bootstrap draw of test_radiographic's LAPACK case (an observed interval without mass
+    at the warm start), refitted as the bootstrap refits it: KKT met, a distribution, and the
+    same F as the least-squares refit to 1e-7."""
+    from toh.analyses._turnbull import _maximise, _project
+
+    data = np.load(HERE / "data" / "turnbull_lapack_draw.npz")
+    lo, hi = data["lower"], data["upper"]
+    full = turnbull(lo, hi, data["counts"])
+    weights = data["weights"].astype(float)
+    keep = weights > 0
+    first, last = _spans(lo[keep], hi[keep], full.left, full.right)
+    problem = _Problem(first, last, weights[keep], len(full.p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p, _ = _maximise(problem, _project(full.p + 1e-10), 1e-8, 100_000, cumulative=True)
+        plain = turnbull(lo, hi, weights, start=full)
+    assert problem.kkt(p, 1e-8) <= 1e-8
+    assert abs(p.sum() - 1) < 1e-12 and (p >= 0).all()
+    cdf = np.concatenate([[0.0], np.cumsum(p)])[np.searchsorted(full.right, TIMES, side="right")]
+    np.testing.assert_allclose(cdf, plain.cdf(TIMES), atol=1e-7)
