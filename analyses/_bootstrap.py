@@ -9,7 +9,9 @@ The refit works on what the likelihood sees: the innermost intervals are the ful
 intervals covering the same run of them are one row (a few hundred rows where a large
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
 solve their model in cumulative coordinates (``_turnbull._cumulative_solve``).  A draw costs
-about a millisecond, so a pool of processes pays only beyond a few thousand draws.
+1 to 4 ms of CPU (a few hundred to 1,500 runs); a pool of two workers costs about 0.15 s to
+start and end, so it is used from ``_POOL_MIN`` draws x runs on, and with
+:func:`start_bootstrap_cdf` the draws run while the caller does other work.
 """
 
 from __future__ import annotations
