@@ -86,6 +86,7 @@ class _Problem:
     def __init__(self, first: np.ndarray, last: np.ndarray, w: np.ndarray, m: int) -> None:
         self.first, self.last, self.w, self.m = first, last, w, m
         self.n = float(w.sum())
+        self.root_w = np.sqrt(w)
 
     def covered(self, p: np.ndarray) -> np.ndarray:
         cum = np.concatenate([[0.0], np.cumsum(p)])
@@ -94,9 +95,8 @@ class _Problem:
     def gradient(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ap = self.covered(p)
         c = self.w / ap
-        diff = np.zeros(self.m + 1)
-        np.add.at(diff, self.first, c)
-        np.add.at(diff, self.last + 1, -c)
+        # two bincounts instead of np.add.at into one array: equal up to rounding, several times faster
+        diff = np.bincount(self.first, c, self.m + 1) - np.bincount(self.last + 1, c, self.m + 1)
         return np.cumsum(diff[:-1]), ap
 
     def em(self, p: np.ndarray) -> np.ndarray:
@@ -120,7 +120,11 @@ class _Problem:
 
     def kkt(self, p: np.ndarray, tol: float) -> float:
         d, _ = self.gradient(p)
-        ratio = d / self.n - 1.0
+        return self.kkt_of(d / self.n - 1.0, p, tol)
+
+    @staticmethod
+    def kkt_of(ratio: np.ndarray, p: np.ndarray, tol: float) -> float:
+        """The KKT measure from the gradient ratio ``d / N - 1`` at ``p``."""
         # Mass the EM is still draining from a point with d_j < N decays only geometrically;
         # it counts as support once it exceeds tol (below that it moves F by less than tol).
         support = p > tol
@@ -152,38 +156,82 @@ def _collapsed_model(problem: _Problem, support: np.ndarray, scale: np.ndarray,
     return x, cross / root
 
 
-def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool = False) -> np.ndarray | None:
+def _cumulative_solve(problem: _Problem, support: np.ndarray, scale: np.ndarray,
+                      target: np.ndarray) -> np.ndarray | None:
+    """The minimiser of the Newton model ||X q - t||^2 subject to sum(q) = 1, by its normal
+    equations in cumulative coordinates F_j = q_0 + ... + q_(j-1) (F_0 = 0, F_k = 1).
+
+    Row i covers the run [a_i, b_i) of the support, so (X q)_i = s_i (F_(b_i) - F_(a_i)): two
+    terms instead of a run, and the normal matrix is a weighted graph Laplacian on the k + 1
+    nodes, built by counting in O(rows) and solved (after symmetric diagonal scaling) in
+    O(k^3).  The bootstrap uses it: tens of times faster than QR least squares on the rows,
+    the same minimiser up to rounding.  None when the system is singular (a node no run starts
+    or ends at, possible in a bootstrap draw): the caller falls back to least squares.
+    """
+    k = len(support)
+    a = np.searchsorted(support, problem.first, "left")
+    b = np.searchsorted(support, problem.last, "right")
+    keep = (b > a) & (scale > 0)
+    a, b, s = a[keep], b[keep], scale[keep]
+    squares, cross = s * s, s * target[keep]
+    size = k + 1
+    edges = np.bincount(a * size + b, squares, size * size).reshape(size, size)  # a < b: upper triangle
+    laplacian = -(edges + edges.T)
+    laplacian[np.diag_indices(size)] = edges.sum(axis=0) + edges.sum(axis=1)
+    rhs = np.bincount(b, cross, size) - np.bincount(a, cross, size)
+    inner = laplacian[1:k, 1:k]
+    diag = np.sqrt(np.diag(inner))
+    if not np.all(diag > 0):
+        return None
+    try:
+        free = np.linalg.solve(inner / diag[:, None] / diag[None, :], (rhs[1:k] - laplacian[1:k, k]) / diag) / diag
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(free)):
+        return None
+    return np.diff(np.concatenate([[0.0], free, [1.0]]))
+
+
+def _newton_step(problem: _Problem, p: np.ndarray, tol: float, ratio_test: bool = False,
+                 cumulative: bool = False,
+                 gradient: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """One constrained Newton step on the support (plus every point whose gradient exceeds N).
 
     Around p, with u_i = (A q)_i / (A p)_i, the log-likelihood is approximated by
     sum_i w_i [(u_i - 1) - (u_i - 1)^2 / 2]  =  2 d'q - q'Mq / 2 + const,  M = A' diag(w / (Ap)^2) A,
     maximised subject to sum(q) = 1 and q >= 0 by a small active-set loop (points whose
     solution is negative leave the support).  A backtracking line search from p towards q keeps
-    the likelihood rising; None when no step improves it.
+    the likelihood rising; None when no step improves it.  ``cumulative``: solve the model by
+    :func:`_cumulative_solve` (least squares where that is singular); ``gradient``: that of p, if known.
     """
-    d, ap = problem.gradient(p)
+    d, ap = gradient if gradient is not None else problem.gradient(p)
     if not np.all(np.isfinite(d)) or not np.all(ap > 0):
         return None  # an observed interval without mass: no quadratic model here; EM restores it
     support = np.flatnonzero((p > tol * 1e-3) | (d / problem.n - 1.0 > tol))
-    root_w = np.sqrt(problem.w)
+    root_w = problem.root_w
     target = 2.0 * root_w
     solution = np.zeros(0)
     for _ in range(len(support)):
         # the model is ||X q - 2 sqrt(w)||^2 with X = A scaled by sqrt(w) / (A p); solve it with
-        # sum(q) = 1 by the null-space method (q = 1/k + Z z), by QR least squares rather than the
-        # normal equations, whose conditioning is too poor for large cohorts
-        x, rhs = _collapsed_model(problem, support, root_w / ap, target)
+        # sum(q) = 1 by the null-space method (q = 1/k + Z z), by least squares rather than the
+        # normal equations in q, whose conditioning is too poor for large cohorts (the bootstrap's
+        # cumulative coordinates turn them into a Laplacian, checked against this solve in tests)
         k = len(support)
         if k == 1:
             solution = np.ones(1)
             break
-        base = np.full(k, 1.0 / k)
-        null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
-        try:
-            z = np.linalg.lstsq(x @ null, rhs - x @ base, rcond=None)[0]
-        except np.linalg.LinAlgError:  # LAPACK gave up on an ill-conditioned model: EM takes over
-            return None
-        solution = base + null @ z
+        fast = _cumulative_solve(problem, support, root_w / ap, target) if cumulative else None
+        if fast is not None:
+            solution = fast
+        else:
+            x, rhs = _collapsed_model(problem, support, root_w / ap, target)
+            base = np.full(k, 1.0 / k)
+            null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+            try:
+                z = np.linalg.lstsq(x @ null, rhs - x @ base, rcond=None)[0]
+            except np.linalg.LinAlgError:  # LAPACK gave up on an ill-conditioned model: EM takes over
+                return None
+            solution = base + null @ z
         # ratio_test: a point without mass that the model would make negative cannot enter (drop
         # it and resolve); otherwise every point the model makes negative leaves the support
         blocked = ((p[support] <= 0) if ratio_test else True) & (solution < 0)
@@ -258,11 +306,44 @@ def turnbull(
         p = _project(start.p + 1e-10)
     else:
         p = np.full(len(left), 1.0 / len(left))
+    # one BLAS thread for a large problem: the least squares are small (at most a few thousand
+    # rows by a hundred), and on a busy machine two spinning BLAS threads made the fit of 100,000
+    # patients 15 times slower (3.4 s of CPU instead of 0.22 s); the masses are the same to the
+    # last bit.  Not below 1,000 intervals, where limiting (50 ms the first time) costs more.
+    if len(counts) >= 1000:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            p, iterations = _maximise(problem, p, tol, max_iter)
+    else:
+        p, iterations = _maximise(problem, p, tol, max_iter)
+    kkt = problem.kkt(p, tol)
+    if kkt > tol:
+        _warn_unconverged(iterations, kkt, tol)
+    return TurnbullFit(left, right, p, iterations, kkt, problem.loglik(p))
+
+
+def _warn_unconverged(iterations: int, kkt: float, tol: float) -> None:
+    import warnings
+
+    from toh.cohort.errors import StatisticalWarning
+
+    warnings.warn(f"Turnbull NPMLE stopped after {iterations} iterations with KKT {kkt:.2e} > {tol:.0e}",
+                  StatisticalWarning, stacklevel=3)
+
+
+def _maximise(problem: _Problem, p: np.ndarray, tol: float, max_iter: int,
+              cumulative: bool = False) -> tuple[np.ndarray, int]:
+    """Newton steps, then SQUAREM-accelerated EM, from ``p`` until the KKT conditions hold to
+    ``tol`` (or ``max_iter`` iterations); returns the masses and the iterations taken."""
     iterations = 0
+    known = None  # the gradient at p when an accepted Newton step computed it already
     while iterations < max_iter:
-        d, _ = problem.gradient(p)
-        ratio = d / problem.n - 1.0
-        if problem.kkt(p, tol) <= tol:
+        gradient = known if known is not None else problem.gradient(p)
+        known = None
+        ratio = gradient[0] / problem.n - 1.0
+        current = _Problem.kkt_of(ratio, p, tol)
+        if current <= tol:
             break
         # EM cannot move mass onto a point that has none; where such a point would raise the
         # likelihood (gradient above N), give it a little mass back.
@@ -271,11 +352,14 @@ def turnbull(
         # both stall, EM finishes
         progressed = False
         for careful in (False, True):
-            newton = _newton_step(problem, p, tol, ratio_test=careful)
+            newton = _newton_step(problem, p, tol, ratio_test=careful, cumulative=cumulative, gradient=gradient)
             iterations += 1
-            if newton is not None and (problem.kkt(newton, tol) < 0.9 * problem.kkt(p, tol)
-                                       or problem.gain(p, newton) > 1e-9 * problem.n):
-                p, progressed = newton, True
+            if newton is None:
+                continue
+            at_newton = problem.gradient(newton)
+            if (_Problem.kkt_of(at_newton[0] / problem.n - 1.0, newton, tol) < 0.9 * current
+                    or problem.gain(p, newton) > 1e-9 * problem.n):
+                p, known, progressed = newton, at_newton, True
                 break
         if progressed:
             continue
@@ -304,12 +388,4 @@ def turnbull(
                 p = candidate
                 continue
         p = p2
-    final_kkt = problem.kkt(p, tol)
-    if final_kkt > tol:
-        import warnings
-
-        from toh.cohort.errors import StatisticalWarning
-
-        warnings.warn(f"Turnbull NPMLE stopped after {iterations} iterations with KKT {final_kkt:.2e} > {tol:.0e}",
-                      StatisticalWarning, stacklevel=2)
-    return TurnbullFit(left, right, p, iterations, problem.kkt(p, tol), problem.loglik(p))
+    return p, iterations

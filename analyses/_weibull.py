@@ -74,8 +74,12 @@ def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | N
     mid = np.where(np.isfinite(hi), (lo + hi) / 2, lo + 1.0)
     start = np.array([np.log(_weighted_median(mid[mid > 0], w[mid > 0])), np.log(0.5)])
     objective = lambda p: -_loglik(p, lo, hi, w)  # noqa: E731
+    # 1e-13 per thousand observations: the log-likelihood is a sum over them, and an absolute
+    # 1e-13 is below its rounding beyond some 10,000 (the simplex then never meets it and runs
+    # to maxfev: 40,000 evaluations, 3 s at 100,000 patients, for the same optimum)
+    fatol = 1e-13 * max(1.0, float(w.sum()) / 1000)
     res = minimize(objective, start, method="Nelder-Mead",
-                   options={"xatol": 1e-12, "fatol": 1e-13, "maxiter": 20_000, "maxfev": 40_000})
+                   options={"xatol": 1e-12, "fatol": fatol, "maxiter": 20_000, "maxfev": 40_000})
     best = res.x
     h = 1e-4
     hess = np.zeros((2, 2))

@@ -79,7 +79,9 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     conf = cohort.definitions.confidence
     index_ids = set(cohort.index["index_episode_id"]) if "index_episode_id" in cohort.index else set()
     exams = cohort.imaging
-    exams = exams[exams["episode_id"].isin(index_ids)] if len(exams) else exams
+    # isin on Python objects: pandas' isin on Arrow text builds one Arrow scalar per wanted id
+    # (1.1 s for the 100,000 ids of a large registry); a hash lookup of objects takes 0.05 s
+    exams = exams[exams["episode_id"].astype(object).isin(index_ids)] if len(exams) else exams
     rows, modalities = [], []
     for modality in MODALITIES:
         mine = exams[exams["modality"] == modality] if len(exams) else exams

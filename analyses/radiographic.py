@@ -8,20 +8,21 @@ seeded bootstrap intervals, and by an interval-censored Weibull beside it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from toh.analyses._bootstrap import bootstrap_cdf
+from toh.analyses._bootstrap import PendingDraws, start_bootstrap_cdf
 from toh.analyses.result import AnalysisResult, clean_number
-from toh.analyses._turnbull import turnbull
-from toh.analyses._weibull import fit_weibull_interval
+from toh.analyses._turnbull import TurnbullFit, turnbull
+from toh.analyses._weibull import WeibullFit, fit_weibull_interval
 from toh.cohort.derive import DerivedCohort
 
-__all__ = ["RadiographicOptions", "RadiographicResult", "analyse_radiographic", "interval_counts", "radiographic_from_counts"]
+__all__ = ["RadiographicOptions", "RadiographicResult", "PendingRadiographic", "analyse_radiographic", "interval_counts",
+           "radiographic_from_counts", "start_radiographic", "start_radiographic_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,26 @@ def interval_counts(index: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"lower": unique[:, 0], "upper": unique[:, 1], "n": counts})
 
 
+class PendingRadiographic:
+    """A radiographic analysis whose bootstrap draws may still be running in a pool of workers.
+
+    :meth:`result` waits for them and returns the :class:`RadiographicResult`; :meth:`cancel`
+    ends the workers (idempotent), for a caller that fails before collecting.
+    """
+
+    def __init__(self, finish: Callable[[np.ndarray | None], RadiographicResult], draws: PendingDraws | None) -> None:
+        self._finish, self._draws = finish, draws
+
+    def result(self) -> RadiographicResult:
+        """The finished analysis."""
+        return self._finish(self._draws.result() if self._draws is not None else None)
+
+    def cancel(self) -> None:
+        """End the bootstrap's workers, if any are running."""
+        if self._draws is not None:
+            self._draws.cancel()
+
+
 def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None) -> RadiographicResult:
     """Estimate time to radiographic change of the index episodes.
 
@@ -103,9 +124,19 @@ def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | N
     the first half day, (0, 0.5], since (lo, hi] must not be empty.  Bootstrap intervals are
     percentile intervals of F(t) over ``bootstrap_draws`` resamples of patients.
     """
+    pending = start_radiographic(cohort, options)
+    try:
+        return pending.result()
+    finally:
+        pending.cancel()
+
+
+def start_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None) -> PendingRadiographic:
+    """:func:`analyse_radiographic`, started: the fits are made, and the bootstrap draws run in
+    a pool of workers (when it pays) while the caller goes on with the cohort's other analyses."""
     reason = "the export has no imaging table" if "imaging" in cohort.absent else ""
-    return radiographic_from_counts(interval_counts(cohort.index), len(cohort.index), options,
-                                    cohort.definitions.confidence, reason)
+    return start_radiographic_from_counts(interval_counts(cohort.index), len(cohort.index), options,
+                                          cohort.definitions.confidence, reason)
 
 
 def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
@@ -113,6 +144,16 @@ def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: Rad
     """:func:`analyse_radiographic` from :func:`interval_counts` (one cohort's, or summed over
     sites) and the number of index episodes; ``absent`` is the reason when the imaging table is
     missing."""
+    pending = start_radiographic_from_counts(intervals, n_index, options, conf, absent)
+    try:
+        return pending.result()
+    finally:
+        pending.cancel()
+
+
+def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
+                                   conf: float = 0.95, absent: str = "") -> PendingRadiographic:
+    """:func:`radiographic_from_counts`, started (see :func:`start_radiographic`)."""
     options = options or RadiographicOptions()
     lo = intervals["lower"].to_numpy(float)
     hi = intervals["upper"].to_numpy(float)
@@ -135,18 +176,36 @@ def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: Rad
         at = pd.DataFrame({"weeks": options.weeks, "days": times, "npmle": np.nan, "lower": np.nan,
                            "upper": np.nan, "weibull": np.nan})
         weib = pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"])
-        return RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
+        done = RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
                                   not_estimable={"radiographic": reason})
+        return PendingRadiographic(lambda _: done, None)
     fit = turnbull(lo, hi, w, tol=options.tol)
-    est = fit.cdf(times)
+    draws = None
     if options.bootstrap_draws > 0:
-        boot = bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol, options.workers,
-                             weights=w)
+        draws = start_bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol,
+                                    options.workers, weights=w)
+    try:
+        weibull = fit_weibull_interval(lo, hi, w)
+    except BaseException:
+        if draws is not None:
+            draws.cancel()
+        raise
+
+    def finish(boot: np.ndarray | None) -> RadiographicResult:
+        return _assemble(fit, weibull, boot, times, counts, options, conf)
+
+    return PendingRadiographic(finish, draws)
+
+
+def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, times: np.ndarray,
+              counts: pd.DataFrame, options: RadiographicOptions, conf: float) -> RadiographicResult:
+    """The result tables from the two fits and the bootstrap draws (None: no draws)."""
+    est = fit.cdf(times)
+    if boot is not None:
         a = (1 - conf) / 2
         lower, upper = np.quantile(boot, a, axis=0), np.quantile(boot, 1 - a, axis=0)
     else:
         lower = upper = np.full(len(times), np.nan)
-    weibull = fit_weibull_interval(lo, hi, w)
     z = norm.ppf(1 - (1 - conf) / 2)
     se = np.sqrt(np.diag(weibull.covariance))
     weib = pd.DataFrame([

@@ -15,7 +15,7 @@ from toh.analyses.complications import ComplicationsResult, analyse_complication
 from toh.analyses.demographics import DemographicsOptions, DemographicsResult, analyse_demographics
 from toh.analyses.imaging import ImagingResult, analyse_imaging
 from toh.analyses.migration import MigrationOptions, MigrationResult, analyse_migration
-from toh.analyses.radiographic import RadiographicOptions, RadiographicResult, analyse_radiographic
+from toh.analyses.radiographic import RadiographicOptions, RadiographicResult, start_radiographic
 from toh.analyses.recurrence import RecurrenceOptions, RecurrenceResult, analyse_recurrence
 from toh.analyses.resolution import ResolutionOptions, ResolutionResult, analyse_resolution
 from toh.cohort.columns import ExtraColumn, check_columns
@@ -135,12 +135,17 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     options = options or AnalysisOptions()
     claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
     demographics = analyse_demographics(cohort, options.demographics)
-    radiographic = analyse_radiographic(cohort, options.radiographic)
-    resolution = analyse_resolution(cohort, options.resolution)
-    recurrence = analyse_recurrence(cohort, options.recurrence)
-    migration = analyse_migration(cohort, options.migration)
-    complications = analyse_complications(cohort)
-    imaging = analyse_imaging(cohort)
+    # the radiographic bootstrap's draws run in a pool while this process does the other analyses
+    pending = start_radiographic(cohort, options.radiographic)
+    try:
+        resolution = analyse_resolution(cohort, options.resolution)
+        recurrence = analyse_recurrence(cohort, options.recurrence)
+        migration = analyse_migration(cohort, options.migration)
+        complications = analyse_complications(cohort)
+        imaging = analyse_imaging(cohort)
+        radiographic = pending.result()
+    finally:
+        pending.cancel()  # no worker outlives an error or an interruption
     claims = check_claims((demographics, radiographic, resolution, recurrence, migration, complications, imaging),
                           claim_set)
     return CohortAnalysis(demographics=demographics, radiographic=radiographic, resolution=resolution,

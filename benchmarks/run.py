@@ -18,10 +18,22 @@ of the child's tree, not a sum over concurrent workers) are recorded.  Stages:
 ``help``, ``version``, ``demo``
     ``toh --help`` / ``toh --version`` (median of 5 runs) and ``toh demo``, once per run.
 
-``analyze``, ``derive_csv`` and ``anchor_r`` run only up to ``--analyze-max`` patients.  The
+``analyze``, ``derive_csv`` and ``report`` run only up to ``--analyze-max`` patients, the R
+anchor only up to ``--anchor-max`` (default 10,000: at 100,000 it takes about 24 minutes).  The
 script prints a table, log-log slopes of seconds against patients and the ratios derive/read
 and R/toh, and merges its rows into ``benchmarks/results.csv`` (rows of the same stage, format
-and size are replaced).  A failing stage is recorded with its exit code; the run goes on.
+and size are replaced; ``--no-save`` only prints).  A failing stage is recorded with its exit
+code; the run goes on.
+
+Then it checks the targets of issue 15 on the merged table (so a partial run is judged with the
+stored rows of the other stages) and writes them to ``benchmarks/targets.csv``: analyze/anchor_r
+at 1,000 and 10,000 patients (< 1), analyze/read_csv at 100,000 (<= 5), report - analyze at
+100,000 (<= 5 s), demo (< 5 s) and help (< 0.3 s), each with the load of its rows.
+
+A quick look at one stage, without touching results.csv::
+
+    .venv/bin/python benchmarks/run.py --sizes 1000 --stages analyze,report --no-save
+    .venv/bin/python benchmarks/run.py --summarise          # table, slopes, ratios, targets
 """
 
 from __future__ import annotations
@@ -53,6 +65,16 @@ SIZE_STAGES = ("read", "validate", "derive", "derive_csv", "analyze", "anchor_r"
 ONCE_STAGES = ("help", "version", "demo")
 #: stages whose slope target is read from 1,000 patients up (the others from 10,000)
 ANALYSIS_STAGES = ("derive_csv", "analyze", "anchor_r", "report")
+#: (name, numerator, denominator, how, limit, unit): the targets of issue 15, read from rows
+#: (stage, format, patients); "ratio" divides, "difference" subtracts, "value" is the numerator
+TARGETS = (
+    ("analyze/anchor_r at 1k", ("analyze", "csv", 1000), ("anchor_r", "csv", 1000), "ratio", 1.0, "x"),
+    ("analyze/anchor_r at 10k", ("analyze", "csv", 10000), ("anchor_r", "csv", 10000), "ratio", 1.0, "x"),
+    ("analyze/read_csv at 100k", ("analyze", "csv", 100000), ("read_csv", "csv", 100000), "ratio", 5.0, "x"),
+    ("report - analyze at 100k", ("report", "csv", 100000), ("analyze", "csv", 100000), "difference", 5.0, "s"),
+    ("demo", ("demo", "-", 400), None, "value", 5.0, "s"),
+    ("help", ("help", "-", None), None, "value", 0.3, "s"),
+)
 #: the floor: a bare pandas read of the four tables, folder in sys.argv[1]
 READ_CODE = ('import sys, pandas as pd; [pd.read_{fmt}(f"{{sys.argv[1]}}/{{t}}.{fmt}") '
              'for t in "{t}".split()]')
@@ -210,7 +232,7 @@ class Bench:
         print(f"  {stage:<12} {fmt:<8} {patients or '':>9}  not available", flush=True)
 
     def size(self, export: Path, fmt: str, patients: int, stages: set[str],
-             analyze_max: int, report: bool) -> None:
+             analyze_max: int, report: bool, anchor_max: int = 10_000) -> None:
         """Run the per-size stages on one export.
 
         Parameters
@@ -224,9 +246,11 @@ class Bench:
         stages
             Stages to run (names of ``SIZE_STAGES``).
         analyze_max
-            Largest size for ``derive_csv``, ``analyze``, ``anchor_r`` and ``report`` (CSV only).
+            Largest size for ``derive_csv``, ``analyze`` and ``report`` (CSV only).
         report
             Whether ``toh`` has a ``report`` command.
+        anchor_max
+            Largest size for ``anchor_r``.
         """
         out = SCRATCH / f"{fmt}-{patients}"
         failures = ["--failures", str(out / "failures.csv")]
@@ -244,7 +268,7 @@ class Bench:
         if fmt != "csv" or patients > analyze_max:
             return
         index_csv = out / "derived-csv" / "index.csv"
-        if stages & {"derive_csv", "anchor_r"}:
+        if "derive_csv" in stages or ("anchor_r" in stages and patients <= anchor_max):
             self.run("derive_csv", fmt, patients,
                      [self.toh, "derive", str(export), "--out", str(index_csv.parent),
                       "--format", "csv", *failures], clean=index_csv.parent)
@@ -252,7 +276,7 @@ class Bench:
             self.run("analyze", fmt, patients, [self.toh, "analyze", str(export), "--out",
                                                 str(out / "analyze"), *failures],
                      clean=out / "analyze")
-        if "anchor_r" in stages:
+        if "anchor_r" in stages and patients <= anchor_max:
             rscript = shutil.which("Rscript")
             cmd = [rscript or "Rscript", str(BENCH / "anchor.R"), str(index_csv)]
             if rscript and index_csv.exists():
@@ -305,6 +329,43 @@ def summarise(rows: list[Row]) -> None:
             print(f"  R/toh analyze        {n:>9}  {sec / ok[('analyze', fmt, n)]:6.2f}")
 
 
+def targets(rows: list[Row]) -> list[dict[str, str]]:
+    """The targets of issue 15 on ``rows`` (those whose rows are missing or failed are left out)."""
+    ok = {(r.stage, r.input_format, r.patients): r for r in rows if r.status == "ok" and r.seconds is not None}
+    out = []
+    for name, top, bottom, how, limit, unit in TARGETS:
+        if top not in ok or (bottom is not None and bottom not in ok):
+            continue
+        used = [ok[top]] + ([ok[bottom]] if bottom is not None else [])
+        a, b = ok[top].seconds, ok[bottom].seconds if bottom is not None else None
+        value = a / b if how == "ratio" else (a - b if how == "difference" else a)
+        met = value < limit if name.startswith(("analyze/anchor", "demo", "help")) else value <= limit
+        out.append({"target": name, "value": f"{value:.3f}", "unit": unit,
+                    "limit": f"{'<' if name.startswith(('analyze/anchor', 'demo', 'help')) else '<='} {limit:g}",
+                    "met": "yes" if met else "no",
+                    "rows": "; ".join(f"{r.stage} {r.seconds:.3f} s at {r.date}" for r in used),
+                    "load1": " / ".join(f"{r.load1:.2f}" for r in used)})
+    return out
+
+
+def show_targets(found: list[dict[str, str]]) -> None:
+    """Print the targets: value, limit, met, and the load when each row was measured."""
+    print("\ntargets (issue 15)")
+    for t in found:
+        print(f"  {t['target']:<26} {float(t['value']):8.2f} {t['unit']:<2} {t['limit']:<7} "
+              f"{'met' if t['met'] == 'yes' else 'NOT met':<8} load {t['load1']}")
+
+
+def save_targets(found: list[dict[str, str]], path: Path) -> None:
+    """Write the targets as CSV (replaced on every run)."""
+    names = ["target", "value", "unit", "limit", "met", "rows", "load1"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(found)
+    print(f"wrote {rel(path)}")
+
+
 def load(path: Path) -> list[Row]:
     """The rows of a results.csv written by :func:`save`."""
     with path.open(newline="") as handle:
@@ -343,8 +404,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated numbers of patients (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="seed of toh simulate")
     parser.add_argument("--analyze-max", type=int, default=100_000,
-                        help="largest size for analyze, derive_csv and anchor_r "
-                             "(default %(default)s)")
+                        help="largest size for analyze, derive_csv and report (default %(default)s)")
+    parser.add_argument("--anchor-max", type=int, default=10_000,
+                        help="largest size for the R anchor (default %(default)s; 100,000 takes ~24 min)")
+    parser.add_argument("--no-save", action="store_true",
+                        help="print only: leave results.csv and targets.csv as they are")
     parser.add_argument("--parquet", action="store_true",
                         help="also read, validate and derive the exports converted to Parquet")
     parser.add_argument("--stages", default=",".join(SIZE_STAGES + ONCE_STAGES),
@@ -355,7 +419,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run nothing: print the table, slopes and ratios of --results")
     args = parser.parse_args(argv)
     if args.summarise:
-        summarise(load(args.results))
+        stored = load(args.results)
+        summarise(stored)
+        show_targets(targets(stored))
         return 0
     sizes = sorted({int(float(s)) for s in args.sizes.split(",") if s.strip()})
     stages = {s.strip() for s in args.stages.split(",") if s.strip()}
@@ -379,11 +445,20 @@ def main(argv: list[str] | None = None) -> int:
     report = has_report(toh)
     for patients in sizes:
         export = simulate(toh, patients, args.seed, args.timeout)
-        bench.size(export, "csv", patients, stages, args.analyze_max, report)
+        bench.size(export, "csv", patients, stages, args.analyze_max, report, args.anchor_max)
         if args.parquet:
-            bench.size(to_parquet(export), "parquet", patients, stages, args.analyze_max, report)
+            bench.size(to_parquet(export), "parquet", patients, stages, args.analyze_max, report,
+                       args.anchor_max)
+    if args.no_save:
+        summarise(bench.rows)
+        show_targets(targets(bench.rows))
+        return 0
     save(bench.rows, args.results)  # first, so that a closed pipe cannot lose the measurements
+    merged = load(args.results)
+    found = targets(merged)
+    save_targets(found, args.results.with_name("targets.csv"))
     summarise(bench.rows)
+    show_targets(found)
     return 0
 
 

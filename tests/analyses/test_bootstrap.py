@@ -1,0 +1,137 @@
+"""The Turnbull bootstrap's fast path: each draw equals a plain warm-started refit of the same
+resample (``turnbull(..., start=fit)``, the definition), the cumulative-coordinate Newton solve
+equals least squares on the model's rows, and the pool gives the same numbers as one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toh.analyses import _bootstrap
+from toh.analyses._bootstrap import bootstrap_cdf
+from toh.analyses._turnbull import _collapsed_model, _cumulative_solve, _Problem, _spans, turnbull
+
+HERE = Path(__file__).parent
+FILMS = pd.read_csv(HERE / "data" / "ref_index.csv").dropna(subset=["xr_lower_day"])
+TIMES = np.array([28.0, 56.0, 84.0])
+
+
+def _films() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reference films as distinct intervals with counts (onset-day changes as (0, 0.5])."""
+    pairs = FILMS[["xr_lower_day", "xr_upper_day"]].to_numpy(float)
+    unique, counts = np.unique(pairs, axis=0, return_counts=True)
+    lo, hi = unique[:, 0], unique[:, 1]
+    return lo, np.where(hi <= lo, lo + 0.5, hi), counts.astype(float)
+
+
+def test_each_draw_equals_a_plain_refit_of_its_resample() -> None:
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    draws, seed = 20, 11
+    boot = bootstrap_cdf(lo, hi, fit, TIMES, draws, seed, workers=1, weights=w)
+    total = int(w.sum())
+    for b, child in enumerate(np.random.SeedSequence(seed).spawn(draws)):
+        resample = np.random.default_rng(child).multinomial(total, w / total).astype(float)
+        with np.errstate(divide="ignore"):
+            plain = turnbull(lo, hi, resample, start=fit)
+        # both meet the KKT conditions to 1e-8; F at the reading times agrees to that order
+        np.testing.assert_allclose(boot[b], plain.cdf(TIMES), atol=1e-7)
+
+
+def test_cumulative_solve_equals_least_squares_on_the_rows() -> None:
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    first, last = _spans(lo, hi, fit.left, fit.right)
+    problem = _Problem(first, last, w, len(fit.p))
+    rng = np.random.default_rng(3)
+    p = fit.p * rng.uniform(0.5, 1.5, len(fit.p)) + 1e-3
+    p /= p.sum()
+    d, ap = problem.gradient(p)
+    support = np.flatnonzero(p > 0)
+    scale, target = np.sqrt(w) / ap, 2 * np.sqrt(w)
+    fast = _cumulative_solve(problem, support, scale, target)
+    x, rhs = _collapsed_model(problem, support, scale, target)
+    k = len(support)
+    null = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+    base = np.full(k, 1.0 / k)
+    slow = base + null @ np.linalg.lstsq(x @ null, rhs - x @ base, rcond=None)[0]
+    assert fast is not None and fast.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(fast, slow, atol=1e-9)
+
+
+def test_pool_and_one_process_give_identical_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)  # a pool even for a few draws
+    one = bootstrap_cdf(lo, hi, fit, TIMES, 30, 7, workers=1, weights=w)
+    two = bootstrap_cdf(lo, hi, fit, TIMES, 30, 7, workers=2, weights=w)
+    three = bootstrap_cdf(lo, hi, fit, TIMES, 30, 7, workers=3, weights=w)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, three)
+
+
+def test_rows_and_their_counts_give_the_same_draws() -> None:
+    # one row per film (weights 1) and the distinct intervals with counts: the same draws
+    lo, hi, w = _films()
+    rows_lo, rows_hi = np.repeat(lo, w.astype(int)), np.repeat(hi, w.astype(int))
+    fit = turnbull(lo, hi, w)
+    by_rows = bootstrap_cdf(rows_lo, rows_hi, fit, TIMES, 20, 3, workers=1)
+    by_counts = bootstrap_cdf(lo, hi, fit, TIMES, 20, 3, workers=1, weights=w)
+    np.testing.assert_array_equal(by_rows, by_counts)
+
+
+def test_started_draws_equal_the_waited_ones_and_cancel_leaves_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from toh.analyses._bootstrap import start_bootstrap_cdf
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    waited = bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w)
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w)
+    np.testing.assert_array_equal(started.result(), waited)
+    assert multiprocessing.active_children() == []  # result() ends the pool
+    abandoned = start_bootstrap_cdf(lo, hi, fit, TIMES, 3000, 9, workers=2, weights=w)
+    abandoned.cancel()  # a caller that failed before collecting
+    abandoned.cancel()  # idempotent
+    assert multiprocessing.active_children() == []
+
+
+def test_analysis_with_draws_in_the_background_equals_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from builders import cohort_from_index
+    from toh.analyses.radiographic import RadiographicOptions, analyse_radiographic, start_radiographic
+
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    cohort = cohort_from_index(pd.read_csv(HERE / "data" / "ref_index.csv"))
+    options = RadiographicOptions(bootstrap_draws=40, seed=2, workers=2)
+    pending = start_radiographic(cohort, options)
+    plain = analyse_radiographic(cohort, RadiographicOptions(bootstrap_draws=40, seed=2, workers=1))
+    started = pending.result()
+    for name, table in plain.tables().items():
+        pd.testing.assert_frame_equal(started.tables()[name], table)
+
+
+def test_the_draw_that_broke_lapack_converges_in_cumulative_coordinates() -> None:
+    """The bootstrap draw of test_radiographic's LAPACK case (an observed interval without mass
+    at the warm start), refitted as the bootstrap refits it: KKT met, a distribution, and the
+    same F as the least-squares refit to 1e-7."""
+    from toh.analyses._turnbull import _maximise, _project
+
+    data = np.load(HERE / "data" / "turnbull_lapack_draw.npz")
+    lo, hi = data["lower"], data["upper"]
+    full = turnbull(lo, hi, data["counts"])
+    weights = data["weights"].astype(float)
+    keep = weights > 0
+    first, last = _spans(lo[keep], hi[keep], full.left, full.right)
+    problem = _Problem(first, last, weights[keep], len(full.p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p, _ = _maximise(problem, _project(full.p + 1e-10), 1e-8, 100_000, cumulative=True)
+        plain = turnbull(lo, hi, weights, start=full)
+    assert problem.kkt(p, 1e-8) <= 1e-8
+    assert abs(p.sum() - 1) < 1e-12 and (p >= 0).all()
+    cdf = np.concatenate([[0.0], np.cumsum(p)])[np.searchsorted(full.right, TIMES, side="right")]
+    np.testing.assert_allclose(cdf, plain.cdf(TIMES), atol=1e-7)
