@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_times", "as_events", "as_status", "as_groups", "same_length", "conf_level", "count", "is_number"]
+__all__ = ["as_times", "as_events", "as_status", "as_groups", "same_length", "conf_level", "count", "is_number",
+           "horizons", "names"]
 
 
 def _array(where: str, name: str, values: Any) -> np.ndarray:
@@ -131,3 +132,21 @@ def count(where: str, name: str, value: Any, *, minimum: int = 0) -> int:
             or float(value) < minimum:
         raise ValueError(f"{where}: {name} = {value!r} must be a whole number >= {minimum}")
     return int(value)
+
+
+def horizons(where: str, name: str, values: Any) -> None:
+    """Times at which an estimate is read (months, say): a tuple of finite positive numbers."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{where}: {name} must be a tuple of numbers, got {values!r}")
+    for position, value in enumerate(values):
+        if not is_number(value) or not math.isfinite(float(value)) or float(value) <= 0:
+            raise ValueError(f"{where}: {name}[{position}] must be a finite number > 0, got {_show(value)}")
+
+
+def names(where: str, name: str, values: Any) -> None:
+    """Stratum or covariate names: a tuple of non-empty strings."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{where}: {name} must be a tuple of names, got {values!r}")
+    for position, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: {name}[{position}] must be a non-empty name, got {_show(value)}")

@@ -10,6 +10,7 @@ import pandas as pd
 from toh.analyses.result import AnalysisResult
 from toh.analyses._second_episode import gray_reasons, gray_tables, incidence_headline, incidence_tables
 from toh.cohort.derive import DerivedCohort
+from toh.analyses._checks import horizons, names
 
 __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
 
@@ -21,6 +22,10 @@ class MigrationOptions:
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
+
+    def __post_init__(self) -> None:
+        horizons("MigrationOptions", "months", self.months)
+        names("MigrationOptions", "strata", self.strata)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pandas as pd
 from toh.analyses.result import AnalysisResult
 from toh.analyses._second_episode import gray_reasons, gray_tables, incidence_headline, incidence_tables
 from toh.cohort.derive import DerivedCohort
+from toh.analyses._checks import horizons, names
 
 __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
 
@@ -20,6 +21,10 @@ class RecurrenceOptions:
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
+
+    def __post_init__(self) -> None:
+        horizons("RecurrenceOptions", "months", self.months)
+        names("RecurrenceOptions", "strata", self.strata)
 
 
 @dataclass(frozen=True)

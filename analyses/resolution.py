@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from toh.analyses.cox import BUILTIN_COVARIATES, CATEGORICAL_COVARIATES, fit_cox_models
+from toh.analyses._checks import horizons
 from toh.analyses._km import event_counts, kaplan_meier_counts, r_quantile
 from toh.analyses.result import AnalysisResult, clean_number
 from toh.analyses._strata import STRATA, fewer_than_two_groups, strata_of
@@ -70,6 +71,8 @@ class ResolutionOptions:
             object.__setattr__(self, name, tuple(value))
             if len(set(value)) != len(value):
                 raise ValueError(f"{name} names a variable twice: {list(value)}")
+        horizons("ResolutionOptions", "landmark_months", self.landmark_months)
+        horizons("ResolutionOptions", "rmst_months", self.rmst_months)
         if not 0 < self.ph_alpha < 1:
             raise ValueError(f"ph_alpha must lie in (0, 1), got {self.ph_alpha}")
         if isinstance(self.min_level, bool) or not isinstance(self.min_level, int) or self.min_level < 0:

@@ -162,12 +162,21 @@ class ValidationReport:
         absent = self.errors[self.errors["rule"] == "table_present"]
         return [f"{table}: {message}" for table, message in zip(absent["table"], absent["message"])]
 
+    @property
     def summary(self) -> pd.DataFrame:
         """Failures counted by severity, table, column and rule, with one example value."""
         if self.failures.empty:
             return pd.DataFrame(columns=["severity", "table", "column", "rule", "n", "example"])
         grouped = self.failures.groupby(["severity", "table", "column", "rule"], sort=True)
         return grouped.agg(n=("rule", "size"), example=("value", "first")).reset_index()
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{t} {n:,}" for t, n in self.rows.items())
+        state = "valid" if self.is_valid else "invalid"
+        absent = f"; absent: {', '.join(sorted(self.absent))}" if self.absent else ""
+        return (f"<ValidationReport {self.export.name}: {state}, {len(self.errors)} error(s), "
+                f"{len(self.warnings)} warning(s); rows read: {rows}{absent}; validated on "
+                f"{self.validation_date.isoformat()}>")
 
     def write_failures(self, path: str | Path) -> Path:
         """Write every failure to a CSV (cells that a spreadsheet would run as formulas are quoted).

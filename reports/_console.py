@@ -38,7 +38,7 @@ def validation_summary(report: ValidationReport) -> str:
         f"Validation on {report.validation_date.isoformat()}: {verdict}: "
         f"{errors:,} error(s), {warnings:,} warning(s)"
     )
-    summary = report.summary()
+    summary = report.summary
     if len(summary):
         lines.append("")
         lines.append(f"  {'severity':<8} {'table':<9} {'column':<26} {'rule':<30} {'n':>7}  example")

@@ -51,7 +51,7 @@ def data_section(report: ValidationReport, w: Writer) -> Section:
         "validation_files", "Tables read", ("table", "file", "rows"),
         tuple(((t,), (report.files.get(t, "absent: not in the export"),),
                ("not read",) if t in report.absent else (_records(w, n),)) for t, n in rows.items()))
-    summary = report.summary()
+    summary = report.summary
     tables = [files]
     if len(summary):
         tables.append(ReportTable(
