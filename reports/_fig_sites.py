@@ -81,7 +81,10 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
         values += [factor * row.lower, factor * row.upper]
     est, low, up = (float(combined[k]) for k in ("estimate", "lower", "upper"))
     pooled_label = "pooled (DL)"
-    if all(np.isfinite([est, low, up])):
+    if "(pooled)" in hidden:
+        ax.text(0.02, y[-1], f"not shown: a count below {min_cell}", va="center", ha="left", fontsize="small",
+                color=OKABE_ITO["grey"], transform=ax.get_yaxis_transform()).set_gid("forest-pooled-hidden")
+    elif all(np.isfinite([est, low, up])):
         diamond = Polygon([(factor * low, y[-1]), (factor * est, y[-1] + 0.3), (factor * up, y[-1]),
                            (factor * est, y[-1] - 0.3)], closed=True, color=OKABE_ITO["blue"])
         diamond.set_gid("forest-pooled-diamond")

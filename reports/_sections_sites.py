@@ -18,7 +18,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.aggregates import PooledAnalysis
     from toh.reports.bundle import Bundle
 
-__all__ = ["pool_data_section", "sites_section", "site_hidden", "pool_methods_section", "pool_manifest_section"]
+__all__ = ["pool_data_section", "sites_section", "site_hidden", "combined_hidden", "POOLED_HIDDEN", "pool_methods_section", "pool_manifest_section"]
+
+#: What a forest plot's ``not_drawn`` holds when the pooled estimate itself is not drawn (no site
+#: name can be this: site names are plain codes).
+POOLED_HIDDEN = "(pooled)"
 
 #: model scale -> (scale shown, digits, unit) of an estimate on the estimand's own scale
 _SHOWN = {"log rate": (1.0, 2, " per 100 person-years"), "logit": (100.0, 1, "%"), "log-log": (100.0, 1, "%"),
@@ -71,6 +75,21 @@ def site_hidden(w: Writer, row: Any, bundle: Bundle, days_per_year: float) -> bo
     return w.small(count) or w.small(base - count)
 
 
+def combined_hidden(w: Writer, rows: Any, bundles: Mapping[str, Bundle], days_per_year: float) -> bool:
+    """True when the meta-analysis of an estimand rests on a small count: the events (or
+    non-events) of the sites it combines (``rows``: their rows of ``meta.sites``) add up to fewer
+    than ``min_cell`` (its interval would give them back, as a pooled rate's would)."""
+    usable = [r for r in rows.itertuples() if r.effect == r.effect]
+    if not usable:
+        return False
+    pairs = [_curve_counts(bundles[r.site], r.estimand, days_per_year) if r.scale == "log-log" else (r.count, r.base)
+             for r in usable]
+    count, base = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+    if math.isnan(count):
+        return False
+    return w.small(count) or (usable[0].scale != "log rate" and w.small(base - count))
+
+
 def _ci(w: Writer, scale: str, est: Any, lower: Any, upper: Any, key: str, hide: bool = False) -> Text:
     factor, digits, _ = _SHOWN[scale]
     return w.cell_ci(est, lower, upper, digits, factor, hide=hide, keys=(f"{key}.estimate", f"{key}.lower",
@@ -100,22 +119,25 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                           _ci(w, row.scale, row.estimate, row.lower, row.upper, f"sites.{row.site}.{row.estimand}",
                               hide)))
     combined_rows = []
+    small = {e: combined_hidden(w, meta.sites[meta.sites["estimand"] == e], by_site, per_year)
+             for e in dict.fromkeys(meta.combined["estimand"])}
     for row in meta.combined.itertuples():
         key = f"meta.{row.estimand}" + ("" if row.method == "DL" else ".reml")
-        dl = row.method == "DL"
+        dl, hide = row.method == "DL", small[row.estimand]
         combined_rows.append((
-            (row.estimand,), (row.method,), (w.count(row.k, f"meta.{row.estimand}.k" if dl else None, people=False),),
-            _ci(w, row.scale, row.estimate, row.lower, row.upper, key),
-            (w.number(row.tau2, 4, key=f"{key}.tau2"),), (w.number(row.i2, 1, 100.0, key=f"{key}.i2"),),
-            (w.p(row.q_p, f"{key}.q_p") if dl else "",), (row.sites_left_out or "none",)))
+            (row.estimand,), (row.method,), (w.count(row.k, f"meta.{row.estimand}.k" if dl and not w.reason_of(key) else None, people=False),),
+            _ci(w, row.scale, row.estimate, row.lower, row.upper, key, hide),
+            (w.number(row.tau2, 4, key=f"{key}.tau2", hide=hide),),
+            (w.number(row.i2, 1, 100.0, key=f"{key}.i2", hide=hide),),
+            (w.p(row.q_p, f"{key}.q_p", hide=hide) if dl else "",), (row.sites_left_out or "none",)))
     table = ReportTable(
-        "meta_analysis", f"Random-effects meta-analysis of the sites' own estimates ({w.level} CI): "
+        "sites_meta_analysis", f"Random-effects meta-analysis of the sites' own estimates ({w.level} CI): "
         "DerSimonian-Laird (DL) and REML", ("estimand", "method", "sites", f"estimate ({w.level} CI)", "tau\u00b2",
                                            "I\u00b2, %", "Cochran's Q, p", "sites left out"), tuple(combined_rows),
         note="Rates per 100 person-years; shares and curves at their landmark in %; Cox terms as hazard ratios "
              f"(each treatment against {meta.cox_reference or 'the most frequent'}). tau\u00b2 is on the model "
              "scale (log rate, logit, log(-log), log hazard ratio).")
-    sites_table = ReportTable("meta_sites", f"Each site's own estimate ({w.level} CI)",
+    sites_table = ReportTable("sites_estimates", f"Each site's own estimate ({w.level} CI)",
                               ("estimand", "site", f"estimate ({w.level} CI)"), tuple(site_rows))
     figures = []
     for estimand in dict.fromkeys(meta.combined["estimand"]):
@@ -124,23 +146,26 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
             sites_forest_name(estimand), f"{estimand}: each site's estimate with its {w.level} CI and the pooled "
             f"DerSimonian-Laird estimate (diamond); I\u00b2 and tau\u00b2 beside it"
             + (f"; not drawn (a count below {w.min_cell}): {', '.join(hidden[estimand])}" if estimand in hidden
-               else "") + ".", f"Forest plot of {estimand} by site", not_drawn=tuple(hidden.get(estimand, ()))))
+               else "") + (f"; the pooled estimate is not drawn (the sites' count is below {w.min_cell})"
+                           if small[estimand] else "") + ".", f"Forest plot of {estimand} by site",
+            not_drawn=(*hidden.get(estimand, ()), *((POOLED_HIDDEN,) if small[estimand] else ()))))
     text: Text = ("The pool holds ", total, f" patients from {len(bundles)} sites. Beside the pooled estimates "
                   "(the sites' counts added up), each site's own estimate and their random-effects meta-analysis "
                   "say how much the sites differ: ",
-                  *_heterogeneity(w, meta.combined), ".")
+                  *_heterogeneity(w, meta.combined, small), ".")
     return Section("sites", "Sites", (text,), tuple(figures), (per_site, table, sites_table))
 
 
-def _heterogeneity(w: Writer, combined: Any) -> Text:
+def _heterogeneity(w: Writer, combined: Any, small: Mapping[str, bool]) -> Text:
     """"I² of the recurrence rate 12.3%, ..." for the DerSimonian-Laird rows of the headline estimands."""
     out: list[str | Num] = []
     for estimand in ("resolution.unresolved_6m", "recurrence.rate", "migration.rate"):
         rows = combined[(combined["estimand"] == estimand) & (combined["method"] == "DL")]
         if not len(rows):
             continue
-        out += [", " if out else "", f"I\u00b2 of {estimand} ", w.number(rows["i2"].iloc[0], 1, 100.0,
-                                                                          key=f"meta.{estimand}.i2"), "%"]
+        out += [", " if out else "", f"I\u00b2 of {estimand} ",
+                w.number(rows["i2"].iloc[0], 1, 100.0, key=f"meta.{estimand}.i2", hide=small.get(estimand, False)),
+                "" if small.get(estimand, False) else "%"]
     return tuple(out) or ("no estimand has two sites with an estimate",)
 
 

@@ -204,7 +204,7 @@ def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
 def write_pool_report(pooled: Any, bundles: Sequence[Bundle], out: Path, formats: Sequence[str] = REPORT_FORMATS,
                       min_cell: int = 5, width: str = "single") -> list[Path]:
     """Write the pooled report into ``out``: ``report.html`` / ``.pdf`` / ``.md`` (of ``formats``),
-    ``figures/`` (PNG and SVG) and ``tables/report/`` (each report table as CSV, LaTeX and HTML,
+    ``figures/`` (SVG for the HTML, PNG for the PDF and Markdown) and ``tables/report/`` (each report table as CSV, LaTeX and HTML,
     counts suppressed; beside them in ``tables/`` the full-precision tables of :func:`write_pool`)."""
     import datetime as dt
 
@@ -220,8 +220,9 @@ def write_pool_report(pooled: Any, bundles: Sequence[Bundle], out: Path, formats
     hidden: dict[str, Any] = dict(figure_hidden(doc))
     hidden.update({f.name: frozenset(f.not_drawn) for s in doc.sections for f in s.figures
                    if f.name.startswith("sites_forest")})
+    images = (("svg",) if "html" in formats else ()) + (("png",) if {"pdf", "md"} & set(formats) else ())
     paths = write_pool_figures(pooled, pooled_view(pooled), out / "figures", doc.figure_names(), width,
-                               min_cell=min_cell, hidden=hidden)
+                               min_cell=min_cell, hidden=hidden, formats=images)
     mm = _FIGURE_MM[width]
     if "html" in formats:
         from toh.reports.render_html import render_html

@@ -1,0 +1,207 @@
+"""``toh pool --report``: three simulated hospitals, three ``toh bundle`` commands, one pooled
+report whose every marked number is the one in results.json, with the sites section, forest plots,
+no small count and nothing identifying; a bad bundle still writes nothing."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from toh.reports.cli import cli
+
+SITES = ("north", "south", "east")
+DATE = ["--validation-date", "2026-06-30"]
+SECTIONS = ["data", "sites", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
+            "complications", "imaging", "claims", "methods", "manifest"]
+
+
+def _run(*args: object) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+class _Page(HTMLParser):
+    """The marked numbers (span data-key), sections and figures of a report page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[dict[str, str]] = []
+        self.sections: list[str] = []
+        self.figures: list[str] = []
+        self._open: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "span" and "data-key" in a:
+            self._open = dict(a, text="")
+        elif tag == "section":
+            self.sections.append(a.get("id", ""))
+        elif tag == "img":
+            self.figures.append(a.get("data-figure", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._open is not None:
+            self.numbers.append(self._open)
+            self._open = None
+
+
+def _page(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def _expected_text(value: float, scale: float, digits: int, kind: str) -> str:
+    """The text the Writer shows for a number (as tests/reports/test_report_content.py checks it)."""
+    if kind in ("count", "record"):
+        return f"{int(round(value)):,}"
+    if kind == "p" and value < 0.001:
+        return "<0.001"
+    return f"{value * scale:.{digits}f}"
+
+
+@pytest.fixture(scope="module")
+def consortium(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Three simulated hospitals (toh simulate --sites 3), each bundled, pooled with --report."""
+    root = tmp_path_factory.mktemp("consortium")
+    code, text = _run("simulate", root / "sim", "--sites", "3", "--patients", "110", "--seed", "5",
+                      "--site-names", ",".join(SITES))
+    assert code == 0, text
+    bundles = []
+    for site in SITES:
+        bundle = root / f"{site}.tohb"
+        code, text = _run("bundle", root / "sim" / site, "--site", site, "--out", bundle, *DATE,
+                          "--failures", root / f"{site}-failures.csv")
+        assert code == 0, text
+        bundles.append(bundle)
+    code, text = _run("pool", *bundles, "--out", root / "pool", "--report", "--bootstrap", "20", "--seed", "9")
+    assert code == 0, text
+    return {"root": root, "out": root / "pool", "bundles": bundles, "log": text}
+
+
+@pytest.mark.slow
+def test_pool_report_writes_every_format(consortium: dict) -> None:
+    out = consortium["out"]
+    for name in ("report.html", "report.pdf", "report.md", "results.json", "tables/report/sites_patients.csv",
+                 "tables/report/sites_meta_analysis.csv", "tables/resolution_medians.csv",
+                 "figures/sites_forest_recurrence_rate.svg", "figures/sites_forest_recurrence_rate.png",
+                 "figures/km_resolution_all.png"):
+        assert (out / name).is_file(), name
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert json.loads((out / ".toh-output.json").read_text())["kind"] == "pool"
+    assert "wrote " + str(out / "report.html") in consortium["log"]
+
+
+@pytest.mark.slow
+def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium: dict) -> None:
+    out = consortium["out"]
+    results = json.loads((out / "results.json").read_text())["results"]
+    shown = [s for s in _page(out / "report.html").numbers if "data-suppressed" not in s]
+    keys = {s["data-key"] for s in shown}
+    assert len(keys) >= 60
+    assert {"resolution.median", "radiographic.changed_8w.npmle", "recurrence.rate.rate_per_100py",
+            "meta.recurrence.rate.estimate", "meta.recurrence.rate.reml.estimate", "meta.recurrence.rate.i2",
+            *(f"sites.{s}.patients" for s in SITES)} <= keys
+    assert any(k.startswith(f"sites.{SITES[0]}.") and k.endswith(".estimate") for k in keys)
+    for span in shown:
+        key = span["data-key"]
+        assert key in results, f"{key} is not in results.json"
+        value = float(span["data-value"])
+        assert value == results[key], key  # the very double results.json holds
+        expected = _expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
+        assert span["text"] == expected, (key, span["text"], expected)
+    md = html.unescape((out / "report.md").read_text().replace("\\", ""))  # without Markdown's escapes
+    assert all(span["text"] in md for span in shown)
+
+
+@pytest.mark.slow
+def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) -> None:
+    out = consortium["out"]
+    page = _page(out / "report.html")
+    assert page.sections == SECTIONS
+    forests = [f for f in page.figures if f.startswith("sites_forest_")]
+    assert "sites_forest_recurrence_rate" in forests and "sites_forest_resolution_cox_male" in forests
+    assert {"km_resolution_all", "cif_recurrence_migration", "radiographic_change"} <= set(page.figures)
+    assert all((out / "figures" / f"{f}.svg").is_file() for f in page.figures)
+    svg = (out / "figures" / "sites_forest_recurrence_rate.svg").read_text()
+    assert 'id="forest-pooled-diamond"' in svg or 'id="forest-pooled-hidden"' in svg
+    assert re.search(r"I² \d+%, τ² ", svg)
+    md = (out / "report.md").read_text()
+    methods = md.split("## Methods")[1]
+    for words in ("Pooled exactly", "sufficient statistics", "Turnbull", "bootstrap", "stratified by site",
+                  "DerSimonian-Laird", "REML", "tau²", "I²"):
+        assert words in methods, words
+    for title in ("## Cohort description", "## Imaging findings", "## Claims check", "## Attrition"):
+        body = md.split(title)[1].split("\n## ")[0]
+        assert "Not pooled: " in body, title
+    assert "Not pooled: the Cox model of resolution" in md and "Not pooled: ages at onset" in md
+    meta = pd.read_csv(out / "tables" / "report" / "sites_meta_analysis.csv")
+    assert set(meta["method"]) == {"DL", "REML"}
+    assert "Log-rank tests stratified by site" in md
+
+
+@pytest.mark.slow
+def test_no_small_count_and_nothing_identifying(consortium: dict) -> None:
+    out, root = consortium["out"], consortium["root"]
+    counts = [s for s in _page(out / "report.html").numbers
+              if s.get("data-kind") == "count" and "data-suppressed" not in s]
+    assert counts and all(not 0 < float(s["data-value"]) < 5 for s in counts)
+    md = (out / "report.md").read_text()
+    for site in SITES:  # no identifier of a patient, episode, exam or event; no date
+        for table, column in (("patients", "patient_id"), ("episodes", "episode_id"), ("imaging", "exam_id"),
+                              ("events", "event_id")):
+            ids = set(pd.read_csv(root / "sim" / site / f"{table}.csv", dtype=str)[column])
+            found = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", md)]
+            assert not found, (site, column, found[:3])
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", md)
+    assert "&lt;5" in md  # this small consortium has counts below 5, shown as such
+
+
+@pytest.mark.slow
+def test_document_hides_small_counts_with_a_large_min_cell(consortium: dict) -> None:
+    from toh.reports._document import TOTAL, Num
+    from toh.reports.pool import pool_bundles
+    from toh.reports.pool_document import build_pool_document
+
+    pooled, bundles = pool_bundles(consortium["bundles"], 0, 1)
+    smallest = min(b.aggregates.patients for b in bundles)
+    min_cell = smallest + 1  # one site's patients are a small count now
+    doc = build_pool_document(pooled, bundles, min_cell)
+    nums = [f for s in doc.sections for p in s.paragraphs for f in p if isinstance(f, Num)]
+    nums += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c if isinstance(f, Num)]
+    counts = [n for n in nums if n.kind == "count" and n.cell != TOTAL]
+    assert all(not (0 < n.value < min_cell) for n in counts if not n.suppressed)
+    per_site = {n.key: n for n in counts if n.key and n.key.endswith(".patients")}
+    assert sum(n.suppressed for n in per_site.values()) >= 2  # the small site, and one more so the total cannot give it back
+    forests = [f for s in doc.sections for f in s.figures if f.name.startswith("sites_forest_")]
+    small_site = next(b.site for b in bundles if b.aggregates.patients == smallest)
+    assert all(small_site in f.not_drawn for f in forests)
+
+
+def test_a_bad_bundle_still_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    fake = tmp_path / "north.tohb"
+    fake.write_bytes(b"PK\x03\x04 not a zip at all")
+    code, text = _run("pool", fake, "--out", tmp_path / "pool", "--report", "--bootstrap", "0")
+    assert code == 2 and "Traceback" not in text, text
+    assert not (tmp_path / "pool").exists()
+
+
+@pytest.mark.parametrize("args, message", [(["--format", "md"], "add --report"),
+                                           (["--report", "--format", "docx"], "formats must be among")])
+def test_report_options_are_checked_first(tmp_path: Path, args: list[str], message: str) -> None:
+    fake = tmp_path / "north.tohb"
+    fake.write_bytes(b"whatever")
+    code, text = _run("pool", fake, "--out", tmp_path / "pool", *args)
+    assert code == 2 and message in text, text
+    assert not (tmp_path / "pool").exists()
