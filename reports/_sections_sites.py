@@ -119,7 +119,10 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                           _ci(w, row.scale, row.estimate, row.lower, row.upper, f"sites.{row.site}.{row.estimand}",
                               hide)))
     combined_rows = []
+    usable = meta.sites[meta.sites["effect"] == meta.sites["effect"]]
     small = {e: combined_hidden(w, meta.sites[meta.sites["estimand"] == e], by_site, per_year)
+             # a site's estimate enters the combination with its own weight (and Q): not shown with it
+             or bool(set(usable.loc[usable["estimand"] == e, "site"]) & set(hidden.get(e, ())))
              for e in dict.fromkeys(meta.combined["estimand"])}
     for row in meta.combined.itertuples():
         key = f"meta.{row.estimand}" + ("" if row.method == "DL" else ".reml")
@@ -146,7 +149,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
             sites_forest_name(estimand), f"{estimand}: each site's estimate with its {w.level} CI and the pooled "
             f"DerSimonian-Laird estimate (diamond); I\u00b2 and tau\u00b2 beside it"
             + (f"; not drawn (a count below {w.min_cell}): {', '.join(hidden[estimand])}" if estimand in hidden
-               else "") + (f"; the pooled estimate is not drawn (the sites' count is below {w.min_cell})"
+               else "") + (f"; the pooled estimate is not drawn (it rests on a count below {w.min_cell})"
                            if small[estimand] else "") + ".", f"Forest plot of {estimand} by site",
             not_drawn=(*hidden.get(estimand, ()), *((POOLED_HIDDEN,) if small[estimand] else ()))))
     text: Text = ("The pool holds ", total, f" patients from {len(bundles)} sites. Beside the pooled estimates "
@@ -203,7 +206,8 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
          f"add up to the pool's total, and the counts by stratum, at risk and of each share are audited together "
          f"as in the single-registry report, further counts hidden ('not shown') where a small one could be "
          f"narrowed down. A site's own estimate resting on fewer than {min_cell} events (or non-events) is not "
-         f"shown nor drawn." if min_cell > 1 else "Small counts. No counts are suppressed in this report "
+         f"shown nor drawn, nor a meta-analysis that combines such an estimate (its weight and Cochran's Q would "
+         f"give it back) or whose sites' events add up to fewer than {min_cell}." if min_cell > 1 else "Small counts. No counts are suppressed in this report "
          "(minimum cell size 0)."),
     ]
     return Section("methods", "Methods", tuple((p,) for p in paragraphs))

@@ -111,7 +111,7 @@ def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium
     keys = {s["data-key"] for s in shown}
     assert len(keys) >= 60
     assert {"resolution.median", "radiographic.changed_8w.npmle", "recurrence.rate.rate_per_100py",
-            "meta.recurrence.rate.estimate", "meta.recurrence.rate.reml.estimate", "meta.recurrence.rate.i2",
+            "meta.migration.rate.estimate", "meta.migration.rate.reml.estimate", "meta.migration.rate.i2",
             *(f"sites.{s}.patients" for s in SITES)} <= keys
     assert any(k.startswith(f"sites.{SITES[0]}.") and k.endswith(".estimate") for k in keys)
     for span in shown:
@@ -134,9 +134,12 @@ def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) ->
     assert "sites_forest_recurrence_rate" in forests and "sites_forest_resolution_cox_male" in forests
     assert {"km_resolution_all", "cif_recurrence_migration", "radiographic_change"} <= set(page.figures)
     assert all((out / "figures" / f"{f}.svg").is_file() for f in page.figures)
-    svg = (out / "figures" / "sites_forest_recurrence_rate.svg").read_text()
-    assert 'id="forest-pooled-diamond"' in svg or 'id="forest-pooled-hidden"' in svg
-    assert re.search(r"I² \d+%, τ² ", svg)
+    svg = (out / "figures" / "sites_forest_migration_rate.svg").read_text()
+    assert 'id="forest-pooled-diamond"' in svg and re.search(r"I² \d+%, τ² ", svg)
+    assert all(f'id="forest-{s}-estimate"' in svg for s in SITES)
+    svg = (out / "figures" / "sites_forest_recurrence_rate.svg").read_text()  # two sites below 5 recurrences
+    assert 'id="forest-pooled-hidden"' in svg and 'id="forest-pooled-diamond"' not in svg
+    assert 'id="forest-north-hidden"' in svg and 'id="forest-east-estimate"' in svg
     md = (out / "report.md").read_text()
     methods = md.split("## Methods")[1]
     for words in ("Pooled exactly", "sufficient statistics", "Turnbull", "bootstrap", "stratified by site",
@@ -166,6 +169,13 @@ def test_no_small_count_and_nothing_identifying(consortium: dict) -> None:
             assert not found, (site, column, found[:3])
     assert not re.search(r"\d{4}-\d{2}-\d{2}", md)
     assert "&lt;5" in md  # this small consortium has counts below 5, shown as such
+    spans = _page(out / "report.html").numbers
+    hidden_sites = {s["data-key"].split(".", 2)[2].rsplit(".", 1)[0] for s in spans if "data-suppressed" in s
+                    and s["data-key"].startswith("sites.") and s["data-key"].endswith(".estimate")}
+    assert "recurrence.rate" in hidden_sites  # two of the three sites have fewer than 5 recurrences
+    shown = {s["data-key"] for s in spans if "data-suppressed" not in s}
+    for estimand in hidden_sites:  # a combination of a hidden site's estimate would give it back
+        assert not {f"meta.{estimand}.estimate", f"meta.{estimand}.i2", f"meta.{estimand}.reml.estimate"} & shown
 
 
 @pytest.mark.slow
