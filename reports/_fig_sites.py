@@ -24,16 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["sites_forest", "forest_axis_label", "write_pool_figures"]
+__all__ = ["sites_forest", "write_pool_figures"]
 
 #: model scale of a meta-analysed estimand -> (axis label, factor to show, log axis)
 _SCALES = {"log rate": ("per 100 person-years", 1.0, True), "logit": ("%", 100.0, False),
            "log-log": ("%", 100.0, False), "log hazard ratio": ("hazard ratio", 1.0, True)}
-
-
-def forest_axis_label(estimand: str, scale: str) -> str:
-    """The x-axis label of an estimand's forest plot ("recurrence.rate, per 100 person-years")."""
-    return f"{estimand}, {_SCALES.get(scale, ('', 1.0, False))[0]}"
 
 
 def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = None, *,
@@ -97,9 +92,10 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
                 transform=ax.get_yaxis_transform()).set_gid("forest-pooled-hidden")
     finite = [v for v in values if np.isfinite(v) and (v > 0 or not log)]
     if log and finite:
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
     if finite:
@@ -108,7 +104,8 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
         ax.set_xlim(*((lo / pad, hi * pad) if pad else (lo - 0.08 * (hi - lo or 1), hi + 0.08 * (hi - lo or 1))))
     ax.set_yticks(y, [*names, pooled_label])
     ax.set_ylim(-0.7, len(names) + 0.7)
-    ax.set_xlabel(forest_axis_label(str(combined["estimand"]), scale))
+    ax.set_xlabel(_SCALES.get(scale, ("", 1.0, False))[0])
+    ax.set_title(str(combined["estimand"]), loc="left", fontsize="medium")
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
@@ -147,7 +144,7 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
         rows = meta.sites[meta.sites["estimand"] == estimand]
         dl = meta.combined[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
         draws[sites_forest_name(estimand)] = (
-            0.8 + 0.25 * (len(rows) + 1), lambda fig, rows=rows, dl=dl, e=estimand: sites_forest(
+            1.0 + 0.25 * (len(rows) + 1), lambda fig, rows=rows, dl=dl, e=estimand: sites_forest(
                 rows, dl, fig.add_subplot(), hidden=hidden.get(sites_forest_name(e), ()), min_cell=min_cell))
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
