@@ -30,11 +30,16 @@ _SHOWN = {"log rate": (1.0, 2, " per 100 person-years"), "logit": (100.0, 1, "%"
 
 
 def pool_data_section(bundles: Sequence[Bundle], w: Writer) -> Section:
-    """Each site's bundle: rows read by table, validation errors and warnings (counts of rows,
-    not of people, never hidden), time unit."""
+    """Each site's bundle: rows read by table (not shown for a site whose patients are hidden),
+    validation errors and warnings (counts of rows, not of people), time unit."""
     tables = sorted({t for b in bundles for t in b.manifest["validation"]["rows"]})
-    rows = tuple(((b.site,), *((w.count(b.manifest["validation"]["rows"].get(t, math.nan), people=False),)
-                               for t in tables),
+
+    def read(b: Bundle, table: str) -> Num:  # not shown where they would give a hidden site size back
+        if w.hidden_cell(w.declare(f"sites.{b.site}.patients", b.aggregates.patients)):
+            return Num("not shown", suppressed=True)
+        return w.count(b.manifest["validation"]["rows"].get(table, math.nan), people=False)
+
+    rows = tuple(((b.site,), *((read(b, t),) for t in tables),
                   (w.count(b.manifest["validation"]["errors"], people=False),),
                   (w.count(b.manifest["validation"]["warnings"], people=False),)) for b in bundles)
     unit = bundles[0].manifest["time_unit"]

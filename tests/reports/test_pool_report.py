@@ -197,6 +197,9 @@ def test_document_hides_small_counts_with_a_large_min_cell(consortium: dict) -> 
     forests = [f for s in doc.sections for f in s.figures if f.name.startswith("sites_forest_")]
     small_site = next(b.site for b in bundles if b.aggregates.patients == smallest)
     assert all(small_site in f.not_drawn for f in forests)
+    validation = next(t for s in doc.sections for t in s.tables if t.name == "pool_validation")
+    row = next(r for r in validation.rows if r[0] == (small_site,))
+    assert all(c[0].suppressed for c in row[1:-2])  # its rows read would give its size back
 
 
 def test_a_bad_bundle_still_exits_2_and_writes_nothing(tmp_path: Path) -> None:
