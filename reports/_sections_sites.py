@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.aggregates import PooledAnalysis
     from toh.reports.bundle import Bundle
 
-__all__ = ["pool_data_section", "sites_section", "site_hidden", "combined_hidden", "POOLED_HIDDEN", "pool_methods_section", "pool_manifest_section"]
+__all__ = ["pool_data_section", "sites_section", "site_hidden", "combined_hidden", "POOLED_HIDDEN",
+           "pool_methods_section", "pool_manifest_section"]
 
 #: What a forest plot's ``not_drawn`` holds when the pooled estimate itself is not drawn (no site
 #: name can be this: site names are plain codes).
@@ -133,7 +134,8 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
         key = f"meta.{row.estimand}" + ("" if row.method == "DL" else ".reml")
         dl, hide = row.method == "DL", small[row.estimand]
         combined_rows.append((
-            (row.estimand,), (row.method,), (w.count(row.k, f"meta.{row.estimand}.k" if dl and not w.reason_of(key) else None, people=False),),
+            (row.estimand,), (row.method,),
+            (w.count(row.k, f"meta.{row.estimand}.k" if dl and not w.reason_of(key) else None, people=False),),
             _ci(w, row.scale, row.estimate, row.lower, row.upper, key, hide),
             (w.number(row.tau2, 4, key=f"{key}.tau2", hide=hide),),
             (w.number(row.i2, 1, 100.0, key=f"{key}.i2", hide=hide),),
@@ -212,7 +214,8 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
          f"as in the single-registry report, further counts hidden ('not shown') where a small one could be "
          f"narrowed down. A site's own estimate resting on fewer than {min_cell} events (or non-events) is not "
          f"shown nor drawn, nor a meta-analysis that combines such an estimate (its weight and Cochran's Q would "
-         f"give it back) or whose sites' events add up to fewer than {min_cell}." if min_cell > 1 else "Small counts. No counts are suppressed in this report "
+         f"give it back) or whose sites' events add up to fewer than {min_cell}."
+         if min_cell > 1 else "Small counts. No counts are suppressed in this report "
          "(minimum cell size 0)."),
     ]
     return Section("methods", "Methods", tuple((p,) for p in paragraphs))

@@ -204,8 +204,9 @@ def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
 def write_pool_report(pooled: Any, bundles: Sequence[Bundle], out: Path, formats: Sequence[str] = REPORT_FORMATS,
                       min_cell: int = 5, width: str = "single") -> list[Path]:
     """Write the pooled report into ``out``: ``report.html`` / ``.pdf`` / ``.md`` (of ``formats``),
-    ``figures/`` (SVG for the HTML, PNG for the PDF and Markdown) and ``tables/report/`` (each report table as CSV, LaTeX and HTML,
-    counts suppressed; beside them in ``tables/`` the full-precision tables of :func:`write_pool`)."""
+    ``figures/`` (SVG for the HTML, PNG for the PDF and Markdown) and ``tables/report/`` (each
+    report table as CSV, LaTeX and HTML, counts suppressed; beside them in ``tables/`` the
+    full-precision tables of :func:`write_pool`)."""
     import datetime as dt
 
     from toh.reports._build_steps import _FIGURE_MM, _write_tables

@@ -193,7 +193,8 @@ def test_document_hides_small_counts_with_a_large_min_cell(consortium: dict) -> 
     counts = [n for n in nums if n.kind == "count" and n.cell != TOTAL]
     assert all(not (0 < n.value < min_cell) for n in counts if not n.suppressed)
     per_site = {n.key: n for n in counts if n.key and n.key.endswith(".patients")}
-    assert sum(n.suppressed for n in per_site.values()) >= 2  # the small site, and one more so the total cannot give it back
+    # the small site, and one more so that the total cannot give it back
+    assert sum(n.suppressed for n in per_site.values()) >= 2
     forests = [f for s in doc.sections for f in s.figures if f.name.startswith("sites_forest_")]
     small_site = next(b.site for b in bundles if b.aggregates.patients == smallest)
     assert all(small_site in f.not_drawn for f in forests)
