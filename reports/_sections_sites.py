@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.aggregates import PooledAnalysis
     from toh.reports.bundle import Bundle
 
-__all__ = ["pool_data_section", "sites_section", "site_hidden", "combined_hidden", "POOLED_HIDDEN",
+__all__ = ["pool_data_section", "pool_attrition_section", "sites_section", "site_hidden", "combined_hidden", "POOLED_HIDDEN",
            "pool_methods_section", "pool_manifest_section"]
 
 #: What a forest plot's ``not_drawn`` holds when the pooled estimate itself is not drawn (no site
@@ -50,6 +50,34 @@ def pool_data_section(bundles: Sequence[Bundle], w: Writer) -> Section:
     table = ReportTable("pool_validation", "Rows read and validation findings at each site",
                         ("site", *(f"{t} rows" for t in tables), "errors", "warnings"), rows)
     return Section("data", "Data and validation", (text,), tables=(table,))
+
+
+def pool_attrition_section(bundles: Sequence[Bundle], w: Writer, index_joint: str = "hip") -> Section:
+    """The sites' attrition added up (rows read, rows leaving the cohort by reason, rows in the
+    cohort, rows left out of an analysis by reason), from each bundle's manifest."""
+    from toh.cohort.attrition import REASONS
+
+    words = {"read": "rows read", "in_cohort": "rows of cohort patients"}
+    summed: dict[tuple[str, str, str], int] = {}
+    for b in bundles:
+        for r in b.manifest["attrition"]:
+            key = (r["table"], r["stage"], r["reason"])
+            summed[key] = summed.get(key, 0) + int(r["n"])
+    order = {"patients": 0, "episodes": 1, "imaging": 2, "events": 3}
+    rank = {"absent": 0, "read": 0, "cohort": 1, "in_cohort": 2}  # as one export's summary orders them
+    keys = sorted(summed, key=lambda k: (order.get(k[0], len(order)), rank.get(k[1], 3)))
+    read = summed.get(("patients", "read", ""), 0)
+    cohort = summed.get(("patients", "in_cohort", ""), 0)
+    text: Text = (w.total(cohort), " of ", w.count(read, people=False), f" patients read at the {len(bundles)} sites "
+                  f"have an index {index_joint} episode and form the pooled cohort. The rows that do not reach an "
+                  "analysis are counted below with their reason, added up over the sites (each site's counts are "
+                  "in its bundle's manifest).")
+    cells = tuple(((t,), (stage.replace("_", " "),), (words.get(stage) or REASONS.get(reason, reason),),
+                   (w.total(n) if (t, stage) == ("patients", "in_cohort") else w.count(n, people=False),))
+                  for (t, stage, reason), n in ((k, summed[k]) for k in keys))
+    table = ReportTable("attrition", "Attrition over all sites: rows read, rows in the cohort and rows left out of "
+                        "an analysis", ("table", "stage", "reason", "rows"), cells)
+    return Section("attrition", "Attrition", (text,), tables=(table,))
 
 
 def _curve_counts(bundle: Bundle, estimand: str, days_per_year: float) -> tuple[float, float]:

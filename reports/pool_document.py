@@ -160,8 +160,8 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
     from toh.reports._sections_analyses import complications_section, demographics_section, \
         radiographic_section, recurrence_migration_section
     from toh.reports._sections_resolution import resolution_section
-    from toh.reports._sections_sites import pool_data_section, pool_manifest_section, pool_methods_section, \
-        sites_section
+    from toh.reports._sections_sites import pool_attrition_section, pool_data_section, pool_manifest_section, \
+        pool_methods_section, sites_section
 
     view = pooled_view(pooled)
     rows = "the bundles carry counts, never rows"
@@ -170,8 +170,7 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
         return (
             pool_data_section(bundles, w),
             sites_section(pooled, bundles, w),
-            _not_pooled("attrition", "Attrition", "each site's rows read and left out, by reason, are in its "
-                        "bundle's manifest; this report does not add them up yet"),
+            pool_attrition_section(bundles, w, pooled.definitions.index_joint),
             _not_pooled("cohort", "Cohort description", f"Table 1 needs each patient's age, dates and categories "
                         f"and {rows}; the shares the bundles count are in the next section"),
             _with(demographics_section(view, w), NOT_POOLED + "ages at onset (their distribution by sex and the age "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -145,10 +146,17 @@ def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) ->
     for words in ("Pooled exactly", "sufficient statistics", "Turnbull", "bootstrap", "stratified by site",
                   "DerSimonian-Laird", "REML", "tau²", "I²"):
         assert words in methods, words
-    for title in ("## Cohort description", "## Imaging findings", "## Claims check", "## Attrition"):
+    for title in ("## Cohort description", "## Imaging findings", "## Claims check"):
         body = md.split(title)[1].split("\n## ")[0]
         assert "Not pooled: " in body, title
     assert "Not pooled: the Cox model of resolution" in md and "Not pooled: ages at onset" in md
+    attrition = pd.read_csv(out / "tables" / "report" / "attrition.csv")  # the sites' manifests added up
+    manifests = [json.loads(zipfile.ZipFile(b).read("manifest.json"))["attrition"]
+                 for b in consortium["bundles"]]
+    for table, stage in (("patients", "read"), ("patients", "in_cohort"), ("events", "read")):
+        row = attrition[(attrition["table"] == table) & (attrition["stage"] == stage.replace("_", " "))]
+        assert int(str(row["rows"].iloc[0]).replace(",", "")) == sum(
+            r["n"] for m in manifests for r in m if (r["table"], r["stage"]) == (table, stage))
     meta = pd.read_csv(out / "tables" / "report" / "sites_meta_analysis.csv")
     assert set(meta["method"]) == {"DL", "REML"}
     assert "Log-rank tests stratified by site" in md
