@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import warnings
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -212,6 +213,55 @@ def test_document_hides_small_counts_with_a_large_min_cell(consortium: dict) -> 
     validation = next(t for s in doc.sections for t in s.tables if t.name == "pool_validation")
     row = next(r for r in validation.rows if r[0] == (small_site,))
     assert all(c[0].suppressed for c in row[1:-2])  # its rows read would give its size back
+
+
+@pytest.fixture(scope="module")
+def small_pool(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A 90-patient registry split into three site bundles, pooled without bootstrap (no CLI)."""
+    import numpy as np
+
+    from pooling_helpers import write_sites
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.simulate import simulate_registry
+    from toh.cohort.validate import validate_export
+    from toh.reports.bundle import write_bundle
+    from toh.reports.pool import pool_bundles, site_bundle
+
+    root = tmp_path_factory.mktemp("small_pool")
+    registry = simulate_registry(90, 3)
+    labels = np.random.default_rng(1).integers(0, 3, len(registry.patients))
+    paths = []
+    with warnings.catch_warnings():  # the Cox fits of 30-patient sites warn (low variance, convergence)
+        warnings.simplefilter("ignore")
+        for name, folder in write_sites(registry, labels, root).items():
+            report = validate_export(folder)
+            paths.append(write_bundle(site_bundle(report, derive_cohort(report.tables), name),
+                                      root / f"{name}.tohb"))
+    return pool_bundles(paths, 0, 1)
+
+
+@pytest.mark.slow  # about 5 s: three bundles made from exports
+def test_the_pooled_document_quotes_the_pooled_headline(small_pool: tuple) -> None:
+    from toh.reports._document import TOTAL, Num
+    from toh.reports.pool_document import NOT_POOLED, build_pool_document
+
+    pooled, bundles = small_pool
+    doc = build_pool_document(pooled, bundles, 5)
+    assert [s.id for s in doc.sections] == SECTIONS
+    nums = [f for s in doc.sections for p in s.paragraphs for f in p if isinstance(f, Num)]
+    nums += [f for s in doc.sections for t in s.tables for row in t.rows for c in row for f in c if isinstance(f, Num)]
+    headline = pooled.headline()
+    keyed = [n for n in nums if n.key and not n.suppressed and n.value is not None]
+    assert len({n.key for n in keyed}) >= 50
+    assert all(n.value == headline[n.key] for n in keyed)
+    counts = [n for n in nums if n.kind == "count" and n.cell != TOTAL]
+    assert all(not 0 < n.value < 5 for n in counts if not n.suppressed)
+    said = {s.id: " ".join(str(f) for p in s.paragraphs for f in p if isinstance(f, str)) for s in doc.sections}
+    for section in ("cohort", "imaging", "claims"):
+        assert said[section].startswith(NOT_POOLED) and len(said[section]) > len(NOT_POOLED) + 20
+    sites = next(s for s in doc.sections if s.id == "sites")
+    assert {t.name for t in sites.tables} == {"sites_patients", "sites_meta_analysis", "sites_estimates"}
+    assert {f.name for f in sites.figures} >= {"sites_forest_recurrence_rate", "sites_forest_resolution_unresolved_6m"}
 
 
 def test_a_bad_bundle_still_exits_2_and_writes_nothing(tmp_path: Path) -> None:
