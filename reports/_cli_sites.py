@@ -60,12 +60,12 @@ def bundle(export: Path, mapping: Path | None, site: str, out: Path | None, time
               "tables/report/).")
 @click.option("--format", "formats", default=None, help="With --report: comma-separated among html, pdf, md "
               "[default: all three].")
-@click.option("--min-cell", type=click.IntRange(min=0), default=5, show_default=True,
-              help="With --report: counts of people below this are shown as <N.")
+@click.option("--min-cell", type=click.IntRange(min=0), default=None,
+              help="With --report: counts of people from 1 to N-1 are shown as '<N' [default: 5].")
 @seed_opt
 @boot_opt
 @guarded
-def pool(bundles: tuple[Path, ...], out: Path, report: bool, formats: str | None, min_cell: int, seed: int,
+def pool(bundles: tuple[Path, ...], out: Path, report: bool, formats: str | None, min_cell: int | None, seed: int,
          draws: int) -> int:
     """Pool the sites' BUNDLES (.tohb) and write the pooled estimates to OUT.
 
@@ -81,8 +81,9 @@ def pool(bundles: tuple[Path, ...], out: Path, report: bool, formats: str | None
     from toh.reports.pool import REPORT_FORMATS
 
     chosen = tuple(f.strip() for f in (formats or ",".join(REPORT_FORMATS)).split(",") if f.strip())
-    if formats is not None and not report:
-        raise click.UsageError("--format applies to the report: add --report")
+    for given, name in ((formats, "--format"), (min_cell, "--min-cell")):
+        if given is not None and not report:
+            raise click.UsageError(f"{name} applies to the report: add --report")
     if not chosen or any(f not in REPORT_FORMATS for f in chosen):
         raise click.BadParameter(f"formats must be among {', '.join(REPORT_FORMATS)}; got {formats!r}",
                                  param_hint="--format")
@@ -94,7 +95,7 @@ def pool(bundles: tuple[Path, ...], out: Path, report: bool, formats: str | None
     with output_folder(out, "pool", inputs=bundles) as stage:
         paths = write_pool(pooled, read, stage)
         if report:
-            paths += write_pool_report(pooled, read, stage, chosen, min_cell)
+            paths += write_pool_report(pooled, read, stage, chosen, 5 if min_cell is None else min_cell)
     report_written(stage, out, paths)
     click.echo("Pooled " + ", ".join(f"{b.site} ({b.aggregates.patients:,} patients)" for b in read))
     return EXIT_OK

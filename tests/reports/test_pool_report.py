@@ -272,7 +272,7 @@ def test_a_bad_bundle_still_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "pool").exists()
 
 
-@pytest.mark.parametrize("args, message", [(["--format", "md"], "add --report"),
+@pytest.mark.parametrize("args, message", [(["--format", "md"], "add --report"), (["--min-cell", "3"], "add --report"),
                                            (["--report", "--format", "docx"], "formats must be among")])
 def test_report_options_are_checked_first(tmp_path: Path, args: list[str], message: str) -> None:
     fake = tmp_path / "north.tohb"
