@@ -56,10 +56,17 @@ def bundle(export: Path, mapping: Path | None, site: str, out: Path | None, time
 @cli.command()
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--report", is_flag=True, help="Also write the pooled report (report.html/.pdf/.md, figures/, "
+              "tables/report/).")
+@click.option("--format", "formats", default=None, help="With --report: comma-separated among html, pdf, md "
+              "[default: all three].")
+@click.option("--min-cell", type=click.IntRange(min=0), default=None,
+              help="With --report: counts of people from 1 to N-1 are shown as '<N' [default: 5].")
 @seed_opt
 @boot_opt
 @guarded
-def pool(bundles: tuple[Path, ...], out: Path, seed: int, draws: int) -> int:
+def pool(bundles: tuple[Path, ...], out: Path, report: bool, formats: str | None, min_cell: int | None, seed: int,
+         draws: int) -> int:
     """Pool the sites' BUNDLES (.tohb) and write the pooled estimates to OUT.
 
     Refuses (exit 2) a corrupt or changed bundle, another format version, the same site twice,
@@ -67,15 +74,28 @@ def pool(bundles: tuple[Path, ...], out: Path, seed: int, draws: int) -> int:
     (the keys of toh analyze; under meta.* the random-effects meta-analyses, DerSimonian-Laird
     and REML, of the sites' estimates and Cox hazard ratios; under sites.* each site's patients
     and estimates and the log-rank and Gray's tests stratified by site) and tidy CSVs under
-    OUT/tables.
+    OUT/tables.  With --report, also the pooled report: every section of toh report that the
+    pooled numbers support, a sites section (patients per site, forest plots, meta-analysis)
+    and methods saying what was pooled exactly and what was meta-analysed.
     """
+    from toh.reports.pool import REPORT_FORMATS
+
+    chosen = tuple(f.strip() for f in (formats or ",".join(REPORT_FORMATS)).split(",") if f.strip())
+    for given, name in ((formats, "--format"), (min_cell, "--min-cell")):
+        if given is not None and not report:
+            raise click.UsageError(f"{name} applies to the report: add --report")
+    if not chosen or any(f not in REPORT_FORMATS for f in chosen):
+        raise click.BadParameter(f"formats must be among {', '.join(REPORT_FORMATS)}; got {formats!r}",
+                                 param_hint="--format")
     check_out(out, "pool", *bundles)
     from toh.cohort.outputs import output_folder
-    from toh.reports.pool import pool_bundles, write_pool
+    from toh.reports.pool import pool_bundles, write_pool, write_pool_report
 
     pooled, read = pool_bundles(bundles, draws, seed)
     with output_folder(out, "pool", inputs=bundles) as stage:
         paths = write_pool(pooled, read, stage)
+        if report:
+            paths += write_pool_report(pooled, read, stage, chosen, 5 if min_cell is None else min_cell)
     report_written(stage, out, paths)
     click.echo("Pooled " + ", ".join(f"{b.site} ({b.aggregates.patients:,} patients)" for b in read))
     return EXIT_OK

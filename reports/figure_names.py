@@ -8,7 +8,7 @@ link ``figures/<stem>.png`` / ``.svg``.  Nothing else spells a figure's name.
 from __future__ import annotations
 
 __all__ = ["km_resolution_name", "CIF", "RADIOGRAPHIC", "AGE_BY_SEX", "COMPLICATIONS", "IMAGING", "CLAIMS_FOREST",
-           "FIGURE_NEEDS"]
+           "FIGURE_NEEDS", "sites_forest_name"]
 
 CIF = "cif_recurrence_migration"
 RADIOGRAPHIC = "radiographic_change"
@@ -21,6 +21,12 @@ CLAIMS_FOREST = "claims_forest"
 def km_resolution_name(stratum_var: str) -> str:
     """The Kaplan-Meier figure of time to resolution by ``stratum_var`` ("all", "sex", ...)."""
     return f"km_resolution_{stratum_var}"
+
+
+def sites_forest_name(estimand: str) -> str:
+    """The forest plot of a pooled report (``toh pool --report``): each site's estimate of
+    ``estimand`` ("recurrence.rate", "resolution.cox.male") with the pooled diamond."""
+    return "sites_forest_" + estimand.replace(".", "_")
 
 
 #: figure stem -> the results keys (prefixes) it draws; a figure none of whose keys can be

@@ -11,9 +11,13 @@ from typing import Any
 from toh.cohort.errors import ConfigError
 from toh.reports.bundle import DEFAULT_MIN_PATIENTS, MANIFEST, MEMBERS, Bundle, bundle_members, read_bundle
 
-__all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "POOL_SCHEMA_VERSION"]
+__all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "write_pool_report", "POOL_SCHEMA_VERSION",
+           "REPORT_FORMATS"]
 
 POOL_SCHEMA_VERSION = 1
+
+#: The formats ``toh pool --report`` can write.
+REPORT_FORMATS = ("html", "pdf", "md")
 
 
 def _version() -> str:
@@ -195,3 +199,43 @@ def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
     path = out / "results.json"
     path.write_text(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     return sorted([*paths, path])
+
+
+def write_pool_report(pooled: Any, bundles: Sequence[Bundle], out: Path, formats: Sequence[str] = REPORT_FORMATS,
+                      min_cell: int = 5, width: str = "single") -> list[Path]:
+    """Write the pooled report into ``out``: ``report.html`` / ``.pdf`` / ``.md`` (of ``formats``),
+    ``figures/`` (SVG for the HTML, PNG for the PDF and Markdown) and ``tables/report/`` (each
+    report table as CSV, LaTeX and HTML, counts suppressed; beside them in ``tables/`` the
+    full-precision tables of :func:`write_pool`)."""
+    import datetime as dt
+
+    from toh.reports._build_steps import _FIGURE_MM, _write_tables
+    from toh.reports._fig_sites import write_pool_figures
+    from toh.reports.document import figure_hidden
+    from toh.reports.pool_document import build_pool_document, pooled_view
+
+    rad = pooled.options.radiographic
+    settings = {"bootstrap_draws": rad.bootstrap_draws, "seed": rad.seed, "min_cell": min_cell,
+                "time_unit": bundles[0].manifest["time_unit"], "formats": ", ".join(formats)}
+    doc = build_pool_document(pooled, bundles, min_cell, settings=settings)
+    hidden: dict[str, Any] = dict(figure_hidden(doc))
+    hidden.update({f.name: frozenset(f.not_drawn) for s in doc.sections for f in s.figures
+                   if f.name.startswith("sites_forest")})
+    images = (("svg",) if "html" in formats else ()) + (("png",) if {"pdf", "md"} & set(formats) else ())
+    paths = write_pool_figures(pooled, pooled_view(pooled), out / "figures", doc.figure_names(), width,
+                               min_cell=min_cell, hidden=hidden, formats=images)
+    mm = _FIGURE_MM[width]
+    if "html" in formats:
+        from toh.reports.render_html import render_html
+
+        paths.append(render_html(doc, out / "figures", out / "report.html", _version(), "svg", mm))
+    if "pdf" in formats:
+        from toh.reports.render_pdf import render_pdf
+
+        paths.append(render_pdf(doc, out / "figures", out / "report.pdf", dt.datetime.now(dt.timezone.utc).date(),
+                                mm))
+    if "md" in formats:
+        from toh.reports.render_markdown import render_markdown
+
+        paths.append(render_markdown(doc, out / "report.md"))
+    return sorted([*paths, *_write_tables(doc, out / "tables" / "report")])
