@@ -35,7 +35,7 @@ from toh.analyses._km import kaplan_meier_counts
 from toh.analyses.result import AnalysisResult, clean_number
 
 __all__ = ["MetaAnalysis", "meta_analyse", "random_effects", "reml_tau2", "log_rate", "logit_proportion", "ESTIMANDS",
-           "CURVE_ESTIMANDS"]
+           "CURVE_ESTIMANDS", "estimand_label"]
 
 
 def log_rate(events: float, person_years: float) -> tuple[float, float]:
@@ -83,6 +83,31 @@ ESTIMANDS: dict[str, tuple[str, Callable[[object, float], tuple[float, float]]]]
     "complications.fracture.proportion": ("logit", _complication("fracture", "proportion")),
     "demographics.share_men": ("logit", _share("share_men")),
 }
+
+
+#: estimand -> its name in words (tables, figure titles, sentences)
+_LABELS = {
+    "recurrence.rate": "same-hip recurrence per 100 person-years",
+    "migration.rate": "migration per 100 person-years",
+    "complications.fracture.rate": "fracture per 100 person-years",
+    "complications.avn.rate": "AVN per 100 person-years",
+    "complications.fracture.proportion": "share of index episodes with a fracture",
+    "demographics.share_men": "share of men",
+    "resolution.unresolved_6m": "still unresolved at 6 months",
+    "recurrence.cif_24m": "same-hip recurrence by 24 months",
+    "migration.cif_24m": "migration by 24 months",
+}
+
+
+def estimand_label(estimand: str) -> str:
+    """The estimand in words ("migration per 100 person-years"; a Cox term as "hazard ratio of
+    <term>"); the key itself for one this module does not know."""
+    if estimand in _LABELS:
+        return _LABELS[estimand]
+    if estimand.startswith("resolution.cox."):
+        term = estimand.removeprefix("resolution.cox.").replace("_per_10", " per 10 years").replace("_", " ")
+        return f"hazard ratio of resolution, {term}"
+    return estimand
 
 
 def _dersimonian_laird(effect: np.ndarray, variance: np.ndarray, conf: float) -> dict[str, float]:

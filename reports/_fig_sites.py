@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from toh.analyses.meta import estimand_label
 from toh.reports._fig_common import new_axes, slug
 from toh.reports._figure_style import OKABE_ITO, figure_style, figure_width, new_figure, save_figure
 from toh.reports.figure_names import sites_forest_name
@@ -105,7 +106,7 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
     ax.set_yticks(y, [*names, pooled_label])
     ax.set_ylim(-0.7, len(names) + 0.7)
     ax.set_xlabel(_SCALES.get(scale, ("", 1.0, False))[0])
-    ax.set_title(str(combined["estimand"]), loc="left", fontsize="medium")
+    ax.set_title(estimand_label(str(combined["estimand"])).capitalize(), loc="left", fontsize="medium")
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

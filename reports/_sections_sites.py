@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from toh.analyses.meta import estimand_label
 from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.disclosure import total_of
 from toh.reports.figure_names import sites_forest_name
@@ -149,7 +150,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
         hide = site_hidden(w, row, by_site[row.site], per_year)
         if hide:
             hidden.setdefault(row.estimand, []).append(row.site)
-        site_rows.append(((row.estimand,), (row.site,),
+        site_rows.append(((estimand_label(row.estimand),), (row.site,),
                           _ci(w, row.scale, row.estimate, row.lower, row.upper, f"sites.{row.site}.{row.estimand}",
                               hide)))
     combined_rows = []
@@ -162,7 +163,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
         key = f"meta.{row.estimand}" + ("" if row.method == "DL" else ".reml")
         dl, hide = row.method == "DL", small[row.estimand]
         combined_rows.append((
-            (row.estimand,), (row.method,),
+            (estimand_label(row.estimand),), (row.method,),
             (w.count(row.k, f"meta.{row.estimand}.k" if dl and not w.reason_of(key) else None, people=False),),
             _ci(w, row.scale, row.estimate, row.lower, row.upper, key, hide),
             (w.number(row.tau2, 4, key=f"{key}.tau2", hide=hide),),
@@ -181,11 +182,12 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
     for estimand in dict.fromkeys(meta.combined["estimand"]):
         dl = meta.combined[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
         figures.append(ReportFigure(
-            sites_forest_name(estimand), f"{estimand}: each site's estimate with its {w.level} CI and the pooled "
+            sites_forest_name(estimand), f"{estimand_label(estimand).capitalize()}: each site's estimate with its "
+            f"{w.level} CI and the pooled "
             f"DerSimonian-Laird estimate (diamond); I\u00b2 and tau\u00b2 beside it"
             + (f"; not drawn (a count below {w.min_cell}): {', '.join(hidden[estimand])}" if estimand in hidden
                else "") + (f"; the pooled estimate is not drawn (it rests on a count below {w.min_cell})"
-                           if small[estimand] else "") + ".", f"Forest plot of {estimand} by site",
+                           if small[estimand] else "") + ".", f"Forest plot of {estimand_label(estimand)} by site",
             not_drawn=(*hidden.get(estimand, ()), *((POOLED_HIDDEN,) if small[estimand] else ()))))
     text: Text = ("The pool holds ", total, f" patients from {len(bundles)} sites. Beside the pooled estimates "
                   "(the sites' counts added up), each site's own estimate and their random-effects meta-analysis "
@@ -201,7 +203,7 @@ def _heterogeneity(w: Writer, combined: Any, small: Mapping[str, bool]) -> Text:
         rows = combined[(combined["estimand"] == estimand) & (combined["method"] == "DL")]
         if not len(rows):
             continue
-        out += [", " if out else "", f"I\u00b2 of {estimand} ",
+        out += [", " if out else "", f"I\u00b2 of {estimand_label(estimand)} ",
                 w.number(rows["i2"].iloc[0], 1, 100.0, key=f"meta.{estimand}.i2", hide=small.get(estimand, False)),
                 "" if small.get(estimand, False) else "%"]
     return tuple(out) or ("no estimand has two sites with an estimate",)

@@ -110,3 +110,11 @@ def test_reml_maximises_the_restricted_likelihood() -> None:
     assert reml_tau2(*_sets()["cox_alike"]) == 0.0
     with pytest.raises(ValueError, match="method"):
         random_effects(effect, variance, method="pm")
+
+
+def test_every_estimand_has_words() -> None:
+    from toh.analyses.meta import CURVE_ESTIMANDS, ESTIMANDS, estimand_label
+
+    for estimand in [*ESTIMANDS, *CURVE_ESTIMANDS]:
+        assert estimand_label(estimand) != estimand and "_" not in estimand_label(estimand)
+    assert estimand_label("resolution.cox.age_per_10") == "hazard ratio of resolution, age per 10 years"
