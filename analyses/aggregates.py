@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
 from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table
 from toh.analyses.meta import MetaAnalysis, meta_analyse
@@ -48,11 +49,12 @@ CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+/-]{0,39}")
 
 #: results.json key prefixes a pool estimates under ``toh analyze``'s keys (the rest of those
 #: keys need rows or one model over all rows: the unstratified log-rank and Gray's tests, the Cox
-#: model, ages, imaging findings, the claims check).  Beside them, ``meta.*`` (random-effects
-#: meta-analysis of the sites' estimates and Cox hazard ratios, :mod:`toh.analyses.meta`) and
-#: ``sites.*`` (each site's patients and own estimates; the tests stratified by site,
-#: :mod:`toh.analyses.stratified`).
-POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics")
+#: model, ages, imaging findings), the claims checked on those estimates among them.  Beside
+#: them, ``meta.*`` (random-effects meta-analysis of the sites' estimates and Cox hazard ratios,
+#: :mod:`toh.analyses.meta`) and ``sites.*`` (each site's patients and own estimates; the tests
+#: stratified by site, :mod:`toh.analyses.stratified`).
+POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics",
+                   "claims")
 
 
 def shared_options(options: AnalysisOptions) -> dict[str, Any]:
@@ -219,7 +221,22 @@ class PooledAnalysis:
         return out
 
     def headline(self) -> dict[str, float | int | str | None]:
-        """Headline numbers under ``toh analyze``'s keys, plus ``meta.*`` and ``sites.<name>.patients``."""
+        """Headline numbers under ``toh analyze``'s keys, plus ``meta.*``, ``sites.*`` and the
+        claims check on the pooled numbers (``claims.*``: a claim whose estimate the pool cannot
+        make is "not assessable", with the reason)."""
+        out = self.estimates()
+        out.update(blank_not_estimable(self.claims().headline(), {}))
+        return dict(sorted(out.items()))
+
+    def claims(self) -> ClaimsResult:
+        """The bundled claims checked against the pooled estimates."""
+        estimates = self.estimates()
+        reasons = {k[: -len(".not_estimable")]: str(v) for k, v in estimates.items() if k.endswith(".not_estimable")}
+        return check_claims([_Estimates(estimates, reasons)],
+                            absent=f"the pool does not estimate {{key}}: {NOT_POOLED_CLAIM}")
+
+    def estimates(self) -> dict[str, float | int | str | None]:
+        """The pooled estimates (:meth:`headline` without the claims)."""
         out: dict[str, Any] = {}
         overall = self.resolution["medians"].iloc[0]
         for key in ("n", "events", "median", "median_lower", "median_upper"):
@@ -262,6 +279,21 @@ class PooledAnalysis:
             elif row.p != row.p:
                 reasons[f"sites.gray.{row.outcome}.{row.variable}"] = NOT_COMPARED
         return dict(sorted(blank_not_estimable(out, reasons).items()))
+
+
+#: Why the pool lacks an estimate a claim needs.
+NOT_POOLED_CLAIM = "the sites' bundles carry counts, not the rows it needs"
+
+
+@dataclass(frozen=True)
+class _Estimates:
+    """Pooled estimates as :func:`toh.analyses.claims.check_claims` reads a result."""
+
+    values: Mapping[str, Any]
+    not_estimable: Mapping[str, str]
+
+    def headline(self) -> dict[str, Any]:
+        return dict(self.values)
 
 
 def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definitions,

@@ -159,19 +159,24 @@ def _value(headline: Mapping[str, Any], key: str) -> float:
     return math.nan if value is None or isinstance(value, str) else float(value)
 
 
-def _missing(claim: Claim, headline: Mapping[str, Any], bundled: str) -> str:
+#: Why a bundled claim cannot be assessed when this run's results lack one of its keys.
+NOT_IN_RUN = "this run does not estimate {key} (the analysis options leave it out)"
+
+
+def _missing(claim: Claim, headline: Mapping[str, Any], bundled: str, absent: str = NOT_IN_RUN) -> str:
     """'' when every results key of the claim is in this run's results; a reason otherwise (for a
-    bundled claim: the analysis options leave the key out); a ConfigError for a user's file."""
+    bundled claim: ``absent`` with the key); a ConfigError for a user's file."""
     for field, key in claim.keys().items():
         if key not in headline:
             if claim.file == bundled:
-                return f"this run does not estimate {key} (the analysis options leave it out)"
+                return absent.format(key=key)
             raise ConfigError(f"{claim.file}: claim {claim.id!r}: field {field!r}: the results key {key!r} is "
                               f"not among this run's results (see results.json and the README's list of keys)")
     return ""
 
 
-def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = None) -> ClaimsResult:
+def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = None,
+                 absent: str = NOT_IN_RUN) -> ClaimsResult:
     """Set each published claim beside the registry's estimate and give a :func:`verdict`.
 
     Parameters
@@ -181,6 +186,9 @@ def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = No
         are blank, with their reasons).
     claims
         The claims to check (:func:`toh.analyses.claimsfile.load_claims`; default the bundled file).
+    absent
+        Why a bundled claim is not assessable when the results lack one of its keys (``{key}``
+        is replaced by the key): the analysis options of one run, or what a pool cannot estimate.
 
     Returns
     -------
@@ -203,7 +211,7 @@ def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = No
     rows = []
     for claim in claims.claims:
         needs = (claim.estimate, claim.rule.events) if claim.rule.events else (claim.estimate,)
-        reason = _missing(claim, headline, bundled) or next(
+        reason = _missing(claim, headline, bundled, absent) or next(
             (r for r in (reason_for(key, reasons) for key in needs) if r), "")
         est, lo, hi = (math.nan,) * 3 if reason else (
             _value(headline, k) * claim.scale for k in (claim.estimate, claim.lower, claim.upper))

@@ -124,7 +124,9 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
     from toh.reports._fig_curves import cif_curves, km_resolution
     from toh.reports._fig_panels import radiographic_change
     from toh.reports._fig_shares import complications_shares, share_rows_height
-    from toh.reports.figure_names import CIF, COMPLICATIONS, RADIOGRAPHIC, km_resolution_name
+    from toh.reports._fig_claims import claims_container, claims_forest, claims_layout
+    from toh.reports.document import claims_for_figure
+    from toh.reports.figure_names import CIF, CLAIMS_FOREST, COMPLICATIONS, RADIOGRAPHIC, km_resolution_name
 
     hidden = hidden or {}
     width_in = figure_width(width)
@@ -135,6 +137,8 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
                         lambda fig: complications_shares(pooled.complications, fig.add_subplot(), min_cell=min_cell,
                                                          hidden=hidden.get(COMPLICATIONS, ()))),
     }
+    draws[CLAIMS_FOREST] = (claims_layout(view.claims.claims, width_in)[1], lambda fig: claims_forest(
+        claims_for_figure(view, min_cell, [c for c, _ in hidden.get(CLAIMS_FOREST, ())]), claims_container(fig)))
     curves = view.resolution.curves
     for s in dict.fromkeys(curves["stratum_var"]):
         n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from toh.analyses.claims import VERDICT_RULE
 from toh.analyses.meta import estimand_label
 from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.disclosure import total_of
@@ -237,8 +238,11 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
         f"(statsmodels' combine_effects, tau\u00b2 truncated at 0) and by REML (Fisher scoring, as metafor's rma), "
         f"with normal {level} intervals, the between-site variance tau\u00b2, I\u00b2 and Cochran's Q. A site "
         f"without a finite estimate (no event, every patient counted) is left out of that estimand.",
-        "Not pooled. Table 1, ages at onset, imaging findings, the Cox model over all patients and the claims "
-        "check need each patient's row, which no bundle carries.",
+        "Not pooled. Table 1, ages at onset, imaging findings and the Cox model over all patients need each "
+        "patient's row, which no bundle carries.",
+        "Claims. The published claims are checked against the pooled estimates with the rules of the single "
+        "report: " + VERDICT_RULE[0].lower() + VERDICT_RULE[1:] + " A claim whose estimate the pool cannot make is "
+        "not assessable, with the reason.",
         (f"Small counts. Counts of people from 1 to {min_cell - 1} are shown as <{min_cell}; the patients per site "
          f"add up to the pool's total, and the counts by stratum, at risk and of each share are audited together "
          f"as in the single-registry report, further counts hidden ('not shown') where a small one could be "

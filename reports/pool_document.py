@@ -35,13 +35,6 @@ NOT_POOLED = "Not pooled: "
 
 
 @dataclass(frozen=True)
-class _Claims:
-    """No claims check on pooled numbers: the claims table the section builders look up is empty."""
-
-    claims: pd.DataFrame
-
-
-@dataclass(frozen=True)
 class _Demographics:
     """The pooled shares; no ages (the bundles carry none), so no age histogram."""
 
@@ -54,7 +47,7 @@ class PooledView:
     """A :class:`toh.analyses.aggregates.PooledAnalysis` as the section builders of the
     single-registry report read a :class:`toh.analyses.run.CohortAnalysis`: the pooled results,
     a resolution result without Cox model (its log-rank tests stratified by site), Gray's tests
-    stratified by site, no claims and no ages."""
+    stratified by site, the claims checked on the pooled numbers, and no ages."""
 
     demographics: _Demographics
     radiographic: Any
@@ -62,7 +55,7 @@ class PooledView:
     recurrence: Any
     migration: Any
     complications: Any
-    claims: _Claims
+    claims: Any
     definitions: Any
     options: Any
     not_estimable: Mapping[str, str]
@@ -109,7 +102,7 @@ def pooled_view(pooled: PooledAnalysis) -> PooledView:
                                    pd.DataFrame({"group": pd.Series(dtype=str), "n": pd.Series(dtype=int)})),
         radiographic=pooled.radiographic, resolution=resolution,
         recurrence=by_site(pooled.recurrence, "recurrence"), migration=by_site(pooled.migration, "migration"),
-        complications=pooled.complications, claims=_Claims(pd.DataFrame(columns=["key"])),
+        complications=pooled.complications, claims=pooled.claims(),
         definitions=pooled.definitions, options=pooled.options, not_estimable=pool_reasons(results),
         results=results)
 
@@ -159,6 +152,7 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
     """
     from toh.reports._sections_analyses import complications_section, demographics_section, \
         radiographic_section, recurrence_migration_section
+    from toh.reports._sections_methods import claims_section
     from toh.reports._sections_resolution import resolution_section
     from toh.reports._sections_sites import pool_attrition_section, pool_data_section, pool_manifest_section, \
         pool_methods_section, sites_section
@@ -185,8 +179,7 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
                                           "by site"}),
             _estimable(complications_section(view, w), view),
             _not_pooled("imaging", "Imaging findings", f"the findings of each examination are rows, and {rows}"),
-            _not_pooled("claims", "Claims check", "this report does not check the published claims against "
-                        "pooled numbers yet; toh report does so for one registry"),
+            claims_section(view, w),
             pool_methods_section(pooled, bundles, min_cell),
             pool_manifest_section(bundles, settings or {}),
         )

@@ -150,9 +150,11 @@ def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) ->
     for words in ("Pooled exactly", "sufficient statistics", "Turnbull", "bootstrap", "stratified by site",
                   "DerSimonian-Laird", "REML", "tau²", "I²"):
         assert words in methods, words
-    for title in ("## Cohort description", "## Imaging findings", "## Claims check"):
+    for title in ("## Cohort description", "## Imaging findings"):
         body = md.split(title)[1].split("\n## ")[0]
         assert "Not pooled: " in body, title
+    claims = md.split("## Claims check")[1].split("\n## ")[0]  # checked on the pooled estimates
+    assert "Not pooled" not in claims and "figures/claims_forest.png" in claims and "consistent" in claims
     assert "Not pooled: the Cox model of resolution" in md and "Not pooled: ages at onset" in md
     attrition = pd.read_csv(out / "tables" / "report" / "attrition.csv")  # the sites' manifests added up
     manifests = [json.loads(zipfile.ZipFile(b).read("manifest.json"))["attrition"]
@@ -257,8 +259,10 @@ def test_the_pooled_document_quotes_the_pooled_headline(small_pool: tuple) -> No
     counts = [n for n in nums if n.kind == "count" and n.cell != TOTAL]
     assert all(not 0 < n.value < 5 for n in counts if not n.suppressed)
     said = {s.id: " ".join(str(f) for p in s.paragraphs for f in p if isinstance(f, str)) for s in doc.sections}
-    for section in ("cohort", "imaging", "claims"):
+    for section in ("cohort", "imaging"):
         assert said[section].startswith(NOT_POOLED) and len(said[section]) > len(NOT_POOLED) + 20
+    claims = next(s for s in doc.sections if s.id == "claims")
+    assert [t.name for t in claims.tables] == ["claims"] and [f.name for f in claims.figures] == ["claims_forest"]
     sites = next(s for s in doc.sections if s.id == "sites")
     assert {t.name for t in sites.tables} == {"sites_patients", "sites_meta_analysis", "sites_estimates"}
     assert {f.name for f in sites.figures} >= {"sites_forest_recurrence_rate", "sites_forest_resolution_unresolved_6m"}
