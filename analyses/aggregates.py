@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from toh.analyses.baseline import analyse_baseline
 from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
 from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table
@@ -40,7 +41,7 @@ from toh.cohort.errors import ConfigError
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["SiteAggregates", "PooledAnalysis", "site_aggregates", "pool", "pooled_analysis", "shared_options",
-           "CODE_PATTERN", "POOLED_PREFIXES"]
+           "CODE_PATTERN", "POOLED_PREFIXES", "BASELINE_COUNT_COLUMNS"]
 
 #: A treatment level leaves a site only when it looks like a code (letters, digits, ``_ - . + /``
 #: and spaces, at most 40 characters); other levels may be free text and are not written (their
@@ -55,6 +56,10 @@ CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+/-]{0,39}")
 #: stratified by site, :mod:`toh.analyses.stratified`).
 POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "complications", "demographics",
                    "claims")
+
+
+#: Columns of a site's (or a pool's) Table 1 counts.
+BASELINE_COUNT_COLUMNS = ["variable", "level", "kind", "column", "n", "denominator", "missing"]
 
 
 def shared_options(options: AnalysisOptions) -> dict[str, Any]:
@@ -96,6 +101,10 @@ class SiteAggregates:
     recurrence_strata, migration_strata
         ``stratum_var, stratum, time, censored, event, death``: the counts of ``recurrence`` and
         ``migration`` within each stratum level (for Gray's test stratified by site).
+    baseline
+        Table 1's counts (:data:`BASELINE_COUNT_COLUMNS`): patients per level of each
+        characteristic, its denominator and missing, overall and by sex; no median or quartile
+        (they are not sums, and they are values of the site's patients).
     """
 
     survival: pd.DataFrame
@@ -112,6 +121,7 @@ class SiteAggregates:
     cox_covariance: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COVARIANCE_COLUMNS))
     recurrence_strata: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STRATA_COUNT_COLUMNS))
     migration_strata: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STRATA_COUNT_COLUMNS))
+    baseline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BASELINE_COUNT_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by its member name in a bundle."""
@@ -119,7 +129,8 @@ class SiteAggregates:
                 "radiographic_intervals": self.intervals, "complications": self.complications,
                 "proportions": self.proportions, "migration_sites": self.migration_sites,
                 "cox_coefficients": self.cox, "cox_covariance": self.cox_covariance,
-                "recurrence_cif_strata": self.recurrence_strata, "migration_cif_strata": self.migration_strata}
+                "recurrence_cif_strata": self.recurrence_strata, "migration_cif_strata": self.migration_strata,
+                "baseline": self.baseline}
 
 
 def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = None,
@@ -140,7 +151,11 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
         coded_level = counts["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
         strata[outcome] = counts[(counts["stratum_var"] != "treatment") | coded_level].reset_index(drop=True)
     cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns)
+    baseline = analyse_baseline(cohort).table
+    free_text = (baseline["variable"] == "treatment") & ~baseline["level"].map(
+        lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
     return SiteAggregates(
+        baseline=baseline.loc[~free_text, BASELINE_COUNT_COLUMNS].reset_index(drop=True),
         cox=cox, cox_covariance=covariance, recurrence_strata=strata["recurrence"],
         migration_strata=strata["migration"],
         survival=survival, recurrence=incidence_counts(index, "recurrence"),
@@ -188,7 +203,22 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
         recurrence_strata=_summed([s.recurrence_strata for s in sites], ["stratum_var", "stratum", "time"],
                                   ["censored", "event", "death"]),
         migration_strata=_summed([s.migration_strata for s in sites], ["stratum_var", "stratum", "time"],
-                                 ["censored", "event", "death"]))
+                                 ["censored", "event", "death"]),
+        baseline=_baseline_summed([s.baseline for s in sites]))
+
+
+def _baseline_summed(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Table 1's counts added up: each level's patients summed over the sites that have it, and
+    each characteristic's denominator and missing summed over every site (a level one site never
+    saw is 0 there, but its patients still count in the denominator), rows in first-seen order."""
+    whole = pd.concat(frames, ignore_index=True)
+    if whole.empty:
+        return pd.DataFrame(columns=BASELINE_COUNT_COLUMNS)
+    keys = ["variable", "kind", "column"]
+    per_site = pd.concat([f.drop_duplicates(keys) for f in frames], ignore_index=True)
+    totals = per_site.groupby(keys, sort=False)[["denominator", "missing"]].sum().reset_index()
+    counts = whole.groupby(["variable", "level", "kind", "column"], sort=False)["n"].sum().reset_index()
+    return counts.merge(totals, on=keys, how="left")[BASELINE_COUNT_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -208,6 +238,7 @@ class PooledAnalysis:
     not_estimable: Mapping[str, str] = field(default_factory=dict)
     logrank: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOGRANK_COLUMNS))
     gray: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GRAY_COLUMNS))
+    baseline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BASELINE_COUNT_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every pooled table by name (the CSV names of ``toh analyze`` where the table is the same;
@@ -218,6 +249,7 @@ class PooledAnalysis:
         for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
             out.update({k: v for k, v in result.tables().items() if not k.endswith("_gray")})
         out["sites"] = pd.DataFrame(list(self.patients.items()), columns=["site", "patients"])
+        out["baseline"] = self.baseline
         return out
 
     def headline(self) -> dict[str, float | int | str | None]:
@@ -327,7 +359,7 @@ def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definition
                                                                       .loc["share_men", "x"]),
                                                    options.demographics.null_ratio, conf)},
         meta=meta_analyse(sites, per_year, conf),
-        patients={name: s.patients for name, s in sites.items()},
+        patients={name: s.patients for name, s in sites.items()}, baseline=total.baseline,
         definitions=definitions, options=options,
         logrank=logrank_by_site({name: s.survival for name, s in sites.items()}, options.resolution.strata),
         gray=pd.concat([gray_by_site({name: getattr(s, f"{outcome}_strata") for name, s in sites.items()}, outcome,

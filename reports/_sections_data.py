@@ -95,8 +95,9 @@ def _table_one_cell(entry: TableOneEntry, w: Writer, column: str) -> Text:
     return (Num(text, suppressed=True),) if entry.kind == "summary" and text == HIDDEN else (text,)
 
 
-def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
-    """Table 1 and the age distribution by sex; every count of Table 1 declared to the audit."""
+def cohort_section(baseline: BaselineResult, w: Writer, ages: bool = True) -> Section:
+    """Table 1 and the age distribution by sex; every count of Table 1 declared to the audit
+    (``ages`` False: the sentence leaves the median ages out, for counts without values)."""
     layout = table_one_layout(baseline, w.min_cell)
     for cell in layout.cells:
         if cell.fixed:
@@ -125,8 +126,8 @@ def cohort_section(baseline: BaselineResult, w: Writer) -> Section:
     split: Text = (((" (men: ", men, "; women: ", women, ")") if men.suppressed or women.suppressed
                     else (": ", men, " men and ", women, " women")))
     text: Text = (
-        "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients", *split,
-        ". The median age at onset was ", *age("M", "men"), "; ", *age("F", "women"), ".",
+        "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients", *split, ".",
+        *((" The median age at onset was ", *age("M", "men"), "; ", *age("F", "women"), ".") if ages else ()),
     )
     rows = []
     previous = None

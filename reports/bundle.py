@@ -25,9 +25,9 @@ from typing import Any
 from toh.cohort.errors import ConfigError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
-           "write_bundle", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
+           "write_bundle", "zip_bytes", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
 
-FORMAT, FORMAT_VERSION = "toh-bundle", 2
+FORMAT, FORMAT_VERSION = "toh-bundle", 3
 #: A site with fewer patients than this is refused (``toh bundle --min-patients``).
 DEFAULT_MIN_PATIENTS = 10
 MANIFEST = "manifest.json"
@@ -54,6 +54,9 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "cox_coefficients.json": ("cox_coefficients", "the site's Cox model of resolution: each term's log hazard ratio, "
                               "with the episodes and resolutions it was fitted on", ("n", "events")),
     "cox_covariance.json": ("cox_covariance", "the covariance matrix of those coefficients", ()),
+    "baseline.json": ("baseline", "Table 1: patients per level of each characteristic (age group, side, pregnancy "
+                      "status, trimester, treatment, bilateral presentation, resolved), its denominator and missing, "
+                      "overall and by sex; no median or quartile", ("n", "denominator", "missing")),
 }
 #: table -> (text columns, time columns in days, count columns, other finite numbers): what each
 #: member must hold
@@ -69,6 +72,7 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tup
     "migration_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
     "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events"), ("coef",)),
     "cox_covariance": (("term", "other"), (), (), ("covariance",)),
+    "baseline": (("variable", "level", "kind", "column"), (), ("n", "denominator", "missing"), ()),
 }
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment
 _RESERVED = ("logrank", "gray")  # results-key segments of the tests stratified by site
@@ -160,13 +164,25 @@ def write_bundle(members: dict[str, bytes], path: str | Path, inputs: tuple[Path
     if path.exists() and not path.is_dir() and not is_bundle(path):
         raise ConfigError(f"{path} exists and is not a toh bundle; it is left untouched: choose another --out file")
     with output_file(path, inputs=inputs, own_header="PK") as temporary:
-        with zipfile.ZipFile(temporary, "w") as archive:
-            for name, data in members.items():
-                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
+        Path(temporary).write_bytes(zip_bytes(members))
     return path
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """The bundle file of ``members``, in their order: a zip whose members are stored (not
+    compressed, so the bytes do not depend on the zlib of the machine) with a fixed time, so the
+    same members give the same bytes anywhere, and :func:`read_bundle` can refuse a file with
+    any byte changed, in a member or in the zip's own headers."""
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -253,13 +269,16 @@ def read_bundle(path: str | Path) -> Bundle:
             patients=int(manifest["patients"]), absent=frozenset(manifest["absent"]),
             withheld_levels=int(manifest["withheld_treatment_levels"]),
             recurrence_strata=tables["recurrence_cif_strata"], migration_strata=tables["migration_cif_strata"],
-            cox=tables["cox_coefficients"], cox_covariance=tables["cox_covariance"])
+            cox=tables["cox_coefficients"], cox_covariance=tables["cox_covariance"], baseline=tables["baseline"])
         terms = list(aggregates.cox["term"])
         if sorted(zip(aggregates.cox_covariance["term"], aggregates.cox_covariance["other"])) != \
                 sorted((a, b) for a in terms for b in terms) or len(set(terms)) != len(terms):
             raise ValueError("cox_covariance does not hold one value per pair of the Cox terms")
     except (ValueError, KeyError, TypeError) as exc:
         raise _refuse(path, f"it is corrupt ({type(exc).__name__}: {exc})") from None
+    if path.read_bytes() != zip_bytes(members):  # a byte changed outside the members (the zip's own headers)
+        raise _refuse(path, "it was changed after it was written (its bytes are not those toh writes for its "
+                            "members)")
     return Bundle(path, manifest, aggregates)
 
 

@@ -56,6 +56,7 @@ class PooledView:
     migration: Any
     complications: Any
     claims: Any
+    baseline: Any
     definitions: Any
     options: Any
     not_estimable: Mapping[str, str]
@@ -84,6 +85,7 @@ def pooled_view(pooled: PooledAnalysis) -> PooledView:
     """The face of ``pooled`` that the single-registry section builders read."""
     import pandas as pd
 
+    from toh.analyses.baseline import BASELINE_COLUMNS, BaselineResult
     from toh.analyses.resolution import ResolutionResult
 
     results = pooled.headline()
@@ -103,6 +105,8 @@ def pooled_view(pooled: PooledAnalysis) -> PooledView:
         radiographic=pooled.radiographic, resolution=resolution,
         recurrence=by_site(pooled.recurrence, "recurrence"), migration=by_site(pooled.migration, "migration"),
         complications=pooled.complications, claims=pooled.claims(),
+        baseline=BaselineResult(pooled.baseline.assign(median=float("nan"), q1=float("nan"), q3=float("nan"))
+                                [BASELINE_COLUMNS]),
         definitions=pooled.definitions, options=pooled.options, not_estimable=pool_reasons(results),
         results=results)
 
@@ -152,6 +156,7 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
     """
     from toh.reports._sections_analyses import complications_section, demographics_section, \
         radiographic_section, recurrence_migration_section
+    from toh.reports._sections_data import cohort_section
     from toh.reports._sections_methods import claims_section
     from toh.reports._sections_resolution import resolution_section
     from toh.reports._sections_sites import pool_attrition_section, pool_data_section, pool_manifest_section, \
@@ -165,8 +170,8 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
             pool_data_section(bundles, w),
             sites_section(pooled, bundles, w),
             pool_attrition_section(bundles, w, pooled.definitions.index_joint),
-            _not_pooled("cohort", "Cohort description", f"Table 1 needs each patient's age, dates and categories "
-                        f"and {rows}; the shares the bundles count are in the next section"),
+            _with(cohort_section(view.baseline, w, ages=False), NOT_POOLED + "the medians [IQR] of age at onset "
+                  f"and of follow-up: {rows} and no values, so Table 1 shows the counts added up over the sites."),
             _with(demographics_section(view, w), NOT_POOLED + "ages at onset (their distribution by sex and the age "
                   "histogram): the bundles carry only the count of men aged 40 to 55, no age."),
             _estimable(radiographic_section(view, w), view),

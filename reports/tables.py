@@ -58,6 +58,11 @@ def format_estimate(estimate: float, lower: float, upper: float, digits: int = 2
     return f"{_number(estimate * scale, digits)} ({_number(lower * scale, digits)} to {_number(upper * scale, digits)})"
 
 
+#: A median [IQR] of values that were never gathered in one place (a pool: the sites' bundles
+#: carry counts, no values).
+NOT_SUMMARISED = "not pooled"
+
+
 @dataclass(frozen=True)
 class TableOneEntry:
     """One cell of Table 1 before suppression: a count "n (%)" with its audit cell, a summary
@@ -159,7 +164,8 @@ def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLay
                     continue
                 row = group[(group["column"] == c) & (group["level"] == lv)].iloc[0]
                 if row["kind"] == "continuous":
-                    summary = f"{row['median']:.1f} [{row['q1']:.1f}, {row['q3']:.1f}]" if row["n"] else "NA"
+                    summary = ("NA" if not row["n"] else NOT_SUMMARISED if row["median"] != row["median"]
+                               else f"{row['median']:.1f} [{row['q1']:.1f}, {row['q3']:.1f}]")
                     entries.append(TableOneEntry("summary", n=float(row["n"]), summary=summary))
                 else:
                     entries.append(TableOneEntry("count", counted[c][lv], float(row["n"]), float(row["denominator"])))

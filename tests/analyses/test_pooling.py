@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from pooling_helpers import differences, write_sites
 from toh.analyses._cif import cumulative_incidence, cumulative_incidence_counts
 from toh.analyses._km import kaplan_meier, kaplan_meier_counts
-from toh.analyses.aggregates import POOLED_PREFIXES, pooled_analysis, site_aggregates
+from toh.analyses.baseline import analyse_baseline
+from toh.analyses.aggregates import BASELINE_COUNT_COLUMNS, POOLED_PREFIXES, pooled_analysis, site_aggregates
 from toh.analyses.pipeline import derive_export
 from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, analyse_cohort
@@ -77,10 +78,16 @@ def test_pooled_estimates_equal_the_concatenated_rows(split, unit: str) -> None:
     # and every table, strata included
     tables = reference.tables()
     for name, table in pooled.tables().items():
-        if name in ("sites", "sites_logrank", "sites_gray", "meta_analysis", "meta_sites"):
+        if name in ("sites", "sites_logrank", "sites_gray", "meta_analysis", "meta_sites", "baseline"):
             continue
         pd.testing.assert_frame_equal(table.reset_index(drop=True), tables[name].reset_index(drop=True),
                                       check_dtype=False, check_exact=False, rtol=0, atol=TOL, obj=name)
+    # Table 1's counts (no medians leave a site): the same cells as the concatenated Table 1's
+    keys = ["variable", "level", "kind", "column"]
+    expected = reference.baseline.table[BASELINE_COUNT_COLUMNS].sort_values(keys).reset_index(drop=True)
+    got = pooled.baseline.sort_values(keys).reset_index(drop=True)
+    assert len(got) == len(expected) > 30
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj="baseline")
 
 
 def test_times_are_coarsened_up_and_intervals_widened() -> None:
@@ -177,6 +184,10 @@ def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int],
     head = pooled.headline()
     worst, odd = differences(head, references[unit])
     assert not odd and worst <= TOL, (worst, odd[:5])
+    keys = ["variable", "level", "kind", "column"]  # Table 1's counts: a level a site lacks is 0 there
+    table1 = analyse_baseline(coarsen_cohort(whole, unit)).table[BASELINE_COUNT_COLUMNS]
+    pd.testing.assert_frame_equal(pooled.baseline.sort_values(keys).reset_index(drop=True),
+                                  table1.sort_values(keys).reset_index(drop=True), check_dtype=False)
     coarse = coarsen_cohort(whole, unit).index
     for outcome in ("recurrence", "migration"):
         expected = _stratified_gray(coarse, labels_array.astype(str), outcome, "sex")

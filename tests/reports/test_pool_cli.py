@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from toh.reports.bundle import MEMBERS
 from click.testing import CliRunner
 
 from pooling_helpers import differences, write_sites
@@ -86,7 +88,7 @@ def test_a_bundle_holds_no_identifier_date_or_free_text(sites: dict) -> None:
         forbidden |= set(getattr(registry, table)[column].astype(str))
     for bundle in _bundles(sites):
         with zipfile.ZipFile(bundle) as archive:
-            assert sorted(archive.namelist())[0] == "complications.json"
+            assert set(archive.namelist()) == set(MEMBERS) | {"manifest.json"}  # baseline.json too: free text withheld
             for name in archive.namelist():
                 text = archive.read(name).decode("utf-8")
                 assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", text), name
@@ -135,12 +137,13 @@ def test_a_file_that_is_not_a_bundle_is_not_overwritten(sites: dict, tmp_path: P
 
 
 def _rewrite(source: Path, target: Path, change) -> Path:
-    """Copy a bundle member by member through ``change(name, bytes) -> bytes | None`` (None drops it)."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
-        for name in old.namelist():
-            data = change(name, old.read(name))
-            if data is not None:
-                new.writestr(name, data)
+    """Copy a bundle member by member through ``change(name, bytes) -> bytes | None`` (None drops
+    it), written as toh writes a bundle (so only the change itself can be refused)."""
+    from toh.reports.bundle import zip_bytes
+
+    with zipfile.ZipFile(source) as old:
+        members = {name: change(name, old.read(name)) for name in old.namelist()}
+    target.write_bytes(zip_bytes({name: data for name, data in members.items() if data is not None}))
     return target
 
 
@@ -194,10 +197,10 @@ def _remanifest(source: Path, target: Path, edit) -> Path:
 
 
 def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
-    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=3))
-    _refused([newer], tmp_path, "format version 3")
-    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=1))
-    _refused([older], tmp_path, "format version 1")
+    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=4))
+    _refused([newer], tmp_path, "format version 4")
+    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=2))
+    _refused([older], tmp_path, "format version 2")
     _refused([sites["site0"], sites["site0"]], tmp_path, "site site0 comes twice")
     copy = _remanifest(sites["site0"], tmp_path / "copy.tohb", lambda m: None)
     _refused([sites["site0"], copy], tmp_path, "comes twice")
@@ -282,3 +285,16 @@ def test_a_well_hashed_bundle_with_bad_counts_is_refused(sites: dict, tmp_path: 
     good = _remanifest(bad, tmp_path / "bad.tohb", lambda m: m["members"].update(
         {"migration_sites.json": hashlib.sha256(members["migration_sites.json"]).hexdigest()}))
     _refused([good], tmp_path, "migration_sites.n holds a missing, negative or infinite value")
+
+
+def test_a_byte_changed_in_the_zip_headers_is_refused(sites: dict, tmp_path: Path) -> None:
+    """A byte outside every member (a member's date in its zip header: no hash covers it and
+    zip readers ignore it) is still a changed bundle: the file must be what toh writes."""
+    raw = bytearray(sites["site0"].read_bytes())
+    assert raw[:4] == b"PK\x03\x04"
+    raw[10] ^= 0x01  # the first local header's modification time
+    touched = tmp_path / "touched.tohb"
+    touched.write_bytes(bytes(raw))
+    with zipfile.ZipFile(touched) as archive:  # every member still reads back unchanged
+        assert archive.testzip() is None
+    _refused([touched, sites["site1"]], tmp_path, "its bytes are not those toh writes")

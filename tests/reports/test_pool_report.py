@@ -153,6 +153,8 @@ def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) ->
     for title in ("## Cohort description", "## Imaging findings"):
         body = md.split(title)[1].split("\n## ")[0]
         assert "Not pooled: " in body, title
+    table1 = md.split("## Cohort description")[1].split("\n## ")[0]  # the sites' counts added up
+    assert "Table 1." in table1 and "| Age at onset, years, median \\[IQR\\] |  | not pooled |" in table1
     claims = md.split("## Claims check")[1].split("\n## ")[0]  # checked on the pooled estimates
     assert "Not pooled" not in claims and "figures/claims_forest.png" in claims and "consistent" in claims
     assert "Not pooled: the Cox model of resolution" in md and "Not pooled: ages at onset" in md
@@ -259,8 +261,10 @@ def test_the_pooled_document_quotes_the_pooled_headline(small_pool: tuple) -> No
     counts = [n for n in nums if n.kind == "count" and n.cell != TOTAL]
     assert all(not 0 < n.value < 5 for n in counts if not n.suppressed)
     said = {s.id: " ".join(str(f) for p in s.paragraphs for f in p if isinstance(f, str)) for s in doc.sections}
-    for section in ("cohort", "imaging"):
-        assert said[section].startswith(NOT_POOLED) and len(said[section]) > len(NOT_POOLED) + 20
+    assert said["imaging"].startswith(NOT_POOLED) and len(said["imaging"]) > len(NOT_POOLED) + 20
+    assert NOT_POOLED + "the medians [IQR] of age at onset" in said["cohort"]  # Table 1 of summed counts
+    cohort = next(s for s in doc.sections if s.id == "cohort")
+    assert [t.name for t in cohort.tables] == ["table1"]
     claims = next(s for s in doc.sections if s.id == "claims")
     assert [t.name for t in claims.tables] == ["claims"] and [f.name for f in claims.figures] == ["claims_forest"]
     sites = next(s for s in doc.sections if s.id == "sites")
