@@ -37,6 +37,9 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# this script's folder comes first on sys.path, where this file would shadow the standard
+# library's ``profile`` module, which ``cProfile`` imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 #: (label, modules) imported first and timed, per command
 IMPORTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {

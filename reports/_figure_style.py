@@ -203,7 +203,7 @@ def new_figure(width_in: float, height_in: float, *, pyplot: bool = False) -> Fi
     return fig
 
 
-def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS, *, drawn: bool = False) -> list[Path]:
     """Write ``fig`` as ``stem.<format>`` for each format, with identical bytes on every run.
 
     Call it inside :func:`figure_style` (the hash salt, fonts and dpi are read at save time).
@@ -216,6 +216,10 @@ def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> li
         Path without suffix.
     formats
         Any of ``png``, ``svg``, ``pdf``.
+    drawn
+        The Agg canvas holds the finished figure drawn at :data:`DPI`
+        (:func:`toh.reports._fig_common.lay_out_once`): the PNG is written from it, as
+        ``savefig`` would write it, without drawing the figure again.
 
     Returns
     -------
@@ -227,6 +231,12 @@ def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> li
         if fmt not in METADATA:
             raise ValueError(f"unknown figure format {fmt!r}; choose from {', '.join(FORMATS)}")
         path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+        if fmt == "png" and drawn:
+            from matplotlib.image import imsave
+
+            # what savefig's Agg canvas does after drawing (FigureCanvasAgg.print_png)
+            imsave(path, fig.canvas.buffer_rgba(), format="png", origin="upper", dpi=DPI, metadata=METADATA[fmt])
+        else:
+            fig.savefig(path, format=fmt, dpi=DPI, metadata=METADATA[fmt])
         paths.append(path)
     return paths

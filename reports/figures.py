@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toh.reports._fig_claims import claims_container, claims_forest, claims_layout
-from toh.reports._fig_common import legends_within_figure
+from toh.reports._fig_common import lay_out_once
 from toh.reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
 from toh.reports._fig_panels import age_by_sex, radiographic_change
 from toh.reports._fig_shares import complications_shares, imaging_findings, share_rows_height
@@ -152,7 +152,7 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
         with figure_style():
             fig = new_figure(width_in, height)
             draw(fig)
-            legends_within_figure(fig)
-            written += save_figure(fig, out / stem, formats)
+            lay_out_once(fig)
+            written += save_figure(fig, out / stem, formats, drawn=True)
             fig.clear()
     return written

@@ -291,6 +291,25 @@ def test_double_width_and_bad_options(analysis: CohortAnalysis, tmp_path: Path) 
         write_figures(analysis, tmp_path / "bad", width="triple")
 
 
+def test_a_png_written_from_the_drawn_canvas_equals_savefig(analysis: CohortAnalysis, tmp_path: Path) -> None:
+    """write_figures draws each figure once and writes the PNG from the canvas: the bytes are
+    those savefig writes for the same (frozen) layout."""
+    from toh.reports._fig_common import lay_out_once
+    from toh.reports._figure_style import figure_style, save_figure
+    from toh.reports.figures import _specs
+
+    stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
+    with figure_style():
+        fig = new_figure(figure_width("single"), height)
+        draw(fig)
+        lay_out_once(fig)
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        [drawn] = save_figure(fig, tmp_path / "a" / stem, ("png",), drawn=True)
+        [saved] = save_figure(fig, tmp_path / "b" / stem, ("png",))
+    assert drawn.read_bytes() == saved.read_bytes()
+
+
 def test_importing_the_figures_module_does_not_import_matplotlib() -> None:
     code = ("import sys, reports.figures; heavy = [m for m in ('matplotlib', 'seaborn') if m in sys.modules]; "
             "print(heavy); sys.exit(1 if heavy else 0)")
@@ -305,7 +324,7 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
     from matplotlib.axes import Axes
     from matplotlib.text import Text
 
-    from toh.reports._fig_common import legends_within_figure
+    from toh.reports._fig_common import lay_out_once
     from toh.reports._figure_style import figure_style, figure_width, new_figure
     from toh.reports.figures import _specs
 
@@ -315,8 +334,7 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
         with figure_style():
             fig = new_figure(inches, height)
             draw(fig)
-            legends_within_figure(fig)
-            fig.canvas.draw()
+            lay_out_once(fig)  # as write_figures lays it out (at 300 dpi, once, then frozen)
             renderer = fig.canvas.get_renderer()
             undrawn, drawn = set(), set()
             for ax in fig.findobj(Axes):
