@@ -292,11 +292,14 @@ def test_double_width_and_bad_options(analysis: CohortAnalysis, tmp_path: Path) 
         write_figures(analysis, tmp_path / "bad", width="triple")
 
 
-def test_a_png_written_from_the_drawn_canvas_equals_savefig(analysis: CohortAnalysis, tmp_path: Path) -> None:
-    """write_figures draws each figure once and writes the PNG from the canvas: the bytes are
-    those savefig writes for the same (frozen) layout."""
+def test_a_png_written_from_the_drawn_canvas_has_savefigs_pixels(analysis: CohortAnalysis, tmp_path: Path) -> None:
+    """write_figures draws each figure once and writes the PNG (RGB) from the canvas: the pixels
+    are those savefig writes for the same (frozen) layout, whose alpha is opaque everywhere."""
+    import numpy as np
+    from PIL import Image
+
     from toh.reports._fig_common import lay_out_once
-    from toh.reports._figure_style import figure_style, save_figure
+    from toh.reports._figure_style import DPI, figure_style, save_figure
     from toh.reports.figures import _specs
 
     stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
@@ -304,11 +307,14 @@ def test_a_png_written_from_the_drawn_canvas_equals_savefig(analysis: CohortAnal
         fig = new_figure(figure_width("single"), height)
         draw(fig)
         lay_out_once(fig)
-        (tmp_path / "a").mkdir()
-        (tmp_path / "b").mkdir()
-        [drawn] = save_figure(fig, tmp_path / "a" / stem, ("png",), drawn=True)
-        [saved] = save_figure(fig, tmp_path / "b" / stem, ("png",))
-    assert drawn.read_bytes() == saved.read_bytes()
+        [drawn] = save_figure(fig, tmp_path / stem, ("png",), drawn=True)
+        fig.savefig(tmp_path / "saved.png", format="png", dpi=DPI)
+    with Image.open(drawn) as ours, Image.open(tmp_path / "saved.png") as theirs:
+        assert ours.mode == "RGB" and theirs.mode == "RGBA"
+        assert ours.info["dpi"] == pytest.approx((DPI, DPI), abs=0.01)
+        saved = np.asarray(theirs)
+        assert (saved[..., 3] == 255).all()
+        assert np.array_equal(np.asarray(ours), saved[..., :3])
 
 
 def test_importing_the_figures_module_does_not_import_matplotlib() -> None:
