@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toh.analyses.result import SummaryDisplay, ci_columns
 
@@ -78,6 +77,7 @@ class CIFCurve(SummaryDisplay):
 
 def _interval(est: np.ndarray, var: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
     """F^exp(+-z se / (F log F)); NaN where F is 0 or 1."""
+    from scipy.stats import norm
     z = norm.ppf(1 - (1 - conf) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         inside = (est > 0) & (est < 1)

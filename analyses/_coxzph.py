@@ -13,7 +13,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import chi2
 
 from toh.cohort.errors import StatisticalWarning
 
@@ -97,6 +96,7 @@ def cox_zph(
     -------
     list of (term, chisq, df, p), the last being ("GLOBAL", ...).
     """
+    from scipy.stats import chi2
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
     x = np.asarray(x, float)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import beta, binomtest, chi2, gamma, norm
 
 __all__ = ["clopper_pearson", "wilson", "binomial_test", "poisson_rate", "risk_ratio", "score_test"]
 
@@ -24,6 +23,7 @@ def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, f
     absolute tolerance, which loses every digit for proportions near 0 (at x = 1 of 1e11 it gave
     a lower limit of 0 where R gives 2.53e-13).
     """
+    from scipy.stats import beta
     if n == 0:
         return math.nan, math.nan, math.nan
     x, n = int(x), int(n)
@@ -35,6 +35,7 @@ def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, f
 
 def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, float]:
     """Proportion x/n with the Wilson score interval (no continuity correction)."""
+    from scipy.stats import binomtest
     if n == 0:
         return math.nan, math.nan, math.nan
     ci = binomtest(int(x), int(n)).proportion_ci(confidence_level=conf, method="wilson")
@@ -43,11 +44,13 @@ def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float, float]:
 
 def binomial_test(x: int, n: int, p: float) -> float:
     """Two-sided exact binomial test of proportion ``p`` (R ``binom.test``'s p-value)."""
+    from scipy.stats import binomtest
     return float(binomtest(int(x), int(n), p).pvalue) if n else math.nan
 
 
 def score_test(x: int, n: int, p: float) -> float:
     """Two-sided score (chi-square) test of proportion ``p`` (R ``prop.test(correct = FALSE)``)."""
+    from scipy.stats import chi2
     if n == 0:
         return math.nan
     stat = (x - n * p) ** 2 / (n * p * (1 - p))
@@ -59,6 +62,7 @@ def poisson_rate(events: int, person_time: float, conf: float = 0.95, per: float
 
     lower = qgamma(a/2, k) / T (0 when k = 0), upper = qgamma(1 - a/2, k + 1) / T.
     """
+    from scipy.stats import gamma
     if person_time <= 0:
         return math.nan, math.nan, math.nan
     a = 1 - conf
@@ -72,6 +76,7 @@ def risk_ratio(x1: int, n1: int, x0: int, n0: int, conf: float = 0.95) -> tuple[
 
     NaN interval where a group has no events (the log scale breaks down) or no patients.
     """
+    from scipy.stats import norm
     if n1 == 0 or n0 == 0 or x0 == 0:
         return math.nan, math.nan, math.nan
     rr = (x1 / n1) / (x0 / n0)

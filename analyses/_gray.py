@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from toh.analyses.result import SummaryDisplay
 
@@ -172,6 +171,7 @@ def gray_test_counts(strata: list[tuple[np.ndarray, np.ndarray, np.ndarray]], gr
                      cause: int = 1, rho: float = 0.0) -> GrayTest:
     """:func:`gray_test` from counts: for each stratum, matrices (distinct times in increasing
     order x ``groups``) of the cause's events, competing events and patients at risk (time >= t)."""
+    from scipy.stats import chi2
     k = len(groups)
     if k < 2:
         raise ValueError("Gray's test needs at least two groups")

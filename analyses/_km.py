@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toh.analyses.result import SummaryDisplay, ci_columns
 
@@ -182,6 +181,7 @@ def kaplan_meier_counts(time: np.ndarray, n_event: np.ndarray, n_censor: np.ndar
     -------
     KMCurve
     """
+    from scipy.stats import norm
     times = np.asarray(time, dtype=float)
     d = np.asarray(n_event, dtype=float)
     censored = np.asarray(n_censor, dtype=float)

@@ -14,8 +14,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import log1p
 
 from toh.cohort.errors import StatisticalWarning
 
@@ -48,6 +46,8 @@ class WeibullFit:
 
 
 def _loglik(params: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> float:
+    from scipy.special import log1p
+
     mu, log_sigma = params
     sigma = np.exp(log_sigma)
     with np.errstate(divide="ignore", over="ignore"):  # overflow to inf is the correct limit here
@@ -68,6 +68,8 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 def fit_weibull_interval(lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None = None) -> WeibullFit:
     """Maximum-likelihood Weibull fit to intervals (lo, hi], each row standing for ``weights``
     observations (whole numbers; default 1 each)."""
+    from scipy.optimize import minimize  # imported here: the bootstrap's workers fork before this fit
+
     lo = np.asarray(lo, dtype=float)
     hi = np.asarray(hi, dtype=float)
     w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toh.analyses._coxzph import cox_zph
 from toh.analyses.levels import fold_levels
@@ -187,6 +186,7 @@ def _fit(data: pd.DataFrame, conf: float, strata: list[str],
     baseline hazard): coef, se, hr, limits, z, p per column; None, with a caution, when it cannot
     be fitted.  A ``covariance`` dict receives the coefficients' covariance matrix (columns x
     columns) under ``"matrix"``."""
+    from scipy.stats import norm
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 

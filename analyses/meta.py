@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._km import kaplan_meier_counts
@@ -186,7 +185,7 @@ def random_effects(effect: np.ndarray, variance: np.ndarray, conf: float = 0.95,
         its p-value q_p (chi-square, k - 1 df), k.  Equal to ``metafor::rma(yi, vi, method =
         "DL" / "REML")`` (tests/analyses/test_meta.py).
     """
-    from scipy.stats import norm
+    from scipy.stats import chi2, norm
 
     effect, variance = np.asarray(effect, float), np.asarray(variance, float)
     if method not in ("dl", "reml"):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toh.analyses._bootstrap import PendingDraws, start_bootstrap_cdf
 from toh.analyses.result import AnalysisResult, clean_number
@@ -200,6 +199,7 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
 def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, times: np.ndarray,
               counts: pd.DataFrame, options: RadiographicOptions, conf: float) -> RadiographicResult:
     """The result tables from the two fits and the bootstrap draws (None: no draws)."""
+    from scipy.stats import norm
     est = fit.cdf(times)
     if boot is not None:
         a = (1 - conf) / 2

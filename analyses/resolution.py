@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toh.analyses.cox import BUILTIN_COVARIATES, CATEGORICAL_COVARIATES, fit_cox_models
 from toh.analyses._checks import horizons
@@ -218,6 +217,7 @@ def curve_tables(counts: pd.DataFrame, options: ResolutionOptions, days_per_year
     """Medians, landmarks, restricted means and curves from :func:`survival_counts` (one
     cohort's, or counts summed over sites): "all" first, then each stratum variable of
     ``options`` with its levels sorted."""
+    from scipy.stats import norm
     month = days_per_year / 12
     z = norm.ppf(1 - (1 - conf) / 2)
     medians, landmarks, rmsts, curves = [], [], [], []

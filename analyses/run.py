@@ -134,10 +134,12 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     """
     options = options or AnalysisOptions()
     claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
-    demographics = analyse_demographics(cohort, options.demographics)
-    # the radiographic bootstrap's draws run in a pool while this process does the other analyses
+    # the radiographic bootstrap's draws run in a pool while this process does the other analyses;
+    # the pool starts first, before this process imports scipy.stats and lifelines (about 1 s),
+    # which the workers do not need and which then overlap with their draws
     pending = start_radiographic(cohort, options.radiographic)
     try:
+        demographics = analyse_demographics(cohort, options.demographics)
         resolution = analyse_resolution(cohort, options.resolution)
         recurrence = analyse_recurrence(cohort, options.recurrence)
         migration = analyse_migration(cohort, options.migration)

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from toh.analyses._gray import gray_test_counts
 from toh.analyses._second_episode import GRAY_COLUMNS
@@ -69,6 +68,7 @@ def logrank_counts(strata: Sequence[pd.DataFrame]) -> tuple[float, int, float, t
         df 0 with fewer than two such groups; NaN when no stratum has two of them at risk
         together (a singular variance: R's survdiff stops with an error there).
     """
+    from scipy.stats import chi2
     groups = sorted({str(s) for t in strata for s in t["stratum"]})
     k = len(groups)
     observed, expected, variance = np.zeros(k), np.zeros(k), np.zeros((k, k))

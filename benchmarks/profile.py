@@ -37,6 +37,9 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# this script's folder comes first on sys.path, where this file would shadow the standard
+# library's ``profile`` module, which ``cProfile`` imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 #: (label, modules) imported first and timed, per command
 IMPORTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -44,8 +47,8 @@ IMPORTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("import click, toh cli", ("toh.reports.cli",)),
         ("import pandas", ("pandas",)),
         ("import pandera, schemas", ("toh.cohort.validate",)),
-        ("import scipy.stats", ("scipy.stats",)),
-        ("import lifelines", ("lifelines",)),
+        # scipy.stats and lifelines are imported by the analyses that use them (after the
+        # bootstrap's workers have started): their cost is in those steps
         ("import toh analyses", ("toh.analyses.pipeline", "toh.analyses.run", "toh.reports.results",
                                  "toh.cohort.derive")),
     ],

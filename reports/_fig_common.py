@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["step_xy", "nice_ticks", "at_risk", "count_text", "suppressed", "slug", "draw_step_band",
-           "at_risk_rows", "days_per", "new_axes", "percent_axis", "DAYS_PER_YEAR", "SINGLE_IN", "HIDDEN_AT_RISK",
+           "at_risk_rows", "days_per", "legends_within_figure", "lay_out_once", "new_axes", "percent_axis", "DAYS_PER_YEAR", "SINGLE_IN", "HIDDEN_AT_RISK",
            "NOT_DRAWN"]
 
 DAYS_PER_YEAR = 365.25  # docs/definitions.md; a result that records its own day counts overrides it (days_per)
@@ -40,18 +40,34 @@ def new_axes(ax: Axes | None, height_in: float, width_in: float = SINGLE_IN) -> 
     return new_figure(width_in, height_in, pyplot=True).add_subplot()
 
 
-def legends_within_figure(fig: Figure) -> None:
+def legends_within_figure(fig: Figure, *, laid_out: bool = False) -> bool:
     """Shorten the longest entries of any legend that reaches past the figure's edge (ending
     them in "…") until it fits: a long label from the export (a free-text treatment) cannot push
-    a legend off the canvas.  Call when the figure is laid out, just before saving."""
+    a legend off the canvas.  Call when the figure is laid out, just before saving.
+
+    Parameters
+    ----------
+    fig
+        The figure, drawn on the Agg canvas.
+    laid_out
+        The figure was just drawn (:func:`lay_out_once` draws it): its layout is not computed again
+        unless a legend is shortened.
+
+    Returns
+    -------
+    bool
+        Whether a legend entry was shortened (the figure was then laid out again).
+    """
     import warnings
 
     from matplotlib.legend import Legend
 
     renderer = fig.canvas.get_renderer()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        fig.draw_without_rendering()  # lay the figure out first: a legend's place depends on it
+    if not laid_out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            fig.draw_without_rendering()  # lay the figure out first: a legend's place depends on it
+    shortened = False
     for legend in fig.findobj(Legend):
         texts = [t for t in legend.get_texts() if t.get_text()]
         for _ in range(500):
@@ -63,9 +79,29 @@ def legends_within_figure(fig: Figure) -> None:
             if len(text) <= 4:
                 break
             longest.set_text(text[:-1].rstrip() + "\u2026")
+            shortened = True
             with warnings.catch_warnings():  # an intermediate layout may not fit; the last one does
                 warnings.simplefilter("ignore", UserWarning)
                 fig.draw_without_rendering()  # the legend's box follows its texts only when laid out again
+    return shortened
+
+
+def lay_out_once(fig: Figure) -> None:
+    """Draw ``fig`` on its Agg canvas at the raster resolution, fit its legends
+    (:func:`legends_within_figure`), then freeze the layout.
+
+    The constrained layout (which measures every text) is then computed once, or again only when
+    a legend was shortened, instead of once more for every file written; the canvas holds the
+    drawing at :data:`toh.reports._figure_style.DPI`, which :func:`~toh.reports._figure_style.save_figure`
+    (``drawn=True``) writes as the PNG without drawing it again.
+    """
+    from toh.reports._figure_style import DPI
+
+    fig.set_dpi(DPI)
+    fig.canvas.draw()
+    if legends_within_figure(fig, laid_out=True):
+        fig.canvas.draw()
+    fig.set_layout_engine("none")  # keeps the positions just computed
 
 
 def slug(text: str) -> str:

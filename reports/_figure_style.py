@@ -203,7 +203,7 @@ def new_figure(width_in: float, height_in: float, *, pyplot: bool = False) -> Fi
     return fig
 
 
-def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS, *, drawn: bool = False) -> list[Path]:
     """Write ``fig`` as ``stem.<format>`` for each format, with identical bytes on every run.
 
     Call it inside :func:`figure_style` (the hash salt, fonts and dpi are read at save time).
@@ -216,17 +216,43 @@ def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> li
         Path without suffix.
     formats
         Any of ``png``, ``svg``, ``pdf``.
+    drawn
+        The Agg canvas holds the finished figure drawn at :data:`DPI`
+        (:func:`toh.reports._fig_common.lay_out_once`): the PNG is written from it without
+        drawing the figure again (otherwise the figure is first drawn at :data:`DPI`).
 
     Returns
     -------
     list[Path]
         The files written, in the order of ``formats``.
+
+    Notes
+    -----
+    The PNG is 8-bit RGB without an alpha channel (the figure's background is opaque white), at
+    :data:`DPI`: the pixels ``savefig`` draws, stored as a PDF can embed them unchanged
+    (:func:`toh.reports.render_pdf.render_pdf` does).
     """
     paths = []
     for fmt in formats:
         if fmt not in METADATA:
             raise ValueError(f"unknown figure format {fmt!r}; choose from {', '.join(FORMATS)}")
         path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+        if fmt == "png":
+            if not drawn:
+                fig.set_dpi(DPI)
+                fig.canvas.draw()
+                drawn = True
+            _write_png(fig, path)
+        else:
+            fig.savefig(path, format=fmt, dpi=DPI, metadata=METADATA[fmt])
         paths.append(path)
     return paths
+
+
+def _write_png(fig: Figure, path: Path) -> None:
+    """The Agg canvas's pixels as an RGB PNG at :data:`DPI` (no text chunks: same bytes every run)."""
+    from PIL import Image
+
+    width, height = fig.canvas.get_width_height(physical=True)
+    rgba = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    rgba.convert("RGB").save(path, format="png", dpi=(DPI, DPI))

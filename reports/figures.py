@@ -27,15 +27,18 @@ figure (numbers at risk, group sizes, histogram bars) follow the project's small
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toh.reports._fig_claims import claims_container, claims_forest, claims_layout
-from toh.reports._fig_common import legends_within_figure
+from toh.reports._fig_common import lay_out_once
 from toh.reports._fig_curves import STRATUM_VARS, cif_curves, km_resolution
 from toh.reports._fig_panels import age_by_sex, radiographic_change
 from toh.reports._fig_shares import complications_shares, imaging_findings, share_rows_height
+from toh.reports._fig_workers import write_split
 from toh.reports._figure_style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -97,7 +100,7 @@ def figure_names(analysis: CohortAnalysis) -> list[str]:
 def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
                   width: str | float = "single", *, min_cell: int = 5,
                   hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
-                  only: Collection[str] | None = None) -> list[Path]:
+                  only: Collection[str] | None = None, workers: int | None = None) -> list[Path]:
     """Write every figure of a paper in each format, with identical bytes from run to run.
 
     Figures (file stems): ``km_resolution_all``, ``km_resolution_sex``,
@@ -126,6 +129,9 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     only
         The stems to write (the figures a report document shows: one whose every group is too
         small is not written at all); None writes every figure.
+    workers
+        Processes drawing the figures: 2 (the default on a machine of two or more cores) draws
+        every other figure in a forked worker; the files are the same whichever process draws.
 
     Returns
     -------
@@ -145,14 +151,19 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     width_in = figure_width(width)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for stem, height, draw in _specs(analysis, width_in, min_cell, hidden):
-        if only is not None and stem not in only:
-            continue
-        with figure_style():
-            fig = new_figure(width_in, height)
-            draw(fig)
-            legends_within_figure(fig)
-            written += save_figure(fig, out / stem, formats)
-            fig.clear()
+    jobs = [partial(_write_one, draw, width_in, height, out / stem, formats)
+            for stem, height, draw in _specs(analysis, width_in, min_cell, hidden) if only is None or stem in only]
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    return [path for paths in write_split(jobs, workers) for path in paths]
+
+
+def _write_one(draw: Callable[[Figure], object], width_in: float, height: float, stem: Path,
+               formats: tuple[str, ...]) -> list[Path]:
+    """Draw one figure, lay it out once (:func:`lay_out_once`) and write it in each format."""
+    with figure_style():
+        fig = new_figure(width_in, height)
+        draw(fig)
+        lay_out_once(fig)
+        written = save_figure(fig, stem, formats, drawn=True)
+        fig.clear()
     return written

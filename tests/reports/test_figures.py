@@ -43,7 +43,7 @@ def analysis() -> CohortAnalysis:
 @pytest.fixture(scope="module")
 def written(analysis: CohortAnalysis, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("figures") / "first"
-    return out, write_figures(analysis, out)
+    return out, write_figures(analysis, out, workers=2)  # every other figure drawn by a forked worker
 
 
 def _axes():
@@ -270,8 +270,9 @@ def test_write_figures_writes_every_figure_at_journal_size(analysis: CohortAnaly
 @pytest.mark.slow  # every figure drawn twice
 def test_two_runs_give_identical_bytes(analysis: CohortAnalysis, written: tuple[Path, list[Path]],
                                        tmp_path: Path) -> None:
+    """Also whichever process draws a figure: the first run split them over two, this one not."""
     out, first = written
-    second = write_figures(analysis, tmp_path / "second")
+    second = write_figures(analysis, tmp_path / "second", workers=1)
     assert [p.name for p in first] == [p.name for p in second]
     different = [p.name for p, q in zip(first, second) if p.read_bytes() != q.read_bytes()]
     assert not different
@@ -291,6 +292,31 @@ def test_double_width_and_bad_options(analysis: CohortAnalysis, tmp_path: Path) 
         write_figures(analysis, tmp_path / "bad", width="triple")
 
 
+def test_a_png_written_from_the_drawn_canvas_has_savefigs_pixels(analysis: CohortAnalysis, tmp_path: Path) -> None:
+    """write_figures draws each figure once and writes the PNG (RGB) from the canvas: the pixels
+    are those savefig writes for the same (frozen) layout, whose alpha is opaque everywhere."""
+    import numpy as np
+    from PIL import Image
+
+    from toh.reports._fig_common import lay_out_once
+    from toh.reports._figure_style import DPI, figure_style, save_figure
+    from toh.reports.figures import _specs
+
+    stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
+    with figure_style():
+        fig = new_figure(figure_width("single"), height)
+        draw(fig)
+        lay_out_once(fig)
+        [drawn] = save_figure(fig, tmp_path / stem, ("png",), drawn=True)
+        fig.savefig(tmp_path / "saved.png", format="png", dpi=DPI)
+    with Image.open(drawn) as ours, Image.open(tmp_path / "saved.png") as theirs:
+        assert ours.mode == "RGB" and theirs.mode == "RGBA"
+        assert ours.info["dpi"] == pytest.approx((DPI, DPI), abs=0.01)
+        saved = np.asarray(theirs)
+        assert (saved[..., 3] == 255).all()
+        assert np.array_equal(np.asarray(ours), saved[..., :3])
+
+
 def test_importing_the_figures_module_does_not_import_matplotlib() -> None:
     code = ("import sys, reports.figures; heavy = [m for m in ('matplotlib', 'seaborn') if m in sys.modules]; "
             "print(heavy); sys.exit(1 if heavy else 0)")
@@ -305,7 +331,7 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
     from matplotlib.axes import Axes
     from matplotlib.text import Text
 
-    from toh.reports._fig_common import legends_within_figure
+    from toh.reports._fig_common import lay_out_once
     from toh.reports._figure_style import figure_style, figure_width, new_figure
     from toh.reports.figures import _specs
 
@@ -315,8 +341,7 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
         with figure_style():
             fig = new_figure(inches, height)
             draw(fig)
-            legends_within_figure(fig)
-            fig.canvas.draw()
+            lay_out_once(fig)  # as write_figures lays it out (at 300 dpi, once, then frozen)
             renderer = fig.canvas.get_renderer()
             undrawn, drawn = set(), set()
             for ax in fig.findobj(Axes):

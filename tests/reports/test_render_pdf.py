@@ -55,3 +55,41 @@ def test_a_long_url_may_break(tmp_path: Path) -> None:
     url = "https://insights.ovid.com/crossref?an=01337441-200904000-00012" * 2
     table = ReportTable("refs", "r", ("source", "verdict"), (((url,), ("consistent",)),))
     assert [b[1] for b in _broken_words(table)] == []  # the URL is past the limit; 'consistent' fits
+
+
+def test_the_pdf_embeds_each_figure_png_pixel_for_pixel(demo_report: tuple[Path, list[str]]) -> None:
+    """The figures' PNGs (RGB, 300 dpi) are embedded as they are compressed: read back from the
+    PDF, every image has exactly the pixels of its PNG."""
+    import numpy as np
+    from PIL import Image
+    from pypdf import PdfReader
+
+    out, _ = demo_report
+    pngs = {path.name: np.asarray(Image.open(path)) for path in (out / "figures").glob("*.png")}
+    assert pngs and all(p.ndim == 3 and p.shape[2] == 3 for p in pngs.values())  # RGB, no alpha
+    images = [np.asarray(image.image.convert("RGB")) for page in PdfReader(out / "report.pdf").pages
+              for image in page.images]
+    matched = [[name for name, png in pngs.items() if png.shape == image.shape and (png == image).all()]
+               for image in images]
+    assert len(images) == len(pngs) and all(len(m) == 1 for m in matched)
+    assert sorted(m[0] for m in matched) == sorted(pngs)
+
+
+def test_an_image_other_than_an_rgb_png_goes_through_fpdf2(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from toh.reports.render_pdf import _image, _png_stream, new_pdf
+
+    rgba, grey = tmp_path / "rgba.png", tmp_path / "grey.png"
+    Image.new("RGBA", (20, 10), (255, 0, 0, 128)).save(rgba)
+    Image.new("L", (20, 10), 128).save(grey)
+    rgb = tmp_path / "rgb.png"
+    Image.new("RGB", (20, 10), (0, 128, 255)).save(rgb)
+    assert _png_stream(rgba) is None and _png_stream(grey) is None
+    assert _png_stream(rgb)["w"] == 20
+    pdf = new_pdf()
+    pdf.add_page()
+    for path in (rgba, grey, rgb, rgb):  # the same figure twice is stored once
+        _image(pdf, path, 40)
+    assert len(pdf.image_cache.images) == 3
+    assert bytes(pdf.output()).startswith(b"%PDF")
