@@ -146,14 +146,17 @@ def _image(pdf: Any, path: Path, width_mm: float) -> None:
     """Place a PNG ``width_mm`` wide.  The figures' PNGs (8-bit RGB) are embedded as they are
     compressed, instead of fpdf2 decoding and compressing them again (a tenth of a second per
     figure); any other image goes through fpdf2's own reading."""
-    from fpdf.image_datastructures import RasterImageInfo
-
     name = str(path)
-    stream = _png_stream(path) if name not in pdf.image_cache.images else None
-    if stream is not None:
-        info = RasterImageInfo(stream)
-        info.update({"i": len(pdf.image_cache.images) + 1, "usages": 0, "iccp_i": None})
-        pdf.image_cache.images[name] = info  # fpdf2 reuses a cached image of the same name
+    try:  # fpdf2's image cache is not public API: where it differs, fpdf2 reads the PNG itself
+        from fpdf.image_datastructures import RasterImageInfo
+
+        stream = _png_stream(path) if name not in pdf.image_cache.images else None
+        if stream is not None:
+            info = RasterImageInfo(stream)
+            info.update({"i": len(pdf.image_cache.images) + 1, "usages": 0, "iccp_i": None})
+            pdf.image_cache.images[name] = info  # fpdf2 reuses a cached image of the same name
+    except (ImportError, AttributeError, TypeError):
+        pdf.image_cache.images.pop(name, None) if hasattr(getattr(pdf, "image_cache", None), "images") else None
     pdf.image(name, w=width_mm)
 
 
