@@ -171,7 +171,8 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
             sites_section(pooled, bundles, w),
             pool_attrition_section(bundles, w, pooled.definitions.index_joint),
             _with(cohort_section(view.baseline, w, ages=False), NOT_POOLED + "the medians [IQR] of age at onset "
-                  f"and of follow-up: {rows} and no values, so Table 1 shows the counts added up over the sites."),
+                  "and of follow-up: the bundles carry counts, no individual values, so Table 1 shows the sites' "
+                  "counts added up."),
             _with(demographics_section(view, w), NOT_POOLED + "ages at onset (their distribution by sex and the age "
                   "histogram): the bundles carry only the count of men aged 40 to 55, no age."),
             _estimable(radiographic_section(view, w), view),
