@@ -195,13 +195,15 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     tables = [medians, landmarks, rmst, logrank, *cox_tables]
     paragraphs: tuple[Text, ...] = (text, *cox_text)
 
-    def not_drawn(var: str) -> tuple[str, ...]:  # small groups get no curve (its steps are its members' times)
-        return tuple(r.stratum for r in res.medians.itertuples()
-                     if r.stratum_var == var != "all" and group_hidden(var, r.stratum))
+    def not_drawn(var: str) -> tuple[str, ...]:
+        """Groups without a curve: small, or whose size or resolutions the report hides (a curve's
+        steps count its resolutions, and are its few members' times)."""
+        return tuple(r.stratum for r in res.medians.itertuples() if r.stratum_var == var and (
+            group_hidden(var, r.stratum) or w.hidden_cell(e_cells.get((var, r.stratum)))))
 
     def caption(var: str) -> str:
-        left_out = (f"; groups of fewer than {w.min_cell} patients, or whose size is not shown, are not drawn"
-                    if not_drawn(var) else "")
+        left_out = (f"; groups of fewer than {w.min_cell} patients, or whose size or resolutions are not "
+                    "shown, are not drawn" if not_drawn(var) else "")
         return (f"Kaplan-Meier estimate of the share still unresolved{'' if var == 'all' else ' by ' + var}, with "
                 f"{w.level} CI bands, censoring marks and numbers at risk ({HIDDEN_AT_RISK}: hidden so that the "
                 f"totals do not give a count below {w.min_cell} back){left_out}.")
