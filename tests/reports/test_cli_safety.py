@@ -115,7 +115,9 @@ def test_a_signal_ends_the_workers_and_keeps_the_last_report(
     folder, report = built
     out = folder / "report"
     last = _snapshot(out)
-    process = subprocess.Popen([*report, "--bootstrap", "4000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # 40,000 draws keep the two bootstrap workers busy for tens of seconds (a draw is ~2 ms since the
+    # bootstrap work of issue 15), so the signal surely lands while they run, never after the end
+    process = subprocess.Popen([*report, "--bootstrap", "40000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     workers: list[int] = []
     if moment == "start":
