@@ -18,36 +18,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 from typing import Any
 
 import numpy as np
 
 from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, _warn_unconverged
+from toh.cohort.workers import worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
-
-
-def _worker_start() -> None:
-    """Make a worker end with its parent and stay quiet on Ctrl-C.
-
-    Ctrl-C goes to the whole process group: the parent handles it (and terminates the pool),
-    so a worker ignores SIGINT instead of printing a traceback; SIGTERM (what ``Pool.terminate``
-    sends) ends it at once; and on Linux the kernel sends it SIGTERM when the parent dies, even
-    by SIGKILL, so no worker outlives the command.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, signal.SIG_DFL)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent's terminate() still ends the pool
-        pass
 
 
 def _draws(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
@@ -131,7 +112,7 @@ def start_bootstrap_cdf(
         return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))])
     chunks = np.array_split(np.arange(draws), workers)
     jobs = [(first, last, run.ravel(), counts, fit, times, [children[i] for i in chunk], tol) for chunk in chunks]
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=worker_start)
     try:
         pending = pool.map_async(_draws, jobs)
         pool.close()

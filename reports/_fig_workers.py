@@ -9,9 +9,10 @@ style, so a figure's bytes do not depend on which process drew it or on what was
 from __future__ import annotations
 
 import multiprocessing
-import signal
 from collections.abc import Callable
 from pathlib import Path
+
+from toh.cohort.workers import worker_start
 
 __all__ = ["write_split"]
 
@@ -21,19 +22,6 @@ _JOBS: list[Callable[[], list[Path]]] = []
 
 #: Fewer figures than this are drawn in one process: forking and ending a worker costs about 0.1 s.
 _MIN_SPLIT = 4
-
-
-def _worker_start() -> None:
-    """Quiet on Ctrl-C (the parent handles it and ends the worker); ended with its parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, signal.SIG_DFL)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent's terminate() still ends the worker
-        pass
 
 
 def _run(indices: list[int]) -> list[list[str]]:
@@ -51,7 +39,7 @@ def write_split(jobs: list[Callable[[], list[Path]]], workers: int) -> list[list
         return [job() for job in jobs]
     theirs = list(range(1, len(jobs), 2))
     _JOBS = jobs
-    pool = multiprocessing.get_context("fork").Pool(1, initializer=_worker_start)
+    pool = multiprocessing.get_context("fork").Pool(1, initializer=worker_start)
     try:
         pending = pool.apply_async(_run, (theirs,))
         pool.close()

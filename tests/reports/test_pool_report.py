@@ -9,13 +9,13 @@ import json
 import re
 import warnings
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from report_html import expected_text, parse_report
 from toh.reports.cli import cli
 
 SITES = ("north", "south", "east")
@@ -27,50 +27,6 @@ SECTIONS = ["data", "sites", "attrition", "cohort", "demographics", "radiographi
 def _run(*args: object) -> tuple[int, str]:
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return result.exit_code, result.output
-
-
-class _Page(HTMLParser):
-    """The marked numbers (span data-key), sections and figures of a report page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.numbers: list[dict[str, str]] = []
-        self.sections: list[str] = []
-        self.figures: list[str] = []
-        self._open: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "span" and "data-key" in a:
-            self._open = dict(a, text="")
-        elif tag == "section":
-            self.sections.append(a.get("id", ""))
-        elif tag == "img":
-            self.figures.append(a.get("data-figure", ""))
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open["text"] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "span" and self._open is not None:
-            self.numbers.append(self._open)
-            self._open = None
-
-
-def _page(path: Path) -> _Page:
-    page = _Page()
-    page.feed(path.read_text(encoding="utf-8"))
-    return page
-
-
-def _expected_text(value: float, scale: float, digits: int, kind: str) -> str:
-    """The text the Writer shows for a number (as tests/reports/test_report_content.py checks it)."""
-    if kind in ("count", "record"):
-        return f"{int(round(value)):,}"
-    if kind == "p" and value < 0.001:
-        return "<0.001"
-    return f"{value * scale:.{digits}f}"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +68,7 @@ def test_pool_report_writes_every_format(consortium: dict) -> None:
 def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium: dict) -> None:
     out = consortium["out"]
     results = json.loads((out / "results.json").read_text())["results"]
-    shown = [s for s in _page(out / "report.html").numbers if "data-suppressed" not in s]
+    shown = [s for s in parse_report(out / "report.html").numbers if "data-suppressed" not in s]
     keys = {s["data-key"] for s in shown}
     assert len(keys) >= 60
     assert {"resolution.median", "radiographic.changed_8w.npmle", "recurrence.rate.rate_per_100py",
@@ -124,7 +80,7 @@ def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium
         assert key in results, f"{key} is not in results.json"
         value = float(span["data-value"])
         assert value == results[key], key  # the very double results.json holds
-        expected = _expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
+        expected = expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
         assert span["text"] == expected, (key, span["text"], expected)
     md = html.unescape((out / "report.md").read_text().replace("\\", ""))  # without Markdown's escapes
     assert all(span["text"] in md for span in shown)
@@ -133,7 +89,7 @@ def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium
 @pytest.mark.slow
 def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) -> None:
     out = consortium["out"]
-    page = _page(out / "report.html")
+    page = parse_report(out / "report.html")
     assert page.sections == SECTIONS
     forests = [f for f in page.figures if f.startswith("sites_forest_")]
     assert "sites_forest_recurrence_rate" in forests and "sites_forest_resolution_cox_male" in forests
@@ -173,7 +129,7 @@ def test_sites_section_forest_plots_and_not_pooled_sections(consortium: dict) ->
 @pytest.mark.slow
 def test_no_small_count_and_nothing_identifying(consortium: dict) -> None:
     out, root = consortium["out"], consortium["root"]
-    counts = [s for s in _page(out / "report.html").numbers
+    counts = [s for s in parse_report(out / "report.html").numbers
               if s.get("data-kind") == "count" and "data-suppressed" not in s]
     assert counts and all(not 0 < float(s["data-value"]) < 5 for s in counts)
     md = (out / "report.md").read_text()
@@ -185,7 +141,7 @@ def test_no_small_count_and_nothing_identifying(consortium: dict) -> None:
             assert not found, (site, column, found[:3])
     assert not re.search(r"\d{4}-\d{2}-\d{2}", md)
     assert "&lt;5" in md  # this small consortium has counts below 5, shown as such
-    spans = _page(out / "report.html").numbers
+    spans = parse_report(out / "report.html").numbers
     hidden_sites = {s["data-key"].split(".", 2)[2].rsplit(".", 1)[0] for s in spans if "data-suppressed" in s
                     and s["data-key"].startswith("sites.") and s["data-key"].endswith(".estimate")}
     assert "recurrence.rate" in hidden_sites  # two of the three sites have fewer than 5 recurrences

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, REPORT_DAY, demo_export
+from report_html import expected_text, parse_report
 from toh.reports._document import TOTAL, Num, ReportDocument
 
 SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
@@ -27,65 +27,10 @@ FIGURES = ["age_by_sex", "radiographic_change", "km_resolution_all", "km_resolut
            "claims_forest"]
 
 
-class _Spans(HTMLParser):
-    """Collects the marked numbers (span data-key), the sections, tables and images of a report."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.numbers: list[dict[str, str]] = []
-        self.sections: list[str] = []
-        self.tables: list[str] = []
-        self.images: list[dict[str, str]] = []
-        self.paragraphs: list[str] = []
-        self._open: dict[str, str] | None = None
-        self._paragraph: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "span" and "data-key" in a:
-            self._open = dict(a, text="")
-        elif tag == "section":
-            self.sections.append(a.get("id", ""))
-        elif tag == "table":
-            self.tables.append(a.get("data-table", ""))
-        elif tag == "img":
-            self.images.append(a)
-        elif tag == "p" and self.sections and not a.get("class"):
-            self._paragraph = ""
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open["text"] += data
-        if self._paragraph is not None:
-            self._paragraph += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "span" and self._open is not None:
-            self.numbers.append(self._open)
-            self._open = None
-        elif tag == "p" and self._paragraph is not None:
-            self.paragraphs.append(self._paragraph)
-            self._paragraph = None
-
-
-def _parse(path: Path) -> _Spans:
-    parser = _Spans()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
-
-
-def _expected_text(value: float, scale: float, digits: int, kind: str) -> str:
-    if kind == "count":
-        return f"{int(round(value)):,}"
-    if kind == "p" and value < 0.001:
-        return "<0.001"
-    return f"{value * scale:.{digits}f}"
-
-
 def test_every_number_in_the_report_is_the_one_in_results_json(demo_report: tuple[Path, list[str]]) -> None:
     out, _ = demo_report
     results = json.loads((out / "data" / "results.json").read_text())["results"]
-    spans = _parse(out / "report.html").numbers
+    spans = parse_report(out / "report.html").numbers
     shown = [s for s in spans if "data-suppressed" not in s]
     assert len({s["data-key"] for s in shown}) >= 60  # the sentences quote at least 60 headline numbers
     for span in shown:
@@ -93,7 +38,7 @@ def test_every_number_in_the_report_is_the_one_in_results_json(demo_report: tupl
         assert key in results, f"{key} is not in results.json"
         value = float(span["data-value"])
         assert value == results[key], key  # the very double results.json holds
-        expected = _expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
+        expected = expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
         assert span["text"] == expected, (key, span["text"], expected)
     md = (out / "report.md").read_text()
     for span in shown:
@@ -104,7 +49,7 @@ def test_the_pdf_says_what_the_html_says(demo_report: tuple[Path, list[str]]) ->
     from pypdf import PdfReader
 
     out, _ = demo_report
-    page = _parse(out / "report.html")
+    page = parse_report(out / "report.html")
     reader = PdfReader(out / "report.pdf")
     title = reader.pages[0].extract_text().splitlines()[0]
 
@@ -121,7 +66,7 @@ def test_the_pdf_says_what_the_html_says(demo_report: tuple[Path, list[str]]) ->
 
 def test_the_report_has_every_section_figure_and_format(demo_report: tuple[Path, list[str]]) -> None:
     out, log = demo_report
-    page = _parse(out / "report.html")
+    page = parse_report(out / "report.html")
     assert page.sections == SECTIONS
     assert [i["data-figure"] for i in page.images] == FIGURES
     assert all(i["src"].startswith("data:image/svg+xml;base64,") for i in page.images)  # embedded, no link
