@@ -35,8 +35,8 @@ class GrayTest(SummaryDisplay):
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row: ``stat, df, p, groups`` (comma-separated, in R's factor order), ``cause, rho``."""
-        return pd.DataFrame({"stat": [self.stat], "df": [self.df], "p": [self.p],
+        """One row: ``chisq, df, p, groups`` (comma-separated, in R's factor order), ``cause, rho``."""
+        return pd.DataFrame({"chisq": [self.stat], "df": [self.df], "p": [self.p],
                              "groups": [", ".join(self.groups)], "cause": [self.cause], "rho": [self.rho]})
 
 

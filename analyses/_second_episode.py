@@ -10,12 +10,12 @@ from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._exact import poisson_rate
 from toh.analyses._gray import gray_test
 from toh.analyses._strata import fewer_than_two_groups
-from toh.analyses.result import clean_number
+from toh.analyses.result import clean_number, name_limits, records
 from toh.analyses._strata import strata_of
 
 __all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS", "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
-GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "stat", "df", "p"]
+GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "chisq", "df", "p"]
 
 
 #: Columns of :func:`incidence_counts`: the sufficient statistics of the cumulative incidence
@@ -35,7 +35,7 @@ def incidence_counts(index: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 
 #: Columns of :func:`incidence_strata_counts`.
-STRATA_COUNT_COLUMNS = ["stratum_var", "stratum", *COUNT_COLUMNS]
+STRATA_COUNT_COLUMNS = ["variable", "stratum", *COUNT_COLUMNS]
 
 
 def incidence_strata_counts(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> pd.DataFrame:
@@ -46,7 +46,7 @@ def incidence_strata_counts(index: pd.DataFrame, outcome: str, strata: tuple[str
         labels = strata_of(index, variable)
         for level in sorted(labels.dropna().astype(str).unique()):
             counts = incidence_counts(index[(labels.astype(str) == level) & labels.notna()], outcome)
-            parts.append(counts.assign(stratum_var=variable, stratum=level)[STRATA_COUNT_COLUMNS])
+            parts.append(counts.assign(variable=variable, stratum=level)[STRATA_COUNT_COLUMNS])
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     return frame.astype({c: np.int64 for c in ("censored", "event", "death")}).astype({"time": float})
 
@@ -77,12 +77,13 @@ def incidence_from_counts(counts: pd.DataFrame, outcome: str, months: tuple[floa
     person_years = float(np.sum(time * (censored + event + death)) / days_per_year)
     rate, lo, hi = poisson_rate(events, person_years, conf, per=100)
     rates = pd.DataFrame([(outcome, events, int((censored + event + death).sum()), person_years, rate, lo, hi)],
-                         columns=["outcome", "events", "n", "person_years", "rate_per_100py", "lower", "upper"])
-    cif = pd.DataFrame(at, columns=["outcome", "cause", "months", "days", "estimate", "std_err", "lower", "upper"])
-    curve_table = pd.concat(curves, ignore_index=True)
-    curve_table = curve_table[["outcome", "cause", "time", "n_risk", "n_event", "n_competing", "estimate",
-                               "std_err", "lower", "upper"]]
-    return cif, curve_table, rates
+                         columns=["outcome", "events", "n", "person_years", "estimate_per_100py", "lower_per_100py",
+                                  "upper_per_100py"])
+    cif = pd.DataFrame(at, columns=["outcome", "cause", "months", "days", "estimate", "se", "lower", "upper"])
+    curve_table = pd.concat(curves, ignore_index=True).rename(columns={"time": "days", "std_err": "se"})
+    curve_table = curve_table[["outcome", "cause", "days", "n_risk", "n_event", "n_competing", "estimate",
+                               "se", "lower", "upper"]]
+    return name_limits(cif, conf), name_limits(curve_table, conf), name_limits(rates, conf)
 
 
 def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> pd.DataFrame:
@@ -124,10 +125,13 @@ def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFram
     out: dict[str, float | int | None] = {}
     for row in (gray.itertuples() if gray is not None else ()):
         out[f"{outcome}.gray.{row.variable}.p"] = clean_number(row.p)
-    for row in incidence[incidence["cause"] == outcome].itertuples():
-        for key in ("estimate", "lower", "upper"):
-            out[f"{outcome}.cif_{row.months:g}m.{key}"] = clean_number(getattr(row, key))
+    lower, upper = (c for c in incidence.columns if c.startswith(("lower_", "upper_")))
+    for row in records(incidence[incidence["cause"] == outcome]):
+        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
+            out[f"{outcome}.cif_{row['months']:g}m.{key}"] = clean_number(row[column])
     rate = rates.iloc[0]
-    for key in ("events", "person_years", "rate_per_100py", "lower", "upper"):
-        out[f"{outcome}.rate.{key}"] = clean_number(rate[key])
+    for key, column in (("events", "events"), ("person_years", "person_years"),
+                        ("estimate_per_100py", "estimate_per_100py"), ("lower_per_100py", lower + "_per_100py"),
+                        ("upper_per_100py", upper + "_per_100py")):
+        out[f"{outcome}.rate.{key}"] = clean_number(rate[column])
     return out

@@ -8,7 +8,10 @@ import pandas as pd
 from toh.analyses.levels import fold_levels
 from toh.cohort.columns import ExtraColumn
 
-__all__ = ["STRATA", "strata_of", "fewer_than_two_groups", "describe_stratum"]
+__all__ = ["SEX_LEVELS", "STRATA", "strata_of", "fewer_than_two_groups", "describe_stratum"]
+
+#: how the result tables name the sexes of the export (M/F): one word for the API, the CSVs and the report
+SEX_LEVELS: dict[str, str] = {"M": "men", "F": "women"}
 
 #: stratum variable -> what it compares
 STRATA: dict[str, str] = {
@@ -37,7 +40,7 @@ def strata_of(index: pd.DataFrame, variable: str, columns: tuple[ExtraColumn, ..
     (treatment, a declared category) resting on fewer patients are pooled into "other".
     """
     if variable == "sex":
-        return index["sex"].astype(object)
+        return index["sex"].map(SEX_LEVELS).astype(object)
     if variable == "pregnancy":
         women = (index["sex"] == "F") & index["pregnancy_associated"].notna()
         labels = index["pregnancy_associated"].map({True: "pregnancy-associated", False: "not pregnancy-associated"})

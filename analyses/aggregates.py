@@ -22,12 +22,12 @@ import pandas as pd
 from toh.analyses.baseline import analyse_baseline
 from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
-from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table
+from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table, share_headline
 from toh.analyses.meta import MetaAnalysis, meta_analyse
 from toh.analyses.migration import SITES, MigrationResult
 from toh.analyses.radiographic import RadiographicResult, interval_counts, radiographic_from_counts
 from toh.analyses.recurrence import RecurrenceResult
-from toh.analyses.resolution import curve_tables, survival_counts
+from toh.analyses.resolution import curve_headline, curve_tables, survival_counts
 from toh.analyses.result import blank_not_estimable, clean_number
 from toh.analyses._second_episode import (GRAY_COLUMNS, STRATA_COUNT_COLUMNS, incidence_counts,
                                           incidence_from_counts, incidence_strata_counts)
@@ -59,7 +59,7 @@ POOLED_PREFIXES = ("resolution", "recurrence", "migration", "radiographic", "com
 
 
 #: Columns of a site's (or a pool's) Table 1 counts.
-BASELINE_COUNT_COLUMNS = ["variable", "level", "kind", "column", "n", "denominator", "missing"]
+BASELINE_COUNT_COLUMNS = ["variable", "level", "kind", "stratum", "n", "denominator", "missing"]
 
 
 def shared_options(options: AnalysisOptions) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class SiteAggregates:
     Attributes
     ----------
     survival
-        Resolution: ``stratum_var, stratum, time, n_event, n_censor``.
+        Resolution: ``variable, stratum, time, n_event, n_censor``.
     recurrence, migration
         ``time, censored, event, death`` (death competing).
     intervals
@@ -99,7 +99,7 @@ class SiteAggregates:
         The site's Cox model of resolution (:func:`toh.analyses.site_cox.site_cox`):
         ``term, reference, coef, n, events`` and ``term, other, covariance``; empty in a sum.
     recurrence_strata, migration_strata
-        ``stratum_var, stratum, time, censored, event, death``: the counts of ``recurrence`` and
+        ``variable, stratum, time, censored, event, death``: the counts of ``recurrence`` and
         ``migration`` within each stratum level (for Gray's test stratified by site).
     baseline
         Table 1's counts (:data:`BASELINE_COUNT_COLUMNS`): patients per level of each
@@ -142,14 +142,14 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
     index = cohort.index
     survival = survival_counts(index, options.resolution.strata)
     coded = survival["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
-    withheld = survival[(survival["stratum_var"] == "treatment") & ~coded]
+    withheld = survival[(survival["variable"] == "treatment") & ~coded]
     survival = survival.drop(withheld.index).reset_index(drop=True)
     moved = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
     strata = {}
     for outcome, chosen in (("recurrence", options.recurrence.strata), ("migration", options.migration.strata)):
         counts = incidence_strata_counts(index, outcome, chosen)
         coded_level = counts["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
-        strata[outcome] = counts[(counts["stratum_var"] != "treatment") | coded_level].reset_index(drop=True)
+        strata[outcome] = counts[(counts["variable"] != "treatment") | coded_level].reset_index(drop=True)
     cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns)
     baseline = analyse_baseline(cohort).table
     free_text = (baseline["variable"] == "treatment") & ~baseline["level"].map(
@@ -188,11 +188,11 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
     proportions = first.proportions.assign(x=first.proportions["quantity"].map(summed["x"]),
                                            n=first.proportions["quantity"].map(summed["n"]))
     return SiteAggregates(
-        survival=_summed([s.survival for s in sites], ["stratum_var", "stratum", "time"], ["n_event", "n_censor"]),
+        survival=_summed([s.survival for s in sites], ["variable", "stratum", "time"], ["n_event", "n_censor"]),
         recurrence=_summed([s.recurrence for s in sites], ["time"], ["censored", "event", "death"]),
         migration=_summed([s.migration for s in sites], ["time"], ["censored", "event", "death"]),
         intervals=_summed([s.intervals for s in sites], ["lower", "upper"], ["n"]),
-        complications=_summed([s.complications for s in sites], ["outcome", "group"], ["events", "n", "days"]),
+        complications=_summed([s.complications for s in sites], ["outcome", "stratum"], ["events", "n", "days"]),
         proportions=proportions[list(first.proportions.columns)],
         migration_sites=first.migration_sites.assign(
             n=first.migration_sites["site"].map(_summed([s.migration_sites for s in sites], ["site"], ["n"])
@@ -200,9 +200,9 @@ def pool(sites: Sequence[SiteAggregates]) -> SiteAggregates:
         patients=sum(s.patients for s in sites),
         absent=frozenset().union(*(s.absent for s in sites)),
         withheld_levels=sum(s.withheld_levels for s in sites),
-        recurrence_strata=_summed([s.recurrence_strata for s in sites], ["stratum_var", "stratum", "time"],
+        recurrence_strata=_summed([s.recurrence_strata for s in sites], ["variable", "stratum", "time"],
                                   ["censored", "event", "death"]),
-        migration_strata=_summed([s.migration_strata for s in sites], ["stratum_var", "stratum", "time"],
+        migration_strata=_summed([s.migration_strata for s in sites], ["variable", "stratum", "time"],
                                  ["censored", "event", "death"]),
         baseline=_baseline_summed([s.baseline for s in sites]))
 
@@ -214,10 +214,10 @@ def _baseline_summed(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     whole = pd.concat(frames, ignore_index=True)
     if whole.empty:
         return pd.DataFrame(columns=BASELINE_COUNT_COLUMNS)
-    keys = ["variable", "kind", "column"]
+    keys = ["variable", "kind", "stratum"]
     per_site = pd.concat([f.drop_duplicates(keys) for f in frames], ignore_index=True)
     totals = per_site.groupby(keys, sort=False)[["denominator", "missing"]].sum().reset_index()
-    counts = whole.groupby(["variable", "level", "kind", "column"], sort=False)["n"].sum().reset_index()
+    counts = whole.groupby(["variable", "level", "kind", "stratum"], sort=False)["n"].sum().reset_index()
     return counts.merge(totals, on=keys, how="left")[BASELINE_COUNT_COLUMNS]
 
 
@@ -265,29 +265,21 @@ class PooledAnalysis:
         estimates = self.estimates()
         reasons = {k[: -len(".not_estimable")]: str(v) for k, v in estimates.items() if k.endswith(".not_estimable")}
         return check_claims([_Estimates(estimates, reasons)],
-                            absent=f"the pool does not estimate {{key}}: {NOT_POOLED_CLAIM}")
+                            absent=f"the pool does not estimate {{key}}: {NOT_POOLED_CLAIM}",
+                            conf=self.definitions.confidence)
 
     def estimates(self) -> dict[str, float | int | str | None]:
         """The pooled estimates (:meth:`headline` without the claims)."""
         out: dict[str, Any] = {}
-        overall = self.resolution["medians"].iloc[0]
-        for key in ("n", "events", "median", "median_lower", "median_upper"):
-            out[f"resolution.{key}"] = clean_number(overall[key])
-        for row in self.resolution["landmarks"][self.resolution["landmarks"]["stratum_var"] == "all"].itertuples():
-            out[f"resolution.unresolved_{row.months:g}m"] = clean_number(row.surv)
-            out[f"resolution.unresolved_{row.months:g}m_lower"] = clean_number(row.lower)
-            out[f"resolution.unresolved_{row.months:g}m_upper"] = clean_number(row.upper)
-        for row in self.resolution["rmst"][self.resolution["rmst"]["stratum_var"] == "all"].itertuples():
-            out[f"resolution.rmst_{row.months:g}m"] = clean_number(row.rmst)
+        conf = self.definitions.confidence
+        out.update(curve_headline(self.resolution["medians"], self.resolution["landmarks"], self.resolution["rmst"],
+                                  conf))
+        out.update(share_headline(self.demographics["sex_ratio"], self.demographics["proportions"], conf))
         ratio = self.demographics["sex_ratio"].iloc[0]
-        for key in ("n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"):
-            out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[key])
         reasons = dict(self.not_estimable)
         if ratio["women"] == 0:
             reasons["demographics.sex_ratio"] = "no women in the cohort: men per woman is undefined"
         for row in self.demographics["proportions"].itertuples():
-            for key in ("x", "n", "estimate", "lower", "upper"):
-                out[f"demographics.{row.quantity}.{key}"] = clean_number(getattr(row, key))
             if row.n == 0:
                 reasons[f"demographics.{row.quantity}"] = f"no one in the denominator ({row.description})"
         for result in (self.radiographic, self.recurrence, self.migration, self.complications, self.meta):
@@ -302,7 +294,7 @@ class PooledAnalysis:
             elif row.p != row.p:
                 reasons[f"sites.logrank.{row.variable}"] = NOT_COMPARED
         for row in self.gray.itertuples():
-            for key in ("stat", "df", "p"):
+            for key in ("chisq", "df", "p"):
                 out[f"sites.gray.{row.outcome}.{row.variable}.{key}"] = clean_number(getattr(row, key))
             if row.groups < 2:
                 reasons[f"sites.gray.{row.outcome}.{row.variable}"] = fewer_than_two_groups(row.variable, row.groups)

@@ -16,13 +16,13 @@ from toh.cohort.derive import DerivedCohort
 
 __all__ = ["BaselineResult", "analyse_baseline", "BASELINE_COLUMNS"]
 
-BASELINE_COLUMNS = ["variable", "level", "kind", "column", "n", "denominator", "median", "q1", "q3", "missing"]
-COLUMNS = ("all", "M", "F")
+BASELINE_COLUMNS = ["variable", "level", "kind", "stratum", "n", "denominator", "median", "q1", "q3", "missing"]
+COLUMNS = ("all", "men", "women")
 
 
 @dataclass(frozen=True)
 class BaselineResult(AnalysisResult):
-    """Long table: one row per variable, level and column (all / M / F).
+    """Long table: one row per variable, level and stratum (all / men / women).
 
     ``kind`` is "count" (n of denominator) or "continuous" (median, q1, q3 of n values);
     ``missing`` counts patients without the variable.
@@ -38,7 +38,7 @@ class BaselineResult(AnalysisResult):
         out: dict[str, float | int | str | None] = {}
         for row in self.table[self.table["level"] == ""].itertuples():
             if row.kind == "continuous":
-                out[f"baseline.{row.variable}.{row.column}.median"] = clean_number(row.median)
+                out[f"baseline.{row.variable}.{row.stratum}.median"] = clean_number(row.median)
         return out
 
 
@@ -71,8 +71,8 @@ def analyse_baseline(cohort: DerivedCohort) -> BaselineResult:
     """
     index = cohort.index
     d = cohort.definitions
-    groups = {"all": pd.Series(True, index=index.index), "M": index["sex"] == "M", "F": index["sex"] == "F"}
-    women = {"F": groups["F"]}
+    groups = {"all": pd.Series(True, index=index.index), "men": index["sex"] == "M", "women": index["sex"] == "F"}
+    women = {"women": groups["women"]}
     low, high = d.men_age_range
     age = index["age_at_onset"]
     age_group = pd.Series(np.select([age < low, age < high], [f"<{low:g}", f"{low:g}-{high - 1:g}"], f">={high:g}"),
@@ -83,7 +83,7 @@ def analyse_baseline(cohort: DerivedCohort) -> BaselineResult:
     rows += _categorical("side", index["side"].map({"L": "left", "R": "right"}), ["left", "right"], groups)
     if "pregnancy" in index:
         rows += _categorical("pregnancy", index["pregnancy"], ["pregnant", "postpartum", "none"], women)
-        pregnant = {"F": groups["F"] & (index["pregnancy"] == "pregnant")}
+        pregnant = {"women": groups["women"] & (index["pregnancy"] == "pregnant")}
         trimester = index["trimester"].astype("Float64").map(lambda t: f"{int(t)}", na_action="ignore") \
             if "trimester" in index else pd.Series(pd.NA, index=index.index)
         rows += _categorical("trimester", trimester, ["1", "2", "3"], pregnant)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from toh.analyses.claimsfile import Claim, ClaimSet, Rule, bundled_claims_path, load_claims
-from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, clean_number, reason_for
+from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, ci_columns, clean_number, name_limits, reason_for
 from toh.cohort.errors import ConfigError
 
 __all__ = ["ClaimsResult", "check_claims", "verdict", "published_text", "rule_text", "format_value",
@@ -55,6 +55,7 @@ class ClaimsResult(AnalysisResult):
     claims: pd.DataFrame
     records: tuple[Claim, ...] = ()
     files: tuple[tuple[str, str], ...] = ()
+    conf: float = 0.95
     name: str = "claims"
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -66,12 +67,13 @@ class ClaimsResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        for row in self.claims.itertuples():
-            out[f"claims.{row.key}.verdict"] = row.verdict
-            if row.reason:
-                out[f"claims.{row.key}.{NOT_ESTIMABLE}"] = row.reason
-            for key in ("estimate", "lower", "upper"):
-                out[f"claims.{row.key}.{key}"] = clean_number(getattr(row, key))
+        lower, upper = ci_columns(self.conf)
+        for row in self.claims.to_dict("records"):
+            out[f"claims.{row['key']}.verdict"] = row["verdict"]
+            if row["reason"]:
+                out[f"claims.{row['key']}.{NOT_ESTIMABLE}"] = row["reason"]
+            for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
+                out[f"claims.{row['key']}.{key}"] = clean_number(row[column])
         return out
 
 
@@ -176,7 +178,7 @@ def _missing(claim: Claim, headline: Mapping[str, Any], bundled: str, absent: st
 
 
 def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = None,
-                 absent: str = NOT_IN_RUN) -> ClaimsResult:
+                 absent: str = NOT_IN_RUN, conf: float = 0.95) -> ClaimsResult:
     """Set each published claim beside the registry's estimate and give a :func:`verdict`.
 
     Parameters
@@ -219,4 +221,5 @@ def check_claims(results: Sequence[AnalysisResult], claims: ClaimSet | None = No
             claim.rule, lo, hi, _value(headline, claim.rule.events) if claim.rule.events else None)
         rows.append((claim.id, claim.text, claim.source.short_text(), claim.source.full_text(), published_text(claim),
                      claim.quantity, claim.unit, est, lo, hi, rule_text(claim), found, reason))
-    return ClaimsResult(pd.DataFrame(rows, columns=CLAIM_COLUMNS), claims.claims, claims.files)
+    return ClaimsResult(name_limits(pd.DataFrame(rows, columns=CLAIM_COLUMNS), conf), claims.claims, claims.files,
+                        conf=conf)

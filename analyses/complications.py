@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from toh.analyses._exact import clopper_pearson, poisson_rate, risk_ratio
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["ComplicationsResult", "analyse_complications", "complication_counts", "complications_from_counts"]
@@ -36,17 +36,22 @@ class ComplicationsResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        for row in self.estimates.itertuples():
-            base = f"complications.{row.outcome}.{_SLUG[row.group]}"
-            for key in ("events", "n", "proportion", "proportion_lower", "proportion_upper",
-                        "person_years", "rate_per_100py", "rate_lower", "rate_upper"):
-                out[f"{base}.{key}"] = clean_number(getattr(row, key))
-        for row in self.risk_ratios.itertuples():
-            for key in ("risk_ratio", "lower", "upper"):
-                out[f"complications.{row.outcome}.risk_ratio_pregnancy.{key}"] = clean_number(getattr(row, key))
-        for row in self.in_pregnancy.itertuples():
-            for key in ("x", "n", "estimate", "lower", "upper"):
-                out[f"complications.{row.outcome}.share_in_pregnancy.{key}"] = clean_number(getattr(row, key))
+        lower, upper = ci_columns(self.conf)
+        level = lower[len("lower_"):]
+        shares = (("estimate", "estimate"), ("lower", lower), ("upper", upper))
+        for row in records(self.estimates):
+            base = f"complications.{row['outcome']}.{_SLUG[row['stratum']]}"
+            for key, column in (("events", "events"), ("n", "n"), *shares, ("person_years", "person_years"),
+                                ("rate_per_100py", "rate_per_100py"),
+                                ("rate_lower_per_100py", f"rate_lower_{level}_per_100py"),
+                                ("rate_upper_per_100py", f"rate_upper_{level}_per_100py")):
+                out[f"{base}.{key}"] = clean_number(row[column])
+        for row in records(self.risk_ratios):
+            for key, column in shares:
+                out[f"complications.{row['outcome']}.risk_ratio_pregnancy.{key}"] = clean_number(row[column])
+        for row in records(self.in_pregnancy):
+            for key, column in (("x", "x"), ("n", "n"), *shares):
+                out[f"complications.{row['outcome']}.share_in_pregnancy.{key}"] = clean_number(row[column])
         return out
 
 
@@ -68,7 +73,7 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
 
 
 def complication_counts(index: pd.DataFrame) -> pd.DataFrame:
-    """Per outcome and group: index episodes with the event (``events``), index episodes
+    """Per outcome and stratum (all, pregnancy-associated, not): index episodes with the event (``events``), index episodes
     (``n``) and days at risk (``days``); what a site's bundle holds."""
     associated = index["pregnancy_associated"].astype("boolean")
     masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),
@@ -79,7 +84,7 @@ def complication_counts(index: pd.DataFrame) -> pd.DataFrame:
             sub = index[masks[group]]
             rows.append((outcome, group, int(sub[f"{outcome}_event"].astype(bool).sum()), len(sub),
                          float(sub[f"{outcome}_days"].sum())))
-    return pd.DataFrame(rows, columns=["outcome", "group", "events", "n", "days"])
+    return pd.DataFrame(rows, columns=["outcome", "stratum", "events", "n", "days"])
 
 
 def complications_from_counts(counts: pd.DataFrame, days_per_year: float, conf: float,
@@ -88,7 +93,7 @@ def complications_from_counts(counts: pd.DataFrame, days_per_year: float, conf: 
     over sites); ``events_absent`` when the events table is missing."""
     rows, ratios, shares = [], [], []
     reasons: dict[str, str] = {}
-    table = counts.set_index(["outcome", "group"])
+    table = counts.set_index(["outcome", "stratum"])
     for outcome, description in OUTCOMES.items():
         if events_absent:
             reasons[f"complications.{outcome}"] = "the export has no events table"
@@ -113,10 +118,11 @@ def complications_from_counts(counts: pd.DataFrame, days_per_year: float, conf: 
             reasons.setdefault(f"complications.{outcome}.share_in_pregnancy",
                                f"no {description} in an index episode of known pregnancy status")
         shares.append((outcome, x1, x1 + x0, *clopper_pearson(x1, x1 + x0, conf)))
-    estimates = pd.DataFrame(rows, columns=["outcome", "description", "group", "events", "n", "proportion",
-                                            "proportion_lower", "proportion_upper", "person_years",
-                                            "rate_per_100py", "rate_lower", "rate_upper"])
+    estimates = pd.DataFrame(rows, columns=["outcome", "description", "stratum", "events", "n", "estimate", "lower",
+                                            "upper", "person_years", "rate_per_100py", "rate_lower_per_100py",
+                                            "rate_upper_per_100py"])
     risk = pd.DataFrame(ratios, columns=["outcome", "events_pregnancy", "n_pregnancy", "events_other", "n_other",
-                                         "risk_ratio", "lower", "upper"])
+                                         "estimate", "lower", "upper"])
     in_pregnancy = pd.DataFrame(shares, columns=["outcome", "x", "n", "estimate", "lower", "upper"])
+    estimates, risk, in_pregnancy = (name_limits(t, conf) for t in (estimates, risk, in_pregnancy))
     return ComplicationsResult(estimates, risk, in_pregnancy, conf, not_estimable=reasons)

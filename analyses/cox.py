@@ -21,6 +21,7 @@ import pandas as pd
 
 from toh.analyses._coxzph import cox_zph
 from toh.analyses.levels import fold_levels
+from toh.analyses.result import name_limits
 from toh.cohort.columns import ExtraColumn
 from toh.cohort.errors import StatisticalWarning
 
@@ -33,7 +34,7 @@ CATEGORICAL_COVARIATES = ("male", "pregnancy_associated", "treatment")
 #: Columns of the Cox tables (the stratified one adds ``strata``).  ``reference`` rows (one per
 #: category with levels) carry the reference level: hazard ratio 1, no interval.  ``per`` is the
 #: unit of a number's hazard ratio (age: 10 years); ``n`` and ``events`` are the model's.
-COX_COLUMNS = ["term", "variable", "label", "reference", "per", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p",
+COX_COLUMNS = ["term", "variable", "label", "reference", "per", "coef", "se_coef", "estimate", "lower", "upper", "z", "p",
                "n", "events"]
 PH_COLUMNS = ["term", "label", "chisq", "df", "p", "violated"]
 #: Age enters the model per this many years.
@@ -183,7 +184,7 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str,
 def _fit(data: pd.DataFrame, conf: float, strata: list[str],
          covariance: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
-    baseline hazard): coef, se, hr, limits, z, p per column; None, with a caution, when it cannot
+    baseline hazard): coef, se_coef, the hazard ratio (estimate) and its limits, z, p per column; None, with a caution, when it cannot
     be fitted.  A ``covariance`` dict receives the coefficients' covariance matrix (columns x
     columns) under ``"matrix"``."""
     from scipy.stats import norm
@@ -213,8 +214,8 @@ def _fit(data: pd.DataFrame, conf: float, strata: list[str],
     if covariance is not None:
         covariance["matrix"] = fit.variance_matrix_.loc[names, names]
     with np.errstate(over="ignore"):  # a separating covariate: an infinite bound is the honest answer
-        return pd.DataFrame({"coef": coef, "se": se, "hr": np.exp(coef), "hr_lower": np.exp(coef - z * se),
-                             "hr_upper": np.exp(coef + z * se), "z": coef / se,
+        return pd.DataFrame({"coef": coef, "se_coef": se, "estimate": np.exp(coef), "lower": np.exp(coef - z * se),
+                             "upper": np.exp(coef + z * se), "z": coef / se,
                              "p": fit.summary.loc[names, "p"].to_numpy()}, index=names)
 
 
@@ -224,8 +225,8 @@ def _table(fitted: pd.DataFrame, terms: list[_Term], n: int, events: int) -> pd.
     for term in terms:
         if term.reference is not None:
             rows.append({"term": f"{term.name}_{term.reference}", "variable": term.name, "label": term.reference_label,
-                         "reference": True, "per": 1.0, "coef": 0.0, "se": np.nan, "hr": 1.0, "hr_lower": np.nan,
-                         "hr_upper": np.nan, "z": np.nan, "p": np.nan})
+                         "reference": True, "per": 1.0, "coef": 0.0, "se_coef": np.nan, "estimate": 1.0, "lower": np.nan,
+                         "upper": np.nan, "z": np.nan, "p": np.nan})
         for column, label in zip(term.columns, term.labels):
             rows.append({"term": column, "variable": term.name, "label": label, "reference": False, "per": term.per,
                          **fitted.loc[column].to_dict()})
@@ -263,8 +264,8 @@ def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tup
     by_name = {c.name: c for c in declared}
     design, terms, strata_frame, excluded, n_missing = _design(index, covariates, strata, by_name, min_level)
     reference = {t.name: str(t.reference) for t in terms if t.reference is not None}
-    empty = CoxModels(pd.DataFrame(columns=COX_COLUMNS), pd.DataFrame(columns=PH_COLUMNS),
-                      pd.DataFrame(columns=[*COX_COLUMNS, "strata"]), reference, excluded, n_missing, strata)
+    empty = CoxModels(name_limits(pd.DataFrame(columns=COX_COLUMNS), conf), pd.DataFrame(columns=PH_COLUMNS),
+                      name_limits(pd.DataFrame(columns=[*COX_COLUMNS, "strata"]), conf), reference, excluded, n_missing, strata)
     time = index.loc[design.index, "resolution_days"].astype(float)
     event = index.loc[design.index, "resolved"].astype(int)
     stratum_columns = {f"_strata_{s}": strata_frame[s] for s in strata}
@@ -298,7 +299,7 @@ def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tup
                          [*stratum_columns, *extra])
             if refit is not None:
                 stratified = _table(refit, rest_terms, n, events).assign(strata=", ".join([*strata, *offending]))
-    return CoxModels(cox, ph, stratified, reference, excluded, n_missing, strata)
+    return CoxModels(name_limits(cox, conf), ph, name_limits(stratified, conf), reference, excluded, n_missing, strata)
 
 
 def _factor_of(design: pd.DataFrame, terms: list[_Term], name: str) -> pd.Series:

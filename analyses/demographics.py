@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._exact import binomial_test, clopper_pearson, wilson
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses._strata import SEX_LEVELS
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 from toh.cohort.definitions import Definitions
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["DemographicsOptions", "DemographicsResult", "analyse_demographics", "proportion_counts",
-           "proportion_table", "sex_ratio_table"]
+           "proportion_table", "sex_ratio_table", "share_headline"]
 
 PROPORTION_COLUMNS = ["quantity", "description", "x", "n", "estimate", "lower", "upper", "method"]
 
@@ -70,23 +71,33 @@ class DemographicsResult(AnalysisResult):
         ratio = self.sex_ratio.iloc[0]
         if ratio["women"] == 0:
             reasons["demographics.sex_ratio"] = "no women in the cohort: men per woman is undefined"
-        names = {"all": "no patient", "M": "no men", "F": "no women"}
-        reasons.update({f"demographics.age.{row.sex}": f"{names.get(row.sex, 'no one')} with a known age"
+        names = {"all": "no patient", "men": "no men", "women": "no women"}
+        reasons.update({f"demographics.age.{row.stratum}": f"{names.get(row.stratum, 'no one')} with a known age"
                         for row in self.age.itertuples() if row.n == 0})
         return reasons
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        ratio = self.sex_ratio.iloc[0]
-        for key in ("n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"):
-            out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[key])
-        for row in self.proportions.itertuples():
-            for key in ("x", "n", "estimate", "lower", "upper"):
-                out[f"demographics.{row.quantity}.{key}"] = clean_number(getattr(row, key))
-        for row in self.age.itertuples():
-            for key in ("n", "mean", "sd", "median", "q1", "q3"):
-                out[f"demographics.age.{row.sex}.{key}"] = clean_number(getattr(row, key))
+        out.update(share_headline(self.sex_ratio, self.proportions, self.conf))
+        for row in records(self.age):
+            for key in ("n", "mean_years", "sd_years", "median_years", "q1_years", "q3_years"):
+                out[f"demographics.age.{row['stratum']}.{key}"] = clean_number(row[key])
         return out
+
+
+def share_headline(sex_ratio: pd.DataFrame, proportions: pd.DataFrame, conf: float) -> dict[str, float | int | None]:
+    """Headline keys ``demographics.sex_ratio.*`` and ``demographics.<share>.*`` (one cohort's,
+    or a pool's; limits level-free)."""
+    out: dict[str, float | int | None] = {}
+    lower, upper = ci_columns(conf)
+    ratio = sex_ratio.iloc[0]
+    for key, column in (("n", "n"), ("men", "men"), ("women", "women"), ("estimate", "estimate"),
+                        ("lower", lower), ("upper", upper), ("null_ratio", "null_ratio"), ("p", "p")):
+        out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[column])
+    for row in records(proportions):
+        for key, column in (("x", "x"), ("n", "n"), ("estimate", "estimate"), ("lower", lower), ("upper", upper)):
+            out[f"demographics.{row['quantity']}.{key}"] = clean_number(row[column])
+    return out
 
 
 def _proportion(quantity: str, description: str, x: int, n: int, conf: float, method: str = "exact") -> tuple:
@@ -97,24 +108,27 @@ def _proportion(quantity: str, description: str, x: int, n: int, conf: float, me
 
 def _age_table(index: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for sex, group in [("all", index), ("M", index[index["sex"] == "M"]), ("F", index[index["sex"] == "F"])]:
+    for sex, group in [("all", index), (SEX_LEVELS["M"], index[index["sex"] == "M"]),
+                       (SEX_LEVELS["F"], index[index["sex"] == "F"])]:
         age = group["age_at_onset"].dropna().to_numpy(float)
         stats = (np.mean(age), np.std(age, ddof=1) if len(age) > 1 else np.nan, *np.percentile(age, [50, 25, 75]),
                  age.min(), age.max()) if len(age) else (np.nan,) * 7
         rows.append((sex, len(age), int(group["age_at_onset"].isna().sum()), *stats))
-    return pd.DataFrame(rows, columns=["sex", "n", "missing", "mean", "sd", "median", "q1", "q3", "min", "max"])
+    return pd.DataFrame(rows, columns=["stratum", "n", "missing", "mean_years", "sd_years", "median_years", "q1_years",
+                                       "q3_years", "min_years", "max_years"])
 
 
 def _age_distribution(index: pd.DataFrame, width: float) -> pd.DataFrame:
-    """Counts by sex, pregnancy group and age bin [lower, lower + width): the data of the age figure."""
+    """Counts by stratum (men; women, pregnancy-associated; women, other) and age bin
+    [from_years, to_years): the data of the age figure."""
     group = np.where(index["sex"] == "M", "men",
                      np.where(index["pregnancy_associated"].fillna(False).astype(bool), "women, pregnancy-associated",
                               "women, other"))
     age = index["age_at_onset"].to_numpy(float)
     lower = np.floor(age / width) * width
-    frame = pd.DataFrame({"sex": index["sex"].to_numpy(), "group": group, "age_lower": lower}).dropna()
-    counts = frame.groupby(["sex", "group", "age_lower"], sort=True).size().rename("n").reset_index()
-    counts.insert(3, "age_upper", counts["age_lower"] + width)
+    frame = pd.DataFrame({"stratum": group, "from_years": lower}).dropna()
+    counts = frame.groupby(["stratum", "from_years"], sort=True).size().rename("n").reset_index()
+    counts.insert(2, "to_years", counts["from_years"] + width)
     return counts
 
 
@@ -134,7 +148,7 @@ def sex_ratio_table(n: int, men: int, null_ratio: float, conf: float) -> pd.Data
     with np.errstate(divide="ignore", invalid="ignore"):
         return pd.DataFrame([(n, men, women, men / women if women else np.inf, lo / (1 - lo),
                               hi / (1 - hi) if hi < 1 else np.inf, null_ratio, binomial_test(men, n, p0))],
-                            columns=["n", "men", "women", "ratio", "ratio_lower", "ratio_upper", "null_ratio", "p_exact"])
+                            columns=["n", "men", "women", "estimate", "lower", "upper", "null_ratio", "p"]).pipe(name_limits, conf)
 
 
 #: Columns of :func:`proportion_counts`.
@@ -172,8 +186,8 @@ def proportion_counts(index: pd.DataFrame, definitions: Definitions) -> pd.DataF
 
 def proportion_table(counts: pd.DataFrame, conf: float) -> pd.DataFrame:
     """Every share with its interval from :func:`proportion_counts` (one cohort's, or summed over sites)."""
-    return pd.DataFrame([_proportion(r.quantity, r.description, r.x, r.n, conf, r.method) for r in counts.itertuples()],
-                        columns=PROPORTION_COLUMNS)
+    return name_limits(pd.DataFrame([_proportion(r.quantity, r.description, r.x, r.n, conf, r.method)
+                                     for r in counts.itertuples()], columns=PROPORTION_COLUMNS), conf)
 
 
 def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | None = None) -> DemographicsResult:
@@ -204,7 +218,8 @@ def analyse_demographics(cohort: DerivedCohort, options: DemographicsOptions | N
     women_idx = index[index["sex"] == "F"]
     pregnant = women_idx[women_idx["pregnancy"] == "pregnant"] if "pregnancy" in women_idx else women_idx.iloc[:0]
     trimester = pregnant["trimester"] if "trimester" in pregnant else pd.Series(dtype="Int64")
-    laterality = pd.crosstab(index["sex"], index["side"]).reindex(columns=["L", "R"], fill_value=0)
+    laterality = pd.crosstab(index["sex"].map(SEX_LEVELS).rename("stratum"), index["side"]).reindex(
+        columns=["L", "R"], fill_value=0)
     laterality = laterality.reset_index().rename(columns={"L": "left", "R": "right"})
     laterality.columns.name = None
     pregnancy = women_idx["pregnancy"] if "pregnancy" in women_idx else pd.Series(pd.NA, index=women_idx.index)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._exact import clopper_pearson
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 from toh.cohort.derive import DerivedCohort
 from toh.schemas.codes import EDEMA_EXTENT, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
 
@@ -43,9 +43,11 @@ class ImagingResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        for row in self.findings.itertuples():
-            for key in ("recorded", "positive", "share", "lower", "upper"):
-                out[f"imaging.{row.modality}.{row.finding}.{key}"] = clean_number(getattr(row, key))
+        lower, upper = ci_columns(self.conf)
+        for row in records(self.findings):
+            for key, column in (("recorded", "recorded"), ("positive", "positive"), ("estimate", "estimate"),
+                                ("lower", lower), ("upper", upper)):
+                out[f"imaging.{row['modality']}.{row['finding']}.{key}"] = clean_number(row[column])
         for row in self.first_film.itertuples():
             out[f"imaging.first_film.{row.status}"] = clean_number(row.n)
         return out
@@ -96,8 +98,8 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
             recorded = int(values.notna().sum())
             positive = int(values.fillna(False).astype(bool).sum())
             rows.append((modality, finding, len(mine), recorded, positive, *clopper_pearson(positive, recorded, conf)))
-    findings = pd.DataFrame(rows, columns=["modality", "finding", "episodes", "recorded", "positive", "share", "lower",
-                                           "upper"])
+    findings = name_limits(pd.DataFrame(rows, columns=["modality", "finding", "episodes", "recorded", "positive",
+                                                       "estimate", "lower", "upper"]), conf)
     mri = exams[exams["modality"] == "MRI"] if len(exams) else exams
     extent = mri["edema_extent"] if "edema_extent" in mri.columns else pd.Series(dtype=object)
     known = int(extent.notna().sum())
@@ -115,7 +117,7 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     return ImagingResult(
         not_estimable=_reasons(cohort, findings),
         findings=findings,
-        modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_day", "q1_day", "q3_day"]),
+        modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_days", "q1_days", "q3_days"]),
         edema_extent=edema,
         first_film=first,
         conf=conf,

@@ -31,7 +31,7 @@ import pandas as pd
 
 from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._km import kaplan_meier_counts
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 
 __all__ = ["MetaAnalysis", "meta_analyse", "random_effects", "reml_tau2", "log_rate", "logit_proportion", "ESTIMANDS",
            "CURVE_ESTIMANDS", "estimand_label"]
@@ -61,7 +61,7 @@ def _rate(outcome: str) -> Callable[[object, float], tuple[float, float]]:
 
 def _complication(outcome: str, what: str) -> Callable[[object, float], tuple[float, float]]:
     def get(site: object, days_per_year: float) -> tuple[float, float]:
-        row = site.complications.set_index(["outcome", "group"]).loc[(outcome, "all")]  # type: ignore[attr-defined]
+        row = site.complications.set_index(["outcome", "stratum"]).loc[(outcome, "all")]  # type: ignore[attr-defined]
         return float(row["events"]), float(row["days"] / days_per_year if what == "rate" else row["n"])
     return get
 
@@ -213,7 +213,7 @@ def _curve(outcome: str, months: float) -> Callable[[object, float], tuple[float
         t = months * days_per_year / 12
         if outcome == "resolution":
             counts = site.survival  # type: ignore[attr-defined]
-            counts = counts[counts["stratum_var"] == "all"]
+            counts = counts[counts["variable"] == "all"]
             curve = kaplan_meier_counts(counts["time"].to_numpy(float), counts["n_event"].to_numpy(float),
                                         counts["n_censor"].to_numpy(float))
             i = int(np.searchsorted(curve.time, t, side="right")) - 1
@@ -257,16 +257,18 @@ class MetaAnalysis(AnalysisResult):
         """``meta.<estimand>.<key>`` (DerSimonian-Laird), ``meta.<estimand>.reml.<key>`` and each
         site's own estimate, ``sites.<site>.<estimand>.estimate`` / ``.lower`` / ``.upper``."""
         out: dict[str, float | int | str | None] = {}
-        for row in self.combined.itertuples():
-            if row.method == "DL":
+        lower, upper = ci_columns(self.conf)
+        named = {"lower": lower, "upper": upper}
+        for row in records(self.combined):
+            if row["method"] == "DL":
                 for key in ("estimate", "lower", "upper", "tau2", "i2", "q", "q_p", "k"):
-                    out[f"meta.{row.estimand}.{key}"] = clean_number(getattr(row, key))
+                    out[f"meta.{row['estimand']}.{key}"] = clean_number(row[named.get(key, key)])
             else:
                 for key in ("estimate", "lower", "upper", "tau2", "i2"):
-                    out[f"meta.{row.estimand}.reml.{key}"] = clean_number(getattr(row, key))
-        for row in self.sites.itertuples():
+                    out[f"meta.{row['estimand']}.reml.{key}"] = clean_number(row[named.get(key, key)])
+        for row in records(self.sites):
             for key in ("estimate", "lower", "upper"):
-                out[f"sites.{row.site}.{row.estimand}.{key}"] = clean_number(getattr(row, key))
+                out[f"sites.{row['site']}.{row['estimand']}.{key}"] = clean_number(row[named.get(key, key)])
         return out
 
 
@@ -366,8 +368,9 @@ def meta_analyse(sites: Mapping[str, object], days_per_year: float, conf: float 
             combined.append((estimand, method, scale, fit["k"], estimate, lower, upper, fit["estimate"], fit["se"],
                              fit["tau2"], fit["i2"], fit["q"], fit["q_p"], left_out))
     return MetaAnalysis(
-        sites=pd.DataFrame(site_rows, columns=["estimand", "site", "scale", "count", "base", "effect", "variance",
-                                               "estimate", "lower", "upper"]),
-        combined=pd.DataFrame(combined, columns=["estimand", "method", "scale", "k", "estimate", "lower", "upper",
-                                                 "effect", "se", "tau2", "i2", "q", "q_p", "sites_left_out"]),
+        sites=name_limits(pd.DataFrame(site_rows, columns=["estimand", "site", "scale", "count", "base", "effect",
+                                                           "variance", "estimate", "lower", "upper"]), conf),
+        combined=name_limits(pd.DataFrame(combined, columns=["estimand", "method", "scale", "k", "estimate", "lower",
+                                                             "upper", "effect", "se_effect", "tau2", "i2", "q", "q_p",
+                                                             "sites_left_out"]), conf),
         conf=conf, cox_reference=_references(sites).get("treatment", ""), not_estimable=reasons)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._bootstrap import PendingDraws, start_bootstrap_cdf
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 from toh.analyses._turnbull import TurnbullFit, turnbull
 from toh.analyses._weibull import WeibullFit, fit_weibull_interval
 from toh.cohort.derive import DerivedCohort
@@ -74,10 +74,12 @@ class RadiographicResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        for row in self.at.itertuples():
-            w = f"{row.weeks:g}w"
-            for key in ("npmle", "lower", "upper", "weibull"):
-                out[f"radiographic.changed_{w}.{key}"] = clean_number(getattr(row, key))
+        lower, upper = ci_columns(self.conf)
+        for row in records(self.at):
+            w = f"{row['weeks']:g}w"
+            for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper),
+                                ("weibull_estimate", "weibull_estimate")):
+                out[f"radiographic.changed_{w}.{key}"] = clean_number(row[column])
         weib = self.weibull.set_index("parameter")["estimate"]
         out["radiographic.weibull.median_days"] = clean_number(weib.get("median_days"))
         counts = self.counts.set_index("what")["n"]
@@ -169,12 +171,12 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
         ("abnormal on the onset day, read as (0, 0.5]", int(w[degenerate].sum())),
     ], columns=["what", "n"])
     times = np.asarray(options.weeks) * 7.0
-    empty = pd.DataFrame(columns=["left", "right", "mass", "cdf"])
+    empty = pd.DataFrame(columns=["left_days", "right_days", "mass", "cdf"])
     if absent or n_films == 0:
         reason = absent or "no index episode has a plain film (XR) that is normal or abnormal"
-        at = pd.DataFrame({"weeks": options.weeks, "days": times, "npmle": np.nan, "lower": np.nan,
-                           "upper": np.nan, "weibull": np.nan})
-        weib = pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"])
+        at = name_limits(pd.DataFrame({"weeks": options.weeks, "days": times, "estimate": np.nan, "lower": np.nan,
+                                       "upper": np.nan, "weibull_estimate": np.nan}), conf)
+        weib = name_limits(pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"]), conf)
         done = RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
                                   not_estimable={"radiographic": reason})
         return PendingRadiographic(lambda _: done, None)
@@ -215,8 +217,8 @@ def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, ti
         ("scale_days", float(np.exp(weibull.mu)), np.nan, np.nan, np.nan),
         ("median_days", weibull.quantile(0.5), np.nan, np.nan, np.nan),
         ("loglik", weibull.loglik, np.nan, np.nan, np.nan),
-    ], columns=["parameter", "estimate", "se", "lower", "upper"])
-    at = pd.DataFrame({"weeks": options.weeks, "days": times, "npmle": est, "lower": lower, "upper": upper,
-                       "weibull": weibull.cdf(times)})
-    npmle = pd.DataFrame({"left": fit.left, "right": fit.right, "mass": fit.p, "cdf": np.cumsum(fit.p)})
+    ], columns=["parameter", "estimate", "se", "lower", "upper"]).pipe(name_limits, conf)
+    at = name_limits(pd.DataFrame({"weeks": options.weeks, "days": times, "estimate": est, "lower": lower, "upper": upper,
+                                   "weibull_estimate": weibull.cdf(times)}), conf)
+    npmle = pd.DataFrame({"left_days": fit.left, "right_days": fit.right, "mass": fit.p, "cdf": np.cumsum(fit.p)})
     return RadiographicResult(at, npmle, weib, counts, options, conf, fit.kkt, fit.iterations)

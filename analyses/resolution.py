@@ -13,13 +13,14 @@ import pandas as pd
 from toh.analyses.cox import BUILTIN_COVARIATES, CATEGORICAL_COVARIATES, fit_cox_models
 from toh.analyses._checks import horizons
 from toh.analyses._km import event_counts, kaplan_meier_counts, r_quantile
-from toh.analyses.result import AnalysisResult, clean_number
+from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
 from toh.analyses._strata import STRATA, fewer_than_two_groups, strata_of
 from toh.cohort.columns import ExtraColumn
 from toh.cohort.derive import DerivedCohort
 from toh.cohort.errors import ConfigError
 
-__all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution", "survival_counts", "curve_tables"]
+__all__ = ["ResolutionOptions", "ResolutionResult", "analyse_resolution", "survival_counts", "curve_tables",
+           "curve_headline"]
 
 
 @dataclass(frozen=True)
@@ -128,20 +129,11 @@ class ResolutionResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        overall = self.medians[self.medians["stratum_var"] == "all"].iloc[0]
-        for key in ("n", "events", "median", "median_lower", "median_upper"):
-            out[f"resolution.{key}"] = clean_number(overall[key])
-        for row in self.landmarks[self.landmarks["stratum_var"] == "all"].itertuples():
-            m = f"{row.months:g}m"
-            out[f"resolution.unresolved_{m}"] = clean_number(row.surv)
-            out[f"resolution.unresolved_{m}_lower"] = clean_number(row.lower)
-            out[f"resolution.unresolved_{m}_upper"] = clean_number(row.upper)
-        for row in self.rmst[self.rmst["stratum_var"] == "all"].itertuples():
-            out[f"resolution.rmst_{row.months:g}m"] = clean_number(row.rmst)
+        out.update(curve_headline(self.medians, self.landmarks, self.rmst, self.conf))
         for row in self.logrank.itertuples():
             out[f"resolution.logrank.{row.variable}.p"] = clean_number(row.p)
         for name, table in (("cox", self.cox), ("cox_stratified", self.cox_stratified)):
-            out.update(_cox_keys(f"resolution.{name}", table))
+            out.update(_cox_keys(f"resolution.{name}", table, self.conf))
         if len(self.cox):
             out["resolution.cox.n"] = int(self.cox["n"].iloc[0])
             out["resolution.cox.events"] = int(self.cox["events"].iloc[0])
@@ -153,17 +145,41 @@ class ResolutionResult(AnalysisResult):
         return out
 
 
-def _cox_keys(prefix: str, table: pd.DataFrame) -> dict[str, float | None]:
-    """``<prefix>.<term>.hr`` / ``hr_lower`` / ``hr_upper`` per unit of each term (age per year,
+def curve_headline(medians: pd.DataFrame, landmarks: pd.DataFrame, rmst: pd.DataFrame,
+                   conf: float) -> dict[str, float | int | str | None]:
+    """Headline keys of the overall curve (one cohort's, or a pool's): ``resolution.n``,
+    ``.events``, ``resolution.median.*``, ``resolution.unresolved_<m>m.*`` and
+    ``resolution.rmst_<m>m.*`` (limits level-free; units in the names)."""
+    out: dict[str, float | int | str | None] = {}
+    lower, upper = ci_columns(conf)
+    overall = medians[medians["variable"] == "all"].iloc[0]
+    for key in ("n", "events"):
+        out[f"resolution.{key}"] = clean_number(overall[key])
+    for key, column in (("estimate_days", "estimate_days"), ("lower_days", f"{lower}_days"),
+                        ("upper_days", f"{upper}_days")):
+        out[f"resolution.median.{key}"] = clean_number(overall[column])
+    for row in records(landmarks[landmarks["variable"] == "all"]):
+        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
+            out[f"resolution.unresolved_{row['months']:g}m.{key}"] = clean_number(row[column])
+    for row in records(rmst[rmst["variable"] == "all"]):
+        for key, column in (("estimate_days", "estimate_days"), ("se_days", "se_days"),
+                            ("lower_days", f"{lower}_days"), ("upper_days", f"{upper}_days")):
+            out[f"resolution.rmst_{row['months']:g}m.{key}"] = clean_number(row[column])
+    return out
+
+
+def _cox_keys(prefix: str, table: pd.DataFrame, conf: float) -> dict[str, float | None]:
+    """``<prefix>.<term>.estimate`` / ``lower`` / ``upper`` (the hazard ratio) per unit of each term (age per year,
     as the keys always were), and for a term given per several units (age per 10 years) also
     ``<prefix>.<term>_per_<per>.<field>`` as the table shows it; reference rows have none."""
     out: dict[str, float | None] = {}
-    for row in table[~table["reference"].astype(bool)].itertuples():
-        for key in ("hr", "hr_lower", "hr_upper"):
-            value = getattr(row, key)
-            out[f"{prefix}.{row.term}.{key}"] = clean_number(value ** (1 / row.per))
-            if row.per != 1:
-                out[f"{prefix}.{row.term}_per_{row.per:g}.{key}"] = clean_number(value)
+    lower, upper = ci_columns(conf)
+    for row in records(table[~table["reference"].astype(bool)]):
+        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
+            value = row[column]
+            out[f"{prefix}.{row['term']}.{key}"] = clean_number(value ** (1 / row["per"]))
+            if row["per"] != 1:
+                out[f"{prefix}.{row['term']}_per_{row['per']:g}.{key}"] = clean_number(value)
     return out
 
 
@@ -196,18 +212,18 @@ def _logrank(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraC
 
 
 #: Columns of :func:`survival_counts`: the sufficient statistics of every Kaplan-Meier curve.
-COUNT_COLUMNS = ["stratum_var", "stratum", "time", "n_event", "n_censor"]
+COUNT_COLUMNS = ["variable", "stratum", "time", "n_event", "n_censor"]
 
 
 def survival_counts(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
                     min_level: int = 0) -> pd.DataFrame:
-    """Resolutions and censorings per distinct time, overall (``stratum_var`` "all") and in each
+    """Resolutions and censorings per distinct time, overall (``variable`` "all") and in each
     stratum level: all a Kaplan-Meier curve needs, and what a site's bundle holds (``columns``
     and ``min_level`` as for :func:`toh.analyses._strata.strata_of`)."""
     parts = []
     for variable, level, group in _groups(index, strata, columns, min_level):
         time, d, c = event_counts(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool))
-        parts.append(pd.DataFrame({"stratum_var": variable, "stratum": level, "time": time,
+        parts.append(pd.DataFrame({"variable": variable, "stratum": level, "time": time,
                                    "n_event": d.astype(np.int64), "n_censor": c.astype(np.int64)}))
     return pd.concat(parts, ignore_index=True)[COUNT_COLUMNS]
 
@@ -222,10 +238,10 @@ def curve_tables(counts: pd.DataFrame, options: ResolutionOptions, days_per_year
     z = norm.ppf(1 - (1 - conf) / 2)
     medians, landmarks, rmsts, curves = [], [], [], []
     order = [("all", "all")] + sorted(
-        {(v, s) for v, s in zip(counts["stratum_var"], counts["stratum"]) if v != "all"},
+        {(v, s) for v, s in zip(counts["variable"], counts["stratum"]) if v != "all"},
         key=lambda key: (options.strata.index(key[0]) if key[0] in options.strata else len(options.strata), key[1]))
     for variable, level in order:
-        group = counts[(counts["stratum_var"] == variable) & (counts["stratum"] == level)]
+        group = counts[(counts["variable"] == variable) & (counts["stratum"] == level)]
         curve = kaplan_meier_counts(group["time"].to_numpy(float), group["n_event"].to_numpy(float),
                                     group["n_censor"].to_numpy(float), conf)
         med = r_quantile(curve, 0.5)
@@ -237,15 +253,18 @@ def curve_tables(counts: pd.DataFrame, options: ResolutionOptions, days_per_year
         for months in options.rmst_months:
             mean, se = curve.rmst(months * month)
             rmsts.append((variable, level, months, months * month, mean, se, mean - z * se, mean + z * se))
-        curves.append(curve.table().drop(columns="std_err").assign(stratum_var=variable, stratum=level))
-    return (pd.DataFrame(medians, columns=["stratum_var", "stratum", "n", "events", "median",
-                                           "median_lower", "median_upper"]),
-            pd.DataFrame(landmarks, columns=["stratum_var", "stratum", "months", "days", "surv",
-                                             "lower", "upper", "n_risk"]),
-            pd.DataFrame(rmsts, columns=["stratum_var", "stratum", "months", "days", "rmst", "se",
-                                         "lower", "upper"]),
-            pd.concat(curves, ignore_index=True)[["stratum_var", "stratum", "time", "n_risk", "n_event",
-                                                  "n_censor", "surv", "lower", "upper"]])
+        curves.append(curve.table().drop(columns="std_err").assign(variable=variable, stratum=level))
+    curve_frame = pd.concat(curves, ignore_index=True).rename(columns={"time": "days", "surv": "estimate"})
+    tables = (pd.DataFrame(medians, columns=["variable", "stratum", "n", "events", "estimate_days",
+                                             "lower_days", "upper_days"]),
+              pd.DataFrame(landmarks, columns=["variable", "stratum", "months", "days", "estimate",
+                                               "lower", "upper", "n_risk"]),
+              pd.DataFrame(rmsts, columns=["variable", "stratum", "months", "days", "estimate_days", "se_days",
+                                           "lower_days", "upper_days"]),
+              curve_frame[["variable", "stratum", "days", "n_risk", "n_event", "n_censor", "estimate", "lower",
+                           "upper"]])
+    medians, landmarks, rmsts, curve_frame = (name_limits(t, conf) for t in tables)
+    return medians, landmarks, rmsts, curve_frame
 
 
 def analyse_resolution(cohort: DerivedCohort, options: ResolutionOptions | None = None) -> ResolutionResult:

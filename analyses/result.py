@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "clean_number", "blank_not_estimable", "reason_for",
+__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "name_limits", "level_free", "records", "clean_number", "blank_not_estimable", "reason_for",
            "NOT_ESTIMABLE"]
 
 #: Last segment of the results key that holds the reason an estimate is not estimable.
@@ -66,6 +67,39 @@ def ci_columns(conf_level: float) -> tuple[str, str]:
     ``upper_95`` at 0.95, ``lower_90`` at 0.9, ``lower_97.5`` at 0.975."""
     level = f"{round(conf_level * 100, 10):g}"
     return f"lower_{level}", f"upper_{level}"
+
+
+_LIMIT = re.compile(r"(^|_)(lower|upper)(?=_|$)")
+
+
+def name_limits(frame: pd.DataFrame, conf_level: float) -> pd.DataFrame:
+    """``frame`` with its confidence limits named by the level (docs/definitions.md, "Result
+    tables"): ``lower`` -> ``lower_95``, ``upper_days`` -> ``upper_95_days``,
+    ``rate_lower_per_100py`` -> ``rate_lower_95_per_100py`` at 0.95.
+
+    The analyses build their tables with level-free names and name them here, once, so a
+    column never says 95 of an interval at another level.
+    """
+    level = ci_columns(conf_level)[0][len("lower_"):]
+    return frame.rename(columns={c: _LIMIT.sub(rf"\1\2_{level}", c) for c in frame.columns
+                                 if isinstance(c, str) and _LIMIT.search(c)})
+
+
+_LEVELLED = re.compile(r"(^|_)(lower|upper)_[0-9.]+(?=_|$)")
+
+
+def level_free(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the level taken out of its limits' names (``lower_95_days`` -> ``lower_days``):
+    the inverse of :func:`name_limits`, for code that reads a table whose level it states
+    elsewhere (a report's header says "95% CI" once)."""
+    return frame.rename(columns={c: _LEVELLED.sub(r"\1\2", c) for c in frame.columns
+                                 if isinstance(c, str) and _LEVELLED.search(c)})
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts (column names as keys, whatever characters they hold: a
+    ``lower_97.5`` column is no attribute of an ``itertuples`` row)."""
+    return frame.to_dict("records")
 
 
 class SummaryDisplay:

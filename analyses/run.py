@@ -149,7 +149,7 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     finally:
         pending.cancel()  # no worker outlives an error or an interruption
     claims = check_claims((demographics, radiographic, resolution, recurrence, migration, complications, imaging),
-                          claim_set)
+                          claim_set, conf=cohort.definitions.confidence)
     return CohortAnalysis(demographics=demographics, radiographic=radiographic, resolution=resolution,
                           recurrence=recurrence, migration=migration, complications=complications, imaging=imaging,
                           claims=claims, baseline=analyse_baseline(cohort), definitions=cohort.definitions,

@@ -90,7 +90,7 @@ def common_references(coefficients: Mapping[str, pd.DataFrame], survival_counts:
     default), else the reference most sites used (ties alphabetical)."""
     out: dict[str, str] = {}
     frames = [c for c in survival_counts if len(c)]
-    whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["stratum_var", "stratum",
+    whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variable", "stratum",
                                                                                        "n_event", "n_censor"])
     used: dict[str, list[str]] = {}
     for table in coefficients.values():
@@ -98,7 +98,7 @@ def common_references(coefficients: Mapping[str, pd.DataFrame], survival_counts:
         for variable, reference in dict(zip(categories["variable"], categories["reference"])).items():
             used.setdefault(variable, []).append(reference)
     for variable in sorted(used):
-        counts = whole[whole["stratum_var"] == variable]
+        counts = whole[whole["variable"] == variable]
         if len(counts):
             sizes = (counts["n_event"] + counts["n_censor"]).groupby(counts["stratum"]).sum()
         else:

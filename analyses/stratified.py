@@ -100,7 +100,7 @@ def logrank_by_site(survival: Mapping[str, pd.DataFrame], variables: Sequence[st
     :func:`toh.analyses.resolution.survival_counts` (site name -> table)."""
     rows = []
     for variable in variables:
-        parts = [t[t["stratum_var"] == variable] for t in survival.values()]
+        parts = [t[t["variable"] == variable] for t in survival.values()]
         parts = [p for p in parts if len(p)]
         groups = sorted({str(s) for p in parts for s in p["stratum"]})
         n = int(sum((p["n_event"] + p["n_censor"]).sum() for p in parts))
@@ -115,12 +115,12 @@ def logrank_by_site(survival: Mapping[str, pd.DataFrame], variables: Sequence[st
 
 def gray_by_site(counts: Mapping[str, pd.DataFrame], outcome: str, variables: Sequence[str]) -> pd.DataFrame:
     """Gray's test of equal cumulative incidence of ``outcome`` across the groups of each
-    variable, stratified by site, from each site's counts per stratum level (``stratum_var,
+    variable, stratified by site, from each site's counts per stratum level (``variable,
     stratum, time, censored, event, death``; site name -> table).  Columns of
     :data:`toh.analyses._second_episode.GRAY_COLUMNS`; NaN with fewer than two groups or no event."""
     rows = []
     for variable in variables:
-        parts = [t[t["stratum_var"] == variable] for t in counts.values()]
+        parts = [t[t["variable"] == variable] for t in counts.values()]
         parts = [p for p in parts if len(p)]
         groups = sorted({str(s) for p in parts for s in p["stratum"]})
         n = int(sum(p[["censored", "event", "death"]].to_numpy().sum() for p in parts))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from toh.analyses.result import level_free
 from toh.reports._fig_common import slug
 from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA
 
@@ -174,7 +175,7 @@ def draw_claims(container: Axes, result: ClaimsResult) -> list[Axes]:
     the estimated quantity, the axis with the estimate and published figure, the tick labels;
     rows are as tall as their text, stretched together to fill the container.
     """
-    claims = result.claims
+    claims = level_free(result.claims)
     fig = container.figure
     box = container.get_position()
     width_in, height_in = box.width * fig.get_figwidth(), box.height * fig.get_figheight()

@@ -170,7 +170,7 @@ def at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     That is R's ``summary(survfit, times =)`` rule (everyone with T >= t), read from the curve
     table, which lists every observed time with its risk set.
     """
-    curve_times = curve["time"].to_numpy(float)
+    curve_times = curve["days"].to_numpy(float)
     n_risk = curve["n_risk"].to_numpy(int)
     position = np.searchsorted(curve_times, np.asarray(times, float), side="left")
     padded = np.append(n_risk, 0)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from toh.analyses.result import level_free
 from toh.reports._fig_common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
                                      draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
 from toh.reports._figure_style import COLOURS, LINESTYLES, colour_for, figure_style
@@ -26,16 +27,16 @@ __all__ = ["km_resolution", "km_at_risk", "cif_curves", "STRATUM_VARS", "stratum
 #: Stratum variables of :func:`km_resolution`.
 STRATUM_VARS: tuple[str, ...] = ("all", "sex", "pregnancy", "treatment")
 
-_LABELS = {"all": "All patients", "M": "Men", "F": "Women", "pregnancy-associated": "Pregnancy-associated",
+_LABELS = {"all": "All patients", "men": "Men", "women": "Women", "pregnancy-associated": "Pregnancy-associated",
            "not pregnancy-associated": "Other", "recurrence": "Same-hip recurrence", "migration": "Migration"}
 #: Shorter names for the rows of the at-risk table, where width is scarce.
 _SHORT = {"all": "All", "pregnancy-associated": "Pregnancy-assoc.", "recurrence": "Recurrence"}
 _TITLES = {"all": None, "sex": "Sex", "pregnancy": "Women", "treatment": "Treatment"}
-_ORDER = {"M": 0, "F": 1, "pregnancy-associated": 0, "not pregnancy-associated": 1}
+_ORDER = {"men": 0, "women": 1, "pregnancy-associated": 0, "not pregnancy-associated": 1}
 
 
 def stratum_label(stratum: str, short: bool = False) -> str:
-    """The printed name of a stratum (``"M"`` -> ``"Men"``; others capitalised, control
+    """The printed name of a stratum (``"men"`` -> ``"Men"``; others capitalised, control
     characters made visible); at most 16 characters in a legend, 14 with ``short`` (the at-risk
     table): a free-text level typed into the export cannot push the legend off the canvas."""
     if short and stratum in _SHORT:
@@ -54,7 +55,7 @@ def _censor_handle():
 
 
 
-def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes | None = None, *,
+def km_resolution(result: ResolutionResult, variable: str = "all", ax: Axes | None = None, *,
                   min_cell: int = 5, ci: bool = True, hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Kaplan-Meier curves of the probability still unresolved against months since onset.
 
@@ -68,7 +69,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
     ----------
     result
         :class:`toh.analyses.resolution.ResolutionResult`; its ``curves`` table is drawn.
-    stratum_var
+    variable
         ``"all"``, ``"sex"``, ``"pregnancy"`` (women with a known status) or ``"treatment"``.
     ax
         Axes to draw in; default a new single-column pyplot figure.
@@ -86,25 +87,25 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
     -------
     matplotlib.axes.Axes
         The axes of the curves.  The at-risk table is a set of annotations below it; gids
-        ``km-{stratum_var}-curve-{stratum}``, ``-ci-``, ``-censor-`` and
+        ``km-{variable}-curve-{stratum}``, ``-ci-``, ``-censor-`` and
         ``-at-risk-{stratum}-{column}``.
 
     Raises
     ------
     ValueError
-        Unknown ``stratum_var``, or the result holds no curves for it.
+        Unknown ``variable``, or the result holds no curves for it.
     """
-    curves, month, strata, ticks = _km_layout(result, stratum_var)
+    curves, month, strata, ticks = _km_layout(result, variable)
     strata = [s for s in strata if (s, NOT_DRAWN) not in hidden]
-    prefix = f"km-{slug(stratum_var)}"
+    prefix = f"km-{slug(variable)}"
     with figure_style():
         ax = new_axes(ax, 2.55 + 0.125 * (len(strata) + (len(strata) > 1)))
         rows = []
         for position, stratum in enumerate(strata):
-            curve = curves[curves["stratum"] == stratum].sort_values("time")
-            colour = COLOURS["all"] if stratum_var == "all" else colour_for(stratum, position)
-            times = np.concatenate([[0.0], curve["time"].to_numpy(float) / month])
-            x, y = step_xy(times, np.concatenate([[1.0], curve["surv"].to_numpy(float)]))
+            curve = curves[curves["stratum"] == stratum].sort_values("days")
+            colour = COLOURS["all"] if variable == "all" else colour_for(stratum, position)
+            times = np.concatenate([[0.0], curve["days"].to_numpy(float) / month])
+            x, y = step_xy(times, np.concatenate([[1.0], curve["estimate"].to_numpy(float)]))
             (line,) = ax.plot(x, y, color=colour, linestyle=LINESTYLES[position % len(LINESTYLES)],
                               label=stratum_label(stratum),
                               zorder=3)
@@ -114,7 +115,7 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
                                np.concatenate([[np.nan], curve["upper"].to_numpy(float)]), colour,
                                f"{prefix}-ci-{slug(stratum)}")
             censored = curve[curve["n_censor"] > 0]
-            (marks,) = ax.plot(censored["time"].to_numpy(float) / month, censored["surv"].to_numpy(float),
+            (marks,) = ax.plot(censored["days"].to_numpy(float) / month, censored["estimate"].to_numpy(float),
                                linestyle="none", marker="|", markersize=3.5, markeredgewidth=0.6, color=colour,
                                zorder=4)
             marks.set_gid(f"{prefix}-censor-{slug(stratum)}")
@@ -126,33 +127,33 @@ def km_resolution(result: ResolutionResult, stratum_var: str = "all", ax: Axes |
         ax.set_xlabel("Months since onset")
         ax.set_ylabel("Still unresolved (%)")
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES.get(stratum_var, stratum_label(stratum_var)), loc="lower left",
+        ax.legend([*handles, _censor_handle()], [*labels, "Censored"], title=_TITLES.get(variable, stratum_label(variable)), loc="lower left",
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
         at_risk_rows(ax, ticks, rows, min_cell, prefix, hidden)
     return ax
 
 
-def _km_layout(result: ResolutionResult, stratum_var: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
-    """The curves of ``stratum_var``, the days of a month, the strata in drawing order and the
+def _km_layout(result: ResolutionResult, variable: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
+    """The curves of ``variable``, the days of a month, the strata in drawing order and the
     x ticks (months) of :func:`km_resolution`."""
-    known = list(dict.fromkeys([*STRATUM_VARS, *result.curves["stratum_var"]]))
-    if stratum_var not in known:  # the built-in strata, and a declared column the result is stratified by
-        raise ValueError(f"stratum_var must be one of {', '.join(known)}, not {stratum_var!r}")
-    curves = result.curves[result.curves["stratum_var"] == stratum_var]
+    known = list(dict.fromkeys([*STRATUM_VARS, *result.curves["variable"]]))
+    if variable not in known:  # the built-in strata, and a declared column the result is stratified by
+        raise ValueError(f"variable must be one of {', '.join(known)}, not {variable!r}")
+    curves = level_free(result.curves[result.curves["variable"] == variable])
     if curves.empty:
         strata = ", ".join(result.options.strata)
-        raise ValueError(f"the result has no curves by {stratum_var!r} (its strata: {strata})")
+        raise ValueError(f"the result has no curves by {variable!r} (its strata: {strata})")
     month = days_per(result.landmarks, "months", DAYS_PER_YEAR / 12)
     strata = sorted(curves["stratum"].unique(), key=lambda s: (_ORDER.get(s, 2), str(s)))
-    ticks = nice_ticks(curves["time"].max() / month, steps=(1, 2, 3, 6, 12, 24, 60))
+    ticks = nice_ticks(curves["days"].max() / month, steps=(1, 2, 3, 6, 12, 24, 60))
     return curves, month, strata, ticks
 
 
-def km_at_risk(result: ResolutionResult, stratum_var: str = "all") -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+def km_at_risk(result: ResolutionResult, variable: str = "all") -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
     """The number-at-risk table :func:`km_resolution` prints: the x ticks (months) and, per
     stratum in drawing order, the numbers at risk at each tick."""
-    curves, month, strata, ticks = _km_layout(result, stratum_var)
-    return ticks, [(s, at_risk(curves[curves["stratum"] == s].sort_values("time"), ticks * month)) for s in strata]
+    curves, month, strata, ticks = _km_layout(result, variable)
+    return ticks, [(s, at_risk(curves[curves["stratum"] == s].sort_values("days"), ticks * month)) for s in strata]
 
 
 def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axes | None = None, *,
@@ -184,16 +185,16 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
     year = days_per(recurrence.incidence, "months", DAYS_PER_YEAR / 12) * 12
     outcomes: list[tuple[str, pd.DataFrame]] = []
     for result in (recurrence, migration):
-        for outcome, curve in result.curves[result.curves["cause"] != "death"].groupby("cause", sort=True):
-            outcomes.append((str(outcome), curve.sort_values("time")))
+        for outcome, curve in level_free(result.curves[result.curves["cause"] != "death"]).groupby("cause", sort=True):
+            outcomes.append((str(outcome), curve.sort_values("days")))
     with figure_style():
         ax = new_axes(ax, 2.6 + 0.125 * (len(outcomes) + 1))
-        longest = max((c["time"].max() / year for _, c in outcomes if len(c)), default=1.0)
+        longest = max((c["days"].max() / year for _, c in outcomes if len(c)), default=1.0)
         ticks = nice_ticks(max_years or longest, steps=(0.5, 1, 2, 5, 10, 20))
         top, rows = 0.0, []
         for position, (outcome, curve) in enumerate(outcomes):
             colour = colour_for(outcome, position)
-            times = np.concatenate([[0.0], curve["time"].to_numpy(float) / year])
+            times = np.concatenate([[0.0], curve["days"].to_numpy(float) / year])
             x, y = step_xy(times, np.concatenate([[0.0], curve["estimate"].to_numpy(float)]))
             label = {"migration": "Migration (opposite hip or other joint)"}.get(outcome, stratum_label(outcome))
             (line,) = ax.plot(x, y, color=colour, linestyle=LINESTYLES[position % len(LINESTYLES)], zorder=3,

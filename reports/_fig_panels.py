@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toh.analyses.result import level_free
 from toh.reports._fig_common import NOT_DRAWN, new_axes, nice_ticks, percent_axis, slug, suppressed
 from toh.reports._figure_style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
 
@@ -45,10 +46,10 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
     matplotlib.axes.Axes
     """
     week = 7.0
-    npmle = result.npmle.sort_values("left")
+    npmle = result.npmle.sort_values("left_days")
     with figure_style():
         ax = new_axes(ax, 2.4)
-        ends = npmle[["left", "right"]].to_numpy(float).ravel()
+        ends = npmle[["left_days", "right_days"]].to_numpy(float).ravel()
         ends = ends[np.isfinite(ends)] / week
         last = max([published_weeks[1], *result.at["weeks"].tolist(), *ends.tolist()])
         ticks = nice_ticks(last * 1.04, steps=(1, 2, 4, 8, 13, 26, 52))
@@ -60,19 +61,19 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
 
         xs, ys, before = [0.0], [0.0], 0.0
         for box_id, row in enumerate(npmle[npmle["mass"] > 0].itertuples()):
-            left, after = row.left / week, before + row.mass
-            right = row.right / week if np.isfinite(row.right) else xmax  # mass beyond the last film
+            left, after = row.left_days / week, before + row.mass
+            right = row.right_days / week if np.isfinite(row.right_days) else xmax  # mass beyond the last film
             box = Rectangle((left, before), right - left, after - before, facecolor=COLOURS["npmle"], alpha=0.15,
                             linewidth=0, zorder=2)
             box.set_gid(f"radiographic-npmle-box-{box_id}")
             ax.add_patch(box)
             xs.append(left)
             ys.append(before)
-            if np.isfinite(row.right):  # otherwise F is unknown beyond ``left``: the line stops
+            if np.isfinite(row.right_days):  # otherwise F is unknown beyond ``left``: the line stops
                 xs.append(right)
                 ys.append(after)
             before = after
-        if npmle.empty or np.isfinite(npmle.loc[npmle["mass"] > 0, "right"]).all():
+        if npmle.empty or np.isfinite(npmle.loc[npmle["mass"] > 0, "right_days"]).all():
             xs.append(xmax)
             ys.append(before)
         (line,) = ax.plot(xs, ys, color=COLOURS["npmle"], zorder=4, label="NPMLE (Turnbull)")
@@ -85,9 +86,9 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
                 cdf = 1.0 - np.exp(-((t / np.exp(weib["intercept"])) ** shape))
             (fit,) = ax.plot(t / week, cdf, color=COLOURS["weibull"], linestyle="--", zorder=3, label="Weibull fit")
             fit.set_gid("radiographic-weibull")
-        at = result.at.dropna(subset=["npmle"])
+        at = level_free(result.at).dropna(subset=["estimate"])
         if len(at):
-            est = at["npmle"].to_numpy(float)
+            est = at["estimate"].to_numpy(float)
             has_ci = bool(at["lower"].notna().all() and at["upper"].notna().all())
             err = np.vstack([est - at["lower"].to_numpy(float), at["upper"].to_numpy(float) - est]).clip(min=0)
             label = f"Bootstrap {round(100 * result.conf):g}% CI" if has_ci else "NPMLE at reading times"
@@ -142,9 +143,9 @@ def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
     """
     groups = tuple(g for g in ("men", "women, pregnancy-associated", "women, other") if (g, NOT_DRAWN) not in hidden)
     dist = result.age_distribution
-    dist = dist[dist["group"].isin(groups) & (dist["n"] > 0)]  # the axis spans the ages drawn, no more
-    edges = sorted(set(dist["age_lower"]).union(dist["age_upper"]))
-    lowers = np.array(sorted(set(dist["age_lower"])), float)
+    dist = dist[dist["stratum"].isin(groups) & (dist["n"] > 0)]  # the axis spans the ages drawn, no more
+    edges = sorted(set(dist["from_years"]).union(dist["to_years"]))
+    lowers = np.array(sorted(set(dist["from_years"])), float)
     width = float(result.options.age_bin_years)
     with figure_style():
         ax = new_axes(ax, 2.4)
@@ -155,7 +156,7 @@ def age_by_sex(result: DemographicsResult, ax: Axes | None = None, *,
         tops = {"men": np.zeros(len(lowers)), "women": np.zeros(len(lowers))}
         marks: dict[tuple[str, int], list[str]] = {}  # suppressed groups of each bar
         for group in groups:
-            counts = (dist[dist["group"] == group].set_index("age_lower")["n"].reindex(lowers, fill_value=0)
+            counts = (dist[dist["stratum"] == group].set_index("from_years")["n"].reindex(lowers, fill_value=0)
                       .to_numpy(int))
             mask = suppressed(counts, min_cell, complementary=True)
             sex = "men" if group == "men" else "women"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toh.analyses.result import level_free
 from toh.reports._fig_common import new_axes, slug
 from toh.reports._figure_style import OKABE_ITO, colour_for, figure_style
 
@@ -73,24 +74,23 @@ def complications_shares(result: ComplicationsResult, ax: Axes | None = None, *,
         Shares resting on a count from 1 to ``min_cell - 1`` (or such a complement) are not drawn.
     hidden
         ``(row, 0)`` of the shares the report's disclosure audit hides besides (row
-        ``"outcome.group"`` or ``"modality.finding"``): not drawn either.
+        ``"outcome.stratum"`` or ``"modality.finding"``): not drawn either.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    table = result.estimates
+    table = level_free(result.estimates)
     audit = frozenset(hidden)
     with figure_style():
         ax = new_axes(ax, share_rows_height(len(table)))
         groups = {"all": "all", "pregnancy-associated": "pregnancy", "not pregnancy-associated": "other"}
-        labels = [f"{'Fracture' if r.outcome == 'fracture' else 'AVN'}: {groups.get(r.group, r.group)}"
+        labels = [f"{'Fracture' if r.outcome == 'fracture' else 'AVN'}: {groups.get(r.stratum, r.stratum)}"
                   for r in table.itertuples()]
-        hidden = np.array([_hidden(r.events, r.n, min_cell) or (f"{r.outcome}.{r.group}", 0) in audit
+        hidden = np.array([_hidden(r.events, r.n, min_cell) or (f"{r.outcome}.{r.stratum}", 0) in audit
                            for r in table.itertuples()])
-        _dots(ax, labels, table["proportion"].to_numpy(float), table["proportion_lower"].to_numpy(float),
-              table["proportion_upper"].to_numpy(float), [_GROUP_COLOURS.get(g, OKABE_ITO["black"])
-                                                          for g in table["group"]],
+        _dots(ax, labels, table["estimate"].to_numpy(float), table["lower"].to_numpy(float),
+              table["upper"].to_numpy(float), [_GROUP_COLOURS.get(g, OKABE_ITO["black"]) for g in table["stratum"]],
               hidden, "complications", f"% of index episodes\n(exact {100 * result.conf:g}% CI)", min_cell)
     return ax
 
@@ -110,13 +110,13 @@ def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell:
         Shares resting on a count from 1 to ``min_cell - 1`` (or such a complement) are not drawn.
     hidden
         ``(row, 0)`` of the shares the report's disclosure audit hides besides (row
-        ``"outcome.group"`` or ``"modality.finding"``): not drawn either.
+        ``"outcome.stratum"`` or ``"modality.finding"``): not drawn either.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    table = result.findings[result.findings["recorded"] > 0]
+    table = level_free(result.findings[result.findings["recorded"] > 0])
     audit = frozenset(hidden)
     with figure_style():
         ax = new_axes(ax, share_rows_height(max(len(table), 1)))
@@ -125,7 +125,7 @@ def imaging_findings(result: ImagingResult, ax: Axes | None = None, *, min_cell:
         colours = [colour_for(m, modalities.index(m)) for m in table["modality"]]
         hidden = np.array([_hidden(r.positive, r.recorded, min_cell) or (f"{r.modality}.{r.finding}", 0) in audit
                            for r in table.itertuples()], dtype=bool)
-        _dots(ax, labels, table["share"].to_numpy(float), table["lower"].to_numpy(float),
+        _dots(ax, labels, table["estimate"].to_numpy(float), table["lower"].to_numpy(float),
               table["upper"].to_numpy(float), colours, hidden, "imaging", "% of index episodes, first\n"
               f"examination ({100 * result.conf:g}% CI)", min_cell)
     return ax

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from toh.analyses.result import level_free
 from toh.analyses.meta import estimand_label
 from toh.reports._fig_common import new_axes, slug
 from toh.reports._figure_style import OKABE_ITO, figure_style, figure_width, new_figure, save_figure
@@ -140,14 +141,15 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
     draws[CLAIMS_FOREST] = (claims_layout(view.claims.claims, width_in)[1], lambda fig: claims_forest(
         claims_for_figure(view, min_cell, [c for c, _ in hidden.get(CLAIMS_FOREST, ())]), claims_container(fig)))
     curves = view.resolution.curves
-    for s in dict.fromkeys(curves["stratum_var"]):
-        n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
+    for s in dict.fromkeys(curves["variable"]):
+        n = curves.loc[curves["variable"] == s, "stratum"].nunique()
         draws[km_resolution_name(s)] = (2.3 + 0.125 * (n + (n > 1)) + 0.25, lambda fig, s=s: km_resolution(
             view.resolution, s, fig.add_subplot(), min_cell=min_cell, hidden=hidden.get(km_resolution_name(s), ())))
     meta = pooled.meta
-    for estimand in dict.fromkeys(meta.combined["estimand"]):
-        rows = meta.sites[meta.sites["estimand"] == estimand]
-        dl = meta.combined[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
+    sites, combined = level_free(meta.sites), level_free(meta.combined)
+    for estimand in dict.fromkeys(combined["estimand"]):
+        rows = sites[sites["estimand"] == estimand]
+        dl = combined[(combined["estimand"] == estimand) & (combined["method"] == "DL")].iloc[0]
         draws[sites_forest_name(estimand)] = (
             1.0 + 0.25 * (len(rows) + 1), lambda fig, rows=rows, dl=dl, e=estimand: sites_forest(
                 rows, dl, fig.add_subplot(), hidden=hidden.get(sites_forest_name(e), ()), min_cell=min_cell))

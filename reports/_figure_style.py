@@ -43,9 +43,7 @@ OKABE_ITO: dict[str, str] = {
 #: Colour of each named quantity, the same in every figure.
 COLOURS: dict[str, str] = {
     "all": OKABE_ITO["black"],
-    "M": OKABE_ITO["blue"],
     "men": OKABE_ITO["blue"],
-    "F": OKABE_ITO["vermillion"],
     "women": OKABE_ITO["vermillion"],
     "pregnancy-associated": OKABE_ITO["reddish_purple"],
     "women, pregnancy-associated": OKABE_ITO["reddish_purple"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from toh.analyses.result import level_free
 from toh.reports._claims_text import claim_sentence
 from toh.reports._document import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.disclosure import at_most, fold_levels, total_of
@@ -21,7 +22,6 @@ __all__ = ["demographics_section", "radiographic_section", "recurrence_migration
            "complications_section", "imaging_section"]
 
 PCT = 100.0
-_GROUP = {"F": "women", "M": "men"}
 
 
 def _month(analysis: CohortAnalysis) -> float:
@@ -29,11 +29,11 @@ def _month(analysis: CohortAnalysis) -> float:
 
 
 #: share -> the Table 1 counts its numerator and denominator are (linked when the values agree)
-_TABLE1_SHARES = {"share_men": ("table1.patients.M", "table1.patients.all"),
-                  "men_aged_40_55": ("table1.age_group.40-55.M", "table1.patients.M"),
-                  "women_pregnancy_associated": (None, "table1.patients.F"),
+_TABLE1_SHARES = {"share_men": ("table1.patients.men", "table1.patients.all"),
+                  "men_aged_40_55": ("table1.age_group.40-55.men", "table1.patients.men"),
+                  "women_pregnancy_associated": (None, "table1.patients.women"),
                   "left_hip": ("table1.side.left.all", None), "bilateral": ("table1.bilateral.yes.all", None),
-                  "pregnant_in_trimester_3": ("table1.trimester.3.F", "table1.pregnancy.pregnant.F")}
+                  "pregnant_in_trimester_3": ("table1.trimester.3.women", "table1.pregnancy.pregnant.women")}
 
 
 def _capital(text: Text) -> Text:
@@ -48,7 +48,7 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     p = "demographics."
     shares: dict[str, tuple[str | None, str | None]] = {}
     rows = []
-    for r in analysis.demographics.proportions.itertuples(index=False):
+    for r in level_free(analysis.demographics.proportions).itertuples(index=False):
         x_cell, n_cell = _TABLE1_SHARES.get(r.quantity, (None, None))
         keys = (f"{p}{r.quantity}.x", f"{p}{r.quantity}.n") + (
             (p + "sex_ratio.men", p + "sex_ratio.n") if r.quantity == "share_men" else ())
@@ -72,12 +72,12 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
                                                                  suppressed=hide), why)
         return (f"of {group}, ", *shown, f" {what}")
 
-    ratio: Text = (("Men outnumbered women ", *w.ci(p + "sex_ratio.ratio", p + "sex_ratio.ratio_lower",
-                                                    p + "sex_ratio.ratio_upper", 2),
+    ratio: Text = (("Men outnumbered women ", *w.ci(p + "sex_ratio.estimate", p + "sex_ratio.lower",
+                                                    p + "sex_ratio.upper", 2),
                     f" to one (exact binomial test of {analysis.options.demographics.null_ratio:g}:1, p = ",
-                    w.p(w.headline.get(p + "sex_ratio.p_exact"), p + "sex_ratio.p_exact"), ").")
+                    w.p(w.headline.get(p + "sex_ratio.p"), p + "sex_ratio.p"), ").")
                    if not hide_ratio else
-                   ("The ratio of men to women is ", Num("not shown", key=p + "sex_ratio.ratio", suppressed=True),
+                   ("The ratio of men to women is ", Num("not shown", key=p + "sex_ratio.estimate", suppressed=True),
                     f" (it would give a count below {w.min_cell} back).",))
     text: Text = (
         *ratio, " ", *_capital(share("men_aged_40_55", "men", "were aged 40 to 55 at onset")), "; ",
@@ -87,10 +87,10 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     )
     table = ReportTable("demographics", f"Sex, age and pregnancy: shares with {w.level} confidence intervals",
                         ("quantity", "n of N", f"% ({w.level} CI)", "interval"), tuple(rows))
-    sizes = analysis.demographics.age_distribution.groupby("group")["n"].sum()
+    sizes = analysis.demographics.age_distribution.groupby("stratum")["n"].sum()
     groups = ("men", "women, pregnancy-associated", "women, other")
     not_drawn = tuple(g for g in groups
-                      if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'M' if g == 'men' else 'F'}"))
+                      if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'men' if g == 'men' else 'women'}"))
     drawn = [g for g in groups if g not in not_drawn and sizes.get(g, 0) > 0]
     figure = ReportFigure(AGE_BY_SEX, "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
                           "the band marks the published 40-55 years of men"
@@ -108,14 +108,14 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
     draws = w.headline.get(p + "bootstrap_draws")
     text: Text = (
         "Of ", w.n(p + "n"), " index episodes with a decisive plain film, an estimated ",
-        *w.ci(p + "changed_8w.npmle", p + "changed_8w.lower", p + "changed_8w.upper", 1, PCT, "%"),
-        " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.npmle", 1, PCT), "% by 4 weeks "
+        *w.ci(p + "changed_8w.estimate", p + "changed_8w.lower", p + "changed_8w.upper", 1, PCT, "%"),
+        " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.estimate", 1, PCT), "% by 4 weeks "
         "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws", people=False),
         " bootstrap draws). A Weibull fit puts the median time to change at ",
         w.num(p + "weibull.median_days", 1, 1 / 7), " weeks.", *claim_sentence(w, analysis.claims, "films_by_8_weeks"),
     )
-    rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.npmle, r.lower, r.upper, 1, PCT), (w.number(r.weibull, 1, PCT),))
-                 for r in result.at.itertuples(index=False))
+    rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT),
+                  (w.number(r.weibull_estimate, 1, PCT),)) for r in level_free(result.at).itertuples(index=False))
     at = ReportTable("radiographic_at", "Cumulative % with radiographic change on plain films",
                      ("weeks from onset", f"Turnbull % ({w.level} bootstrap CI)", "Weibull %"), rows)
     counts = ReportTable("radiographic_counts", "Index episodes in the radiographic analysis", ("", "n"),
@@ -158,7 +158,7 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
         "Same-hip recurrence had a cumulative incidence of ", *w.ci(r + "cif_24m.estimate", r + "cif_24m.lower",
                                                                      r + "cif_24m.upper", 1, PCT, "%"),
         " by 2 years (death a competing risk), ", w.n(r + "rate.events"), " recurrences in all, ",
-        *w.ci(r + "rate.rate_per_100py", r + "rate.lower", r + "rate.upper", 2),
+        *w.ci(r + "rate.estimate_per_100py", r + "rate.lower_per_100py", r + "rate.upper_per_100py", 2),
         " per 100 person-years", *_by_sex(w, r + "gray.sex.p"), ".",
     )
     migration: Text = (
@@ -171,17 +171,17 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     )
     rows = []
     for name, result in (("recurrence", analysis.recurrence), ("migration", analysis.migration)):
-        for x in result.incidence.itertuples():
+        for x in level_free(result.incidence).itertuples():
             rows.append(((name,), (x.cause,), (f"{x.months:g}",), w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT)))
     incidence = ReportTable("cumulative_incidence", f"Cumulative incidence, % ({w.level} CI; Aalen-Johansen, cmprsk variance)",
                             ("outcome", "cause", "months", f"% ({w.level} CI)"), tuple(rows))
     rates = []
     for result in (analysis.recurrence, analysis.migration):
-        for x in result.rates.itertuples():
+        for x in level_free(result.rates).itertuples():
             cell = f"{x.outcome}.rate.events"
             rates.append(((x.outcome,), (w.count(x.events, cell=w.same(cell, x.events)),),
                           (w.number(x.person_years, 0),),
-                          w.cell_ci(x.rate_per_100py, x.lower, x.upper, 2,
+                          w.cell_ci(x.estimate_per_100py, x.lower_per_100py, x.upper_per_100py, 2,
                                     hide=w.small(x.events) or w.hidden_cell(cell))))
     rate = ReportTable("event_rates", f"First events per 100 person-years (exact Poisson {w.level} CI)",
                        ("outcome", "events", "person-years", f"rate ({w.level} CI)"), tuple(rates))
@@ -194,9 +194,9 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
             if n_cell and e_cell and e_cell != n_cell:
                 w.relate(at_most(f"{x.outcome} Gray {x.variable}", e_cell, n_cell))
             why = ("no group" if x.groups == 0 else "one group" if x.groups == 1
-                   else "no event" if not x.events else "" if x.stat == x.stat else "the test is not defined")
+                   else "no event" if not x.events else "" if x.chisq == x.chisq else "the test is not defined")
             test = ((("not estimable",), ("",), (f"{why}: nothing to compare",)) if why else
-                    ((w.number(x.stat, 2),), (f"{x.df:g}",), (w.p(x.p),)))
+                    ((w.number(x.chisq, 2),), (f"{x.df:g}",), (w.p(x.p),)))
             grays.append(((x.outcome,), (x.variable,), (str(x.groups),), (w.count(x.n, cell=n_cell),),
                           (w.count(x.events, cell=e_cell),), *test))
     gray = ReportTable("gray_tests", "Gray's test of equal cumulative incidence across groups",
@@ -221,16 +221,16 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
     shares: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     drawn: list[tuple[tuple[str, int], Num]] = []  # the shares the figure draws, hidden where the table hides them
     rows = []
-    for x in analysis.complications.estimates.itertuples():
-        k = f"complications.{x.outcome}.{_COMPLICATION_GROUPS.get(x.group, x.group)}."
-        cells = shares[(x.outcome, x.group)] = w.share_cells(f"complications.{x.outcome}.{x.group}", x.events, x.n,
+    for x in level_free(analysis.complications.estimates).itertuples():
+        k = f"complications.{x.outcome}.{_COMPLICATION_GROUPS.get(x.stratum, x.stratum)}."
+        cells = shares[(x.outcome, x.stratum)] = w.share_cells(f"complications.{x.outcome}.{x.stratum}", x.events, x.n,
                                                              keys=(k + "events", k + "n"))
         hide = w.share_hidden(x.events, x.n, cells)
-        estimate = w.cell_ci(x.proportion, x.proportion_lower, x.proportion_upper, 1, PCT, hide=hide)
-        drawn.append(((f"{x.outcome}.{x.group}", 0), estimate[0]))
-        rows.append(((x.description,), (x.group,),
+        estimate = w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT, hide=hide)
+        drawn.append(((f"{x.outcome}.{x.stratum}", 0), estimate[0]))
+        rows.append(((x.description,), (x.stratum,),
                      (w.count(x.events, cell=cells[0]), " of ", w.count(x.n, cell=cells[1])), estimate,
-                     w.cell_ci(x.rate_per_100py, x.rate_lower, x.rate_upper, 2,
+                     w.cell_ci(x.rate_per_100py, x.rate_lower_per_100py, x.rate_upper_per_100py, 2,
                                hide=w.small(x.events) or w.hidden_cell(cells[0]))))
 
     def outcome(name: str, label: str) -> Text:
@@ -240,7 +240,7 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
         total = w.count(h.get(k + "n"), k + "n", n and w.same(n, h.get(k + "n")))
         hide = w.share_hidden(h.get(k + "events"), h.get(k + "n"), (x, n))
         return (label, " occurred in ", events, " of ", total, " index episodes, ",
-                *w.ci(k + "proportion", k + "proportion_lower", k + "proportion_upper", 1, PCT, "%", hide=hide))
+                *w.ci(k + "estimate", k + "lower", k + "upper", 1, PCT, "%", hide=hide))
 
     text: Text = (*outcome("fracture", "An insufficiency or subcapital fracture"), "; ",
                   *outcome("avn", "avascular necrosis"), ".",
@@ -250,12 +250,12 @@ def complications_section(analysis: CohortAnalysis, w: Writer) -> Section:
                         ("outcome", "group", "events of n", f"% ({w.level} exact CI)", f"per 100 person-years ({w.level} CI)"),
                         tuple(rows))
     ratios = []
-    for x in analysis.complications.risk_ratios.itertuples():  # a ratio of two shares: hidden with either
+    for x in level_free(analysis.complications.risk_ratios).itertuples():  # a ratio of two shares: hidden with either
         hide = (w.small(x.events_pregnancy) or w.small(x.events_other)
-                or any(w.share_hidden(r.events, r.n, shares.get((x.outcome, r.group), ()))
+                or any(w.share_hidden(r.events, r.n, shares.get((x.outcome, r.stratum), ()))
                        for r in analysis.complications.estimates.itertuples()
-                       if r.outcome == x.outcome and r.group in _COMPLICATION_GROUPS))
-        ratios.append(((x.outcome,), w.cell_ci(x.risk_ratio, x.lower, x.upper, 2, hide=hide)))
+                       if r.outcome == x.outcome and r.stratum in _COMPLICATION_GROUPS))
+        ratios.append(((x.outcome,), w.cell_ci(x.estimate, x.lower, x.upper, 2, hide=hide)))
     rr = ReportTable("complications_risk_ratio", f"Risk ratio, pregnancy-associated vs not (Wald {w.level} CI)",
                      ("outcome", f"risk ratio ({w.level} CI)"), tuple(ratios))
     figure = ReportFigure(COMPLICATIONS, f"Share of index episodes with a fracture or AVN, overall and by "
@@ -270,7 +270,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     h = w.headline
     t1 = "imaging.MRI.t1_low."
     rows, missing, drawn = [], {}, []
-    for x in analysis.imaging.findings.itertuples():
+    for x in level_free(analysis.imaging.findings).itertuples():
         reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
         if reason:
             missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
@@ -279,7 +279,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         cells = w.share_cells(f"imaging.{x.modality}.{x.finding}", x.positive, x.recorded,
                               keys=(k + "positive", k + "recorded"))
         hidden = w.share_hidden(x.positive, x.recorded, cells)
-        estimate = w.cell_ci(x.share, x.lower, x.upper, 1, PCT, hide=hidden)
+        estimate = w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT, hide=hidden)
         drawn.append(((f"{x.modality}.{x.finding}", 0), estimate[0]))
         rows.append(((x.modality,), (x.finding.replace("_", " "),),
                      (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])), estimate))
@@ -290,7 +290,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         w.n("imaging.first_film.abnormal"), " and indeterminate in ", w.n("imaging.first_film.indeterminate"), ". "))
     mri = analysis.reason(t1[:-1])
     t1_text: Text = ((f"Low T1 signal on MRI: not estimable ({mri}).",) if mri else (
-        "MRI showed low T1 signal in ", *w.ci(t1 + "share", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
+        "MRI showed low T1 signal in ", *w.ci(t1 + "estimate", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
         " of the index episodes whose first MRI recorded the finding."))
     note = " ".join(f"Not estimable ({reason}): {', '.join(names)}." for reason, names in missing.items())
     table = ReportTable("imaging_findings", "Findings by modality: % of index episodes, each read on its first "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from toh.analyses.result import level_free
 from toh.reports._document import Num, ReportTable, Text, Writer, plain_text
 from toh.reports.disclosure import at_most, total_of
 
@@ -32,13 +33,13 @@ def _ph_cells(res: ResolutionResult, w: Writer) -> dict[str, Text]:
 def _rows(table: pd.DataFrame, w: Writer, ph: dict[str, Text] | None) -> tuple[tuple[Text, ...], ...]:
     rows = []
     seen: set[str] = set()
-    for r in table.itertuples():
+    for r in level_free(table).itertuples():
         first = r.variable not in seen
         seen.add(r.variable)
         if r.reference:
             cells: tuple[Text, ...] = ((r.label,), (_REFERENCE,), ("",))
         else:
-            cells = ((r.label,), w.cell_ci(r.hr, r.hr_lower, r.hr_upper, 2), (w.p(r.p),))
+            cells = ((r.label,), w.cell_ci(r.estimate, r.lower, r.upper, 2), (w.p(r.p),))
         if ph is not None:
             cells += (ph.get(r.variable, ("",)) if first else ("",),)
         rows.append(cells)

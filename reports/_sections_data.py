@@ -106,7 +106,7 @@ def cohort_section(baseline: BaselineResult, w: Writer, ages: bool = True) -> Se
             w.declare(cell.key, cell.value, cell.published)
     w.relate(*layout.relations)
     h = w.headline
-    size = {c: w.cells[f"table1.patients.{c}"].value for c in ("all", "M", "F")}
+    size = {c: w.cells[f"table1.patients.{c}"].value for c in ("all", "men", "women")}
 
     def patients(key: str, column: str) -> Num:  # the same count as Table 1's, when it is
         same = h.get(key) is not None and float(h[key]) == size[column]
@@ -116,18 +116,18 @@ def cohort_section(baseline: BaselineResult, w: Writer, ages: bool = True) -> Se
         return w.summary_hidden(size[column]) or w.hidden_cell(f"table1.patients.{column}")
 
     def age(column: str, word: str) -> Text:
-        stats = [w.num(f"demographics.age.{column}.{s}", 1, hide=hidden(column)) for s in ("median", "q1", "q3")]
+        stats = [w.num(f"demographics.age.{column}.{s}", 1, hide=hidden(column)) for s in ("median_years", "q1_years", "q3_years")]
         if hidden(column):
             return (stats[0], f" in {word} (a group of fewer than {w.min_cell}, or one whose size is not shown)")
         return (stats[0], f" years in {word} (IQR ", stats[1], " to ", stats[2], ")")
 
-    men = patients("demographics.sex_ratio.men", "M")
-    women = patients("demographics.sex_ratio.women", "F")
+    men = patients("demographics.sex_ratio.men", "men")
+    women = patients("demographics.sex_ratio.women", "women")
     split: Text = (((" (men: ", men, "; women: ", women, ")") if men.suppressed or women.suppressed
                     else (": ", men, " men and ", women, " women")))
     text: Text = (
         "The cohort has ", patients("demographics.sex_ratio.n", "all"), " patients", *split, ".",
-        *((" The median age at onset was ", *age("M", "men"), "; ", *age("F", "women"), ".") if ages else ()),
+        *((" The median age at onset was ", *age("men", "men"), "; ", *age("women", "women"), ".") if ages else ()),
     )
     rows = []
     previous = None

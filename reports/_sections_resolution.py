@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from toh.analyses.result import level_free
 from toh.reports._claims_text import claim_sentence
 from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports._fig_common import DAYS_PER_YEAR, HIDDEN_AT_RISK, at_risk, days_per
 from toh.reports._fig_curves import km_at_risk
-from toh.reports._sections_analyses import _GROUP, PCT, _month
+from toh.reports._sections_analyses import PCT, _month
 from toh.reports._sections_cox import cox_tables as _cox_tables
 from toh.reports.disclosure import at_most, total_of
 from toh.reports.figure_names import km_resolution_name
@@ -53,48 +54,48 @@ def _declare_strata(w: Writer, name: str, table: pd.DataFrame, column: str, by: 
     """Declare a count by stratum to the audit: for each stratifying variable (and value of
     ``by``), the overall count is the sum of its strata and of the patients in none of them
     (an implied count, e.g. the men beside the strata of pregnancy)."""
-    overall = table[table["stratum_var"] == "all"]
+    overall = table[table["variable"] == "all"]
     for _, o in overall.iterrows():
         suffix = f".{o[by]:g}" if by else ""
         total = _stratum_cell(w, name, "all", "all", o[column], suffix)
         if total is None:
             continue
-        for var in table["stratum_var"].unique():
+        for var in table["variable"].unique():
             if var == "all":
                 continue
-            rows = table[(table["stratum_var"] == var) & ((table[by] == o[by]) if by else True)]
+            rows = table[(table["variable"] == var) & ((table[by] == o[by]) if by else True)]
             parts = [_stratum_cell(w, name, var, r["stratum"], r[column], suffix) for _, r in rows.iterrows()]
             rest = w.implied(f"{name}.{var}.none{suffix}", o[column] - rows[column].sum())
             w.relate(total_of(f"{name} by {var}{suffix}", total, [*parts, rest]))
 
 
-def _km_numbers(res: ResolutionResult, stratum_var: str, w: Writer,
+def _km_numbers(res: ResolutionResult, variable: str, w: Writer,
                not_drawn: tuple[str, ...] = ()) -> tuple[tuple[tuple[str, int], Num], ...]:
     """The numbers at risk a Kaplan-Meier figure prints, declared to the audit: the same count
     as the landmark table's at the same month is one cell, and the strata at each tick add up
     to all patients at that tick (with the patients in no stratum, implied); the strata of
     ``not_drawn`` print none, and count as patients in no stratum."""
-    ticks, rows = km_at_risk(res, stratum_var)
+    ticks, rows = km_at_risk(res, variable)
     rows = [(s, c) for s, c in rows if s not in not_drawn]
-    everyone = res.curves[res.curves["stratum_var"] == "all"].sort_values("time")
+    everyone = res.curves[res.curves["variable"] == "all"].sort_values("days")
     overall = at_risk(everyone, ticks * days_per(res.landmarks, "months", DAYS_PER_YEAR / 12))
     out = []
     for column, tick in enumerate(ticks):
         parts = []
         for stratum, counts in rows:
-            name = _stratum_cell(w, "resolution.at_risk", stratum_var, stratum, counts[column], f".{tick:g}",
-                                 f"figure.km_resolution_{stratum_var}.{stratum}.{tick:g}")
+            name = _stratum_cell(w, "resolution.at_risk", variable, stratum, counts[column], f".{tick:g}",
+                                 f"figure.km_resolution_{variable}.{stratum}.{tick:g}")
             parts.append(name)
             out.append(((stratum, column), w.count(counts[column], cell=name)))
-        if stratum_var != "all" and len(everyone):
+        if variable != "all" and len(everyone):
             value = overall[column]
             total = (w.same(f"resolution.at_risk.all.all.{tick:g}", value)
                      or w.same(f"figure.km_resolution_all.all.{tick:g}", value)
                      or (w.same("table1.patients.all", value) if tick == 0 else None)
                      or w.implied(f"figure.at_risk.all.{tick:g}", value))
             if total is not None:
-                rest = w.implied(f"figure.at_risk.{stratum_var}.none.{tick:g}", value - sum(c[column] for _, c in rows))
-                w.relate(total_of(f"at risk by {stratum_var} at {tick:g} months", total, [*parts, rest]))
+                rest = w.implied(f"figure.at_risk.{variable}.none.{tick:g}", value - sum(c[column] for _, c in rows))
+                w.relate(total_of(f"at risk by {variable} at {tick:g} months", total, [*parts, rest]))
     return tuple(out)
 
 
@@ -102,7 +103,7 @@ def _compared_cell(w: Writer, res: ResolutionResult, n_cells: dict[tuple[str, st
                    r: object) -> str | None:
     """The audit cell of a log-rank test's n: the patients in the groups it compares, the sum of
     those groups' n (the report's total when every patient is in one)."""
-    levels = [n_cells.get((r.variable, s)) for s in res.medians.loc[res.medians["stratum_var"] == r.variable, "stratum"]]
+    levels = [n_cells.get((r.variable, s)) for s in res.medians.loc[res.medians["variable"] == r.variable, "stratum"]]
     total = n_cells.get(("all", "all"))
     if total is not None and w.same(total, r.n):
         cell = total
@@ -123,14 +124,14 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     _declare_strata(w, "resolution.n", res.medians, "n")
     _declare_strata(w, "resolution.events", res.medians, "events")
     _declare_strata(w, "resolution.at_risk", res.landmarks, "n_risk", "months")
-    n_cells = {(r.stratum_var, r.stratum): _stratum_cell(w, "resolution.n", r.stratum_var, r.stratum, r.n, "")
+    n_cells = {(r.variable, r.stratum): _stratum_cell(w, "resolution.n", r.variable, r.stratum, r.n, "")
                for r in res.medians.itertuples()}
-    e_cells = {(r.stratum_var, r.stratum): _stratum_cell(w, "resolution.events", r.stratum_var, r.stratum, r.events, "")
+    e_cells = {(r.variable, r.stratum): _stratum_cell(w, "resolution.events", r.variable, r.stratum, r.events, "")
                for r in res.medians.itertuples()}
     for r in res.medians.itertuples():
-        events, n = e_cells[(r.stratum_var, r.stratum)], n_cells[(r.stratum_var, r.stratum)]
+        events, n = e_cells[(r.variable, r.stratum)], n_cells[(r.variable, r.stratum)]
         if events in w.cells and n in w.cells:
-            w.relate(at_most(f"resolution {r.stratum_var} {r.stratum}", events, n))
+            w.relate(at_most(f"resolution {r.variable} {r.stratum}", events, n))
     def group_hidden(var: str, stratum: str) -> bool:  # one rule for a group's summaries, table and sentence
         n = n_cells.get((var, stratum))
         return n is None or w.hidden_cell(n) or w.summary_hidden(w.cells[n].value)
@@ -139,45 +140,45 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         """A share still unresolved is a count in disguise ("42.9% of 7" without censoring is 3):
         not shown when the group, its number at risk, or the resolved (or not resolved) by then
         is hidden or small."""
-        at_risk = _stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk, f".{r.months:g}")
-        curve = res.curves[(res.curves["stratum_var"] == r.stratum_var) & (res.curves["stratum"] == r.stratum)]
-        resolved = curve.loc[curve["time"] <= r.days, "n_event"].sum()
-        n = w.cells[n_cells[(r.stratum_var, r.stratum)]].value if (r.stratum_var, r.stratum) in n_cells else 0
-        return (group_hidden(r.stratum_var, r.stratum) or w.hidden_cell(at_risk) or w.small(resolved)
+        at_risk = _stratum_cell(w, "resolution.at_risk", r.variable, r.stratum, r.n_risk, f".{r.months:g}")
+        curve = res.curves[(res.curves["variable"] == r.variable) & (res.curves["stratum"] == r.stratum)]
+        resolved = curve.loc[curve["days"] <= r.days, "n_event"].sum()
+        n = w.cells[n_cells[(r.variable, r.stratum)]].value if (r.variable, r.stratum) in n_cells else 0
+        return (group_hidden(r.variable, r.stratum) or w.hidden_cell(at_risk) or w.small(resolved)
                 or w.small(n - resolved))
 
     overall = {f"{r.months:g}": landmark_hidden(r) for r in res.landmarks.itertuples()
-               if r.stratum_var == "all"}
+               if r.variable == "all"}
     text: Text = (
-        "The median time to resolution was ", *w.ci(p + "median", p + "median_lower", p + "median_upper", 1, m,
+        "The median time to resolution was ", *w.ci(p + "median.estimate_days", p + "median.lower_days", p + "median.upper_days", 1, m,
                                                    " months", hide=group_hidden("all", "all")),
         "; ", w.count(h.get(p + "events"), p + "events", w.same(e_cells.get(("all", "all"), ""), h.get(p + "events"))),
         " of ", w.count(h.get(p + "n"), p + "n", w.same(n_cells.get(("all", "all"), ""), h.get(p + "n"))),
         " index episodes resolved during follow-up",
-        *((", and ", *w.ci(p + "unresolved_6m", p + "unresolved_6m_lower", p + "unresolved_6m_upper", 1, PCT, "%"),
-           " were still unresolved at 6 months and ", w.num(p + "unresolved_8m", 1, PCT), "% at 8 months.")
+        *((", and ", *w.ci(p + "unresolved_6m.estimate", p + "unresolved_6m.lower", p + "unresolved_6m.upper", 1, PCT, "%"),
+           " were still unresolved at 6 months and ", w.num(p + "unresolved_8m.estimate", 1, PCT), "% at 8 months.")
           if not (overall.get("6", True) or overall.get("8", True)) else
           ("; the shares still unresolved at 6 and 8 months are ",
-           Num("not shown", key=p + "unresolved_6m", suppressed=True),
+           Num("not shown", key=p + "unresolved_6m.estimate", suppressed=True),
            f" (each is a count below {w.min_cell}, or one that would give it back, in disguise).")),
         *claim_sentence(w, analysis.claims, "resolution_6_8_months"),
     )
     medians = ReportTable(
         "resolution_medians", f"Median time to resolution, months (Kaplan-Meier, {w.level} CI)",
         ("stratum", "group", "n", "resolved", f"median, months ({w.level} CI)"),
-        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),),
-               (w.count(r.n, cell=n_cells[(r.stratum_var, r.stratum)]),),
-               (w.count(r.events, cell=e_cells[(r.stratum_var, r.stratum)]),),
-               w.cell_ci(r.median, r.median_lower, r.median_upper, 1, m, hide=group_hidden(r.stratum_var, r.stratum)))
-              for r in res.medians.itertuples()))
+        tuple(((r.variable,), (r.stratum,),
+               (w.count(r.n, cell=n_cells[(r.variable, r.stratum)]),),
+               (w.count(r.events, cell=e_cells[(r.variable, r.stratum)]),),
+               w.cell_ci(r.estimate_days, r.lower_days, r.upper_days, 1, m, hide=group_hidden(r.variable, r.stratum)))
+              for r in level_free(res.medians).itertuples()))
     landmarks = ReportTable(
         "resolution_landmarks", f"Still unresolved at each landmark, % ({w.level} CI)",
         ("stratum", "group", "months", f"% unresolved ({w.level} CI)", "at risk"),
-        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
-               w.cell_ci(r.surv, r.lower, r.upper, 1, PCT, hide=landmark_hidden(r)),
-               (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.stratum_var, r.stratum, r.n_risk,
+        tuple(((r.variable,), (r.stratum,), (f"{r.months:g}",),
+               w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=landmark_hidden(r)),
+               (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.variable, r.stratum, r.n_risk,
                                                       f".{r.months:g}")),))
-              for r in res.landmarks.itertuples()))
+              for r in level_free(res.landmarks).itertuples()))
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n, cell=_compared_cell(w, res, n_cells, r)),),
                                  *(((w.number(r.chisq, 2),), (f"{r.df:g}",), (w.p(r.p),)) if r.groups >= 2 else
@@ -188,9 +189,9 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
         "resolution_rmst", f"Restricted mean time to resolution, months ({w.level} CI): the mean time "
         "unresolved up to each horizon (the area under the Kaplan-Meier curve)",
         ("stratum", "group", "up to, months", f"mean months unresolved ({w.level} CI)"),
-        tuple(((r.stratum_var,), (_GROUP.get(r.stratum, r.stratum),), (f"{r.months:g}",),
-               w.cell_ci(r.rmst, r.lower, r.upper, 1, m, hide=group_hidden(r.stratum_var, r.stratum)))
-              for r in res.rmst.itertuples()))
+        tuple(((r.variable,), (r.stratum,), (f"{r.months:g}",),
+               w.cell_ci(r.estimate_days, r.lower_days, r.upper_days, 1, m, hide=group_hidden(r.variable, r.stratum)))
+              for r in level_free(res.rmst).itertuples()))
     cox_tables, cox_text = _cox_tables(res, w, n_cells.get(("all", "all")), e_cells.get(("all", "all")))
     tables = [medians, landmarks, rmst, logrank, *cox_tables]
     paragraphs: tuple[Text, ...] = (text, *cox_text)
@@ -198,7 +199,7 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
     def not_drawn(var: str) -> tuple[str, ...]:
         """Groups without a curve: small, or whose size or resolutions the report hides (a curve's
         steps count its resolutions, and are its few members' times)."""
-        return tuple(r.stratum for r in res.medians.itertuples() if r.stratum_var == var and (
+        return tuple(r.stratum for r in res.medians.itertuples() if r.variable == var and (
             group_hidden(var, r.stratum) or w.hidden_cell(e_cells.get((var, r.stratum)))))
 
     def caption(var: str) -> str:
@@ -212,6 +213,6 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                             f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}",
                             _km_numbers(res, s, w, not_drawn(s)), not_drawn(s))
                for s in ["all", *analysis.options.resolution.strata]
-               if (res.curves["stratum_var"] == s).any()
-               and len(not_drawn(s)) < len(res.medians[res.medians["stratum_var"] == s])]
+               if (res.curves["variable"] == s).any()
+               and len(not_drawn(s)) < len(res.medians[res.medians["variable"] == s])]
     return Section("resolution", "Time to resolution", paragraphs, tuple(figures), tuple(tables))

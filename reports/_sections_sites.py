@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from toh.analyses.result import level_free
 from toh.analyses.claims import VERDICT_RULE
 from toh.analyses.meta import estimand_label
 from toh.reports._document import Num, ReportFigure, ReportTable, Section, Text, Writer
@@ -88,7 +89,7 @@ def _curve_counts(bundle: Bundle, estimand: str, days_per_year: float) -> tuple[
     months = 6.0 if estimand.startswith("resolution") else 24.0
     t = months * days_per_year / 12
     if estimand.startswith("resolution"):
-        counts = agg.survival[agg.survival["stratum_var"] == "all"]
+        counts = agg.survival[agg.survival["variable"] == "all"]
         return float(counts.loc[counts["time"] <= t, "n_event"].sum()), float(agg.patients)
     counts = getattr(agg, estimand.split(".")[0])
     return float(counts.loc[counts["time"] <= t, "event"].sum()), float(agg.patients)
@@ -147,7 +148,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
     per_year = pooled.definitions.days_per_year
     hidden: dict[str, list[str]] = {}
     site_rows = []
-    for row in meta.sites.itertuples():
+    for row in level_free(meta.sites).itertuples():
         hide = site_hidden(w, row, by_site[row.site], per_year)
         if hide:
             hidden.setdefault(row.estimand, []).append(row.site)
@@ -160,7 +161,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
              # a site's estimate enters the combination with its own weight (and Q): not shown with it
              or bool(set(usable.loc[usable["estimand"] == e, "site"]) & set(hidden.get(e, ())))
              for e in dict.fromkeys(meta.combined["estimand"])}
-    for row in meta.combined.itertuples():
+    for row in level_free(meta.combined).itertuples():
         key = f"meta.{row.estimand}" + ("" if row.method == "DL" else ".reml")
         dl, hide = row.method == "DL", small[row.estimand]
         combined_rows.append((
@@ -181,7 +182,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                               ("estimand", "site", f"estimate ({w.level} CI)"), tuple(site_rows))
     figures = []
     for estimand in dict.fromkeys(meta.combined["estimand"]):
-        dl = meta.combined[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
+        dl = level_free(meta.combined)[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
         figures.append(ReportFigure(
             sites_forest_name(estimand), f"{estimand_label(estimand).capitalize()}: each site's estimate with its "
             f"{w.level} CI and the pooled "

@@ -27,7 +27,7 @@ from toh.cohort.errors import ConfigError
 __all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
            "write_bundle", "zip_bytes", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
 
-FORMAT, FORMAT_VERSION = "toh-bundle", 3
+FORMAT, FORMAT_VERSION = "toh-bundle", 4
 #: A site with fewer patients than this is refused (``toh bundle --min-patients``).
 DEFAULT_MIN_PATIENTS = 10
 MANIFEST = "manifest.json"
@@ -61,18 +61,18 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 #: table -> (text columns, time columns in days, count columns, other finite numbers): what each
 #: member must hold
 _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "resolution_km": (("stratum_var", "stratum"), ("time",), ("n_event", "n_censor"), ()),
+    "resolution_km": (("variable", "stratum"), ("time",), ("n_event", "n_censor"), ()),
     "recurrence_cif": ((), ("time",), ("censored", "event", "death"), ()),
     "migration_cif": ((), ("time",), ("censored", "event", "death"), ()),
     "radiographic_intervals": ((), ("lower", "upper"), ("n",), ()),
-    "complications": (("outcome", "group"), ("days",), ("events", "n"), ()),
+    "complications": (("outcome", "stratum"), ("days",), ("events", "n"), ()),
     "proportions": (("quantity", "description", "method"), (), ("x", "n"), ()),
     "migration_sites": (("site",), (), ("n",), ()),
-    "recurrence_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
-    "migration_cif_strata": (("stratum_var", "stratum"), ("time",), ("censored", "event", "death"), ()),
+    "recurrence_cif_strata": (("variable", "stratum"), ("time",), ("censored", "event", "death"), ()),
+    "migration_cif_strata": (("variable", "stratum"), ("time",), ("censored", "event", "death"), ()),
     "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events"), ("coef",)),
     "cox_covariance": (("term", "other"), (), (), ("covariance",)),
-    "baseline": (("variable", "level", "kind", "column"), (), ("n", "denominator", "missing"), ()),
+    "baseline": (("variable", "level", "kind", "stratum"), (), ("n", "denominator", "missing"), ()),
 }
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no ".": the name is a results-key segment
 _RESERVED = ("logrank", "gray")  # results-key segments of the tests stratified by site
@@ -319,6 +319,6 @@ def _frame(data: bytes, table: str) -> Any:
     if table == "complications":
         from toh.analyses.complications import GROUPS, OUTCOMES
 
-        if sorted(zip(frame["outcome"], frame["group"])) != sorted((o, g) for o in OUTCOMES for g in GROUPS):
-            raise ValueError("complications does not hold one row per outcome and group")
+        if sorted(zip(frame["outcome"], frame["stratum"])) != sorted((o, g) for o in OUTCOMES for g in GROUPS):
+            raise ValueError("complications does not hold one row per outcome and stratum")
     return frame

@@ -128,7 +128,7 @@ def claims_for_figure(analysis: CohortAnalysis, min_cell: int, also: Collection[
                            analysis.claims) | set(also)
     claims = analysis.claims.claims.copy()
     rows = claims["key"].isin(sorted(hidden))
-    claims.loc[rows, ["estimate", "lower", "upper"]] = np.nan
+    claims.loc[rows, [c for c in claims.columns if c == "estimate" or c.startswith(("lower_", "upper_"))]] = np.nan
     claims.loc[rows, "verdict"] = HIDDEN_VERDICT  # where the interval lies is what the hidden estimate says
     claims["note"] = np.where(rows, f"not shown: a count below {min_cell}", "")
     return replace(analysis.claims, claims=claims)

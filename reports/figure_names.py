@@ -18,9 +18,9 @@ IMAGING = "imaging_findings"
 CLAIMS_FOREST = "claims_forest"
 
 
-def km_resolution_name(stratum_var: str) -> str:
-    """The Kaplan-Meier figure of time to resolution by ``stratum_var`` ("all", "sex", ...)."""
-    return f"km_resolution_{stratum_var}"
+def km_resolution_name(variable: str) -> str:
+    """The Kaplan-Meier figure of time to resolution by ``variable`` ("all", "sex", ...)."""
+    return f"km_resolution_{variable}"
 
 
 def sites_forest_name(estimand: str) -> str:

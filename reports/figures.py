@@ -64,9 +64,9 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
     scale = 1.0 if width_in < 5 else 1.25  # a wider figure is a little taller, not proportionally
     curves = analysis.resolution.curves
     specs: list[tuple[str, float, Callable[[Figure], object]]] = []
-    declared = [s for s in dict.fromkeys(curves["stratum_var"]) if s not in STRATUM_VARS]  # extra columns
-    for s in (s for s in [*STRATUM_VARS, *declared] if (curves["stratum_var"] == s).any()):
-        n = curves.loc[curves["stratum_var"] == s, "stratum"].nunique()
+    declared = [s for s in dict.fromkeys(curves["variable"]) if s not in STRATUM_VARS]  # extra columns
+    for s in (s for s in [*STRATUM_VARS, *declared] if (curves["variable"] == s).any()):
+        n = curves.loc[curves["variable"] == s, "stratum"].nunique()
         specs.append((km_resolution_name(s), 2.3 * scale + 0.125 * (n + (n > 1)) + 0.25,
                       lambda fig, s=s: km_resolution(analysis.resolution, s, fig.add_subplot(), min_cell=min_cell,
                                                      hidden=(hidden or {}).get(km_resolution_name(s), ()))))

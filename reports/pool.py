@@ -14,7 +14,7 @@ from toh.reports.bundle import DEFAULT_MIN_PATIENTS, MANIFEST, MEMBERS, Bundle, 
 __all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "write_pool_report", "POOL_SCHEMA_VERSION",
            "REPORT_FORMATS"]
 
-POOL_SCHEMA_VERSION = 1
+POOL_SCHEMA_VERSION = 2
 
 #: The formats ``toh pool --report`` can write.
 REPORT_FORMATS = ("html", "pdf", "md")

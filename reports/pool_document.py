@@ -101,7 +101,7 @@ def pooled_view(pooled: PooledAnalysis) -> PooledView:
 
     return PooledView(
         demographics=_Demographics(pooled.demographics["proportions"],
-                                   pd.DataFrame({"group": pd.Series(dtype=str), "n": pd.Series(dtype=int)})),
+                                   pd.DataFrame({"stratum": pd.Series(dtype=str), "n": pd.Series(dtype=int)})),
         radiographic=pooled.radiographic, resolution=resolution,
         recurrence=by_site(pooled.recurrence, "recurrence"), migration=by_site(pooled.migration, "migration"),
         complications=pooled.complications, claims=pooled.claims(),

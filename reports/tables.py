@@ -46,7 +46,7 @@ LABELS: dict[str, str] = {
     "followup_months": "Follow-up, months, median [IQR]",
     "resolved": "Resolved during follow-up, n (%)",
 }
-_HEADERS = {"all": "All", "M": "Men", "F": "Women"}
+_HEADERS = {"all": "All", "men": "Men", "women": "Women"}
 
 
 def _number(value: float, digits: int = 1) -> str:
@@ -90,13 +90,13 @@ def _folded(group: pd.DataFrame, variable: str, min_cell: int) -> pd.DataFrame:
     """Treatment levels resting on fewer than ``min_cell`` patients (all column) folded into "other"."""
     if variable != "treatment" or min_cell <= 1:
         return group
-    overall = group[group["column"] == "all"].set_index("level")["n"].astype(int)
+    overall = group[group["stratum"] == "all"].set_index("level")["n"].astype(int)
     folding = fold_levels(overall.to_dict(), min_cell)
     rename = {level: label for label, levels in folding.items() for level in levels}
     folded = group.assign(level=group["level"].map(rename))
-    summed = folded.groupby(["level", "column"], sort=False, as_index=False)["n"].sum()
-    first = folded.drop_duplicates(["level", "column"]).drop(columns="n")
-    return first.merge(summed, on=["level", "column"])[group.columns]
+    summed = folded.groupby(["level", "stratum"], sort=False, as_index=False)["n"].sum()
+    first = folded.drop_duplicates(["level", "stratum"]).drop(columns="n")
+    return first.merge(summed, on=["level", "stratum"])[group.columns]
 
 
 def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLayout:
@@ -114,20 +114,21 @@ def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLay
     def relate(group: str, total: str, parts: list[str | None]) -> None:
         relations.append(total_of(group, total, [p for p in parts if p is not None]))
 
-    age = frame[frame["variable"] == "age_at_onset_years"].set_index("column")
+    age = frame[frame["variable"] == "age_at_onset_years"].set_index("stratum")
     size = {c: int(age["n"].get(c, 0) + age["missing"].get(c, 0)) for c in COLUMNS}
     patients = {c: declare(f"table1.patients.{c}", size[c]) for c in COLUMNS}
     cells["table1.patients.all"] = Cell("table1.patients.all", float(size["all"]), fixed=True)  # always printed
     relate("table1 patients", patients["all"],
-           [patients["M"], patients["F"], declare("table1.patients.other", size["all"] - size["M"] - size["F"], False)])
+           [patients["men"], patients["women"],
+            declare("table1.patients.other", size["all"] - size["men"] - size["women"], False)])
     rows: list[tuple[str, str, tuple[TableOneEntry, ...]]] = [
         ("Patients, n", "", tuple(TableOneEntry("count", patients[c], size[c]) for c in COLUMNS))]
     for variable, group in frame.groupby("variable", sort=False):
         label = LABELS.get(variable, variable)
         group = _folded(group, variable, min_cell)
-        columns = list(dict.fromkeys(group["column"]))
+        columns = list(dict.fromkeys(group["stratum"]))
         levels = list(dict.fromkeys(group["level"]))
-        first = group.drop_duplicates("column").set_index("column")
+        first = group.drop_duplicates("stratum").set_index("stratum")
         missing = {c: int(first.loc[c, "missing"]) for c in columns}
         shown_missing = sum(missing.values()) > 0
         miss = {c: declare(f"table1.{variable}.missing.{c}", missing[c], shown_missing) for c in columns}
@@ -143,26 +144,26 @@ def table_one_layout(baseline: BaselineResult, min_cell: int = 5) -> TableOneLay
                 relate(f"table1 {variable} {c}", owner,
                        [declare(f"table1.{variable}.n.{c}", int(first.loc[c, "n"]), False), miss[c]])
                 continue
-            parts = group[group["column"] == c].set_index("level")["n"].astype(int)
+            parts = group[group["stratum"] == c].set_index("level")["n"].astype(int)
             counted[c] = {lv: declare(f"table1.{variable}.{lv}.{c}", parts[lv]) for lv in levels}
             rest = declare(f"table1.{variable}.rest.{c}", int(first.loc[c, "denominator"]) - int(parts.sum()), False)
             relate(f"table1 {variable} {c}", owner, [*counted[c].values(), rest, miss[c]])
         if set(columns) == set(COLUMNS):
             for lv, all_cell in ((lv, counted["all"][lv]) for lv in (levels if counted else [])):
-                value = cells[all_cell].value - cells[counted["M"][lv]].value - cells[counted["F"][lv]].value
+                value = cells[all_cell].value - cells[counted["men"][lv]].value - cells[counted["women"][lv]].value
                 relate(f"table1 {variable} {lv} by sex", all_cell,
-                       [counted["M"][lv], counted["F"][lv], declare(f"table1.{variable}.{lv}.other", value, False)])
+                       [counted["men"][lv], counted["women"][lv], declare(f"table1.{variable}.{lv}.other", value, False)])
             if shown_missing:
                 relate(f"table1 {variable} missing by sex", miss["all"],
-                       [miss["M"], miss["F"], declare(f"table1.{variable}.missing.other",
-                                                      missing["all"] - missing["M"] - missing["F"], False)])
+                       [miss["men"], miss["women"], declare(f"table1.{variable}.missing.other",
+                                                          missing["all"] - missing["men"] - missing["women"], False)])
         for lv in levels:
             entries = []
             for c in COLUMNS:
                 if c not in columns:
                     entries.append(TableOneEntry("blank"))
                     continue
-                row = group[(group["column"] == c) & (group["level"] == lv)].iloc[0]
+                row = group[(group["stratum"] == c) & (group["level"] == lv)].iloc[0]
                 if row["kind"] == "continuous":
                     summary = ("NA" if not row["n"] else NOT_SUMMARISED if row["median"] != row["median"]
                                else f"{row['median']:.1f} [{row['q1']:.1f}, {row['q3']:.1f}]")

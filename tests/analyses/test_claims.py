@@ -126,14 +126,14 @@ def test_fractures_in_pregnancy_are_judged_on_the_share_of_fractures(demo_analys
     assert x == head[k + "pregnancy.events"] and n == head[k + "pregnancy.events"] + head[k + "not_pregnancy.events"]
     assert head["claims.fracture_pregnancy.estimate"] == pytest.approx(x / n)
     row = demo_analysis.claims.claims.set_index("key").loc["fracture_pregnancy"]
-    assert row["verdict"] == verdict(Rule("threshold", value=0.5, direction="above"), row["lower"], row["upper"])
+    assert row["verdict"] == verdict(Rule("threshold", value=0.5, direction="above"), row["lower_95"], row["upper_95"])
 
 
 def test_the_demo_median_is_judged_by_the_whole_interval(demo_analysis) -> None:
     row = demo_analysis.claims.claims.set_index("key").loc["resolution_6_8_months"]
     head = demo_analysis.headline()
-    assert row["estimate"] == pytest.approx(head["resolution.median"] * 12 / 365.25)
-    assert row["lower"] < 6 < row["upper"] < 8 and row["verdict"] == INCONCLUSIVE
+    assert row["estimate"] == pytest.approx(head["resolution.median.estimate_days"] * 12 / 365.25)
+    assert row["lower_95"] < 6 < row["upper_95"] < 8 and row["verdict"] == INCONCLUSIVE
 
 
 # --- a file of one's own --------------------------------------------------------------------
@@ -149,9 +149,9 @@ id = "resolution_6_8_months"
 text = "resolves within 5-7 months"
 source = "own"
 quantity = "median time to resolution"
-estimate = "resolution.median"
-lower = "resolution.median_lower"
-upper = "resolution.median_upper"
+estimate = "resolution.median.estimate_days"
+lower = "resolution.median.lower_days"
+upper = "resolution.median.upper_days"
 unit = "months"
 scale = "12/365.25"
 rule = { kind = "range", low = 5, high = 7 }
@@ -230,5 +230,5 @@ def test_a_bundled_claim_the_options_leave_out_is_not_assessable() -> None:
     options = AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0, weeks=(4.0, 12.0)))
     analysis = analyse_cohort(derive_cohort(report.tables), options)
     row = analysis.claims.claims.set_index("key").loc["films_by_8_weeks"]
-    assert row["verdict"] == "not assessable" and "radiographic.changed_8w.npmle" in row["reason"]
+    assert row["verdict"] == "not assessable" and "radiographic.changed_8w.estimate" in row["reason"]
     assert analysis.headline()["claims.films_by_8_weeks.estimate"] is None

@@ -46,8 +46,8 @@ def _compare(got: pd.DataFrame, ref: pd.DataFrame) -> float:
     got = got[~got["reference"].astype(bool)].set_index("term")
     assert list(got.index) == list(ref.index)
     worst = 0.0
-    for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
-                               ("hr_upper", "upper"), ("z", "z")):
+    for column, ref_column in (("coef", "coef"), ("se_coef", "se"), ("estimate", "hr"), ("lower_95", "lower"),
+                               ("upper_95", "upper"), ("z", "z")):
         diff = float(np.max(np.abs(got[column].to_numpy(float) - ref[ref_column].to_numpy(float))))
         assert diff < TOL, (column, diff)
         worst = max(worst, diff)
@@ -69,8 +69,8 @@ def test_cox_with_extra_covariates_matches_coxph(result) -> None:
     assert result.excluded.set_index("reason").loc["cox: a covariate is missing", "n"] == 52
     head = result.headline()
     assert head["resolution.cox.n_missing"] == 52 and head["resolution.cox.n"] == 548
-    assert head["resolution.cox.bmi_per_5.hr"] == pytest.approx(ref.loc["bmi", "hr"], abs=TOL)
-    assert head["resolution.cox.bmi.hr"] == pytest.approx(ref.loc["bmi", "hr"] ** 0.2, abs=TOL)
+    assert head["resolution.cox.bmi_per_5.estimate"] == pytest.approx(ref.loc["bmi", "hr"], abs=TOL)
+    assert head["resolution.cox.bmi.estimate"] == pytest.approx(ref.loc["bmi", "hr"] ** 0.2, abs=TOL)
 
 
 def test_cox_zph_flags_the_treatment_built_to_break_proportional_hazards(result) -> None:
@@ -103,7 +103,7 @@ def test_a_configured_stratum_matches_coxph_strata_and_its_cox_zph(cohort) -> No
 
 
 def test_a_declared_category_stratifies_the_curves_and_log_rank(result) -> None:
-    levels = result.medians[result.medians["stratum_var"] == "smoking"]
+    levels = result.medians[result.medians["variable"] == "smoking"]
     assert list(levels["stratum"]) == ["current", "former", "never"]
     assert levels["n"].sum() == 600 - 24  # smoking missing: in no stratum
     assert "smoking" in set(result.logrank["variable"])

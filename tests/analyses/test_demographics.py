@@ -22,12 +22,12 @@ def test_sex_ratio_matches_r() -> None:
     share = result.proportions.set_index("quantity").loc["share_men"]
     wilson = ref.loc["men_share_wilson"]
     assert (share["x"], share["n"]) == (wilson["x"], wilson["n"])
-    assert (share["lower"], share["upper"]) == pytest.approx((wilson["lower"], wilson["upper"]), abs=1e-10)
+    assert (share["lower_95"], share["upper_95"]) == pytest.approx((wilson["lower"], wilson["upper"]), abs=1e-10)
     ratio = result.sex_ratio.iloc[0]
-    assert ratio["p_exact"] == pytest.approx(ref.loc["men_share", "p"], abs=1e-10)  # binom.test(x, n, 0.75)
+    assert ratio["p"] == pytest.approx(ref.loc["men_share", "p"], abs=1e-10)  # binom.test(x, n, 0.75)
     # ratio interval = Wilson bounds carried to p / (1 - p)
-    assert ratio["ratio_lower"] == pytest.approx(wilson["lower"] / (1 - wilson["lower"]), rel=1e-12)
-    assert ratio["ratio"] == pytest.approx(1152 / 348, rel=1e-12)
+    assert ratio["lower_95"] == pytest.approx(wilson["lower"] / (1 - wilson["lower"]), rel=1e-12)
+    assert ratio["estimate"] == pytest.approx(1152 / 348, rel=1e-12)
 
 
 def _tiny() -> pd.DataFrame:
@@ -52,14 +52,15 @@ def test_tiny_cohort_by_hand() -> None:
     assert (p.loc["left_hip", "x"], p.loc["left_hip", "n"]) == (4, 8)
     assert (p.loc["left_hip_pregnancy_associated", "x"], p.loc["left_hip_pregnancy_associated", "n"]) == (2, 3)
     assert (p.loc["bilateral", "x"], p.loc["bilateral", "n"]) == (1, 8)
-    age = result.age.set_index("sex")
-    assert age.loc["M", "median"] == pytest.approx((40.0 + 55.99) / 2)
-    assert age.loc["M", "sd"] == pytest.approx(np.std([39.9, 40.0, 55.99, 56.0], ddof=1))
+    age = result.age.set_index("stratum")
+    assert age.loc["men", "median_years"] == pytest.approx((40.0 + 55.99) / 2)
+    assert age.loc["men", "sd_years"] == pytest.approx(np.std([39.9, 40.0, 55.99, 56.0], ddof=1))
+    assert set(result.laterality["stratum"]) == {"men", "women"}
     ratio = result.sex_ratio.iloc[0]
-    assert (ratio["men"], ratio["women"], ratio["ratio"]) == (4, 4, 1.0)
+    assert (ratio["men"], ratio["women"], ratio["estimate"]) == (4, 4, 1.0)
     dist = result.age_distribution
     # men 39.9 -> [35, 40); 40 and 40.0 -> [40, 45); 55.99 -> [55, 60); 56 -> [55, 60)
-    men = dist[dist["group"] == "men"].set_index("age_lower")["n"].to_dict()
+    men = dist[dist["stratum"] == "men"].set_index("from_years")["n"].to_dict()
     assert men == {35.0: 1, 40.0: 1, 55.0: 2}
     assert dist["n"].sum() == 8
     preg = result.pregnancy.set_index("pregnancy")
@@ -69,6 +70,6 @@ def test_tiny_cohort_by_hand() -> None:
 
 def test_null_ratio_is_an_option() -> None:
     result = analyse_demographics(cohort_from_index(_tiny()), DemographicsOptions(null_ratio=1.0))
-    assert result.sex_ratio.iloc[0]["p_exact"] == pytest.approx(1.0)  # 4 of 8 against p = 1/2
+    assert result.sex_ratio.iloc[0]["p"] == pytest.approx(1.0)  # 4 of 8 against p = 1/2
     with pytest.raises(ValueError):
         DemographicsOptions(null_ratio=0)

@@ -30,7 +30,7 @@ def test_imaging_findings_by_hand(tmp_path: Path) -> None:
     assert tuple(f.loc[("XR", "subchondral_cortical_loss"), ["recorded", "positive"]]) == (2, 0)
     assert tuple(f.loc[("XR", "joint_space_preserved"), ["recorded", "positive"]]) == (1, 1)
     assert tuple(f.loc[("MRI", "t2_high"), ["episodes", "recorded", "positive"]]) == (1, 1, 1)
-    assert f.loc[("XR", "osteopenia"), "share"] == 0.0
+    assert f.loc[("XR", "osteopenia"), "estimate"] == 0.0
     edema = result.edema_extent.set_index("extent")["n"]
     assert edema["neck"] == 1 and edema.sum() == 1
     # First plain film of E1 (X1, day 14) and of E6 (X5, day 14) are both normal.
@@ -48,7 +48,7 @@ def test_pipeline_on_the_reference_cohort() -> None:
     head = analysis.headline()
     assert list(head) == sorted(head)
     # headline numbers are the tables' numbers (R-checked in the other tests)
-    assert head["resolution.median"] == 190
+    assert head["resolution.median.estimate_days"] == 190
     assert head["demographics.share_men.x"] == 1152
     claims = analysis.claims.claims.set_index("key")
     assert claims.loc["sex_ratio", "verdict"] == "consistent"  # 3 is inside (2.94, 3.73)

@@ -31,8 +31,8 @@ def test_incidence_at_one_and_two_years_matches_cuminc(outcome, analyse) -> None
         got = result.incidence[result.incidence["cause"] == label].set_index("days")
         for days in (365.25, 730.5):
             assert got.loc[days, "estimate"] == pytest.approx(ref.loc[days, "est"], abs=1e-12)
-            assert got.loc[days, "std_err"] ** 2 == pytest.approx(ref.loc[days, "var"], abs=1e-12)
-            assert got.loc[days, "lower"] < got.loc[days, "estimate"] < got.loc[days, "upper"]
+            assert got.loc[days, "se"] ** 2 == pytest.approx(ref.loc[days, "var"], abs=1e-12)
+            assert got.loc[days, "lower_95"] < got.loc[days, "estimate"] < got.loc[days, "upper_95"]
 
 
 def test_rates_by_hand_with_r_checked_poisson_limits() -> None:
@@ -41,7 +41,7 @@ def test_rates_by_hand_with_r_checked_poisson_limits() -> None:
     events = int((INDEX["recurrence_status"] == 1).sum())
     person_years = INDEX["recurrence_days"].sum() / 365.25
     assert (rate["events"], rate["person_years"]) == (events, pytest.approx(person_years, rel=1e-12))
-    assert (rate["rate_per_100py"], rate["lower"], rate["upper"]) == pytest.approx(
+    assert (rate["estimate_per_100py"], rate["lower_95_per_100py"], rate["upper_95_per_100py"]) == pytest.approx(
         poisson_rate(events, person_years, per=100), rel=1e-12)
 
 
@@ -57,7 +57,7 @@ def test_migration_sites_count_first_migrations() -> None:
 
 def test_complications_match_r() -> None:
     result = analyse_complications(COHORT)
-    est = result.estimates.set_index(["outcome", "group"])
+    est = result.estimates.set_index(["outcome", "stratum"])
     cases = [
         ("fracture", "all", "fracture_all", "fracture_rate_all"),
         ("fracture", "pregnancy-associated", "fracture_pregnancy_True", "fracture_rate_pregnancy_True"),
@@ -67,12 +67,12 @@ def test_complications_match_r() -> None:
     for outcome, group, prop_name, rate_name in cases:
         prop, rate, row = EXACT.loc[prop_name], EXACT.loc[rate_name], est.loc[(outcome, group)]
         assert (row["events"], row["n"]) == (prop["x"], prop["n"])
-        assert (row["proportion"], row["proportion_lower"], row["proportion_upper"]) == pytest.approx(
+        assert (row["estimate"], row["lower_95"], row["upper_95"]) == pytest.approx(
             (prop["estimate"], prop["lower"], prop["upper"]), abs=1e-10)
         assert row["person_years"] == pytest.approx(rate["n"], rel=1e-12)
-        assert (row["rate_per_100py"], row["rate_lower"], row["rate_upper"]) == pytest.approx(
+        assert (row["rate_per_100py"], row["rate_lower_95_per_100py"], row["rate_upper_95_per_100py"]) == pytest.approx(
             (rate["estimate"], rate["lower"], rate["upper"]), abs=1e-10)
     rr = result.risk_ratios.set_index("outcome").loc["fracture"]
     ref = EXACT.loc["fracture_risk_ratio"]
-    assert (rr["risk_ratio"], rr["lower"], rr["upper"]) == pytest.approx((ref["estimate"], ref["lower"], ref["upper"]),
+    assert (rr["estimate"], rr["lower_95"], rr["upper_95"]) == pytest.approx((ref["estimate"], ref["lower"], ref["upper"]),
                                                                          abs=1e-10)

@@ -52,7 +52,7 @@ def full() -> CohortAnalysis:
 
 def test_the_demo_is_estimable_where_the_partial_exports_are_not(full: CohortAnalysis) -> None:
     head = full.headline()
-    assert head["complications.avn.all.n"] == 400 and head["radiographic.changed_8w.npmle"] is not None
+    assert head["complications.avn.all.n"] == 400 and head["radiographic.changed_8w.estimate"] is not None
     assert not any(k.startswith(("radiographic.", "complications.")) and k.endswith("not_estimable") for k in head)
 
 
@@ -62,9 +62,9 @@ def test_no_events_table_is_not_zero_events(tmp_path: Path, full: CohortAnalysis
     for outcome in ("fracture", "avn"):
         assert head[f"complications.{outcome}.not_estimable"] == "the export has no events table"
         for group in ("all", "pregnancy", "not_pregnancy"):
-            for field in ("events", "n", "proportion", "rate_per_100py"):
+            for field in ("events", "n", "estimate", "rate_per_100py"):
                 assert head[f"complications.{outcome}.{group}.{field}"] is None
-        assert head[f"complications.{outcome}.risk_ratio_pregnancy.risk_ratio"] is None
+        assert head[f"complications.{outcome}.risk_ratio_pregnancy.estimate"] is None
         # one reason per outcome: none of the follow-on "no event in the reference group"
         assert f"complications.{outcome}.risk_ratio_pregnancy.not_estimable" not in head
     claims = analysis.claims.claims.set_index("key")
@@ -73,7 +73,7 @@ def test_no_events_table_is_not_zero_events(tmp_path: Path, full: CohortAnalysis
         assert claims.loc[key, "reason"] == "the export has no events table"
         assert head[f"claims.{key}.estimate"] is None
     # what does not need events is unchanged
-    assert head["resolution.median"] == full.headline()["resolution.median"]
+    assert head["resolution.median.estimate_days"] == full.headline()["resolution.median.estimate_days"]
     assert claims.loc["sex_ratio", "verdict"] == full.claims.claims.set_index("key").loc["sex_ratio", "verdict"]
     assert set(analysis.tables()["not_estimable"]["key"]) == set(analysis.not_estimable)
 
@@ -82,7 +82,7 @@ def test_an_empty_events_table_is_a_real_zero(tmp_path: Path) -> None:
     analysis = _analyse(_export(tmp_path, empty="events"))
     head = analysis.headline()
     assert head["complications.avn.all.events"] == 0 and head["complications.avn.all.n"] == 400
-    assert head["complications.avn.all.proportion"] == 0.0
+    assert head["complications.avn.all.estimate"] == 0.0
     assert "complications.avn.not_estimable" not in head
     assert analysis.claims.claims.set_index("key").loc["no_avn", "verdict"] == "consistent"
 
@@ -95,7 +95,7 @@ def test_no_plain_films_make_radiographic_change_not_estimable(tmp_path: Path, h
     assert reason == ("the export has no imaging table" if how == "absent"
                       else "no index episode has a plain film (XR) that is normal or abnormal")
     for weeks in (4, 8, 12):
-        assert head[f"radiographic.changed_{weeks}w.npmle"] is None
+        assert head[f"radiographic.changed_{weeks}w.estimate"] is None
     assert head["radiographic.weibull.median_days"] is None
     assert head["claims.films_by_8_weeks.verdict"] == "not assessable"
     if how == "absent":
@@ -103,7 +103,7 @@ def test_no_plain_films_make_radiographic_change_not_estimable(tmp_path: Path, h
         assert head["imaging.first_film.normal"] is None
     else:
         assert head["imaging.XR.not_estimable"] == "no XR examination of an index episode"
-        assert head["imaging.MRI.t2_high.share"] is not None
+        assert head["imaging.MRI.t2_high.estimate"] is not None
 
 
 def test_a_comparison_with_one_group_is_not_estimable(tmp_path: Path) -> None:

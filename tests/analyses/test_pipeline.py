@@ -96,10 +96,10 @@ def test_declared_extra_columns_go_from_the_export_to_the_cox_model_and_strata(t
     cox = run.analysis.resolution.cox
     assert {"BMI, per 5", "Smoking: never (reference)", "Smoking: current (vs never)"} <= set(cox["label"])
     assert run.analysis.resolution.cox_missing >= 1  # the patient without a BMI
-    assert set(run.analysis.resolution.medians.query("stratum_var == 'smoking'")["stratum"]) == {
+    assert set(run.analysis.resolution.medians.query("variable == 'smoking'")["stratum"]) == {
         "current", "former", "never"}
     head = run.analysis.headline()
-    assert "resolution.cox.bmi_per_5.hr" in head and "resolution.logrank.smoking.p" in head
+    assert "resolution.cox.bmi_per_5.estimate" in head and "resolution.logrank.smoking.p" in head
     with pytest.raises(InvalidDataError) as caught:  # a value of the wrong type stops the run
         analyse_export(_demo_with_extras(tmp_path / "y", "obese"), options=options, validation_date=DAY)
     bad = caught.value.report.errors

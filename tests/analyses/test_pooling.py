@@ -58,10 +58,10 @@ def test_pooled_estimates_equal_the_concatenated_rows(split, unit: str) -> None:
     worst, odd = differences(head, reference.headline())
     assert not odd and worst <= TOL, (worst, odd[:5])
     # every estimand the slice pools is there, with the sites' patients
-    for key in ("resolution.median", "resolution.unresolved_6m", "resolution.rmst_12m", "recurrence.cif_24m.estimate",
-                "migration.rate.rate_per_100py", "radiographic.changed_8w.npmle", "radiographic.changed_8w.lower",
-                "complications.fracture.all.proportion", "complications.avn.pregnancy.rate_per_100py",
-                "demographics.share_men.estimate", "demographics.sex_ratio.ratio"):
+    for key in ("resolution.median.estimate_days", "resolution.unresolved_6m.estimate", "resolution.rmst_12m.estimate_days", "recurrence.cif_24m.estimate",
+                "migration.rate.estimate_per_100py", "radiographic.changed_8w.estimate", "radiographic.changed_8w.lower",
+                "complications.fracture.all.estimate", "complications.avn.pregnancy.rate_per_100py",
+                "demographics.share_men.estimate", "demographics.sex_ratio.estimate"):
         assert head[key] is not None, key
     assert sum(head[f"sites.{name}.patients"] for name in sites) == len(whole.index) == head["resolution.n"]
     assert {k.split(".")[0] for k in head} == set(POOLED_PREFIXES) | {"sites", "meta"}
@@ -83,7 +83,7 @@ def test_pooled_estimates_equal_the_concatenated_rows(split, unit: str) -> None:
         pd.testing.assert_frame_equal(table.reset_index(drop=True), tables[name].reset_index(drop=True),
                                       check_dtype=False, check_exact=False, rtol=0, atol=TOL, obj=name)
     # Table 1's counts (no medians leave a site): the same cells as the concatenated Table 1's
-    keys = ["variable", "level", "kind", "column"]
+    keys = ["variable", "level", "kind", "stratum"]
     expected = reference.baseline.table[BASELINE_COUNT_COLUMNS].sort_values(keys).reset_index(drop=True)
     got = pooled.baseline.sort_values(keys).reset_index(drop=True)
     assert len(got) == len(expected) > 30
@@ -184,7 +184,7 @@ def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int],
     head = pooled.headline()
     worst, odd = differences(head, references[unit])
     assert not odd and worst <= TOL, (worst, odd[:5])
-    keys = ["variable", "level", "kind", "column"]  # Table 1's counts: a level a site lacks is 0 there
+    keys = ["variable", "level", "kind", "stratum"]  # Table 1's counts: a level a site lacks is 0 there
     table1 = analyse_baseline(coarsen_cohort(whole, unit)).table[BASELINE_COUNT_COLUMNS]
     pd.testing.assert_frame_equal(pooled.baseline.sort_values(keys).reset_index(drop=True),
                                   table1.sort_values(keys).reset_index(drop=True), check_dtype=False)

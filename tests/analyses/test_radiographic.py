@@ -68,11 +68,11 @@ def test_analysis_is_reproducible_and_worker_independent() -> None:
     two = analyse_radiographic(cohort, RadiographicOptions(bootstrap_draws=60, seed=5, workers=2))
     pd.testing.assert_frame_equal(one.at, two.at)
     at = one.at.set_index("weeks")
-    assert np.all(at["lower"] <= at["npmle"]) and np.all(at["npmle"] <= at["upper"])
+    assert np.all(at["lower_95"] <= at["estimate"]) and np.all(at["estimate"] <= at["upper_95"])
     counts = one.counts.set_index("what")["n"]
     assert counts["episodes with a decisive film"] == len(FILMS)
     other = analyse_radiographic(cohort, RadiographicOptions(bootstrap_draws=60, seed=6, workers=1))
-    assert not other.at["lower"].equals(one.at["lower"])  # the seed matters
+    assert not other.at["lower_95"].equals(one.at["lower_95"])  # the seed matters
 
 
 def test_unconverged_fit_warns() -> None:

@@ -18,7 +18,7 @@ from builders import cohort_from_index
 HERE = Path(__file__).parent
 REF = HERE / "reference"
 INDEX = pd.read_csv(HERE / "data" / "ref_index.csv")
-LABELS = {"pregnancy-associated": "True", "not pregnancy-associated": "False"}
+LABELS = {"pregnancy-associated": "True", "not pregnancy-associated": "False", "men": "M", "women": "F"}
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +36,21 @@ def test_medians_landmarks_and_rmst_match_r(result) -> None:
     checked = 0
     for row in result.medians.itertuples():
         group = LABELS.get(row.stratum, row.stratum)
-        for q in ("median", "median_lower", "median_upper"):
-            assert getattr(row, q) == pytest.approx(ref[(row.stratum_var, group, q)], abs=1e-8, nan_ok=True)
+        for column, q in (("estimate_days", "median"), ("lower_95_days", "median_lower"),
+                          ("upper_95_days", "median_upper")):
+            assert getattr(row, column) == pytest.approx(ref[(row.variable, group, q)], abs=1e-8, nan_ok=True)
             checked += 1
     for row in result.landmarks.itertuples():
         group, t = LABELS.get(row.stratum, row.stratum), f"{row.days:g}"
-        assert row.surv == pytest.approx(ref[(row.stratum_var, group, f"surv_{t}")], abs=1e-10)
-        assert row.lower == pytest.approx(ref[(row.stratum_var, group, f"lower_{t}")], abs=1e-10)
-        assert row.upper == pytest.approx(ref[(row.stratum_var, group, f"upper_{t}")], abs=1e-10)
-        assert row.n_risk == ref[(row.stratum_var, group, f"n_risk_{t}")]
+        assert row.estimate == pytest.approx(ref[(row.variable, group, f"surv_{t}")], abs=1e-10)
+        assert row.lower_95 == pytest.approx(ref[(row.variable, group, f"lower_{t}")], abs=1e-10)
+        assert row.upper_95 == pytest.approx(ref[(row.variable, group, f"upper_{t}")], abs=1e-10)
+        assert row.n_risk == ref[(row.variable, group, f"n_risk_{t}")]
         checked += 4
     for row in result.rmst.itertuples():
         group, t = LABELS.get(row.stratum, row.stratum), f"{row.days:g}"
-        assert row.rmst == pytest.approx(ref[(row.stratum_var, group, f"rmean_{t}")], abs=1e-8)
-        assert row.se == pytest.approx(ref[(row.stratum_var, group, f"rmean_se_{t}")], abs=1e-8)
+        assert row.estimate_days == pytest.approx(ref[(row.variable, group, f"rmean_{t}")], abs=1e-8)
+        assert row.se_days == pytest.approx(ref[(row.variable, group, f"rmean_se_{t}")], abs=1e-8)
         checked += 2
     assert checked == len(ref)  # every R reference value was compared
 
@@ -84,24 +85,24 @@ def test_cox_matches_coxph(result) -> None:
     assert list(table["reference"]) == [False, False, False, True, False, False]
     assert list(table["per"]) == [1, 10, 1, 1, 1, 1]
     reference = table[table["reference"]].iloc[0]
-    assert reference["hr"] == 1 and reference["coef"] == 0 and pd.isna(reference["hr_lower"]) and pd.isna(reference["p"])
+    assert reference["estimate"] == 1 and reference["coef"] == 0 and pd.isna(reference["lower_95"]) and pd.isna(reference["p"])
     got = table[~table["reference"]].set_index("term")
     assert list(got.index) == list(ref.index)
     assert result.cox_reference == {"treatment": "conservative"}
-    for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
-                               ("hr_upper", "upper"), ("z", "z")):
+    for column, ref_column in (("coef", "coef"), ("se_coef", "se"), ("estimate", "hr"), ("lower_95", "lower"),
+                               ("upper_95", "upper"), ("z", "z")):
         pd.testing.assert_series_equal(got[column], ref[ref_column], check_names=False, atol=1e-7, rtol=0)
     pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
     fit = pd.read_csv(REF / "ref_cox_fit.csv").set_index("quantity")["value"]
     assert (table["n"] == fit["n"]).all() and (table["events"] == fit["nevent"]).all()
     head = result.headline()
     per_year = pd.read_csv(REF / "ref_cox.csv").set_index("term")
-    assert head["resolution.cox.age.hr"] == pytest.approx(per_year.loc["age", "hr"], abs=1e-9)  # the key stays per year
-    assert head["resolution.cox.age.hr_lower"] == pytest.approx(per_year.loc["age", "lower"], abs=1e-9)
-    assert head["resolution.cox.age_per_10.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert head["resolution.cox.age.estimate"] == pytest.approx(per_year.loc["age", "hr"], abs=1e-9)  # the key stays per year
+    assert head["resolution.cox.age.lower"] == pytest.approx(per_year.loc["age", "lower"], abs=1e-9)
+    assert head["resolution.cox.age_per_10.estimate"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
     assert (head["resolution.cox.n"], head["resolution.cox.events"], head["resolution.cox.n_missing"]) == (
         fit["n"], fit["nevent"], 0)
-    assert "resolution.cox.treatment_conservative.hr" not in head
+    assert "resolution.cox.treatment_conservative.estimate" not in head
 
 
 def test_ph_test_matches_cox_zph(result) -> None:
@@ -115,9 +116,9 @@ def test_ph_test_matches_cox_zph(result) -> None:
 
 def test_headline_keys_are_stable(result) -> None:
     head = result.headline()
-    assert head["resolution.median"] == 190 and head["resolution.n"] == 1500  # R: median 190
-    for key in ("resolution.unresolved_6m", "resolution.unresolved_8m", "resolution.unresolved_12m",
-                "resolution.cox.male.hr", "resolution.ph_global_p", "resolution.rmst_12m"):
+    assert head["resolution.median.estimate_days"] == 190 and head["resolution.n"] == 1500  # R: median 190
+    for key in ("resolution.unresolved_6m.estimate", "resolution.unresolved_8m.estimate", "resolution.unresolved_12m.estimate",
+                "resolution.cox.male.estimate", "resolution.ph_global_p", "resolution.rmst_12m.estimate_days"):
         assert key in head
 
 
@@ -133,12 +134,12 @@ def test_a_failed_ph_test_is_flagged_and_met_by_the_model_stratified_by_the_cate
     got = result.cox_stratified.set_index("term")
     assert list(got.index) == list(ref.index) == ["male", "age", "pregnancy_associated"]
     assert set(got["strata"]) == {"treatment"}
-    for column, ref_column in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
-                               ("hr_upper", "upper")):
+    for column, ref_column in (("coef", "coef"), ("se_coef", "se"), ("estimate", "hr"), ("lower_95", "lower"),
+                               ("upper_95", "upper")):
         pd.testing.assert_series_equal(got[column], ref[ref_column], check_names=False, atol=1e-7, rtol=0)
     pd.testing.assert_series_equal(got["p"], ref["p"], check_names=False, rtol=1e-6)
     assert (got["n"] == ref["n"]).all() and (got["events"] == ref["events"]).all()
     head = result.headline()
-    assert head["resolution.cox_stratified.age_per_10.hr"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
-    assert head["resolution.cox_stratified.age.hr"] == pytest.approx(ref.loc["age", "hr"] ** 0.1, abs=1e-8)
+    assert head["resolution.cox_stratified.age_per_10.estimate"] == pytest.approx(ref.loc["age", "hr"], abs=1e-7)
+    assert head["resolution.cox_stratified.age.estimate"] == pytest.approx(ref.loc["age", "hr"] ** 0.1, abs=1e-8)
     assert head["resolution.ph.treatment.p"] == pytest.approx(3.0638690297854279e-05, rel=1e-6)

@@ -35,7 +35,7 @@ def test_the_site_model_is_the_model_of_toh_analyze(index) -> None:
     np.testing.assert_allclose(coefficients["coef"], cox["coef"], rtol=0, atol=1e-12)
     names = list(coefficients["term"])
     matrix = covariance.pivot(index="term", columns="other", values="covariance").loc[names, names]
-    np.testing.assert_allclose(np.sqrt(np.diag(matrix)), cox["se"], rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(matrix)), cox["se_coef"], rtol=1e-12)
     np.testing.assert_allclose(matrix.to_numpy(), matrix.to_numpy().T, rtol=0, atol=1e-15)
     treatment = coefficients["variable"] == "treatment"
     assert set(coefficients.loc[treatment, "reference"]) == {"conservative"}
@@ -87,7 +87,7 @@ def test_no_model_without_two_resolutions(index) -> None:
 
 def test_common_reference_is_the_most_frequent_treatment_over_sites() -> None:
     def counts(sizes: dict[str, int]) -> pd.DataFrame:
-        return pd.DataFrame({"stratum_var": "treatment", "stratum": list(sizes), "time": 1.0,
+        return pd.DataFrame({"variable": "treatment", "stratum": list(sizes), "time": 1.0,
                              "n_event": list(sizes.values()), "n_censor": 0})
 
     def model(reference: str, variable: str = "treatment") -> pd.DataFrame:

@@ -58,7 +58,7 @@ def test_logrank_stratified_by_site_equals_survdiff(rows: pd.DataFrame, referenc
 def test_logrank_of_one_stratum_equals_survdiff(rows: pd.DataFrame, reference: pd.DataFrame) -> None:
     counts = survival_counts(rows, VARIABLES)
     for variable in VARIABLES:
-        stat, df, p, _ = logrank_counts([counts[counts["stratum_var"] == variable]])
+        stat, df, p, _ = logrank_counts([counts[counts["variable"] == variable]])
         ref = reference.loc[("logrank", "resolution", variable, False)]
         assert stat == pytest.approx(ref["stat"], rel=TOL) and df == ref["df"] and p == pytest.approx(ref["p"], rel=TOL)
 
@@ -67,7 +67,7 @@ def test_logrank_of_one_stratum_equals_survdiff(rows: pd.DataFrame, reference: p
 def test_gray_stratified_by_site_equals_cuminc(rows: pd.DataFrame, reference: pd.DataFrame, outcome: str) -> None:
     table = gray_by_site(_by_site(rows, lambda p: incidence_strata_counts(p, outcome, VARIABLES)), outcome, VARIABLES)
     for row in table.itertuples():
-        _check(row, reference.loc[("gray", outcome, row.variable, True)])
+        _check(SimpleNamespace(stat=row.chisq, p=row.p, df=row.df), reference.loc[("gray", outcome, row.variable, True)])
     # the rows' version of the same test, stratified and not
     from toh.analyses._strata import strata_of
 
@@ -95,11 +95,11 @@ def test_the_public_gray_test_takes_strata(rows: pd.DataFrame, reference: pd.Dat
 
 
 def test_fewer_than_two_groups_and_no_event_give_no_test() -> None:
-    counts = pd.DataFrame({"stratum_var": "sex", "stratum": "M", "time": [1.0, 2.0], "n_event": [1, 0],
+    counts = pd.DataFrame({"variable": "sex", "stratum": "M", "time": [1.0, 2.0], "n_event": [1, 0],
                            "n_censor": [0, 1]})
     table = logrank_by_site({"a": counts, "b": counts}, ("sex",))
     assert table.loc[0, "groups"] == 1 and np.isnan(table.loc[0, "p"]) and table.loc[0, "df"] == 0
-    cif = pd.DataFrame({"stratum_var": "sex", "stratum": ["M", "F"], "time": [1.0, 2.0], "censored": [1, 1],
+    cif = pd.DataFrame({"variable": "sex", "stratum": ["M", "F"], "time": [1.0, 2.0], "censored": [1, 1],
                         "event": [0, 0], "death": [0, 0]})
     gray = gray_by_site({"a": cif}, "recurrence", ("sex",))
     assert gray.loc[0, "events"] == 0 and np.isnan(gray.loc[0, "p"])

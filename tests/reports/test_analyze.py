@@ -40,7 +40,7 @@ def test_results_json_equals_the_api_and_is_reproducible(tmp_path: Path) -> None
     tables = sorted(p.stem for p in (tmp_path / "a" / "tables").iterdir())
     assert tables == sorted(analysis.tables())
     medians = pd.read_csv(tmp_path / "a" / "tables" / "resolution_medians.csv")
-    assert medians.loc[medians["stratum_var"] == "all", "median"].item() == first["results"]["resolution.median"]
+    assert medians.loc[medians["variable"] == "all", "estimate_days"].item() == first["results"]["resolution.median.estimate_days"]
 
 
 def test_every_results_key_pattern_is_documented(tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
     assert doc.subtitle.startswith("7 patients")
     table1 = next(t for s in doc.sections for t in s.tables if t.name == "table1")
     patients = [plain_text(c) for c in table1.rows[0][2:]]
-    women = next(n for n in _nums(doc) if n.cell == "table1.patients.F")
+    women = next(n for n in _nums(doc) if n.cell == "table1.patients.women")
     assert women.suppressed and patients == ["7", "not shown", "not shown"]
     ages = [plain_text(c) for c in table1.rows[1][2:]]
     assert ages[1:] == ["not shown", "not shown"]  # men's ages shown alone would say the women are the few

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from builders import BASE_EXPORT, set_cell, write_export
+from toh.analyses.result import level_free
 from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
 from toh.cohort.derive import derive_cohort
@@ -69,7 +70,7 @@ def test_step_coordinates_leave_exactly_the_nan_stretch_empty() -> None:
 
 
 def test_at_risk_rule_and_ticks_by_hand() -> None:
-    curve = pd.DataFrame({"time": [2.0, 5.0, 9.0], "n_risk": [10, 7, 3]})
+    curve = pd.DataFrame({"days": [2.0, 5.0, 9.0], "n_risk": [10, 7, 3]})
     # first curve time >= t; 0 after the last time
     assert list(at_risk(curve, np.array([0.0, 2.0, 2.5, 9.0, 9.5]))) == [10, 10, 7, 3, 0]
     assert list(nice_ticks(17.8, steps=(1, 2, 3, 6))) == [0, 3, 6, 9, 12, 15, 18]
@@ -101,13 +102,13 @@ def test_numbers_are_printed_with_two_significant_digits() -> None:
 
 # --- each figure ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("stratum_var", ["all", "sex", "pregnancy", "treatment"])
-def test_km_curves_bands_censor_marks_and_numbers_at_risk(analysis: CohortAnalysis, stratum_var: str) -> None:
-    curves = analysis.resolution.curves[analysis.resolution.curves["stratum_var"] == stratum_var]
+@pytest.mark.parametrize("variable", ["all", "sex", "pregnancy", "treatment"])
+def test_km_curves_bands_censor_marks_and_numbers_at_risk(analysis: CohortAnalysis, variable: str) -> None:
+    curves = analysis.resolution.curves[analysis.resolution.curves["variable"] == variable]
     ax = _axes()
-    assert km_resolution(analysis.resolution, stratum_var, ax, min_cell=0) is ax
+    assert km_resolution(analysis.resolution, variable, ax, min_cell=0) is ax
     strata = sorted(curves["stratum"].unique())
-    prefix = f"km-{stratum_var}"
+    prefix = f"km-{variable}"
     assert len(_gids(ax, f"{prefix}-curve-")) == len(strata) == len(_gids(ax, f"{prefix}-ci-"))
     ticks = ax.get_xticks()
     assert ticks[0] == 0 and ax.get_xlim() == (0, ticks[-1])
@@ -116,32 +117,32 @@ def test_km_curves_bands_censor_marks_and_numbers_at_risk(analysis: CohortAnalys
         sid = slug(stratum)
         x, y = _by_gid(ax, f"{prefix}-curve-{sid}").get_data()
         assert (x[0], y[0]) == (0.0, 1.0)  # starts at (0, 1)
-        assert x[-1] == pytest.approx(curve["time"].iloc[-1] / MONTH) and y[-1] == curve["surv"].iloc[-1]
+        assert x[-1] == pytest.approx(curve["days"].iloc[-1] / MONTH) and y[-1] == curve["estimate"].iloc[-1]
         band = _by_gid(ax, f"{prefix}-ci-{sid}")
         verts = np.concatenate([p.vertices for p in band.get_paths()])
-        finite = curve[curve["upper"].notna()]
-        assert verts[:, 1].max() == pytest.approx(finite["upper"].max())
+        finite = curve[curve["upper_95"].notna()]
+        assert verts[:, 1].max() == pytest.approx(finite["upper_95"].max())
         # NA bounds (S = 1 before the first event, S = 0 at the end) leave gaps: the band
         # neither starts at 0 nor falls to 0
-        assert verts[:, 1].min() == pytest.approx(finite["lower"].min()) and verts[:, 1].min() > 0
-        assert verts[:, 0].min() == pytest.approx(finite["time"].iloc[0] / MONTH)
+        assert verts[:, 1].min() == pytest.approx(finite["lower_95"].min()) and verts[:, 1].min() > 0
+        assert verts[:, 0].min() == pytest.approx(finite["days"].iloc[0] / MONTH)
         mx, my = _by_gid(ax, f"{prefix}-censor-{sid}").get_data()
         censored = curve[curve["n_censor"] > 0]
-        assert np.allclose(mx, censored["time"] / MONTH) and np.allclose(my, censored["surv"])
+        assert np.allclose(mx, censored["days"] / MONTH) and np.allclose(my, censored["estimate"])
         for column, tick in enumerate(ticks):  # by hand: n_risk of the first time >= t, else 0
-            later = curve[curve["time"] >= tick * MONTH]
+            later = curve[curve["days"] >= tick * MONTH]
             expected = int(later["n_risk"].iloc[0]) if len(later) else 0
             assert _by_gid(ax, f"{prefix}-at-risk-{sid}-{column}").get_text() == str(expected)
 
 
 def test_km_at_risk_counts_below_min_cell_are_suppressed(analysis: CohortAnalysis) -> None:
     ax = km_resolution(analysis.resolution, "sex", _axes())  # default min_cell=5
-    texts = [_by_gid(ax, gid).get_text() for gid in _gids(ax, "km-sex-at-risk-m-")]
+    texts = [_by_gid(ax, gid).get_text() for gid in _gids(ax, "km-sex-at-risk-men-")]
     assert "<5" in texts and not any(t in {"1", "2", "3", "4"} for t in texts)
 
 
 def test_km_rejects_unknown_strata_and_draws_in_a_new_figure(analysis: CohortAnalysis) -> None:
-    with pytest.raises(ValueError, match="stratum_var"):
+    with pytest.raises(ValueError, match="variable"):
         km_resolution(analysis.resolution, "site", _axes())
     import matplotlib
     import matplotlib.pyplot as plt
@@ -169,12 +170,12 @@ def test_cif_curves_for_recurrence_and_migration(analysis: CohortAnalysis) -> No
         curve = result.curves[result.curves["cause"] == outcome]
         x, y = _by_gid(ax, f"cif-curve-{outcome}").get_data()
         assert (x[0], y[0]) == (0.0, 0.0)
-        assert x[-1] == pytest.approx(curve["time"].iloc[-1] / 365.25) and y[-1] == curve["estimate"].iloc[-1]
+        assert x[-1] == pytest.approx(curve["days"].iloc[-1] / 365.25) and y[-1] == curve["estimate"].iloc[-1]
         verts = np.concatenate([p.vertices for p in _by_gid(ax, f"cif-ci-{outcome}").get_paths()])
-        assert verts[:, 1].max() == pytest.approx(curve["upper"].max())
+        assert verts[:, 1].max() == pytest.approx(curve["upper_95"].max())
         assert _by_gid(ax, f"cif-at-risk-{outcome}-0").get_text() == str(int(curve["n_risk"].iloc[0]))
     assert not _gids(ax, "cif-curve-death")  # the competing risk is not drawn
-    assert ax.get_ylim()[1] >= analysis.migration.curves["upper"].max()
+    assert ax.get_ylim()[1] >= analysis.migration.curves["upper_95"].max()
 
 
 def test_radiographic_change_npmle_weibull_bootstrap_and_band(analysis: CohortAnalysis) -> None:
@@ -183,7 +184,7 @@ def test_radiographic_change_npmle_weibull_bootstrap_and_band(analysis: CohortAn
     x, y = _by_gid(ax, "radiographic-npmle").get_data()
     positive = result.npmle[result.npmle["mass"] > 0]
     # F rises across each interval (left, right] that holds mass and is flat between them
-    assert np.allclose(x[1:-1:2], positive["left"] / 7) and np.allclose(x[2:-1:2], positive["right"] / 7)
+    assert np.allclose(x[1:-1:2], positive["left_days"] / 7) and np.allclose(x[2:-1:2], positive["right_days"] / 7)
     assert np.allclose(y[2:-1:2], positive["mass"].cumsum())
     assert len(_gids(ax, "radiographic-npmle-box-")) == len(positive)
     wx, wy = _by_gid(ax, "radiographic-weibull").get_data()
@@ -191,7 +192,7 @@ def test_radiographic_change_npmle_weibull_bootstrap_and_band(analysis: CohortAn
     t = wx[100] * 7
     assert wy[100] == pytest.approx(1 - np.exp(-((t / np.exp(weib["intercept"])) ** (1 / np.exp(weib["log_scale"])))))
     bx, by = _by_gid(ax, "radiographic-bootstrap").get_data()
-    assert list(bx) == [4, 8, 12] and np.allclose(by, result.at["npmle"])
+    assert list(bx) == [4, 8, 12] and np.allclose(by, result.at["estimate"])
     band = _by_gid(ax, "radiographic-published")
     assert (band.get_x(), band.get_x() + band.get_width()) == (4, 8)
 
@@ -199,13 +200,13 @@ def test_radiographic_change_npmle_weibull_bootstrap_and_band(analysis: CohortAn
 def test_radiographic_change_without_films(analysis: CohortAnalysis) -> None:
     empty = dataclasses.replace(analysis.radiographic, npmle=analysis.radiographic.npmle.iloc[:0],
                                 weibull=analysis.radiographic.weibull.iloc[:0],
-                                at=analysis.radiographic.at.assign(npmle=np.nan, lower=np.nan, upper=np.nan))
+                                at=analysis.radiographic.at.assign(estimate=np.nan, lower_95=np.nan, upper_95=np.nan))
     ax = radiographic_change(empty, _axes())
     assert _gids(ax, "radiographic-") == ["radiographic-npmle", "radiographic-published"]
 
 
 def test_radiographic_mass_beyond_the_last_film_is_a_box_not_a_line(analysis: CohortAnalysis) -> None:
-    npmle = pd.DataFrame({"left": [7.0, 140.0], "right": [14.0, np.inf], "mass": [0.5, 0.5], "cdf": [0.5, 1.0]})
+    npmle = pd.DataFrame({"left_days": [7.0, 140.0], "right_days": [14.0, np.inf], "mass": [0.5, 0.5], "cdf": [0.5, 1.0]})
     ax = radiographic_change(dataclasses.replace(analysis.radiographic, npmle=npmle), _axes())
     x, y = _by_gid(ax, "radiographic-npmle").get_data()
     assert list(x) == [0, 1, 2, 20] and list(y) == [0, 0, 0.5, 0.5]  # F unknown after the last film
@@ -217,9 +218,9 @@ def test_radiographic_mass_beyond_the_last_film_is_a_box_not_a_line(analysis: Co
 def test_age_by_sex_bars_equal_the_distribution(analysis: CohortAnalysis) -> None:
     dist = analysis.demographics.age_distribution
     ax = age_by_sex(analysis.demographics, _axes(), min_cell=0)
-    lowers = sorted(dist["age_lower"].unique())
+    lowers = sorted(dist["from_years"].unique())
     for group in ("men", "women, pregnancy-associated", "women, other"):
-        counts = dist[dist["group"] == group].set_index("age_lower")["n"].reindex(lowers, fill_value=0)
+        counts = dist[dist["stratum"] == group].set_index("from_years")["n"].reindex(lowers, fill_value=0)
         heights = [_by_gid(ax, f"age-bar-{slug(group)}-{i}").get_height() for i in range(len(lowers))]
         assert heights == list(counts)
     band = _by_gid(ax, "age-published-men")
@@ -234,7 +235,7 @@ def test_claims_forest_one_panel_per_claim(analysis: CohortAnalysis) -> None:
     fig = new_figure(figure_width("double"), 4.5)
     container = claims_forest(analysis.claims, fig.add_subplot())
     assert len(container.child_axes) == len(claims) and not container.axison
-    for row in claims.itertuples():
+    for row in level_free(claims).itertuples():
         key = row.key.replace("_", "-")
         pct = 100.0 if row.unit == "share" else 1.0  # shares are drawn in %
         (x, _), = [_by_gid(container, f"claim-{key}-estimate").get_data()]

@@ -71,7 +71,7 @@ def test_pool_equals_analyze_of_the_concatenated_export(sites: dict, tmp_path: P
     results = pooled["results"]
     for key in ("meta.resolution.cox.male.estimate", "meta.resolution.cox.male.reml.estimate",
                 "meta.resolution.cox.treatment_bisphosphonate.k", "meta.recurrence.rate.reml.tau2",
-                "sites.logrank.sex.p", "sites.logrank.treatment.df", "sites.gray.recurrence.sex.stat",
+                "sites.logrank.sex.p", "sites.logrank.treatment.df", "sites.gray.recurrence.sex.chisq",
                 "sites.gray.migration.treatment.p", "sites.site0.resolution.cox.male.estimate"):
         assert key in results, key
     assert results["meta.resolution.cox.treatment_bisphosphonate.k"] == 3
@@ -197,10 +197,10 @@ def _remanifest(source: Path, target: Path, edit) -> Path:
 
 
 def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
-    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=4))
-    _refused([newer], tmp_path, "format version 4")
-    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=2))
-    _refused([older], tmp_path, "format version 2")
+    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=5))
+    _refused([newer], tmp_path, "format version 5")
+    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=3))
+    _refused([older], tmp_path, "format version 3")
     _refused([sites["site0"], sites["site0"]], tmp_path, "site site0 comes twice")
     copy = _remanifest(sites["site0"], tmp_path / "copy.tohb", lambda m: None)
     _refused([sites["site0"], copy], tmp_path, "comes twice")

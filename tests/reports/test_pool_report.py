@@ -71,7 +71,7 @@ def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium
     shown = [s for s in parse_report(out / "report.html").numbers if "data-suppressed" not in s]
     keys = {s["data-key"] for s in shown}
     assert len(keys) >= 60
-    assert {"resolution.median", "radiographic.changed_8w.npmle", "recurrence.rate.rate_per_100py",
+    assert {"resolution.median.estimate_days", "radiographic.changed_8w.estimate", "recurrence.rate.estimate_per_100py",
             "meta.migration.rate.estimate", "meta.migration.rate.reml.estimate", "meta.migration.rate.i2",
             *(f"sites.{s}.patients" for s in SITES)} <= keys
     assert any(k.startswith(f"sites.{SITES[0]}.") and k.endswith(".estimate") for k in keys)

@@ -22,7 +22,7 @@ _SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox=
 
 def _document() -> ReportDocument:
     hostile = '<script>alert("x")</script> & | *bold* [link](http://x)'
-    sentence = ("Median ", Num("6.1", key="resolution.median", value=186.0, scale=12 / 365.25, digits=1), " months; ",
+    sentence = ("Median ", Num("6.1", key="resolution.median.estimate_days", value=186.0, scale=12 / 365.25, digits=1), " months; ",
                 Num("<5", key="complications.avn.all.events", value=2.0, suppressed=True, kind="count"), " AVN; p = ",
                 Num("<0.001", key="resolution.logrank.treatment.p", value=9.2e-11, digits=3, kind="p"), ".")
     table = ReportTable("t", "A table", ("name", "estimate (95% CI)"),

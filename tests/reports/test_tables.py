@@ -57,7 +57,7 @@ def test_table_one_by_hand() -> None:
     assert tuple(table5.iloc[0][2:]) == ("12", "not shown", "not shown")
     layout5 = table_one_layout(analyse_baseline(cohort_from_index(_index())), 5)
     result5 = protect(layout5.cells, layout5.relations, 5)
-    assert "table1.patients.F" in result5.masked and result5.residual == ()
+    assert "table1.patients.women" in result5.masked and result5.residual == ()
 
 
 def test_rendering_escapes_hostile_text_and_defuses_csv() -> None:

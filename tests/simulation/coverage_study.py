@@ -47,7 +47,7 @@ QUANTITIES = {
 
 def _landmark(results: dict, months: float) -> tuple[float, float, float]:
     lm = results["resolution"].landmarks
-    row = lm[(lm["stratum_var"] == "all") & (lm["months"] == months)].iloc[0]
+    row = lm[(lm["variable"] == "all") & (lm["months"] == months)].iloc[0]
     return row["surv"], row["lower"], row["upper"]
 
 
