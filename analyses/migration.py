@@ -75,6 +75,6 @@ def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = 
     counts = moved.value_counts()
     total = int(len(moved))
     sites = pd.DataFrame([(s, int(counts.get(s, 0)), counts.get(s, 0) / total if total else float("nan")) for s in SITES],
-                         columns=["site", "n", "share"])
+                         columns=["site", "n", "share_of_migrations"])
     gray = gray_tables(index, "migration", options.strata)
     return MigrationResult(incidence, rates, sites, curves, gray, options, d.confidence)

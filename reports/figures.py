@@ -14,7 +14,7 @@ in the house style (:mod:`toh.reports._figure_style`) and return the axes, plus
 :func:`claims_forest`     each published claim beside the registry's estimate and CI
 ========================  ==============================================================
 
-matplotlib and seaborn are imported inside the functions, never when this module is imported,
+matplotlib is imported inside the functions, never when this module is imported,
 so ``toh --help`` stays light.  With ``ax=None`` a function draws in a new pyplot figure one
 journal column wide (so a notebook shows it); :func:`write_figures` instead draws on the Agg
 canvas without pyplot and writes PNG (300 dpi), SVG and PDF with identical bytes on every run.

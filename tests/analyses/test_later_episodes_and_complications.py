@@ -52,7 +52,7 @@ def test_migration_sites_count_first_migrations() -> None:
     assert got.sum() == expected.sum()
     for site, n in expected.items():
         assert got[site] == n
-    assert np.isclose(result.sites["share"].sum(), 1.0)
+    assert np.isclose(result.sites["share_of_migrations"].sum(), 1.0)
 
 
 def test_complications_match_r() -> None:

@@ -34,9 +34,9 @@ from toh.cohort.simulate import simulate_registry  # noqa: E402
 
 #: truth key -> how to read (estimate, lower, upper) from the results
 QUANTITIES = {
-    "share_men": lambda r: tuple(r["demographics"].proportions.set_index("quantity").loc["share_men", ["estimate", "lower", "upper"]]),
-    "radiographic_change_by_28_days": lambda r: tuple(r["radiographic"].at.set_index("weeks").loc[4.0, ["npmle", "lower", "upper"]]),
-    "radiographic_change_by_56_days": lambda r: tuple(r["radiographic"].at.set_index("weeks").loc[8.0, ["npmle", "lower", "upper"]]),
+    "share_men": lambda r: tuple(r["demographics"].proportions.set_index("quantity").loc["share_men", ["estimate", "lower_95", "upper_95"]]),
+    "radiographic_change_by_28_days": lambda r: tuple(r["radiographic"].at.set_index("weeks").loc[4.0, ["estimate", "lower_95", "upper_95"]]),
+    "radiographic_change_by_56_days": lambda r: tuple(r["radiographic"].at.set_index("weeks").loc[8.0, ["estimate", "lower_95", "upper_95"]]),
     "resolution_survival_6_months": lambda r: _landmark(r, 6.0),
     "resolution_survival_8_months": lambda r: _landmark(r, 8.0),
     "resolution_survival_12_months": lambda r: _landmark(r, 12.0),
@@ -48,13 +48,13 @@ QUANTITIES = {
 def _landmark(results: dict, months: float) -> tuple[float, float, float]:
     lm = results["resolution"].landmarks
     row = lm[(lm["variable"] == "all") & (lm["months"] == months)].iloc[0]
-    return row["surv"], row["lower"], row["upper"]
+    return row["estimate"], row["lower_95"], row["upper_95"]
 
 
 def _cif(result, cause: str) -> tuple[float, float, float]:
     inc = result.incidence
     row = inc[(inc["cause"] == cause) & (inc["months"] == 24.0)].iloc[0]
-    return row["estimate"], row["lower"], row["upper"]
+    return row["estimate"], row["lower_95"], row["upper_95"]
 
 
 def one_replicate(n_patients: int, seed: int, draws: int) -> tuple[dict, dict]:
