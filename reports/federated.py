@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from toh.cohort.errors import ConfigError, InvalidDataError, TohError
-from toh.reports.bundle import DEFAULT_MIN_PATIENTS
+from toh.reports.config import DEFAULT_MIN_PATIENTS, TIME_UNITS
 
 __all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "TIME_UNITS", "SiteSettings", "PoolSettings",
            "node_result", "node_error", "pool_node_results", "site_name_ok"]
@@ -38,7 +38,6 @@ __all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "TIME_UNITS", "Sit
 RESULT_FORMAT, RESULT_VERSION = "toh-bundle-members", 1
 #: The mapping file a node reads from its export folder when present (docs: README, vantage6).
 MAPPING_FILE = "toh-mapping.toml"
-TIME_UNITS = ("day", "week", "month")
 DEFAULT_SEED, DEFAULT_DRAWS = 20240229, 1000  # those of ``toh pool``
 
 
