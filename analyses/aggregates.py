@@ -94,7 +94,8 @@ class SiteAggregates:
     absent
         Tables a site's export does not have.
     withheld_levels
-        Treatment levels not written because they do not look like codes.
+        Treatment levels (and levels of declared category columns) not written because they do
+        not look like codes.
     cox, cox_covariance
         The site's Cox model of resolution (:func:`toh.analyses.site_cox.site_cox`):
         ``term, reference, coef, n, events`` and ``term, other, covariance``; empty in a sum.
@@ -140,9 +141,10 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
     options = options or AnalysisOptions()
     cohort = coarsen_cohort(cohort, time_unit)
     index = cohort.index
-    survival = survival_counts(index, options.resolution.strata)
+    survival = survival_counts(index, options.resolution.strata, cohort.columns, options.resolution.min_level)
     coded = survival["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
-    withheld = survival[(survival["stratum_var"] == "treatment") & ~coded]
+    free = ["treatment", *(c.name for c in cohort.columns if c.type == "category")]  # levels that may be free text
+    withheld = survival[survival["stratum_var"].isin(free) & ~coded]
     survival = survival.drop(withheld.index).reset_index(drop=True)
     moved = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
     strata = {}
@@ -163,7 +165,7 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
         complications=complication_counts(index), proportions=proportion_counts(index, cohort.definitions),
         migration_sites=pd.DataFrame({"site": list(SITES), "n": [int(moved.get(s, 0)) for s in SITES]}),
         patients=len(index), absent=frozenset(cohort.absent),
-        withheld_levels=int(withheld["stratum"].nunique()))
+        withheld_levels=len(withheld[["stratum_var", "stratum"]].drop_duplicates()))
 
 
 def _summed(frames: Sequence[pd.DataFrame], keys: list[str], counts: list[str]) -> pd.DataFrame:
