@@ -43,8 +43,8 @@ except ImportError as exc:  # pragma: no cover - the extra is part of the test i
 
 from toh.cohort.errors import ConfigError
 from toh.reports.bundle import DEFAULT_MIN_PATIENTS
-from toh.reports.federated import (DEFAULT_DRAWS, DEFAULT_SEED, MAPPING_FILE, TIME_UNITS, PoolSettings, SiteSettings,
-                                   node_error, node_result, pool_node_results)
+from toh.reports.federated import (DEFAULT_DRAWS, DEFAULT_MIN_CELL, DEFAULT_SEED, MAPPING_FILE, TIME_UNITS, PoolSettings,
+                                   SiteSettings, node_error, node_result, pool_node_results)
 
 __all__ = ["partial_bundle", "central_pool", "node_database", "NodeLimits", "PARTIAL_METHOD"]
 
@@ -56,21 +56,21 @@ _EXPORT_TYPES = ("folder", "excel", "other")
 
 
 def node_database(uri: str | Path, mapping: str | None = None, type: str = "folder",  # noqa: A002
-                  min_patients: int | None = None, time_unit: str | None = None) -> Any:
+                  min_patients: int | None = None, time_unit: str | None = None, min_cell: int | None = None) -> Any:
     """A node configuration's database entry as the one-row DataFrame a ``MockAlgorithmClient``
     dataset holds (``{"database": node_database(folder)}``): its ``uri`` and ``type``, and the
-    ``env`` settings ``mapping``, ``min_patients`` and ``time_unit`` (:class:`NodeLimits`)."""
+    ``env`` settings ``mapping``, ``min_patients``, ``time_unit`` and ``min_cell`` (:class:`NodeLimits`)."""
     import pandas as pd
 
     return pd.DataFrame({"uri": [str(uri)], "type": [type], "mapping": [mapping],
                          "min_patients": [None if min_patients is None else str(min_patients)],
-                         "time_unit": [time_unit]})
+                         "time_unit": [time_unit], "min_cell": [None if min_cell is None else str(min_cell)]})
 
 
 @dataclass(frozen=True)
 class NodeLimits:
     """What a node administrator may impose, whatever the task asks (the ``env`` of the node's
-    database entry: ``min_patients`` and ``time_unit``).
+    database entry: ``min_patients``, ``time_unit`` and ``min_cell``).
 
     Parameters
     ----------
@@ -79,6 +79,9 @@ class NodeLimits:
     time_unit
         The finest time unit the node shares (``week``: week or month only); a task asking for
         a finer one is refused (every site of a pool must use the same unit).
+    min_cell
+        The node's own small-cell rule; a task asking for less gets this one (it is written in
+        the bundle, and the pooled report never uses a smaller one).
 
     Raises
     ------
@@ -88,17 +91,21 @@ class NodeLimits:
 
     min_patients: int | str | None = None
     time_unit: str | None = None
+    min_cell: int | str | None = None
 
     def __post_init__(self) -> None:
-        if self.min_patients is not None:
+        for name, least in (("min_patients", 1), ("min_cell", 0)):
+            value = getattr(self, name)
+            if value is None:
+                continue
             try:
-                number = int(str(self.min_patients))
+                number = int(str(value))
             except ValueError:
-                number = 0
-            if number < 1:
-                raise ConfigError(f"the node's min_patients ({self.min_patients!r}) is not a whole number of at "
-                                  "least 1: its administrator must correct the node configuration")
-            object.__setattr__(self, "min_patients", number)
+                number = -1
+            if number < least:
+                raise ConfigError(f"the node's {name} ({value!r}) is not a whole number of at least {least}: its "
+                                  "administrator must correct the node configuration")
+            object.__setattr__(self, name, number)
         if self.time_unit is not None and self.time_unit not in TIME_UNITS:
             raise ConfigError(f"the node's time_unit ({self.time_unit!r}) is not one of {', '.join(TIME_UNITS)}: "
                               "its administrator must correct the node configuration")
@@ -115,7 +122,9 @@ class NodeLimits:
             raise ConfigError(f"this node shares counts per {self.time_unit} or coarser only; the task asked per "
                               f"{settings.time_unit}: run the pool with time_unit {self.time_unit!r}")
         if self.min_patients is not None and int(self.min_patients) > settings.min_patients:
-            return dataclasses.replace(settings, min_patients=int(self.min_patients))
+            settings = dataclasses.replace(settings, min_patients=int(self.min_patients))
+        if self.min_cell is not None and int(self.min_cell) > settings.min_cell:
+            settings = dataclasses.replace(settings, min_cell=int(self.min_cell))
         return settings
 
 
@@ -129,7 +138,8 @@ def _from_environment() -> tuple[str, str, str | None, NodeLimits]:
     uri = os.environ.get(f"{label}_DATABASE_URI")
     if not uri:
         raise ConfigError(f"the node has no database labelled {labels[0]!r}")
-    limits = NodeLimits(os.environ.get(f"{label}_DB_PARAM_MIN_PATIENTS"), os.environ.get(f"{label}_DB_PARAM_TIME_UNIT"))
+    limits = NodeLimits(os.environ.get(f"{label}_DB_PARAM_MIN_PATIENTS"), os.environ.get(f"{label}_DB_PARAM_TIME_UNIT"),
+                        os.environ.get(f"{label}_DB_PARAM_MIN_CELL"))
     return (uri, os.environ.get(f"{label}_DATABASE_TYPE", "folder"), os.environ.get(f"{label}_DB_PARAM_MAPPING"),
             limits)
 
@@ -161,7 +171,7 @@ def _node_export(func: Callable[..., Any]) -> Callable[..., Any]:
             if mock_data is not None:
                 row = {k: (v if isinstance(v, str) else None) for k, v in mock_data[0].iloc[0].items()}
                 uri, kind, mapping = str(row["uri"]), row.get("type") or "folder", row.get("mapping")
-                limits = NodeLimits(row.get("min_patients"), row.get("time_unit"))
+                limits = NodeLimits(row.get("min_patients"), row.get("time_unit"), row.get("min_cell"))
             else:
                 uri, kind, mapping, limits = _from_environment()
             export, mapping_file = _export(uri, kind, mapping)
@@ -178,7 +188,8 @@ def _node_export(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @_node_export
 def partial_bundle(export: Path, mapping: Path | None, limits: NodeLimits, site: str, time_unit: str = "day",
-                   min_patients: int = DEFAULT_MIN_PATIENTS, validation_date: str | None = None) -> dict[str, Any]:
+                   min_patients: int = DEFAULT_MIN_PATIENTS, validation_date: str | None = None,
+                   min_cell: int = DEFAULT_MIN_CELL) -> dict[str, Any]:
     """The node's step: its site's bundle members (see :func:`toh.reports.federated.node_result`).
 
     Parameters
@@ -188,9 +199,12 @@ def partial_bundle(export: Path, mapping: Path | None, limits: NodeLimits, site:
     site, time_unit, min_patients, validation_date
         As ``toh bundle --site --time-unit --min-patients --validation-date``; the node's
         limits may raise ``min_patients`` and refuse a finer ``time_unit``.
+    min_cell
+        The site's small-cell rule written in its bundle (``[privacy] min_cell`` of ``toh
+        bundle --config``); the node's limit may raise it.
     """
     try:
-        settings = limits.apply(SiteSettings(site, time_unit, min_patients, validation_date))
+        settings = limits.apply(SiteSettings(site, time_unit, min_patients, validation_date, min_cell))
     except ConfigError as exc:
         return node_error(str(exc))
     return node_result(export, mapping, settings)
@@ -212,7 +226,8 @@ def _organisations(client: Any, settings: PoolSettings) -> dict[int, str]:
 @algorithm_client
 def central_pool(client: Any, time_unit: str = "day", min_patients: int = DEFAULT_MIN_PATIENTS,
                  seed: int = DEFAULT_SEED, draws: int = DEFAULT_DRAWS, sites: dict[str, str] | None = None,
-                 organizations: list[int] | None = None, validation_date: str | None = None) -> dict[str, Any]:
+                 organizations: list[int] | None = None, validation_date: str | None = None,
+                 min_cell: int = DEFAULT_MIN_CELL) -> dict[str, Any]:
     """The central step: a ``partial_bundle`` task per organisation, then ``toh pool`` of the results.
 
     Parameters
@@ -227,17 +242,21 @@ def central_pool(client: Any, time_unit: str = "day", min_patients: int = DEFAUL
         Organisation id -> site name (default: each organisation's name).
     organizations
         Organisation ids to ask (default: every organisation of the collaboration).
+    min_cell
+        The small-cell rule each node writes in its bundle (a node's own may be larger).
 
     Returns
     -------
     dict
-        ``toh pool``'s ``results.json`` document plus ``tables`` (CSV name -> text); or
+        ``toh pool``'s ``results.json`` document plus ``tables`` (CSV name -> text) and
+        ``bundle_members`` (the nodes' bundles, for ``toh pool --report``:
+        :func:`toh.reports.federated.write_node_bundles`); or
         ``{"error": ..., "nodes": {site: message}}`` when a setting is wrong, a node could not
         make its bundle, or the bundles cannot be pooled together.
     """
     try:
         settings = PoolSettings(time_unit, min_patients, seed, draws, sites,
-                                None if organizations is None else tuple(organizations), validation_date)
+                                None if organizations is None else tuple(organizations), validation_date, min_cell)
         asked = _organisations(client, settings)
     except ConfigError as exc:
         return {"error": str(exc), "nodes": {}}
