@@ -261,6 +261,8 @@ def test_the_pooled_report_speaks_of_sites_and_the_pooled_cohort(consortium: dic
         assert words in md, words
     assert "AVN per 100 person-years: each site's estimate" in md and "Avn" not in md
     assert "times in whole days" in md and "(1 days)" not in md
+    svg = (consortium["out"] / "figures" / "claims_forest.svg").read_text(encoding="utf-8")
+    assert "Pooled estimate and CI, by verdict" in svg and "Registry" not in svg
 
 
 def test_the_words_the_pool_rewords_are_still_the_single_report_words() -> None:
