@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from toh.reports._cli_base import (EXIT_OK, analysis_options, boot_opt, check_out, cli, date_opt, failures_opt, guarded,
-                                   mapping_opt, report_written, run_pipeline, seed_opt)
+from toh.reports._cli_base import (EXIT_OK, boot_opt, check_out, cli, date_opt, failures_opt, guarded, mapping_opt,
+                                   report_written, run_pipeline, seed_opt)
 from toh.reports.config import DEFAULT_MIN_PATIENTS, TIME_UNITS
 
 __all__ = ["bundle", "pool"]
@@ -60,7 +60,7 @@ def bundle(export: Path, mapping: Path | None, config_file: Path | None, site: s
     from toh.reports.pool import explain_bundle, site_bundle
 
     members = site_bundle(report, derived, site, config.time_unit, config.min_patients,
-                          analysis_options(20240229, 0, None, config_file), config.min_cell)
+                          config.analysis_options(), config.min_cell)
     if explain:
         click.echo(explain_bundle(members))
     if out is not None:

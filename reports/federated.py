@@ -36,12 +36,14 @@ from toh.cohort.errors import ConfigError, InvalidDataError, TohError
 from toh.reports.config import DEFAULT_MIN_PATIENTS, TIME_UNITS
 from toh.reports.pool import DEFAULT_MIN_CELL
 
-__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "TIME_UNITS", "SiteSettings", "PoolSettings",
+__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "CONFIG_FILE", "TIME_UNITS", "SiteSettings", "PoolSettings",
            "node_result", "node_error", "pool_node_results", "write_node_bundles", "site_name_ok"]
 
 RESULT_FORMAT, RESULT_VERSION = "toh-bundle-members", 1
 #: The mapping file a node reads from its export folder when present (docs: README, vantage6).
 MAPPING_FILE = "toh-mapping.toml"
+#: The report configuration (``toh bundle --config``) a node reads from its export folder when present.
+CONFIG_FILE = "toh-config.toml"
 DEFAULT_SEED, DEFAULT_DRAWS = 20240229, 1000  # those of ``toh pool``
 
 
@@ -215,11 +217,14 @@ def _failure_counts(report: Any) -> list[dict[str, Any]]:
             for (t, c, r), n in counted.items()]
 
 
-def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings) -> dict[str, Any]:
+def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings,
+                config: Any = None) -> dict[str, Any]:
     """The site's bundle members as a JSON-ready result, or why there is none.
 
     Runs the pipeline of ``toh bundle`` (:func:`toh.analyses.pipeline.derive_export`, then
-    :func:`toh.reports.pool.site_bundle`) and never raises: an error becomes
+    :func:`toh.reports.pool.site_bundle`), with the ``[analysis]`` strata, Cox covariates and
+    strata and declared columns of ``config`` (a :class:`toh.reports.config.ReportConfig`, the
+    node's configuration file; None: the defaults), and never raises: an error becomes
     :func:`node_error`'s result, whose message holds no row and no value of the data (an
     invalid export: counts of failures per table, column and rule; a small site: not its
     number of patients; an unforeseen error: its type only).  Warnings are not shown: their
@@ -227,15 +232,17 @@ def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSe
     """
     with warnings.catch_warnings():  # a warning's text goes to the node's log, which may be shared
         warnings.simplefilter("ignore")
-        return _node_result(export, mapping, settings)
+        return _node_result(export, mapping, settings, config)
 
 
-def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings) -> dict[str, Any]:
+def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings,
+                 config: Any) -> dict[str, Any]:
     from toh.analyses.pipeline import derive_export
     from toh.reports.pool import site_bundle
 
     try:
-        report, derived = derive_export(export, mapping, validation_date=settings.day)
+        report, derived = derive_export(export, mapping, validation_date=settings.day,
+                                        columns=() if config is None else config.columns)
     except InvalidDataError as exc:
         report = exc.report
         total = 0 if report is None else len(report.errors)
@@ -254,7 +261,7 @@ def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteS
                           "counts this small could identify patients, so nothing is shared")
     try:
         members = site_bundle(report, derived, settings.site, settings.time_unit, settings.min_patients,
-                              min_cell=settings.min_cell)
+                              None if config is None else config.analysis_options(), settings.min_cell)
     except TohError as exc:
         return node_error(str(exc))
     except Exception as exc:

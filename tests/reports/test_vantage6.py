@@ -467,3 +467,38 @@ def test_a_node_writes_its_small_cell_rule_in_its_bundle(network: dict[str, Any]
     assert strict["disclosure"] == {"min_cell": 11, "min_patients": 10}
     asked = json.loads(_partial(client, 2, site="south", min_cell=7)["members"]["manifest.json"])
     assert asked["disclosure"]["min_cell"] == 7
+
+
+@pytest.mark.slow  # one export bundled by toh bundle --config and by two nodes
+def test_a_node_reads_its_configuration_beside_its_export(tmp_path: Path) -> None:
+    """``toh-config.toml`` in the export folder (or the file ``env: config`` names) is the node's
+    ``toh bundle --config``: its [analysis] shapes the bundle (a declared covariate), its
+    [privacy] min_cell and [bundle] min_patients / time_unit are floors; the node's result is the
+    bundle ``toh bundle --config`` writes."""
+    import numpy as np
+
+    registry = simulate_registry(80, 4)
+    registry.patients["bmi"] = np.round(np.random.default_rng(2).normal(25, 4, len(registry.patients)), 1)
+    folder = tmp_path / "site"
+    write_registry(registry, folder)
+    (folder / "toh-config.toml").write_text(
+        '[analysis]\ncovariates = ["male", "age", "bmi"]\n[analysis.columns]\n'
+        'bmi = { table = "patients", type = "number", per = 5 }\n[privacy]\nmin_cell = 9\n'
+        '[bundle]\ntime_unit = "week"\n', encoding="utf-8")
+    (folder / "broken.toml").write_text("[bundle]\ntime_unit = 'year'\n", encoding="utf-8")
+    _run("bundle", folder, "--site", "x", "--config", folder / "toh-config.toml", "--out", tmp_path / "x.tohb",
+         "--validation-date", DAY, "--failures", tmp_path / "f.csv")
+    with zipfile.ZipFile(tmp_path / "x.tohb") as archive:
+        written = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    client = vantage6.MockAlgorithmClient(
+        datasets=[[{"database": node_database(folder)}], [{"database": node_database(folder, config="broken.toml")}],
+                  [{"database": node_database(folder, config="../elsewhere.toml")}]],
+        module=MODULE, organization_ids=[1, 2, 3])
+    node = _partial(client, 1, site="x", time_unit="week", min_cell=3)
+    assert node.get("members") == written, node.get("error")
+    manifest = json.loads(node["members"]["manifest.json"])
+    assert manifest["disclosure"]["min_cell"] == 9 and "bmi" in manifest["options"]["resolution"]["cox_covariates"]
+    assert "coarser only; the task asked per day" in _partial(client, 1, site="x")["error"]
+    broken = _partial(client, 2, site="x")["error"]
+    assert broken.startswith("the node's configuration cannot be used: ") and "time_unit must be one of" in broken
+    assert "config '../elsewhere.toml' is not inside the export's folder" in _partial(client, 3, site="x")["error"]
