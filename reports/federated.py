@@ -36,7 +36,8 @@ from toh.cohort.errors import ConfigError, InvalidDataError, TohError
 from toh.reports.config import DEFAULT_MIN_PATIENTS, TIME_UNITS
 from toh.reports.pool import DEFAULT_MIN_CELL
 
-__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "CONFIG_FILE", "TIME_UNITS", "SiteSettings", "PoolSettings",
+__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "CONFIG_FILE", "TIME_UNITS", "SiteSettings",
+           "PoolSettings",
            "node_result", "node_error", "pool_node_results", "write_node_bundles", "site_name_ok"]
 
 RESULT_FORMAT, RESULT_VERSION = "toh-bundle-members", 1

@@ -18,8 +18,8 @@ whose ``uri`` is the export folder (the CSV or Parquet files of the four tables,
 named otherwise with the database's ``env: {mapping: FILE}`` (a file inside the folder). The
 site's report configuration (``toh bundle --config``: ``[analysis]``, ``[bundle]``, ``[privacy]
 min_cell``) is read from ``toh-config.toml`` in the folder, or the file ``env: {config: FILE}``
-names (:class:`NodeLimits`). The task's first database label is used. vantage6's ``@data`` decorator is not used: it reads one
-table into one DataFrame, and an export is four tables.
+names (:class:`NodeLimits`). The task's first database label is used. vantage6's ``@data``
+decorator is not used: it reads one table into one DataFrame, and an export is four tables.
 
 With vantage6's ``MockAlgorithmClient``, give each organisation one dataset whose ``database``
 is :func:`node_database` of its export (the mock client hands it to ``partial_bundle`` as it

@@ -100,7 +100,8 @@ def test_a_bad_bundle_configuration_exits_2_before_any_work(consortium: dict, tm
 
 @pytest.mark.slow  # four bundles of a 100-patient site
 def test_the_command_line_overrides_the_configuration(consortium: dict, tmp_path: Path) -> None:
-    path = _config(tmp_path, "site.toml", "[bundle]\ntime_unit = 'week'\nmin_patients = 1000\n[privacy]\nmin_cell = 8\n")
+    path = _config(tmp_path, "site.toml",
+                   "[bundle]\ntime_unit = 'week'\nmin_patients = 1000\n[privacy]\nmin_cell = 8\n")
     code, text = _bundle(consortium, "site0", tmp_path / "refused.tohb", "--config", path)
     assert code == 2 and "fewer than the minimum of 1000" in text and not (tmp_path / "refused.tohb").exists()
     assert _bundle(consortium, "site0", tmp_path / "a.tohb", "--config", path, "--min-patients", 1)[0] == 0
