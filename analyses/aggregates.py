@@ -24,7 +24,7 @@ from toh.analyses.claims import ClaimsResult, check_claims
 from toh.analyses.complications import ComplicationsResult, complication_counts, complications_from_counts
 from toh.analyses.demographics import proportion_counts, proportion_table, sex_ratio_table, share_headline
 from toh.analyses.meta import MetaAnalysis, meta_analyse
-from toh.analyses.migration import SITES, MigrationResult
+from toh.analyses.migration import SITES, MigrationResult, site_table
 from toh.analyses.radiographic import RadiographicResult, interval_counts, radiographic_from_counts
 from toh.analyses.recurrence import RecurrenceResult
 from toh.analyses.resolution import curve_headline, curve_tables, survival_counts
@@ -94,7 +94,8 @@ class SiteAggregates:
     absent
         Tables a site's export does not have.
     withheld_levels
-        Treatment levels not written because they do not look like codes.
+        Treatment levels (and levels of declared category columns) not written because they do
+        not look like codes.
     cox, cox_covariance
         The site's Cox model of resolution (:func:`toh.analyses.site_cox.site_cox`):
         ``term, reference, coef, n, events`` and ``term, other, covariance``; empty in a sum.
@@ -140,9 +141,10 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
     options = options or AnalysisOptions()
     cohort = coarsen_cohort(cohort, time_unit)
     index = cohort.index
-    survival = survival_counts(index, options.resolution.strata)
+    survival = survival_counts(index, options.resolution.strata, cohort.columns, options.resolution.min_level)
     coded = survival["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
-    withheld = survival[(survival["variable"] == "treatment") & ~coded]
+    free = ["treatment", *(c.name for c in cohort.columns if c.type == "category")]  # levels that may be free text
+    withheld = survival[survival["variable"].isin(free) & ~coded]
     survival = survival.drop(withheld.index).reset_index(drop=True)
     moved = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
     strata = {}
@@ -163,7 +165,7 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
         complications=complication_counts(index), proportions=proportion_counts(index, cohort.definitions),
         migration_sites=pd.DataFrame({"site": list(SITES), "n": [int(moved.get(s, 0)) for s in SITES]}),
         patients=len(index), absent=frozenset(cohort.absent),
-        withheld_levels=int(withheld["stratum"].nunique()))
+        withheld_levels=len(withheld[["variable", "stratum"]].drop_duplicates()))
 
 
 def _summed(frames: Sequence[pd.DataFrame], keys: list[str], counts: list[str]) -> pd.DataFrame:
@@ -332,9 +334,7 @@ def pooled_analysis(sites: Mapping[str, SiteAggregates], definitions: Definition
     for outcome, months in (("recurrence", options.recurrence.months), ("migration", options.migration.months)):
         second[outcome] = incidence_from_counts(getattr(total, outcome), outcome, months, per_year, conf)
     gray = pd.DataFrame(columns=GRAY_COLUMNS)
-    moved = int(total.migration_sites["n"].sum())
-    migration_sites = total.migration_sites.assign(
-        share=total.migration_sites["n"] / moved if moved else float("nan"))
+    migration_sites = site_table(total.migration_sites)
     imaging_absent = "the export of a site has no imaging table" if "imaging" in total.absent else ""
     return PooledAnalysis(
         radiographic=radiographic_from_counts(total.intervals, total.patients, options.radiographic, conf,

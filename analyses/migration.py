@@ -12,7 +12,7 @@ from toh.analyses._second_episode import gray_reasons, gray_tables, incidence_he
 from toh.cohort.derive import DerivedCohort
 from toh.analyses._checks import horizons, names
 
-__all__ = ["MigrationOptions", "MigrationResult", "analyse_migration"]
+__all__ = ["MigrationOptions", "MigrationResult", "analyse_migration", "site_table"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,13 @@ class MigrationResult(AnalysisResult):
 SITES = ("contralateral_hip", "knee", "ankle", "foot", "other")
 
 
+def site_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """``site, n, share_of_migrations`` from first migrations per site (``site, n``: one
+    cohort's, or summed over sites); the share is NaN when nobody migrated."""
+    moved = int(counts["n"].sum())
+    return counts[["site", "n"]].assign(share_of_migrations=counts["n"] / moved if moved else float("nan"))
+
+
 def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = None) -> MigrationResult:
     """Estimate migration after the index episode.
 
@@ -71,10 +78,7 @@ def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = 
     d = cohort.definitions
     index = cohort.index
     incidence, curves, rates = incidence_tables(index, "migration", options.months, d.days_per_year, d.confidence)
-    moved = index.loc[index["migration_status"] == 1, "migration_site"]
-    counts = moved.value_counts()
-    total = int(len(moved))
-    sites = pd.DataFrame([(s, int(counts.get(s, 0)), counts.get(s, 0) / total if total else float("nan")) for s in SITES],
-                         columns=["site", "n", "share_of_migrations"])
+    counts = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
+    sites = site_table(pd.DataFrame([(s, int(counts.get(s, 0))) for s in SITES], columns=["site", "n"]))
     gray = gray_tables(index, "migration", options.strata)
     return MigrationResult(incidence, rates, sites, curves, gray, options, d.confidence)

@@ -206,17 +206,13 @@ def analysis_options(seed: int, draws: int, claims: Path | None = None, config_f
     Cox covariates and strata and declared columns (every category level kept apart: these
     outputs are the analyst's, unsuppressed)."""
     from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.resolution import ResolutionOptions
     from toh.analyses.run import AnalysisOptions
 
-    radiographic = RadiographicOptions(bootstrap_draws=draws, seed=seed)
     if config_file is None:
-        return AnalysisOptions(radiographic=radiographic, claims=claims)
+        return AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=draws, seed=seed), claims=claims)
     from toh.reports.config import load_report_config
 
-    config = load_report_config(config_file)
-    resolution = ResolutionOptions(strata=config.strata, cox_covariates=config.covariates, cox_strata=config.cox_strata)
-    return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=config.columns)
+    return load_report_config(config_file).analysis_options(seed, draws, claims)
 
 
 def check_out(out: Path, kind: str, *inputs: Path | None) -> None:

@@ -138,8 +138,15 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
                         lambda fig: complications_shares(pooled.complications, fig.add_subplot(), min_cell=min_cell,
                                                          hidden=hidden.get(COMPLICATIONS, ()))),
     }
-    draws[CLAIMS_FOREST] = (claims_layout(view.claims.claims, width_in)[1], lambda fig: claims_forest(
-        claims_for_figure(view, min_cell, [c for c, _ in hidden.get(CLAIMS_FOREST, ())]), claims_container(fig)))
+    def pooled_claims(fig: Any) -> Any:
+        ax = claims_forest(claims_for_figure(view, min_cell, [c for c, _ in hidden.get(CLAIMS_FOREST, ())]),
+                           claims_container(fig))
+        legend = ax.get_legend()
+        if legend is not None:  # the single report's legend speaks of the registry's estimate
+            legend.set_title("Pooled estimate and CI, by verdict; published figure")
+        return ax
+
+    draws[CLAIMS_FOREST] = (claims_layout(view.claims.claims, width_in)[1], pooled_claims)
     curves = view.resolution.curves
     for s in dict.fromkeys(curves["variable"]):
         n = curves.loc[curves["variable"] == s, "stratum"].nunique()

@@ -184,7 +184,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
     for estimand in dict.fromkeys(meta.combined["estimand"]):
         dl = level_free(meta.combined)[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
         figures.append(ReportFigure(
-            sites_forest_name(estimand), f"{estimand_label(estimand).capitalize()}: each site's estimate with its "
+            sites_forest_name(estimand), f"{_first_upper(estimand_label(estimand))}: each site's estimate with its "
             f"{w.level} CI and the pooled "
             f"DerSimonian-Laird estimate (diamond); I\u00b2 and tau\u00b2 beside it"
             + (f"; not drawn (a count below {w.min_cell}): {', '.join(hidden[estimand])}" if estimand in hidden
@@ -196,6 +196,11 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                   "say how much the sites differ: ",
                   *_heterogeneity(w, meta.combined, small), ".")
     return Section("sites", "Sites", (text,), tuple(figures), (per_site, table, sites_table))
+
+
+def _first_upper(text: str) -> str:
+    """``text`` with its first letter upper case, the rest as it is ("AVN per ...", not "Avn per ...")."""
+    return text[:1].upper() + text[1:]
 
 
 def _heterogeneity(w: Writer, combined: Any, small: Mapping[str, bool]) -> Text:
@@ -219,12 +224,16 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
     rad = o.radiographic
     boot = (f"{rad.bootstrap_draws:,} bootstrap draws (seed {rad.seed}) resampling the pooled counts per interval"
             if rad.bootstrap_draws else "no bootstrap intervals (0 draws requested)")
+    unit = manifest["time_unit"]
+    times = ("times in whole days" if unit == "day" else
+             f"times rounded up to whole {unit}s ({manifest['unit_days']:g} days) before counting")
+    rules = ", ".join(f"{b.site} {b.min_cell}" for b in bundles)
     paragraphs = [
         f"Pooled exactly. Each site ran toh bundle on its own export with the same definitions and options "
-        f"(toh pool refuses bundles that differ) and times rounded up to whole {manifest['time_unit']}s "
-        f"({manifest['unit_days']:g} days). A bundle holds sufficient statistics, and the pooled estimates are "
-        f"made from their sums by the estimators of the single-registry report, so they are the estimates of the "
-        f"concatenated registries at that time unit: Kaplan-Meier curves, medians, landmarks and restricted means "
+        f"(toh pool refuses bundles that differ) and {times}. A bundle holds sufficient statistics, and the "
+        f"pooled estimates are made from their sums by the estimators of the single-registry report, so they are "
+        f"the estimates of the sites' exports concatenated, at that time unit: Table 1's counts, Kaplan-Meier "
+        f"curves, medians, landmarks and restricted means "
         f"of resolution (events and censorings per distinct time, overall and by stratum; {level} log(-log) "
         f"intervals), cumulative incidence of recurrence and migration with death competing (events, deaths and "
         f"censorings per time), the Turnbull NPMLE of radiographic change (counts per distinct interval) with "
@@ -239,8 +248,8 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
         f"(statsmodels' combine_effects, tau\u00b2 truncated at 0) and by REML (Fisher scoring, as metafor's rma), "
         f"with normal {level} intervals, the between-site variance tau\u00b2, I\u00b2 and Cochran's Q. A site "
         f"without a finite estimate (no event, every patient counted) is left out of that estimand.",
-        "Not pooled. Table 1, ages at onset, imaging findings and the Cox model over all patients need each "
-        "patient's row, which no bundle carries.",
+        "Not pooled. The medians and quartiles of Table 1, ages at onset, imaging findings and the Cox model "
+        "over all patients need each patient's row, which no bundle carries.",
         "Claims. The published claims are checked against the pooled estimates with the rules of the single "
         "report: " + VERDICT_RULE[0].lower() + VERDICT_RULE[1:] + " A claim whose estimate the pool cannot make is "
         "not assessable, with the reason.",
@@ -251,7 +260,9 @@ def pool_methods_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_
          f"shown nor drawn, nor a meta-analysis that combines such an estimate (its weight and Cochran's Q would "
          f"give it back) or whose sites' events add up to fewer than {min_cell}."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report "
-         "(minimum cell size 0)."),
+         "(minimum cell size 0).")
+        + f" Each site's own small-cell rule travels in its bundle ({rules}); toh pool reports with the largest of "
+          f"them and 5, or a larger rule asked for, never a smaller one.",
     ]
     return Section("methods", "Methods", tuple((p,) for p in paragraphs))
 

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from toh.cohort.errors import ConfigError
+from toh.reports.config import DEFAULT_MIN_PATIENTS
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
            "write_bundle", "zip_bytes", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
 
 FORMAT, FORMAT_VERSION = "toh-bundle", 4
-#: A site with fewer patients than this is refused (``toh bundle --min-patients``).
-DEFAULT_MIN_PATIENTS = 10
 MANIFEST = "manifest.json"
 #: member file -> (table of SiteAggregates, what it holds, its count columns)
 MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -101,7 +100,8 @@ def _member(name: str, frame: Any) -> bytes:
     return json.dumps({"table": name, "columns": columns}, indent=1, allow_nan=False).encode("utf-8") + b"\n"
 
 
-def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any], min_patients: int) -> dict[str, bytes]:
+def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any], min_patients: int,
+                   min_cell: int = 5) -> dict[str, bytes]:
     """The bytes of every member of a site's bundle, the manifest included.
 
     Parameters
@@ -115,6 +115,9 @@ def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any]
         toh_version, time_unit, unit_days, definitions, options, validation, attrition.
     min_patients
         Fewest patients a site may share aggregates of.
+    min_cell
+        The site's own small-cell rule (``[privacy] min_cell``): written in the manifest
+        (``disclosure``), so that ``toh pool --report`` never shows counts below it.
 
     Raises
     ------
@@ -135,7 +138,7 @@ def bundle_members(aggregates: Any, site: str, *, manifest_facts: dict[str, Any]
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "site": site, "patients": int(aggregates.patients),
         "absent": sorted(aggregates.absent), "withheld_treatment_levels": int(aggregates.withheld_levels),
-        **manifest_facts,
+        **manifest_facts, "disclosure": {"min_cell": int(min_cell), "min_patients": int(min_patients)},
         "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())},
     }
     manifest = json.loads(canonical_json(manifest))  # plain JSON values only (tuples become lists)
@@ -197,6 +200,11 @@ class Bundle:
     def site(self) -> str:
         """The site's name."""
         return str(self.manifest["site"])
+
+    @property
+    def min_cell(self) -> int:
+        """The site's own small-cell rule (``disclosure.min_cell`` of the manifest)."""
+        return int(self.manifest["disclosure"]["min_cell"])
 
     def __repr__(self) -> str:
         return f"<Bundle {self.path.name}: site {self.site}, {self.aggregates.patients} patients>"
@@ -261,6 +269,7 @@ def read_bundle(path: str | Path) -> Bundle:
         if hashlib.sha256(members[name]).hexdigest() != listed[name]:
             raise _refuse(path, f"it was changed after it was written (SHA-256 of {name} does not match the manifest)")
     try:
+        _check_disclosure(manifest.get("disclosure"))
         tables = {table: _frame(members[name], table) for name, (table, _, _) in MEMBERS.items()}
         aggregates = SiteAggregates(
             survival=tables["resolution_km"], recurrence=tables["recurrence_cif"], migration=tables["migration_cif"],
@@ -280,6 +289,15 @@ def read_bundle(path: str | Path) -> Bundle:
         raise _refuse(path, "it was changed after it was written (its bytes are not those toh writes for its "
                             "members)")
     return Bundle(path, manifest, aggregates)
+
+
+def _check_disclosure(value: Any) -> None:
+    """The manifest's ``disclosure``: whole numbers min_cell >= 0 and min_patients >= 1."""
+    if not isinstance(value, dict) or set(value) != {"min_cell", "min_patients"}:
+        raise ValueError("its manifest has no disclosure settings (min_cell, min_patients)")
+    for key, least in (("min_cell", 0), ("min_patients", 1)):
+        if type(value[key]) is not int or value[key] < least:
+            raise ValueError(f"disclosure.{key} of its manifest is not a whole number of at least {least}")
 
 
 def _frame(data: bytes, table: str) -> Any:

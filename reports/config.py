@@ -27,6 +27,14 @@ Example (every key optional; paths are relative to the configuration file)::
     min_cell = 5                       # counts 1 to min_cell - 1 are shown as "<min_cell"
     machine_readable = false           # true: also write data/ (results.json, tidy CSVs: unsuppressed)
 
+    [bundle]                           # toh bundle --config (a site of a pooled study)
+    time_unit = "week"                 # "day", "week" or "month": times rounded up before counting
+    min_patients = 10                  # fewer patients: no bundle is written
+
+A site's ``toh bundle --config`` reads [bundle], [privacy] min_cell (the site's own small-cell
+rule: it travels in the bundle, and ``toh pool`` never reports with a smaller one), [analysis]
+strata, covariates, cox_strata and [analysis.columns], and [report] mapping.
+
 Options given on the command line override the file.  Every mistake (unknown section or key,
 wrong type, a value out of range, a file that is not there) is a :class:`toh.cohort.errors.ConfigError`
 naming the file and the key, so a build exits with code 2.
@@ -43,17 +51,23 @@ from typing import Any
 from toh.cohort.tomlfile import read_toml
 from toh.cohort.errors import ConfigError
 
-__all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITLE"]
+__all__ = ["ReportConfig", "load_report_config", "REPORT_FORMATS", "DEFAULT_TITLE", "TIME_UNITS",
+           "DEFAULT_MIN_PATIENTS"]
 
 REPORT_FORMATS = ("html", "pdf", "md")
 DEFAULT_TITLE = "Transient osteoporosis of the hip: registry report"
 _STRATA = ("sex", "pregnancy", "treatment")
 _COVARIATES = ("male", "age", "pregnancy_associated", "treatment")
+#: The time units of a bundle (``toh bundle --time-unit``, ``[bundle] time_unit``).
+TIME_UNITS = ("day", "week", "month")
+#: A site with fewer patients writes no bundle (``toh bundle --min-patients``, ``[bundle] min_patients``).
+DEFAULT_MIN_PATIENTS = 10
 _KEYS: dict[str, set[str]] = {
     "report": {"export", "mapping", "out", "formats", "title", "figure_width"},
     "analysis": {"seed", "bootstrap_draws", "strata", "covariates", "cox_strata", "columns", "validation_date",
                  "claims"},
     "privacy": {"min_cell", "machine_readable"},
+    "bundle": {"time_unit", "min_patients"},
 }
 
 
@@ -94,6 +108,9 @@ class ReportConfig:
         (0 or 1: every count shown).
     machine_readable
         Also write results.json and the tidy tables (full precision, unsuppressed).
+    time_unit, min_patients
+        ``toh bundle``'s time granularity ("day", "week" or "month") and its minimum number of
+        patients of a site (``[bundle]``).
     source
         The configuration file read (None when built from options only).
     """
@@ -114,6 +131,8 @@ class ReportConfig:
     claims: Path | None = None
     min_cell: int = 5
     machine_readable: bool = False
+    time_unit: str = "day"
+    min_patients: int = DEFAULT_MIN_PATIENTS
     source: Path | None = field(default=None, compare=False)
 
     def with_overrides(self, **values: Any) -> ReportConfig:
@@ -123,6 +142,19 @@ class ReportConfig:
         if "formats" in chosen:
             chosen["formats"] = _formats(chosen["formats"], "--format", where)
         return check_config(replace(self, **chosen), where)
+
+    def analysis_options(self, seed: int | None = None, draws: int | None = None, claims: Path | None = None) -> Any:
+        """The :class:`toh.analyses.run.AnalysisOptions` of ``[analysis]``: strata, Cox covariates
+        and strata, declared columns, and the bootstrap's ``seed`` and ``draws`` (default: this
+        configuration's)."""
+        from toh.analyses.radiographic import RadiographicOptions
+        from toh.analyses.resolution import ResolutionOptions
+        from toh.analyses.run import AnalysisOptions
+
+        radiographic = RadiographicOptions(bootstrap_draws=self.bootstrap_draws if draws is None else draws,
+                                           seed=self.seed if seed is None else seed)
+        resolution = ResolutionOptions(strata=self.strata, cox_covariates=self.covariates, cox_strata=self.cox_strata)
+        return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=self.columns)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (paths and dates as text) for the manifest and the methods text."""
@@ -164,6 +196,11 @@ def check_config(config: ReportConfig, where: str) -> ReportConfig:
         raise ConfigError(f"{where}: min_cell must be 0 or more, got {config.min_cell}")
     if config.bootstrap_draws < 0:
         raise ConfigError(f"{where}: bootstrap_draws must be 0 or more, got {config.bootstrap_draws}")
+    if config.time_unit not in TIME_UNITS:
+        raise ConfigError(f"{where}: [bundle] time_unit must be one of {', '.join(TIME_UNITS)}, "
+                          f"got {config.time_unit!r}")
+    if config.min_patients < 1:
+        raise ConfigError(f"{where}: [bundle] min_patients must be 1 or more, got {config.min_patients}")
     if config.figure_width not in ("single", "double"):
         raise ConfigError(f"{where}: figure_width must be 'single' or 'double', got {config.figure_width!r}")
     if config.strata != _STRATA or config.covariates != _COVARIATES or config.cox_strata or config.columns:
@@ -260,7 +297,7 @@ def load_report_config(path: str | Path | None) -> ReportConfig:
                 values[key] = day
             elif key == "machine_readable":
                 values[key] = _typed(body, key, bool, where)
-            elif key in ("title", "figure_width"):
+            elif key in ("title", "figure_width", "time_unit"):
                 values[key] = _typed(body, key, str, where)
             else:
                 values[key] = _typed(body, key, int, where)

@@ -15,7 +15,10 @@ The central step writes the members back as ``.tohb`` files in a temporary folde
 :func:`toh.reports.pool.pool_bundles` and :func:`toh.reports.pool.write_pool` on them: the checks
 (duplicate site, different definitions or time unit, a changed byte) and the numbers are those
 of ``toh pool``; its result is ``toh pool``'s ``results.json`` document plus ``tables`` (each
-CSV of ``toh pool``'s ``tables/`` folder as text).
+CSV of ``toh pool``'s ``tables/`` folder as text) and ``bundle_members`` (site -> the members of
+its bundle, as the node returned them: aggregates only, what a coordinator of ``toh pool``
+receives anyway).  :func:`write_node_bundles` writes them back as ``.tohb`` files, on which
+``toh pool --report`` builds the pooled report with the same numbers.
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from toh.cohort.errors import ConfigError, InvalidDataError, TohError
-from toh.reports.bundle import DEFAULT_MIN_PATIENTS
+from toh.reports.config import DEFAULT_MIN_PATIENTS, TIME_UNITS
+from toh.reports.pool import DEFAULT_MIN_CELL
 
-__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "TIME_UNITS", "SiteSettings", "PoolSettings",
-           "node_result", "node_error", "pool_node_results", "site_name_ok"]
+__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "MAPPING_FILE", "CONFIG_FILE", "TIME_UNITS", "SiteSettings",
+           "PoolSettings",
+           "node_result", "node_error", "pool_node_results", "write_node_bundles", "site_name_ok"]
 
 RESULT_FORMAT, RESULT_VERSION = "toh-bundle-members", 1
 #: The mapping file a node reads from its export folder when present (docs: README, vantage6).
 MAPPING_FILE = "toh-mapping.toml"
-TIME_UNITS = ("day", "week", "month")
+#: The report configuration (``toh bundle --config``) a node reads from its export folder when present.
+CONFIG_FILE = "toh-config.toml"
 DEFAULT_SEED, DEFAULT_DRAWS = 20240229, 1000  # those of ``toh pool``
 
 
@@ -78,6 +84,9 @@ class SiteSettings:
         The node refuses to share aggregates of fewer patients (``toh bundle --min-patients``).
     validation_date
         Validate as if on this day (``YYYY-MM-DD``); None: today.
+    min_cell
+        The site's small-cell rule, written in its bundle (``[privacy] min_cell`` of ``toh
+        bundle --config``): the pooled report never uses a smaller one.
 
     Raises
     ------
@@ -89,6 +98,7 @@ class SiteSettings:
     time_unit: str = "day"
     min_patients: int = DEFAULT_MIN_PATIENTS
     validation_date: str | None = None
+    min_cell: int = DEFAULT_MIN_CELL
 
     def __post_init__(self) -> None:
         if not site_name_ok(self.site):
@@ -97,6 +107,7 @@ class SiteSettings:
         if self.time_unit not in TIME_UNITS:
             raise ConfigError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {self.time_unit!r}")
         _whole(self.min_patients, "min_patients", 1)
+        _whole(self.min_cell, "min_cell", 0)
         _day(self.validation_date)
 
     @property
@@ -111,7 +122,7 @@ class PoolSettings:
 
     Parameters
     ----------
-    time_unit, min_patients, validation_date
+    time_unit, min_patients, validation_date, min_cell
         Passed to every node (see :class:`SiteSettings`).
     seed, draws
         The Turnbull bootstrap's seed and draws (``toh pool --seed``, ``--bootstrap``).
@@ -134,11 +145,13 @@ class PoolSettings:
     sites: Mapping[str, str] | None = None
     organizations: tuple[int, ...] | None = None
     validation_date: str | None = None
+    min_cell: int = DEFAULT_MIN_CELL
 
     def __post_init__(self) -> None:
         if self.time_unit not in TIME_UNITS:
             raise ConfigError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {self.time_unit!r}")
         _whole(self.min_patients, "min_patients", 1)
+        _whole(self.min_cell, "min_cell", 0)
         _whole(self.draws, "draws", 0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"seed must be a whole number, not {self.seed!r}")
@@ -179,7 +192,7 @@ class PoolSettings:
     def node_arguments(self, site: str) -> dict[str, Any]:
         """The keyword arguments of one node's task."""
         return {"site": site, "time_unit": self.time_unit, "min_patients": self.min_patients,
-                "validation_date": self.validation_date}
+                "validation_date": self.validation_date, "min_cell": self.min_cell}
 
 
 def _organisation(value: object, argument: str) -> int:
@@ -205,11 +218,14 @@ def _failure_counts(report: Any) -> list[dict[str, Any]]:
             for (t, c, r), n in counted.items()]
 
 
-def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings) -> dict[str, Any]:
+def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings,
+                config: Any = None) -> dict[str, Any]:
     """The site's bundle members as a JSON-ready result, or why there is none.
 
     Runs the pipeline of ``toh bundle`` (:func:`toh.analyses.pipeline.derive_export`, then
-    :func:`toh.reports.pool.site_bundle`) and never raises: an error becomes
+    :func:`toh.reports.pool.site_bundle`), with the ``[analysis]`` strata, Cox covariates and
+    strata and declared columns of ``config`` (a :class:`toh.reports.config.ReportConfig`, the
+    node's configuration file; None: the defaults), and never raises: an error becomes
     :func:`node_error`'s result, whose message holds no row and no value of the data (an
     invalid export: counts of failures per table, column and rule; a small site: not its
     number of patients; an unforeseen error: its type only).  Warnings are not shown: their
@@ -217,15 +233,17 @@ def node_result(export: str | Path, mapping: str | Path | None, settings: SiteSe
     """
     with warnings.catch_warnings():  # a warning's text goes to the node's log, which may be shared
         warnings.simplefilter("ignore")
-        return _node_result(export, mapping, settings)
+        return _node_result(export, mapping, settings, config)
 
 
-def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings) -> dict[str, Any]:
+def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteSettings,
+                 config: Any) -> dict[str, Any]:
     from toh.analyses.pipeline import derive_export
     from toh.reports.pool import site_bundle
 
     try:
-        report, derived = derive_export(export, mapping, validation_date=settings.day)
+        report, derived = derive_export(export, mapping, validation_date=settings.day,
+                                        columns=() if config is None else config.columns)
     except InvalidDataError as exc:
         report = exc.report
         total = 0 if report is None else len(report.errors)
@@ -243,7 +261,8 @@ def _node_result(export: str | Path, mapping: str | Path | None, settings: SiteS
         return node_error(f"the site has fewer patients than the minimum of {settings.min_patients} (min_patients): "
                           "counts this small could identify patients, so nothing is shared")
     try:
-        members = site_bundle(report, derived, settings.site, settings.time_unit, settings.min_patients)
+        members = site_bundle(report, derived, settings.site, settings.time_unit, settings.min_patients,
+                              None if config is None else config.analysis_options(), settings.min_cell)
     except TohError as exc:
         return node_error(str(exc))
     except Exception as exc:
@@ -285,7 +304,8 @@ def pool_node_results(results: Mapping[str, object], draws: int = DEFAULT_DRAWS,
     Returns
     -------
     dict
-        ``toh pool``'s ``results.json`` document, plus ``tables``: CSV name -> its text.
+        ``toh pool``'s ``results.json`` document, plus ``tables``: CSV name -> its text, and
+        ``bundle_members``: site -> member name -> member text (:func:`write_node_bundles`).
 
     Raises
     ------
@@ -300,12 +320,13 @@ def pool_node_results(results: Mapping[str, object], draws: int = DEFAULT_DRAWS,
         raise ConfigError("no node returned a result: there is nothing to pool")
     with tempfile.TemporaryDirectory(prefix="toh-pool-") as folder:
         root = Path(folder)
-        paths, places = [], {}
+        paths, places, shared = [], {}, {}
         for number, (where, result) in enumerate(results.items()):
             site, members = _members(result, where)
             place = root / f"node-{number}"  # one folder each: two nodes may claim one site
             places[f"{place}/"] = f"{where}'s "
             paths.append(write_bundle(members, place / f"{site}.tohb"))
+            shared[paths[-1]] = members
         try:
             pooled, bundles = pool_bundles(paths, draws, seed)
             written = write_pool(pooled, bundles, root / "pool")
@@ -317,4 +338,31 @@ def pool_node_results(results: Mapping[str, object], draws: int = DEFAULT_DRAWS,
         document = json.loads((root / "pool" / "results.json").read_text(encoding="utf-8"))
         document["tables"] = {path.name: path.read_text(encoding="utf-8") for path in written
                               if path.parent.name == "tables"}
+        document["bundle_members"] = {b.site: {name: data.decode("utf-8") for name, data in shared[b.path].items()}
+                                      for b in bundles}
     return document
+
+
+def write_node_bundles(result: Mapping[str, Any], folder: str | Path) -> list[Path]:
+    """Write the bundles a central result carries (``bundle_members``) as ``folder/<site>.tohb``:
+    the files ``toh bundle`` writes at each site, for ``toh pool --report`` (same bundles, same
+    ``--bootstrap`` and ``--seed`` as the central task: the same numbers).
+
+    Raises
+    ------
+    ConfigError
+        ``result`` carries no bundles (an error result, or another algorithm's), or a site name
+        that is not one; an existing file that is not a bundle is not overwritten.
+    """
+    from toh.reports.bundle import write_bundle
+
+    members = result.get("bundle_members") if isinstance(result, Mapping) else None
+    if not isinstance(members, Mapping) or not members:
+        why = f": {result['error']}" if isinstance(result, Mapping) and "error" in result else ""
+        raise ConfigError(f"the central result carries no bundles{why}")
+    paths = []
+    for site, texts in members.items():
+        name, data = _members({"format": RESULT_FORMAT, "format_version": RESULT_VERSION, "site": site,
+                               "members": texts}, f"the central result's site {site!r}")
+        paths.append(write_bundle(data, Path(folder) / f"{name}.tohb"))
+    return paths

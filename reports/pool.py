@@ -11,10 +11,12 @@ from typing import Any
 from toh.cohort.errors import ConfigError
 from toh.reports.bundle import DEFAULT_MIN_PATIENTS, MANIFEST, MEMBERS, Bundle, bundle_members, read_bundle
 
-__all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "write_pool_report", "POOL_SCHEMA_VERSION",
-           "REPORT_FORMATS"]
+__all__ = ["site_bundle", "explain_bundle", "pool_bundles", "write_pool", "write_pool_report", "report_min_cell",
+           "POOL_SCHEMA_VERSION", "REPORT_FORMATS", "DEFAULT_MIN_CELL"]
 
 POOL_SCHEMA_VERSION = 2
+#: The pooled report's small-cell rule when neither ``--min-cell`` nor a bundle asks for more.
+DEFAULT_MIN_CELL = 5
 
 #: The formats ``toh pool --report`` can write.
 REPORT_FORMATS = ("html", "pdf", "md")
@@ -30,9 +32,11 @@ def _version() -> str:
 
 
 def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", min_patients: int = DEFAULT_MIN_PATIENTS,
-                options: Any = None) -> dict[str, bytes]:
+                options: Any = None, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, bytes]:
     """The members of ``site``'s bundle (name -> bytes): its validated export's derived cohort
-    coarsened to ``time_unit`` and reduced to sufficient statistics.
+    coarsened to ``time_unit`` and reduced to sufficient statistics under ``options`` (strata,
+    Cox covariates and strata, declared columns), with the site's small-cell rule ``min_cell``
+    in the manifest.
 
     Raises
     ------
@@ -55,7 +59,7 @@ def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", mi
         "attrition": [{"table": r.table, "stage": r.stage, "reason": r.reason, "n": int(r.n)}
                       for r in summary.itertuples()],
     }
-    return bundle_members(aggregates, site, manifest_facts=facts, min_patients=min_patients)
+    return bundle_members(aggregates, site, manifest_facts=facts, min_patients=min_patients, min_cell=min_cell)
 
 
 def _numbers(value: Any) -> list[Any]:
@@ -68,11 +72,14 @@ def _numbers(value: Any) -> list[Any]:
 
 
 def explain_bundle(members: dict[str, bytes]) -> str:
-    """What would leave the site, in plain words and one table (each member, what it holds, how
-    many values, the smallest count above zero in it), for a data protection officer."""
+    """What would leave the site, in plain words and one table (the site's disclosure settings:
+    time unit, minimum of patients, small-cell rule; then each member, what it holds, how many
+    values, the smallest count above zero in it, flagged when below the small-cell rule), for a
+    data protection officer."""
     manifest = json.loads(members[MANIFEST])
-    rows = [(MANIFEST, "format, site name, software version, definitions and options, time unit, counts of rows "
-                       "read, of validation errors and warnings, and of rows left out by reason; SHA-256 hashes",
+    rows = [(MANIFEST, "format, site name, software version, definitions and options, time unit, disclosure settings, "
+                       "counts of rows read, of validation errors and warnings, and of rows left out by reason; "
+                       "SHA-256 hashes",
              len(_numbers(manifest)),
              min([n for n in _numbers([manifest["validation"]["rows"], [a["n"] for a in manifest["attrition"]]])
                   if isinstance(n, int) and n > 0], default=None))]
@@ -80,27 +87,39 @@ def explain_bundle(members: dict[str, bytes]) -> str:
         columns = json.loads(members[name])["columns"]
         counts = [v for c in count_columns for v in columns[c] if v]
         rows.append((name, what, sum(len(v) for v in columns.values()), min(counts, default=None)))
-    unit = manifest["time_unit"]
+    unit, rule = manifest["time_unit"], manifest["disclosure"]["min_cell"]
+    patients = manifest["disclosure"]["min_patients"]
+    coarse = "as they are (whole days)" if unit == "day" else \
+        f"rounded up to whole {unit}s ({manifest['unit_days']:g} days) before anything is counted"
+    settings = [
+        ("time unit", f"{unit}: times from onset {coarse}"),
+        ("minimum of patients", f"{patients}: a site with fewer patients writes no bundle"),
+        ("small-cell rule", f"{rule}: " + (f"the pooled report shows counts of 1 to {rule - 1} as '<{rule}', and toh "
+                                           "pool refuses to report with a smaller rule" if rule > 1 else
+                                           "no count hidden by this site's rule (toh pool reports with at least 5)")),
+    ]
     lines = [
         f"What would leave site {manifest['site']} ({manifest['patients']:,} patients) in this bundle:",
         "",
         "Only counts and package-defined labels: no row of the export, no identifier (patient, episode, exam",
-        "or event id), no date and no free text. Times are days from each episode's onset"
-        + ("" if unit == "day" else f", rounded up to whole {unit}s ({manifest['unit_days']:g} days) before counting")
-        + ".",
+        "or event id), no date and no free text. Times are days from each episode's onset (time unit below).",
         "Treatment levels that do not look like short codes are not written"
         + (f" ({manifest['withheld_treatment_levels']} withheld here)." if manifest["withheld_treatment_levels"]
            else " (none here)."),
-        "A small count (a smallest count of 1 or 2) can still describe one patient: check it before sharing.",
+        "The counts leave the site exact (pooling needs them exact): the small-cell rule applies to what the",
+        "pooled report shows, not to the bundle. A smallest count below the rule is marked '!': it can describe",
+        "one patient, so check it before sharing.",
         "The Cox model's coefficients and covariance are fitted values, not counts: how resolution depends on sex,",
         "age, pregnancy and treatment across the site's patients (a treatment term only for coded levels).",
         "",
     ]
-    width = max(len(r[0]) for r in rows)
-    header = f"{'member':<{width}}  {'values':>7}  {'smallest count':>14}  what it holds"
+    settings_rows = [(f"{name} (setting)", text) for name, text in settings]
+    width = max(len(r[0]) for r in [*rows, *settings_rows])
+    header = f"{'member or setting':<{width}}  {'values':>7}  {'smallest count':>14}  what it holds"
     lines += [header, "-" * len(header)]
+    lines += [f"{name:<{width}}  {'-':>7}  {'-':>14}  {text}" for name, text in settings_rows]
     for name, what, values, smallest in rows:
-        shown = "-" if smallest is None else str(smallest)
+        shown = "-" if smallest is None else f"{smallest}{' !' if smallest < rule else ''}"
         lines.append(f"{name:<{width}}  {values:>7,}  {shown:>14}  {what}")
     return "\n".join(lines)
 
@@ -126,7 +145,51 @@ def _check_compatible(bundles: Sequence[Bundle]) -> None:
             differ = _differences(first.manifest[key], bundle.manifest[key])
             if differ:
                 raise ConfigError(f"bundles {first.path} and {bundle.path} were made with different {what} "
-                                  f"({key}: {', '.join(differ[:3])}); every site must use the same ones")
+                                  f"({key}: {', '.join(differ[:3])}){_configured(differ, first, bundle)}; every "
+                                  "site must use the same ones")
+
+
+#: an option of a bundle's manifest -> the key of ``toh bundle --config`` that sets it
+_CONFIG_KEYS = {"resolution.cox_covariates": "[analysis] covariates", "resolution.cox_strata": "[analysis] cox_strata",
+                "resolution.strata": "[analysis] strata", "columns": "[analysis.columns]"}
+
+
+def _configured(differ: list[str], first: Bundle, other: Bundle) -> str:
+    """Where the first differing option comes from, when a site's configuration sets it:
+    " (the Cox covariates: [...] at site A, [...] at site B; [analysis] covariates of toh bundle --config)"."""
+    key = next((d for d in differ if d in _CONFIG_KEYS or d.startswith("columns")), None)
+    if key is None:
+        return ""
+    path = "columns" if key.startswith("columns") else key
+
+    def value(bundle: Bundle) -> Any:
+        found: Any = bundle.manifest["options"]
+        for part in path.split("."):
+            found = found.get(part, []) if isinstance(found, dict) else []
+        return [c["name"] for c in found] if path == "columns" else found
+
+    return (f": {value(first)} at site {first.site}, {value(other)} at site {other.site}, set by "
+            f"{_CONFIG_KEYS[path]} of the sites' toh bundle --config")
+
+
+def report_min_cell(bundles: Sequence[Bundle], given: int | None = None) -> int:
+    """The pooled report's small-cell rule: ``given`` (``--min-cell``), or the largest of
+    :data:`DEFAULT_MIN_CELL` and the sites' own rules; never smaller than a site's.
+
+    Raises
+    ------
+    ConfigError
+        ``given`` is smaller than a site's own rule.
+    """
+    strictest = max(bundles, key=lambda b: b.min_cell)
+    if given is None:
+        return max(DEFAULT_MIN_CELL, strictest.min_cell)
+    if given < strictest.min_cell:
+        raise ConfigError(f"--min-cell {given} is smaller than the small-cell rule of site {strictest.site} "
+                          f"({strictest.min_cell}, in its bundle {strictest.path}): the pooled report may not show a "
+                          f"count the site's own rule hides; give --min-cell {strictest.min_cell} or more, or leave "
+                          "it out")
+    return given
 
 
 def _tuples(value: Any) -> Any:
@@ -155,6 +218,7 @@ def pool_bundles(paths: Sequence[str | Path], bootstrap_draws: int = 1000, seed:
     from toh.analyses.recurrence import RecurrenceOptions
     from toh.analyses.resolution import ResolutionOptions
     from toh.analyses.run import AnalysisOptions
+    from toh.cohort.columns import ExtraColumn
     from toh.cohort.definitions import Definitions
 
     if not paths:
@@ -170,7 +234,8 @@ def pool_bundles(paths: Sequence[str | Path], bootstrap_draws: int = 1000, seed:
             radiographic=RadiographicOptions(**shared["radiographic"], bootstrap_draws=bootstrap_draws, seed=seed,
                                              workers=workers),
             resolution=ResolutionOptions(**shared["resolution"]), recurrence=RecurrenceOptions(**shared["recurrence"]),
-            migration=MigrationOptions(**shared["migration"]))
+            migration=MigrationOptions(**shared["migration"]),
+            columns=tuple(ExtraColumn(**c) for c in shared.get("columns", ())))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bundle {bundles[0].path}: its definitions or options are not this toh-cohort's ({exc})") \
             from None

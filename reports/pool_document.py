@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.aggregates import PooledAnalysis
     from toh.reports.bundle import Bundle
 
-__all__ = ["PooledView", "pooled_view", "pool_reasons", "build_pool_document", "NOT_POOLED"]
+__all__ = ["PooledView", "pooled_view", "pool_reasons", "build_pool_document", "NOT_POOLED", "POOLED_WORDS"]
 
 #: What a section of the single-registry report that the bundles cannot support says instead.
 NOT_POOLED = "Not pooled: "
@@ -128,6 +128,39 @@ def _with(section: Section, *paragraphs: str, captions: Mapping[str, str] | None
                                tables=tables)
 
 
+#: The single-registry builders' words for the cohort -> the pool's (tests/reports/test_pool_report.py
+#: checks that each is still found, and that the pooled report speaks of no registry of its own).
+POOLED_WORDS = (
+    ("Against the registry's ", "Against the pooled cohort's "),
+    ("consistent with this registry (", "consistent with the pooled cohort ("),
+    ("beside the registry's estimate", "beside the pooled estimate"),
+    ("registry quantity", "pooled quantity"),
+    ("not assessable from this export: ", "not assessable from the bundles: "),
+    ("when the export lacks the data the estimate needs", "when the bundles lack the data the estimate needs"),
+    ("The cohort has ", "The pooled cohort has "),
+)
+
+
+def _reworded(text: str) -> str:
+    for single, pooled in POOLED_WORDS:
+        text = text.replace(single, pooled)
+    return text
+
+
+def _pooled_words(section: Section) -> Section:
+    """``section`` (written by a single-registry builder) speaking of the pooled cohort, not of a registry."""
+    def text(fragments: Any) -> Any:
+        return tuple(_reworded(f) if isinstance(f, str) else f for f in fragments)
+
+    tables = tuple(dataclasses.replace(t, caption=_reworded(t.caption), note=_reworded(t.note),
+                                       columns=tuple(_reworded(c) for c in t.columns))
+                   for t in section.tables)
+    figures = tuple(dataclasses.replace(f, caption=_reworded(f.caption), alt=_reworded(f.alt))
+                    for f in section.figures)
+    return dataclasses.replace(section, paragraphs=tuple(text(p) for p in section.paragraphs), tables=tables,
+                               figures=figures)
+
+
 def _not_pooled(section_id: str, title: str, why: str) -> Section:
     return Section(section_id, title, ((NOT_POOLED + why,),))
 
@@ -166,6 +199,9 @@ def build_pool_document(pooled: PooledAnalysis, bundles: Sequence[Bundle], min_c
     rows = "the bundles carry counts, never rows"
 
     def sections(w: Writer) -> tuple[Section, ...]:
+        return tuple(_pooled_words(s) for s in body(w))
+
+    def body(w: Writer) -> tuple[Section, ...]:
         return (
             pool_data_section(bundles, w),
             sites_section(pooled, bundles, w),

@@ -108,7 +108,8 @@ def test_bundle_is_deterministic_and_explained(sites: dict, tmp_path: Path) -> N
                    "radiographic_intervals.json", "complications.json", "proportions.json", "migration_sites.json",
                    "recurrence_cif_strata.json", "migration_cif_strata.json", "cox_coefficients.json",
                    "cox_covariance.json"):
-        assert re.search(rf"^{re.escape(member)}\s+[\d,]+\s+(\d+|-)\s+\w", text, re.M), member
+        assert re.search(rf"^{re.escape(member)}\s+[\d,]+\s+(\d+( !)?|-)\s+\w", text, re.M), member
+    assert "small-cell rule (setting)" in text and "time unit (setting)" in text and "day: times from onset" in text
     assert "no identifier" in text and "1 withheld here" in text and "fitted values, not counts" in text
     assert [p.name for p in tmp_path.glob("*.tohb")] == ["again.tohb"]  # --explain alone writes nothing
 
@@ -201,6 +202,10 @@ def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
     _refused([newer], tmp_path, "format version 5")
     older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=3))
     _refused([older], tmp_path, "format version 3")
+    rule = _remanifest(sites["site0"], tmp_path / "rule.tohb", lambda m: m.pop("disclosure"))
+    _refused([rule], tmp_path, "its manifest has no disclosure settings (min_cell, min_patients)")
+    negative = _remanifest(sites["site0"], tmp_path / "negative.tohb", lambda m: m["disclosure"].update(min_cell=-1))
+    _refused([negative], tmp_path, "disclosure.min_cell of its manifest is not a whole number of at least 0")
     _refused([sites["site0"], sites["site0"]], tmp_path, "site site0 comes twice")
     copy = _remanifest(sites["site0"], tmp_path / "copy.tohb", lambda m: None)
     _refused([sites["site0"], copy], tmp_path, "comes twice")

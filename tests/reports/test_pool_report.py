@@ -244,3 +244,40 @@ def test_report_options_are_checked_first(tmp_path: Path, args: list[str], messa
     code, text = _run("pool", fake, "--out", tmp_path / "pool", *args)
     assert code == 2 and message in text, text
     assert not (tmp_path / "pool").exists()
+
+
+@pytest.mark.slow
+def test_the_pooled_report_speaks_of_sites_and_the_pooled_cohort(consortium: dict) -> None:
+    """No sentence, caption or header of the pooled report calls the pool a registry (the single
+    report's builders say "registry"; toh.reports.pool_document.POOLED_WORDS rewords them)."""
+    md = html.unescape((consortium["out"] / "report.md").read_text().replace("\\", ""))
+    page = html.unescape(re.sub(r"<[^>]+>", " ", (consortium["out"] / "report.html").read_text()))
+    for text in (md, page):
+        left = [m for m in re.findall(r".{0,40}\bregistr\w*.{0,20}", text, re.I | re.S)
+                if "single-registry" not in m]
+        assert not left, left[:3]
+    for words in ("Against the pooled cohort's ", "consistent with the pooled cohort (", "beside the pooled estimate",
+                  "pooled quantity", "when the bundles lack the data the estimate needs", "The pooled cohort has "):
+        assert words in md, words
+    assert "AVN per 100 person-years: each site's estimate" in md and "Avn" not in md
+    assert "times in whole days" in md and "(1 days)" not in md
+    svg = (consortium["out"] / "figures" / "claims_forest.svg").read_text(encoding="utf-8")
+    assert "Pooled estimate and CI, by verdict" in svg and "Registry" not in svg
+
+
+def test_the_words_the_pool_rewords_are_still_the_single_report_words() -> None:
+    """Each phrase of POOLED_WORDS is still written by a builder of the single report (a phrase
+    changed there would otherwise leave "registry" in the pooled report unnoticed)."""
+    import inspect
+
+    import toh.analyses.claims
+    import toh.reports._claims_text
+    import toh.reports._sections_data
+    import toh.reports._sections_methods
+    from toh.reports.pool_document import POOLED_WORDS
+
+    source = "".join(inspect.getsource(m) for m in (toh.analyses.claims, toh.reports._claims_text,
+                                                    toh.reports._sections_data, toh.reports._sections_methods))
+    source = re.sub(r'"\s*\n\s*f?"', "", source)  # adjacent string literals joined
+    for single, _ in POOLED_WORDS:
+        assert single in source, single

@@ -88,6 +88,11 @@ def central(network: dict[str, Any]) -> dict[str, Any]:
 def test_the_central_result_is_toh_pool_key_by_key(network: dict[str, Any], central: dict[str, Any]) -> None:
     expected, got = network["pool"], dict(central)
     tables = got.pop("tables")
+    members = got.pop("bundle_members")
+    for site, bundle in network["bundles"].items():  # the nodes' bundles, byte for byte those of toh bundle
+        with zipfile.ZipFile(bundle) as archive:
+            assert {k: v.encode("utf-8") for k, v in members[site].items()} == \
+                {name: archive.read(name) for name in archive.namelist()}, site
     assert sorted(got) == sorted(expected)
     for key in expected:
         if key != "results":
@@ -233,6 +238,7 @@ def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
     for kwargs, message in (
             ({"time_unit": "year"}, "time_unit must be one of day, week, month"),
             ({"min_patients": 0}, "min_patients must be a whole number of at least 1"),
+            ({"min_cell": -2}, "min_cell must be a whole number of at least 0"),
             ({"draws": -1}, "draws must be a whole number of at least 0"),
             ({"seed": "x"}, "seed must be a whole number"),
             ({"validation_date": "30/06/2026"}, "validation_date must be a date written YYYY-MM-DD"),
@@ -246,7 +252,7 @@ def test_settings_are_checked_before_any_task(network: dict[str, Any]) -> None:
     result = _central(client, sites={"1": "north"})
     assert "organisation 2 is called 'Hospital 2', which is not a site name: give its site name in the argument " \
            "sites" in result["error"]
-    assert len(client.tasks) == 10  # the central tasks only: no node was asked
+    assert len(client.tasks) == 11  # the central tasks only: no node was asked
     assert "is not a site name" in _partial(client, 1, site="../north")["error"]
     assert "partial_bundle: got an unexpected keyword argument 'colour'" in _partial(client, 1, site="x",
                                                                                     colour=1)["error"]
@@ -304,8 +310,12 @@ def test_node_limits_validate() -> None:
     assert NodeLimits("20").min_patients == 20
     assert NodeLimits(20).apply(SiteSettings("north", min_patients=30)).min_patients == 30
     assert NodeLimits(20).apply(SiteSettings("north", min_patients=5)).min_patients == 20
+    assert NodeLimits(min_cell="10").apply(SiteSettings("north", min_cell=5)).min_cell == 10
+    assert NodeLimits(min_cell=3).apply(SiteSettings("north", min_cell=8)).min_cell == 8
+    assert SiteSettings("north").min_cell == 5 and PoolSettings().node_arguments("x")["min_cell"] == 5
     for bad, message in ((("0", None), "the node's min_patients ('0')"), (("x", None), "is not a whole number"),
-                         ((None, "year"), "the node's time_unit ('year') is not one of day, week, month")):
+                         ((None, "year"), "the node's time_unit ('year') is not one of day, week, month"),
+                         ((None, None, "-1"), "the node's min_cell ('-1') is not a whole number of at least 0")):
         with pytest.raises(ConfigError, match=re.escape(message)):
             NodeLimits(*bad)
 
@@ -415,10 +425,80 @@ def test_the_readme_example_runs_and_equals_toh_pool(monkeypatch: pytest.MonkeyP
     pooled = dict(namespace["pooled"])
     assert "error" not in pooled, pooled
     tables = pooled.pop("tables")
+    assert sorted(pooled.pop("bundle_members")) == ["east", "north", "south"]
     for name, folder in (("north", "network/north"), ("south", "network/south"), ("east", "network/east")):
         _run("bundle", folder, "--site", name, "--time-unit", "week", "--out", f"{name}.tohb",
              "--failures", "failures.csv")
+        assert (tmp_path / "bundles" / f"{name}.tohb").read_bytes() == (tmp_path / f"{name}.tohb").read_bytes()
     _run("pool", "north.tohb", "south.tohb", "east.tohb", "--out", "pool", "--bootstrap", "200")
     assert pooled == json.loads((tmp_path / "pool" / "results.json").read_text(encoding="utf-8"))
     assert tables == {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "pool" / "tables").iterdir()}
     assert pooled["time_unit"] == "week" and pooled["results"]["sites.east.patients"] == 140
+
+
+@pytest.mark.slow  # the three sites bundled, pooled and run through the mock network once per module
+def test_the_pooled_report_is_built_from_the_central_result(network: dict[str, Any], central: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    """The central result carries the nodes' bundles: written back as .tohb files, ``toh pool
+    --report`` with the task's draws and seed gives the central result's numbers and the report."""
+    from toh.reports.federated import write_node_bundles
+
+    paths = write_node_bundles(central, tmp_path / "bundles")
+    assert [p.name for p in paths] == [f"{s}.tohb" for s in ORGS.values()]
+    assert all(p.read_bytes() == network["bundles"][p.stem].read_bytes() for p in paths)
+    _run("pool", *paths, "--out", tmp_path / "pool", "--report", "--format", "html,md", "--bootstrap", DRAWS,
+         "--seed", SEED)
+    written = json.loads((tmp_path / "pool" / "results.json").read_text(encoding="utf-8"))
+    assert written["results"] == central["results"] and written["options"] == central["options"]
+    report = (tmp_path / "pool" / "report.md").read_text(encoding="utf-8")
+    assert "3 sites" in report and all(s in report for s in ORGS.values())
+    assert (tmp_path / "pool" / "report.html").is_file()
+    with pytest.raises(ConfigError, match="the central result carries no bundles: 1 of 3 node"):
+        write_node_bundles({"error": "1 of 3 node(s) shared no bundle, so nothing was pooled", "nodes": {}}, tmp_path)
+
+
+@pytest.mark.slow  # one node bundles its export
+def test_a_node_writes_its_small_cell_rule_in_its_bundle(network: dict[str, Any]) -> None:
+    folders = [network["folders"][s] for s in ORGS.values()]
+    client = vantage6.MockAlgorithmClient(
+        datasets=[[{"database": node_database(folders[0], min_cell=11)}], [{"database": node_database(folders[1])}],
+                  [{"database": node_database(folders[2])}]], module=MODULE, organization_ids=list(ORGS))
+    strict = json.loads(_partial(client, 1, site="north", min_cell=7)["members"]["manifest.json"])
+    assert strict["disclosure"] == {"min_cell": 11, "min_patients": 10}
+    asked = json.loads(_partial(client, 2, site="south", min_cell=7)["members"]["manifest.json"])
+    assert asked["disclosure"]["min_cell"] == 7
+
+
+@pytest.mark.slow  # one export bundled by toh bundle --config and by two nodes
+def test_a_node_reads_its_configuration_beside_its_export(tmp_path: Path) -> None:
+    """``toh-config.toml`` in the export folder (or the file ``env: config`` names) is the node's
+    ``toh bundle --config``: its [analysis] shapes the bundle (a declared covariate), its
+    [privacy] min_cell and [bundle] min_patients / time_unit are floors; the node's result is the
+    bundle ``toh bundle --config`` writes."""
+    import numpy as np
+
+    registry = simulate_registry(80, 4)
+    registry.patients["bmi"] = np.round(np.random.default_rng(2).normal(25, 4, len(registry.patients)), 1)
+    folder = tmp_path / "site"
+    write_registry(registry, folder)
+    (folder / "toh-config.toml").write_text(
+        '[analysis]\ncovariates = ["male", "age", "bmi"]\n[analysis.columns]\n'
+        'bmi = { table = "patients", type = "number", per = 5 }\n[privacy]\nmin_cell = 9\n'
+        '[bundle]\ntime_unit = "week"\n', encoding="utf-8")
+    (folder / "broken.toml").write_text("[bundle]\ntime_unit = 'year'\n", encoding="utf-8")
+    _run("bundle", folder, "--site", "x", "--config", folder / "toh-config.toml", "--out", tmp_path / "x.tohb",
+         "--validation-date", DAY, "--failures", tmp_path / "f.csv")
+    with zipfile.ZipFile(tmp_path / "x.tohb") as archive:
+        written = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    client = vantage6.MockAlgorithmClient(
+        datasets=[[{"database": node_database(folder)}], [{"database": node_database(folder, config="broken.toml")}],
+                  [{"database": node_database(folder, config="../elsewhere.toml")}]],
+        module=MODULE, organization_ids=[1, 2, 3])
+    node = _partial(client, 1, site="x", time_unit="week", min_cell=3)
+    assert node.get("members") == written, node.get("error")
+    manifest = json.loads(node["members"]["manifest.json"])
+    assert manifest["disclosure"]["min_cell"] == 9 and "bmi" in manifest["options"]["resolution"]["cox_covariates"]
+    assert "coarser only; the task asked per day" in _partial(client, 1, site="x")["error"]
+    broken = _partial(client, 2, site="x")["error"]
+    assert broken.startswith("the node's configuration cannot be used: ") and "time_unit must be one of" in broken
+    assert "config '../elsewhere.toml' is not inside the export's folder" in _partial(client, 3, site="x")["error"]
