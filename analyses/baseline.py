@@ -1,7 +1,7 @@
 """Baseline characteristics of the cohort by sex: the data of Table 1.
 
 Counts and summaries only; formatting ("n (%)", "median [IQR]") and small-cell suppression are
-the reports layer's (:mod:`toh.reports.tables`).
+the reports layer's (:mod:`toh.reports.document.tables`).
 """
 
 from __future__ import annotations

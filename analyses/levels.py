@@ -1,7 +1,7 @@
 """Category levels resting on few patients, pooled into "other": the one rule of the package.
 
 The report folds small levels of Table 1, the migration sites and the Cox model with it
-(:mod:`toh.reports.disclosure` re-exports it), so a level of fewer than ``min_cell`` patients
+(:mod:`toh.reports.document.disclosure` re-exports it), so a level of fewer than ``min_cell`` patients
 is never printed on its own.
 """
 

@@ -57,15 +57,15 @@ IMPORTS["report"] = IMPORTS["analyze"] + [
     ("import matplotlib", ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
                            "matplotlib.backends.backend_svg")),
     ("import fpdf", ("fpdf",)),
-    ("import toh reports", ("toh.reports.build", "toh.reports._build_steps", "toh.reports.figures",
-                            "toh.reports.document", "toh.reports.render_html", "toh.reports.render_pdf",
-                            "toh.reports.render_markdown")),
+    ("import toh reports", ("toh.reports.cli.build", "toh.reports.cli._build_steps", "toh.reports.figures",
+                            "toh.reports.document", "toh.reports.render.html", "toh.reports.render.pdf",
+                            "toh.reports.render.markdown")),
 ]
 IMPORTS["demo"] = IMPORTS["report"]
 
 #: (label, module, attribute, depth): functions wrapped by a timer; depth indents the table
 STEPS: list[tuple[str, str, str, int]] = [
-    ("fingerprint", "toh.reports.build", "input_fingerprint", 0),
+    ("fingerprint", "toh.reports.cli.build", "input_fingerprint", 0),
     ("validate", "toh.cohort.validate", "validate_export", 0),
     ("derive", "toh.cohort.derive", "derive_cohort", 0),
     ("analyse", "toh.analyses.run", "analyse_cohort", 0),
@@ -82,14 +82,14 @@ STEPS: list[tuple[str, str, str, int]] = [
     ("imaging", "toh.analyses.run", "analyse_imaging", 1),
     ("claims", "toh.analyses.run", "check_claims", 1),
     ("baseline", "toh.analyses.run", "analyse_baseline", 1),
-    ("document", "toh.reports._build_steps", "document_step", 0),
-    ("disclosure audit", "toh.reports.disclosure", "protect", 1),
-    ("figures", "toh.reports._build_steps", "figures_step", 0),
+    ("document", "toh.reports.cli._build_steps", "document_step", 0),
+    ("disclosure audit", "toh.reports.document.disclosure", "protect", 1),
+    ("figures", "toh.reports.cli._build_steps", "figures_step", 0),
     ("save png+svg", "toh.reports.figures", "save_figure", 1),
-    ("html", "toh.reports.render_html", "render_html", 0),
-    ("pdf", "toh.reports.render_pdf", "render_pdf", 0),
-    ("markdown", "toh.reports.render_markdown", "render_markdown", 0),
-    ("report tables", "toh.reports._build_steps", "_write_tables", 0),
+    ("html", "toh.reports.render.html", "render_html", 0),
+    ("pdf", "toh.reports.render.pdf", "render_pdf", 0),
+    ("markdown", "toh.reports.render.markdown", "render_markdown", 0),
+    ("report tables", "toh.reports.cli._build_steps", "_write_tables", 0),
     ("write results", "toh.reports.results", "write_results", 0),
 ]
 

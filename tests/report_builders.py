@@ -6,7 +6,7 @@ import datetime as dt
 from importlib.resources import files
 from pathlib import Path
 
-from toh.reports._document import ReportDocument
+from toh.reports.document._writer import ReportDocument
 from toh.reports.config import ReportConfig
 
 #: Validation day of the report tests (the demo export ends on 2025-12-31).

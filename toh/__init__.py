@@ -41,9 +41,9 @@ _API: dict[str, str] = {
         "poisson_rate", "KMCurve", "Quantile", "TurnbullFit", "CIFCurve", "GrayTest", "Proportion", "Rate")},
     # figures, tables, reports
     "write_figures": "toh.reports.figures",
-    "table_one": "toh.reports.tables",
-    "render_table": "toh.reports.tables",
-    "build_report": "toh.reports.build",
+    "table_one": "toh.reports.document.tables",
+    "render_table": "toh.reports.document.tables",
+    "build_report": "toh.reports.cli.build",
     "ReportConfig": "toh.reports.config",
     # errors and warnings
     "TohError": "toh.cohort.errors",
@@ -89,7 +89,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see; never imported at run t
     from toh.cohort.errors import ConfigError, InvalidDataError, StatisticalWarning, TohError, UnreadableDataError
     from toh.cohort.simulate import simulate_registry, write_registry
     from toh.cohort.validate import ValidationReport, load_valid_export, validate_export
-    from toh.reports.build import build_report
+    from toh.reports.cli.build import build_report
     from toh.reports.config import ReportConfig
     from toh.reports.figures import write_figures
-    from toh.reports.tables import render_table, table_one
+    from toh.reports.document.tables import render_table, table_one

@@ -162,7 +162,7 @@ def test_any_split_pools_to_the_concatenated_estimates(small, labels: list[int],
     strata (men at two sites, women at two others) and with a one-patient site, which pools
     exactly but which ``toh bundle`` refuses by its minimum.  The tests stratified by site equal
     Gray's test of the rows stratified by the same labels."""
-    from toh.reports.bundle import DEFAULT_MIN_PATIENTS, bundle_members
+    from toh.reports.sites.bundle import DEFAULT_MIN_PATIENTS, bundle_members
 
     whole, references = small
     index = whole.index

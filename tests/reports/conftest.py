@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, demo_export, report_config
-from toh.reports.build import build_report
+from toh.reports.cli.build import build_report
 
 
 @pytest.fixture(scope="session")

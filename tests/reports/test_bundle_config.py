@@ -20,7 +20,7 @@ from toh.cohort.errors import ConfigError
 from toh.cohort.simulate import simulate_registry, write_registry
 from toh.reports.cli import cli
 from toh.reports.config import load_report_config
-from toh.reports.pool import report_min_cell
+from toh.reports.sites.pool import report_min_cell
 
 DATE = ["--validation-date", "2026-06-30"]
 ANALYSIS = """

@@ -17,8 +17,8 @@ from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, analyse_cohort
 from toh.cohort.derive import derive_cohort
 from toh.cohort.validate import validate_export
-from toh.reports._document import plain_text
-from toh.reports.build import input_fingerprint
+from toh.reports.document._writer import plain_text
+from toh.reports.cli.build import input_fingerprint
 from toh.reports.cli import cli
 from toh.reports.document import build_document
 from toh.reports.figures import write_figures

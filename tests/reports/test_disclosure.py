@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toh.reports.disclosure import (OTHER, Cell, Relation, at_most, audit, complement_of, fold_levels, protect,
+from toh.reports.document.disclosure import (OTHER, Cell, Relation, at_most, audit, complement_of, fold_levels, protect,
                                     protection_width, small_range, summary_shown, total_of)
 
 

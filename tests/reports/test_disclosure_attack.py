@@ -18,7 +18,7 @@ import pytest
 from scipy.optimize import linprog
 
 from report_builders import demo_export, report_document
-from toh.reports._document import TOTAL, Num, ReportDocument
+from toh.reports.document._writer import TOTAL, Num, ReportDocument
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
     7 minus a count of at least 5 if labelled "<5", so it is masked ("not shown" like the other);
     their ages, the shares still unresolved (counts in disguise), the curves of small strata and
     the verdict of a hidden estimate give nothing back either."""
-    from toh.reports._document import plain_text
+    from toh.reports.document._writer import plain_text
 
     doc = _document(_simulated(tmp_path, 7, 3))
     assert doc.protection.residual == () and doc.protection.masked  # protected, by masking
@@ -213,7 +213,7 @@ def test_a_registry_of_seven_patients(tmp_path: Path) -> None:
 
 
 def test_counts_not_about_people_are_shown() -> None:
-    from toh.reports._document import Writer
+    from toh.reports.document._writer import Writer
 
     w = Writer({}, 5)
     assert w.count(2, people=False).text == "2" and w.count(2).text == "<5"

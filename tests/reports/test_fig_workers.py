@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toh.reports._fig_workers import write_split
+from toh.reports.figures._workers import write_split
 
 
 def _job(i: int, tmp_path: Path):

@@ -20,9 +20,9 @@ from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
 from toh.cohort.derive import derive_cohort
 from toh.cohort.validate import load_valid_export
 from toh.analyses.claimsfile import load_claims
-from toh.reports._fig_claims import format_number, reference
-from toh.reports._fig_common import at_risk, nice_ticks, slug, step_xy, suppressed
-from toh.reports._figure_style import figure_width, new_figure
+from toh.reports.figures._claims import format_number, reference
+from toh.reports.figures._common import at_risk, nice_ticks, slug, step_xy, suppressed
+from toh.reports.figures._style import figure_width, new_figure
 from toh.reports.figures import (FORMATS, age_by_sex, cif_curves, claims_forest, figure_names, km_resolution,
                              radiographic_change, write_figures)
 
@@ -299,8 +299,8 @@ def test_a_png_written_from_the_drawn_canvas_has_savefigs_pixels(analysis: Cohor
     import numpy as np
     from PIL import Image
 
-    from toh.reports._fig_common import lay_out_once
-    from toh.reports._figure_style import DPI, figure_style, save_figure
+    from toh.reports.figures._common import lay_out_once
+    from toh.reports.figures._style import DPI, figure_style, save_figure
     from toh.reports.figures import _specs
 
     stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
@@ -332,8 +332,8 @@ def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
     from matplotlib.axes import Axes
     from matplotlib.text import Text
 
-    from toh.reports._fig_common import lay_out_once
-    from toh.reports._figure_style import figure_style, figure_width, new_figure
+    from toh.reports.figures._common import lay_out_once
+    from toh.reports.figures._style import figure_style, figure_width, new_figure
     from toh.reports.figures import _specs
 
     found = []

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from builders import BASE_EXPORT, write_export
 from toh.reports.cli import cli
-from toh.reports.render_html import _environment, fragments
-from toh.reports.render_markdown import md_escape
+from toh.reports.render.html import _environment, fragments
+from toh.reports.render.markdown import md_escape
 from toh.reports.safe_text import neutralise
-from toh.reports.tables import render_table
+from toh.reports.document.tables import render_table
 from toh.cohort.validate import validate_export
 
 SPOOF = "invoice\u202egpj.exe"  # shows as "invoiceexe.jpg" where bidi controls act
@@ -66,9 +66,9 @@ def test_pdf_and_terminal_show_control_characters_as_escapes(tmp_path: Path) -> 
     column's name (a validation warning names it) reaches neither raw."""
     from pypdf import PdfReader
 
-    from toh.reports._console import validation_summary
-    from toh.reports._document import ReportDocument, ReportTable, Section
-    from toh.reports.render_pdf import render_pdf
+    from toh.reports.cli._console import validation_summary
+    from toh.reports.document._writer import ReportDocument, ReportTable, Section
+    from toh.reports.render.pdf import render_pdf
 
     table = ReportTable("t", f"caption {SPOOF}", (SPOOF,), (((SPOOF,),),), note=SPOOF)
     doc = ReportDocument(f"title {SPOOF}", SPOOF, (Section("s", SPOOF, ((SPOOF,),), (), (table,)),), 5)

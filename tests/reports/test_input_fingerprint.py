@@ -7,7 +7,7 @@ from pathlib import Path
 
 from builders import BASE_EXPORT, write_export
 from report_builders import report_config
-from toh.reports.build import input_fingerprint
+from toh.reports.cli.build import input_fingerprint
 
 
 def test_the_fingerprint_follows_the_files_the_mapping_names(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toh.reports.bundle import MEMBERS
+from toh.reports.sites.bundle import MEMBERS
 from click.testing import CliRunner
 
 from pooling_helpers import differences, write_sites
 from toh.cohort.simulate import simulate_registry, write_registry
-from toh.reports.bundle import canonical_json, content_hash
+from toh.reports.sites.bundle import canonical_json, content_hash
 from toh.reports.cli import cli
 
 DATE = ["--validation-date", "2026-06-30"]
@@ -140,7 +140,7 @@ def test_a_file_that_is_not_a_bundle_is_not_overwritten(sites: dict, tmp_path: P
 def _rewrite(source: Path, target: Path, change) -> Path:
     """Copy a bundle member by member through ``change(name, bytes) -> bytes | None`` (None drops
     it), written as toh writes a bundle (so only the change itself can be refused)."""
-    from toh.reports.bundle import zip_bytes
+    from toh.reports.sites.bundle import zip_bytes
 
     with zipfile.ZipFile(source) as old:
         members = {name: change(name, old.read(name)) for name in old.namelist()}
@@ -226,8 +226,8 @@ def test_definitions_of_a_real_bundle_differ(sites: dict, tmp_path: Path) -> Non
     from toh.analyses.pipeline import derive_export
     from toh.cohort.definitions import Definitions
     from toh.cohort.derive import derive_cohort
-    from toh.reports.bundle import write_bundle
-    from toh.reports.pool import site_bundle
+    from toh.reports.sites.bundle import write_bundle
+    from toh.reports.sites.pool import site_bundle
 
     report, _ = derive_export(sites["whole"].parent / "site2", validation_date=dt.date(2026, 6, 30))
     derived = derive_cohort(report.tables, Definitions(confidence=0.9))
@@ -265,7 +265,7 @@ def test_docs_name_every_member_and_manifest_key(sites: dict) -> None:
     import toh.docs
     from importlib.resources import files
 
-    from toh.reports.bundle import MEMBERS
+    from toh.reports.sites.bundle import MEMBERS
 
     text = (files(toh.docs) / "bundle.md").read_text(encoding="utf-8")
     with zipfile.ZipFile(sites["site0"]) as archive:

@@ -152,9 +152,9 @@ def test_no_small_count_and_nothing_identifying(consortium: dict) -> None:
 
 @pytest.mark.slow
 def test_document_hides_small_counts_with_a_large_min_cell(consortium: dict) -> None:
-    from toh.reports._document import TOTAL, Num
-    from toh.reports.pool import pool_bundles
-    from toh.reports.pool_document import build_pool_document
+    from toh.reports.document._writer import TOTAL, Num
+    from toh.reports.sites.pool import pool_bundles
+    from toh.reports.document.pooled import build_pool_document
 
     pooled, bundles = pool_bundles(consortium["bundles"], 0, 1)
     smallest = min(b.aggregates.patients for b in bundles)
@@ -184,8 +184,8 @@ def small_pool(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     from toh.cohort.derive import derive_cohort
     from toh.cohort.simulate import simulate_registry
     from toh.cohort.validate import validate_export
-    from toh.reports.bundle import write_bundle
-    from toh.reports.pool import pool_bundles, site_bundle
+    from toh.reports.sites.bundle import write_bundle
+    from toh.reports.sites.pool import pool_bundles, site_bundle
 
     root = tmp_path_factory.mktemp("small_pool")
     registry = simulate_registry(90, 3)
@@ -202,8 +202,8 @@ def small_pool(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
 @pytest.mark.slow  # about 5 s: three bundles made from exports
 def test_the_pooled_document_quotes_the_pooled_headline(small_pool: tuple) -> None:
-    from toh.reports._document import TOTAL, Num
-    from toh.reports.pool_document import NOT_POOLED, build_pool_document
+    from toh.reports.document._writer import TOTAL, Num
+    from toh.reports.document.pooled import NOT_POOLED, build_pool_document
 
     pooled, bundles = small_pool
     doc = build_pool_document(pooled, bundles, 5)
@@ -249,7 +249,7 @@ def test_report_options_are_checked_first(tmp_path: Path, args: list[str], messa
 @pytest.mark.slow
 def test_the_pooled_report_speaks_of_sites_and_the_pooled_cohort(consortium: dict) -> None:
     """No sentence, caption or header of the pooled report calls the pool a registry (the single
-    report's builders say "registry"; toh.reports.pool_document.POOLED_WORDS rewords them)."""
+    report's builders say "registry"; toh.reports.document.pooled.POOLED_WORDS rewords them)."""
     md = html.unescape((consortium["out"] / "report.md").read_text().replace("\\", ""))
     page = html.unescape(re.sub(r"<[^>]+>", " ", (consortium["out"] / "report.html").read_text()))
     for text in (md, page):
@@ -271,13 +271,13 @@ def test_the_words_the_pool_rewords_are_still_the_single_report_words() -> None:
     import inspect
 
     import toh.analyses.claims
-    import toh.reports._claims_text
-    import toh.reports._sections_data
-    import toh.reports._sections_methods
-    from toh.reports.pool_document import POOLED_WORDS
+    import toh.reports.document._claims_text
+    import toh.reports.document._sections_data
+    import toh.reports.document._sections_methods
+    from toh.reports.document.pooled import POOLED_WORDS
 
-    source = "".join(inspect.getsource(m) for m in (toh.analyses.claims, toh.reports._claims_text,
-                                                    toh.reports._sections_data, toh.reports._sections_methods))
+    source = "".join(inspect.getsource(m) for m in (toh.analyses.claims, toh.reports.document._claims_text,
+                                                    toh.reports.document._sections_data, toh.reports.document._sections_methods))
     source = re.sub(r'"\s*\n\s*f?"', "", source)  # adjacent string literals joined
     for single, _ in POOLED_WORDS:
         assert single in source, single

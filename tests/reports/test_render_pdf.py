@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from report_builders import demo_export, report_document
-from toh.reports._document import ReportTable, plain_text
+from toh.reports.document._writer import ReportTable, plain_text
 
 
 def _broken_words(table: ReportTable) -> list[tuple[str, str, float, float]]:
     """Words of ``table`` wider than the text width of their column as the PDF lays it out:
     fpdf2 breaks a word inside exactly when it does not fit the cell's width less its padding."""
-    from toh.reports.render_pdf import _FONT, _PADDING, LONGEST_UNBROKEN_MM, _widths, new_pdf
+    from toh.reports.render.pdf import _FONT, _PADDING, LONGEST_UNBROKEN_MM, _widths, new_pdf
 
     pdf = new_pdf()
     pdf.add_page()
@@ -78,7 +78,7 @@ def test_the_pdf_embeds_each_figure_png_pixel_for_pixel(demo_report: tuple[Path,
 def test_an_image_other_than_an_rgb_png_goes_through_fpdf2(tmp_path: Path) -> None:
     from PIL import Image
 
-    from toh.reports.render_pdf import _image, _png_stream, new_pdf
+    from toh.reports.render.pdf import _image, _png_stream, new_pdf
 
     rgba, grey = tmp_path / "rgba.png", tmp_path / "grey.png"
     Image.new("RGBA", (20, 10), (255, 0, 0, 128)).save(rgba)

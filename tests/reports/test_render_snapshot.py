@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from toh.reports._document import Num, ReportDocument, ReportFigure, ReportTable, Section
-from toh.reports.render_html import render_html
-from toh.reports.render_markdown import render_markdown
+from toh.reports.document._writer import Num, ReportDocument, ReportFigure, ReportTable, Section
+from toh.reports.render.html import render_html
+from toh.reports.render.markdown import render_markdown
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 _SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox="0 0 20 10">'

@@ -13,8 +13,8 @@ import pytest
 
 from toh.cohort.errors import ConfigError, InvalidDataError
 from report_builders import REPORT_DAY, demo_export, report_config
-from toh.reports import _build_steps
-from toh.reports.build import build_report
+from toh.reports.cli import _build_steps
+from toh.reports.cli.build import build_report
 from toh.reports.config import ReportConfig, load_report_config
 
 TOH = [sys.executable, "-c", "from toh.reports.cli import main; main()"]
@@ -213,7 +213,7 @@ def test_a_tiny_registry_still_gives_a_report_with_its_cautions(tmp_path: Path, 
     assert outcome.built and (tmp_path / "out" / "report.md").is_file()
     cautions = [line for line in lines if "caution:" in line]
     if (patients, seed) != (1, 1):
-        from toh.reports.render_markdown import md_escape
+        from toh.reports.render.markdown import md_escape
 
         text = (tmp_path / "out" / "report.md").read_text()
         assert cautions and all(md_escape(c.split("caution: ")[1]) in text for c in cautions)

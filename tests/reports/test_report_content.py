@@ -13,7 +13,7 @@ import pytest
 
 from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, REPORT_DAY, demo_export
 from report_html import expected_text, parse_report
-from toh.reports._document import TOTAL, Num, ReportDocument
+from toh.reports.document._writer import TOTAL, Num, ReportDocument
 
 SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
             "complications", "imaging", "claims", "methods", "manifest"]
@@ -203,7 +203,7 @@ def test_no_csv_cell_starts_a_formula(hostile_report: Path) -> None:
 def test_no_na_cells_estimates_without_an_interval_say_so() -> None:
     """Where R gives NA limits (a Kaplan-Meier curve at 0) the cell shows the estimate and "no
     interval"; where there is no estimate at all, "not estimable"; never "NA to NA"."""
-    from toh.reports._document import NO_INTERVAL, Writer, plain_text
+    from toh.reports.document._writer import NO_INTERVAL, Writer, plain_text
 
     w = Writer({"e": 0.0, "l": None, "u": None, "x": None}, 5)
     assert plain_text(w.cell_ci(0.0, float("nan"), float("nan"), 1, 100.0)) == f"0.0 ({NO_INTERVAL})"

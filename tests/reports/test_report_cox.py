@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from report_builders import demo_export, report_config
-from toh.reports.build import build_report
+from toh.reports.cli.build import build_report
 from toh.reports.config import load_report_config
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 
 from toh.analyses.baseline import analyse_baseline
 from builders import cohort_from_index
-from toh.reports.disclosure import protect
-from toh.reports.tables import format_estimate, render_table, table_one, table_one_layout
+from toh.reports.document.disclosure import protect
+from toh.reports.document.tables import format_estimate, render_table, table_one, table_one_layout
 
 
 def _index(n_men: int = 8, n_women: int = 4) -> pd.DataFrame:

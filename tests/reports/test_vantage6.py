@@ -24,10 +24,10 @@ from vantage6.algorithm.tools import mock_client as vantage6  # the test extra i
 from toh.cohort.errors import ConfigError
 from toh.cohort.simulate import simulate_registry, write_registry
 from toh.reports.cli import cli
-from toh.reports.federated import PoolSettings, SiteSettings, pool_node_results
-from toh.reports.vantage6_algorithm import node_database
+from toh.reports.sites.federated import PoolSettings, SiteSettings, pool_node_results
+from toh.reports.sites.vantage6_algorithm import node_database
 
-MODULE = "toh.reports.vantage6_algorithm"
+MODULE = "toh.reports.sites.vantage6_algorithm"
 DAY = "2026-06-30"
 SITES = {"north": (60, 11), "south": (90, 12), "east": (140, 13)}  # name: (patients, seed)
 ORGS = {1: "north", 2: "south", 3: "east"}
@@ -305,7 +305,7 @@ def test_results_that_are_no_bundles_are_refused() -> None:
 
 
 def test_node_limits_validate() -> None:
-    from toh.reports.vantage6_algorithm import NodeLimits
+    from toh.reports.sites.vantage6_algorithm import NodeLimits
 
     assert NodeLimits("20").min_patients == 20
     assert NodeLimits(20).apply(SiteSettings("north", min_patients=30)).min_patients == 30
@@ -382,7 +382,7 @@ def test_the_algorithm_store_description_matches_the_functions() -> None:
     """docker/vantage6/algorithm_store.json lists each function's task arguments with their defaults."""
     import inspect
 
-    from toh.reports import vantage6_algorithm
+    from toh.reports.sites import vantage6_algorithm
 
     root = Path(__file__).resolve().parents[2]
     store = json.loads((root / "docker" / "vantage6" / "algorithm_store.json").read_text(encoding="utf-8"))
@@ -402,7 +402,7 @@ def test_the_algorithm_store_description_matches_the_functions() -> None:
 
 
 def test_import_toh_and_toh_help_import_no_vantage6() -> None:
-    probe = ("import sys\nimport toh, toh.reports.federated\nfrom toh.reports.cli import main\nsys.argv = ['toh', "
+    probe = ("import sys\nimport toh, toh.reports.sites.federated\nfrom toh.reports.cli import main\nsys.argv = ['toh', "
              "'--help']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vantage6', 'jwt', 'sqlalchemy')))\n")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -441,7 +441,7 @@ def test_the_pooled_report_is_built_from_the_central_result(network: dict[str, A
                                                              tmp_path: Path) -> None:
     """The central result carries the nodes' bundles: written back as .tohb files, ``toh pool
     --report`` with the task's draws and seed gives the central result's numbers and the report."""
-    from toh.reports.federated import write_node_bundles
+    from toh.reports.sites.federated import write_node_bundles
 
     paths = write_node_bundles(central, tmp_path / "bundles")
     assert [p.name for p in paths] == [f"{s}.tohb" for s in ORGS.values()]

@@ -1,0 +1,129 @@
+"""The steps of a report build (:mod:`toh.reports.cli.build`), each a function of the previous results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toh.reports.config import ReportConfig
+from toh.reports.manifest import MANIFEST, REPORT_KIND
+
+if TYPE_CHECKING:  # pragma: no cover
+    from toh.analyses.pipeline import PipelineRun
+    from toh.analyses.run import AnalysisOptions, CohortAnalysis
+    from toh.reports.document._writer import ReportDocument
+
+__all__ = ["analysis_options", "figures_step", "document_step", "render_step"]
+
+_FIGURE_MM = {"single": 85.0, "double": 180.0}
+
+
+def analysis_options(config: ReportConfig) -> AnalysisOptions:
+    """The analyses' options a report configuration sets: seed, bootstrap draws, strata, the Cox
+    model's covariates and strata, the declared extra columns; category levels of fewer than
+    ``min_cell`` patients are pooled into "other" in the strata and the Cox model."""
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.resolution import ResolutionOptions
+    from toh.analyses.run import AnalysisOptions
+
+    return AnalysisOptions(
+        radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
+        resolution=ResolutionOptions(strata=config.strata, cox_covariates=config.covariates,
+                                     cox_strata=config.cox_strata, min_level=config.min_cell),
+        claims=config.claims,
+        columns=config.columns,
+    )
+
+
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
+                 doc: ReportDocument | None = None) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
+    numbers at risk that ``doc``'s disclosure audit hides), claims blanked."""
+    from toh.reports.document import figure_hidden
+    from toh.reports.figures import write_figures
+
+    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
+                         hidden=figure_hidden(doc) if doc is not None else None,
+                         only=doc.figure_names() if doc is not None else None)
+
+
+def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:
+    """The report document (audited for disclosure) and the provenance it states."""
+    from toh.reports.document import build_document
+    from toh.reports.manifest import provenance
+
+    assert config.export is not None
+    report, analysis = run.report, run.analysis
+    settings = {"seed": config.seed, "bootstrap_draws": config.bootstrap_draws,
+                "validation_date": report.validation_date.isoformat()}
+    info = provenance(config.export, report.files, config.mapping, settings, config.claims)
+    if config.source is not None:
+        info["inputs_sha256"][f"config:{config.source.name}"] = _sha256(config.source)
+    doc = build_document(config.title, report, run.derived, analysis, analysis.baseline, info, config.as_dict(),
+                         config.min_cell, run.cautions)
+    return doc, info
+
+
+def _write_tables(doc: ReportDocument, folder: Path) -> list[Path]:
+    import pandas as pd
+
+    from toh.reports.document._writer import plain_text
+    from toh.reports.document.tables import render_table
+
+    paths = []
+    for section in doc.sections:
+        for table in section.tables:
+            frame = pd.DataFrame([[plain_text(c) for c in row] for row in table.rows], columns=list(table.columns))
+            for fmt, suffix in (("csv", "csv"), ("latex", "tex"), ("html", "html")):
+                path = folder / f"{table.name}.{suffix}"
+                render_table(frame, fmt, path, caption=table.caption)
+                paths.append(path)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun, fingerprint: str,
+                version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None) -> list[str]:
+    """Render each format, write tables, data and the manifest; return the names written.
+    ``document`` is :func:`document_step`'s result when the build made it already."""
+    report = run.report
+    doc, info = document or document_step(config, run)
+    width = _FIGURE_MM[config.figure_width]
+    written: list[str] = []
+    if "html" in config.formats:
+        with steps.step("html"):
+            from toh.reports.render.html import render_html
+
+            render_html(doc, stage / "figures", stage / "report.html", version, "svg", width)
+            written.append("report.html")
+    if "pdf" in config.formats:
+        with steps.step("pdf"):
+            from toh.reports.render.pdf import render_pdf
+
+            render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
+            written.append("report.pdf")
+    if "md" in config.formats:
+        with steps.step("markdown"):
+            from toh.reports.render.markdown import render_markdown
+
+            render_markdown(doc, stage / "report.md")
+            written.append("report.md")
+    with steps.step("tables") as note:
+        tables = _write_tables(doc, stage / "tables")
+        note["text"] = f"{len(tables)} files"
+        if config.machine_readable:
+            from toh.reports.results import write_results
+
+            write_results(run.analysis, stage / "data", info)
+            written.append("data/")
+        written += ["figures/", "tables/"]
+    outputs = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
+    manifest = {"kind": REPORT_KIND, "fingerprint": fingerprint, "provenance": info, "config": config.as_dict(),
+                "outputs_sha256": outputs}
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return written + [MANIFEST]

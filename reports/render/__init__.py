@@ -1,0 +1,1 @@
+"""The renderers of a report document: HTML (Jinja2), PDF (fpdf2) and Markdown."""

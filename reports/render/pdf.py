@@ -1,0 +1,227 @@
+"""Render a report document as PDF with fpdf2 (pure Python; no browser or TeX needed).
+
+Text is set in DejaVu Sans, the TrueType font matplotlib ships, so every character of the
+report prints; figures are the PNG files (300 dpi).  The creation date is fixed (the validation
+day), so the same document gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from toh.reports.document._writer import ReportDocument, ReportTable, Text, plain_text
+from toh.reports.safe_text import neutralise
+
+__all__ = ["render_pdf", "new_pdf", "table_grid", "LONGEST_UNBROKEN_MM"]
+
+_FONT = "DejaVu"
+
+
+def _shown(text: Text | str) -> str:
+    """Text as the PDF shows it: control and bidi characters from the export made visible."""
+    return neutralise(plain_text(text))
+
+
+def _fonts() -> tuple[Path, Path]:
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+
+
+def _pdf_class() -> type:
+    from fpdf import FPDF
+
+    class ReportPDF(FPDF):  # type: ignore[misc]
+        """A4 pages with the title in the header and page numbers in the footer."""
+
+        running_title = ""
+
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font(_FONT, size=7)
+                self.set_text_color(90)
+                self.cell(0, 5, self.running_title, align="L")
+                self.ln(7)
+                self.set_text_color(0)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(_FONT, size=7)
+            self.set_text_color(90)
+            self.cell(0, 5, f"{self.page_no()} / {{nb}}", align="C")
+            self.set_text_color(0)
+
+    return ReportPDF
+
+
+#: A token longer than this (mm at the table's font size: a URL, a hash) may break anywhere; every
+#: shorter word of a cell fits its column whole.
+LONGEST_UNBROKEN_MM = 40.0
+_PADDING = 0.8
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+def _widths(pdf: Any, table: ReportTable, page: float) -> tuple[float, ...]:
+    """Column widths (mm) filling ``page``: each column at least as wide as its longest word
+    (heading in bold, cells in regular, up to :data:`LONGEST_UNBROKEN_MM`), so no word breaks
+    inside; what is left shared by the length of the columns' text."""
+    columns = range(len(table.columns))
+    need = []
+    for i in columns:
+        pdf.set_font(_FONT, "B", size=7)
+        words = [pdf.get_string_width(t) for t in _tokens(_shown(table.columns[i]))]
+        pdf.set_font(_FONT, size=7)
+        words += [pdf.get_string_width(t) for row in table.rows for t in _tokens(_shown(row[i]))]
+        need.append(min(max(words, default=0.0), LONGEST_UNBROKEN_MM) + 2 * _PADDING + 0.2)
+    if sum(need) >= page:  # more words than a page holds side by side: shrink evenly
+        return tuple(page * n / sum(need) for n in need)
+    longest = [max([len(c)] + [len(_shown(row[i])) for row in table.rows]) for i, c in enumerate(table.columns)]
+    weights = [min(max(n, 4), 60) for n in longest]
+    spare = page - sum(need)
+    return tuple(n + spare * w / sum(weights) for n, w in zip(need, weights))
+
+
+def table_grid(pdf: Any, table: ReportTable) -> None:
+    """The table itself: a heading row and a row per table row, at 7 points."""
+    page = pdf.w - pdf.l_margin - pdf.r_margin
+    widths = _widths(pdf, table, page)
+    pdf.set_font(_FONT, size=7)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=3.6, padding=_PADDING,
+                   first_row_as_headings=True) as out:
+        head = out.row()
+        for column in table.columns:
+            head.cell(_shown(column))
+        for row in table.rows:
+            cells = out.row()
+            for cell in row:
+                cells.cell(_shown(cell))
+
+
+def _table(pdf: Any, table: ReportTable) -> None:
+    if pdf.get_y() > pdf.h - pdf.b_margin - 30:  # a caption stays with (the start of) its table
+        pdf.add_page()
+    pdf.set_font(_FONT, "B", size=8)
+    pdf.multi_cell(0, 4.5, _shown(table.caption), new_x="LMARGIN", new_y="NEXT")
+    table_grid(pdf, table)
+    if table.note:
+        pdf.set_font(_FONT, size=7)
+        pdf.set_text_color(90)
+        pdf.multi_cell(0, 3.6, _shown(table.note), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.set_text_color(0)
+    pdf.ln(3)
+
+
+def _png_stream(path: Path) -> dict[str, Any] | None:
+    """An 8-bit RGB PNG's compressed pixels as a PDF image stream (PNG's IDAT data is a Flate
+    stream with PNG predictors, which PDF reads as it is); None for any other PNG."""
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    position, idat, header = 8, [], b""
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind, body = data[position + 4:position + 8], data[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind in (b"PLTE", b"tRNS", b"iCCP", b"gAMA", b"cHRM", b"sRGB"):
+            return None  # colour or transparency information a plain DeviceRGB stream would drop
+        position += 12 + length
+    # width, height, bit depth 8, colour type 2 (RGB), compression 0, filter 0, interlace 0
+    if len(header) != 13 or header[8:] != b"\x08\x02\x00\x00\x00" or not idat:
+        return None
+    width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big")
+    return {"data": b"".join(idat), "w": width, "h": height, "cs": "DeviceRGB", "iccp": None, "bpc": 8,
+            "dpn": 3, "f": "FlateDecode", "inverted": False, "dp": f"/Predictor 15 /Colors 3 /Columns {width}"}
+
+
+def _image(pdf: Any, path: Path, width_mm: float) -> None:
+    """Place a PNG ``width_mm`` wide.  The figures' PNGs (8-bit RGB) are embedded as they are
+    compressed, instead of fpdf2 decoding and compressing them again (a tenth of a second per
+    figure); any other image goes through fpdf2's own reading."""
+    name = str(path)
+    try:  # fpdf2's image cache is not public API: where it differs, fpdf2 reads the PNG itself
+        from fpdf.image_datastructures import RasterImageInfo
+
+        stream = _png_stream(path) if name not in pdf.image_cache.images else None
+        if stream is not None:
+            info = RasterImageInfo(stream)
+            info.update({"i": len(pdf.image_cache.images) + 1, "usages": 0, "iccp_i": None})
+            pdf.image_cache.images[name] = info  # fpdf2 reuses a cached image of the same name
+    except (ImportError, AttributeError, TypeError):
+        pdf.image_cache.images.pop(name, None) if hasattr(getattr(pdf, "image_cache", None), "images") else None
+    pdf.image(name, w=width_mm)
+
+
+def new_pdf(title: str = "") -> Any:
+    """An A4 document with the report's fonts, header and footer."""
+    regular, bold = _fonts()
+    pdf = _pdf_class()(format="A4", unit="mm")
+    pdf.running_title = title
+    pdf.add_font(_FONT, "", str(regular))
+    pdf.add_font(_FONT, "B", str(bold))
+    return pdf
+
+
+def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, created: dt.date,
+               figure_width_mm: float = 85.0) -> Path:
+    """Write the report as an A4 PDF.
+
+    Parameters
+    ----------
+    doc
+        The report document.
+    figures_dir
+        Folder holding ``<figure>.png`` for every figure of the document.
+    out
+        PDF file to write.
+    created
+        Creation date written into the file (fixed, so rebuilding gives the same bytes).
+    figure_width_mm
+        Width at which figures are placed.
+    """
+    pdf = new_pdf(_shown(doc.title))
+    pdf.set_creation_date(dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc))
+    pdf.set_title(doc.title)
+    pdf.set_creator("toh-cohort")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font(_FONT, "B", size=16)
+    pdf.multi_cell(0, 8, _shown(doc.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FONT, size=9)
+    pdf.multi_cell(0, 5, _shown(doc.subtitle), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    folder = Path(figures_dir)
+    shown: set[str] = set()
+    for section in doc.sections:
+        if pdf.get_y() > pdf.h - 60:
+            pdf.add_page()
+        pdf.set_font(_FONT, "B", size=12)
+        pdf.start_section(section.title)
+        pdf.multi_cell(0, 7, _shown(section.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FONT, size=9)
+        for paragraph in section.paragraphs:
+            pdf.multi_cell(0, 4.6, _shown(paragraph), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1.5)
+        for figure in section.figures:
+            if figure.name in shown:  # a figure shared by two sections is printed once
+                continue
+            shown.add(figure.name)
+            _image(pdf, folder / f"{figure.name}.png", figure_width_mm)
+            pdf.set_font(_FONT, size=7)
+            pdf.set_text_color(90)
+            pdf.multi_cell(0, 3.6, _shown(figure.caption), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_text_color(0)
+            pdf.ln(2)
+        for table in section.tables:
+            _table(pdf, table)
+    path = Path(out)
+    path.write_bytes(bytes(pdf.output()))
+    return path
