@@ -30,6 +30,7 @@ def _broken_words(table: ReportTable) -> list[tuple[str, str, float, float]]:
     return broken
 
 
+@pytest.mark.slow  # measures every word of every demo table in the font (CI runs it)
 def test_no_word_of_a_demo_table_breaks_inside() -> None:
     doc = report_document(demo_export())
     tables = [t for s in doc.sections for t in s.tables]
@@ -57,6 +58,7 @@ def test_a_long_url_may_break(tmp_path: Path) -> None:
     assert [b[1] for b in _broken_words(table)] == []  # the URL is past the limit; 'consistent' fits
 
 
+@pytest.mark.slow  # builds the demo PDF and decodes every embedded image (CI runs it)
 def test_the_pdf_embeds_each_figure_png_pixel_for_pixel(demo_report: tuple[Path, list[str]]) -> None:
     """The figures' PNGs (RGB, 300 dpi) are embedded as they are compressed: read back from the
     PDF, every image has exactly the pixels of its PNG."""
