@@ -143,14 +143,23 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
     return Section("methods", "Methods", tuple((p,) for p in paragraphs))
 
 
+def _setting(value: Any) -> str:
+    """A setting as a reader reads it: a list comma-separated ("none" when empty), an unset one
+    "not set" (never Python's "None")."""
+    if value is None:
+        return "not set"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
 def manifest_section(provenance: Mapping[str, Any], config: Mapping[str, Any]) -> Section:
     """SHA-256 of each input, the configuration, seed and software versions."""
     inputs = ReportTable("manifest_inputs", "Inputs (SHA-256 of the bytes read)", ("file", "SHA-256"),
                          tuple(((name,), (digest,)) for name, digest in sorted(provenance["inputs_sha256"].items())))
     settings = {**provenance.get("settings", {}), **{f"config.{k}": v for k, v in sorted(config.items())}}
     settings_table = ReportTable("manifest_settings", "Settings", ("setting", "value"),
-                                 tuple(((k,), (", ".join(map(str, v)) if isinstance(v, list) else str(v),))
-                                       for k, v in settings.items()))
+                                 tuple(((k,), (_setting(v),)) for k, v in settings.items()))
     software = ReportTable("manifest_software", "Software", ("package", "version"),
                            tuple(((k,), (v,)) for k, v in sorted(provenance["software"].items())))
     text: Text = ("The same inputs, configuration and seed give the same numbers and figures. "

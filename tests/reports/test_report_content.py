@@ -218,3 +218,16 @@ def test_the_demo_report_has_no_na_to_na(demo_report: tuple[Path, list[str]]) ->
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "NA to NA" not in markdown and "(NA" not in markdown
     assert "no interval" in markdown  # the demo has curves that reach 0 (R's NA limits)
+
+
+def test_the_manifest_never_prints_python_words(demo_report: tuple[Path, list[str]]) -> None:
+    """No setting of the manifest reads "None", "nan" or nothing: an unset one (a config without a
+    validation date) reads "not set", an empty list (no declared column) "none"."""
+    from toh.reports.document._sections_methods import _setting
+
+    out, _ = demo_report
+    settings = pd.read_csv(out / "tables" / "manifest_settings.csv", dtype=str, keep_default_na=False)
+    assert not settings["value"].isin(["None", "nan", "NaN", ""]).any(), settings.to_string()
+    assert settings.set_index("setting").loc["config.columns", "value"] == "none"
+    assert (_setting(None), _setting([]), _setting(["sex", "treatment"]), _setting(5)) == (
+        "not set", "none", "sex, treatment", "5")
