@@ -26,11 +26,31 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["sites_forest", "write_pool_figures"]
+__all__ = ["sites_forest", "pool_figure_specs", "write_pool_figures"]
 
 #: model scale of a meta-analysed estimand -> (axis label, factor to show, log axis)
 _SCALES = {"log rate": ("per 100 person-years", 1.0, True), "logit": ("%", 100.0, False),
            "log-log": ("%", 100.0, False), "log hazard ratio": ("hazard ratio", 1.0, True)}
+
+
+#: Share of the figure's width a forest plot's title may take on one line: the plot sits right of
+#: its site labels, and the title starts where the plot does.
+_TITLE_SHARE = 0.6
+
+
+def _fit_title(ax: Axes, text: str) -> None:
+    """The title, left-aligned over the plot, wrapped (at spaces) until each line fits
+    :data:`_TITLE_SHARE` of the figure's width: an estimand's name ("hazard ratio of resolution,
+    treatment bisphosphonate") never runs past the canvas."""
+    import textwrap
+
+    title = ax.set_title(text, loc="left", fontsize="medium")
+    renderer = ax.figure.canvas.get_renderer()
+    limit = _TITLE_SHARE * ax.figure.bbox.width
+    width = len(text)
+    while width > 10 and title.get_window_extent(renderer).width > limit:
+        width -= 3
+        title.set_text(textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = None, *,
@@ -107,16 +127,15 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
     ax.set_yticks(y, [*names, pooled_label])
     ax.set_ylim(-0.7, len(names) + 0.7)
     ax.set_xlabel(_SCALES.get(scale, ("", 1.0, False))[0])
-    ax.set_title(estimand_label(str(combined["estimand"])).capitalize(), loc="left", fontsize="medium")
+    _fit_title(ax, estimand_label(str(combined["estimand"])).capitalize())
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
 
-def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[str], width: str = "single", *,
-                       min_cell: int = 5, hidden: Mapping[str, Collection[Any]] | None = None,
-                       formats: Sequence[str] = ("png", "svg")) -> list[Path]:
-    """Write the figures ``names`` of a pooled report (the stems the document shows).
+def pool_figure_specs(pooled: Any, view: Any, width_in: float, *, min_cell: int = 5,
+                      hidden: Mapping[str, Collection[Any]] | None = None) -> dict[str, tuple[float, Any]]:
+    """Figure stem -> (height in inches, draw(figure)) of every figure a pooled report can show.
 
     ``pooled`` is the :class:`toh.analyses.aggregates.PooledAnalysis`, ``view`` its
     single-report face (:func:`toh.reports.document.pooled.pooled_view`), ``hidden`` figure stem
@@ -130,7 +149,6 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
     from toh.reports.figures.names import CIF, CLAIMS_FOREST, COMPLICATIONS, RADIOGRAPHIC, km_resolution_name
 
     hidden = hidden or {}
-    width_in = figure_width(width)
     draws: dict[str, tuple[float, Any]] = {
         CIF: (2.7, lambda fig: cif_curves(pooled.recurrence, pooled.migration, fig.add_subplot(), min_cell=min_cell)),
         RADIOGRAPHIC: (2.4, lambda fig: radiographic_change(pooled.radiographic, fig.add_subplot())),
@@ -157,17 +175,30 @@ def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[st
     for estimand in dict.fromkeys(combined["estimand"]):
         rows = sites[sites["estimand"] == estimand]
         dl = combined[(combined["estimand"] == estimand) & (combined["method"] == "DL")].iloc[0]
-        draws[sites_forest_name(estimand)] = (
-            1.0 + 0.25 * (len(rows) + 1), lambda fig, rows=rows, dl=dl, e=estimand: sites_forest(
-                rows, dl, fig.add_subplot(), hidden=hidden.get(sites_forest_name(e), ()), min_cell=min_cell))
+
+        def forest(fig: Any, rows: pd.DataFrame = rows, dl: pd.Series = dl, e: str = estimand) -> Any:
+            ax = sites_forest(rows, dl, fig.add_subplot(), hidden=hidden.get(sites_forest_name(e), ()),
+                              min_cell=min_cell)
+            fig.tight_layout()
+            return ax
+
+        draws[sites_forest_name(estimand)] = (1.0 + 0.25 * (len(rows) + 1), forest)
+    return draws
+
+
+def write_pool_figures(pooled: Any, view: Any, out_dir: Path, names: Sequence[str], width: str = "single", *,
+                       min_cell: int = 5, hidden: Mapping[str, Collection[Any]] | None = None,
+                       formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write the figures ``names`` of a pooled report (the stems the document shows), as
+    :func:`pool_figure_specs` draws them."""
+    draws = pool_figure_specs(pooled, view, figure_width(width), min_cell=min_cell, hidden=hidden)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stem in names:
         height, draw = draws[stem]
         with figure_style():
-            fig = new_figure(width_in, height)
+            fig = new_figure(figure_width(width), height)
             draw(fig)
-            fig.tight_layout() if stem.startswith("sites_forest") else None
             written += save_figure(fig, out_dir / stem, formats)
             fig.clear()
     return written

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from builders import BASE_EXPORT, set_cell, write_export
+from figure_canvas import text_outside_the_canvas
 from toh.analyses.result import level_free
 from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, CohortAnalysis, analyse_cohort
@@ -326,42 +327,12 @@ def test_importing_the_figures_module_does_not_import_matplotlib() -> None:
 
 
 def _text_outside_the_canvas(analysis: CohortAnalysis, width: str) -> list[str]:
-    """Every drawn text of every figure that reaches past the figure's edge (by more than 1 px):
-    tick labels that matplotlib keeps but does not draw (outside the view, or of hidden axes)
-    are left out, as the eye does."""
-    from matplotlib.axes import Axes
-    from matplotlib.text import Text
-
-    from toh.reports.figures._common import lay_out_once
-    from toh.reports.figures._style import figure_style, figure_width, new_figure
+    """Every figure's text that runs past its canvas (:func:`figure_canvas.text_outside_the_canvas`)."""
     from toh.reports.figures import _specs
+    from toh.reports.figures._style import figure_width
 
-    found = []
     inches = figure_width(width)
-    for stem, height, draw in _specs(analysis, inches, 5):
-        with figure_style():
-            fig = new_figure(inches, height)
-            draw(fig)
-            lay_out_once(fig)  # as write_figures lays it out (at 300 dpi, once, then frozen)
-            renderer = fig.canvas.get_renderer()
-            undrawn, drawn = set(), set()
-            for ax in fig.findobj(Axes):
-                for axis in (ax.xaxis, ax.yaxis):
-                    undrawn |= {id(label) for tick in axis.majorTicks + axis.minorTicks
-                                for label in (tick.label1, tick.label2)}
-                    if ax.get_visible() and ax.axison and axis.get_visible():
-                        low, high = sorted(axis.get_view_interval())
-                        drawn |= {id(label) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
-                                  if low - 1e-9 <= tick.get_loc() <= high + 1e-9
-                                  for label in (tick.label1, tick.label2) if label.get_visible()}
-            for text in fig.findobj(Text):
-                if id(text) in undrawn - drawn or not text.get_visible() or not text.get_text().strip():
-                    continue
-                box = text.get_window_extent(renderer)
-                if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.width + 1 or box.y1 > fig.bbox.height + 1:
-                    found.append(f"{width} {stem}: {text.get_text()[:30]!r}")
-            fig.clear()
-    return found
+    return text_outside_the_canvas(_specs(analysis, inches, 5), inches, width)
 
 
 @pytest.mark.slow  # every figure drawn and measured, twice

@@ -281,3 +281,21 @@ def test_the_words_the_pool_rewords_are_still_the_single_report_words() -> None:
     source = re.sub(r'"\s*\n\s*f?"', "", source)  # adjacent string literals joined
     for single, _ in POOLED_WORDS:
         assert single in source, single
+
+
+@pytest.mark.slow  # every pooled figure drawn and measured at both widths
+@pytest.mark.parametrize("width", ["single", "double"])
+def test_no_pooled_figure_text_runs_outside_its_canvas(consortium: dict, width: str) -> None:
+    """The forest plots' titles name long estimands ("hazard ratio of resolution, treatment
+    bisphosphonate" ran past a single column before they were wrapped)."""
+    from figure_canvas import text_outside_the_canvas
+    from toh.reports.document.pooled import pooled_view
+    from toh.reports.figures._sites import pool_figure_specs
+    from toh.reports.figures._style import figure_width
+    from toh.reports.sites.pool import pool_bundles
+
+    pooled, _ = pool_bundles(consortium["bundles"], 0, 1)
+    inches = figure_width(width)
+    specs = pool_figure_specs(pooled, pooled_view(pooled), inches)
+    assert any(stem.startswith("sites_forest_resolution_cox_treatment") for stem in specs)
+    assert text_outside_the_canvas(((stem, h, draw) for stem, (h, draw) in specs.items()), inches, width) == []
