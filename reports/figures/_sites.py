@@ -127,7 +127,8 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
     ax.set_yticks(y, [*names, pooled_label])
     ax.set_ylim(-0.7, len(names) + 0.7)
     ax.set_xlabel(_SCALES.get(scale, ("", 1.0, False))[0])
-    _fit_title(ax, estimand_label(str(combined["estimand"])).capitalize())
+    label = estimand_label(str(combined["estimand"]))
+    _fit_title(ax, label[:1].upper() + label[1:])  # str.capitalize would lower the rest: "Avn"
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

@@ -298,4 +298,10 @@ def test_no_pooled_figure_text_runs_outside_its_canvas(consortium: dict, width: 
     inches = figure_width(width)
     specs = pool_figure_specs(pooled, pooled_view(pooled), inches)
     assert any(stem.startswith("sites_forest_resolution_cox_treatment") for stem in specs)
+    from toh.reports.figures._style import figure_style, new_figure
+
+    with figure_style():
+        fig = new_figure(inches, specs["sites_forest_complications_avn_rate"][0])
+        title = specs["sites_forest_complications_avn_rate"][1](fig).get_title(loc="left")
+    assert title.startswith("AVN per 100"), title  # an abbreviation keeps its capitals
     assert text_outside_the_canvas(((stem, h, draw) for stem, (h, draw) in specs.items()), inches, width) == []
