@@ -37,10 +37,11 @@ def file_hashes(paths: list[Path]) -> dict[str, str]:
     return out
 
 
-def software_versions() -> dict[str, str]:
-    """Versions of Python and of the packages that compute the numbers."""
+def software_versions(pooled: bool = False) -> dict[str, str]:
+    """Versions of Python and of the packages that compute the numbers (``pooled``: also
+    statsmodels, whose DerSimonian-Laird fit gives ``toh pool``'s meta-analyses)."""
     out = {"python": platform.python_version()}
-    for name in _PACKAGES:
+    for name in (*_PACKAGES, "statsmodels") if pooled else _PACKAGES:
         try:
             out[name] = version(name)
         except PackageNotFoundError:

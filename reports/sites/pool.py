@@ -246,6 +246,7 @@ def pool_bundles(paths: Sequence[str | Path], bootstrap_draws: int = 1000, seed:
 def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
     """Write the tables of ``pooled`` as CSV under ``out/tables`` and ``out/results.json``."""
     from toh.cohort.safe_csv import write_csv
+    from toh.reports.manifest import software_versions
     from toh.reports.results import plain
 
     paths = [write_csv(table, out / "tables" / f"{name}.csv") for name, table in sorted(pooled.tables().items())]
@@ -260,6 +261,7 @@ def write_pool(pooled: Any, bundles: Sequence[Bundle], out: Path) -> list[Path]:
         "definitions": plain(pooled.definitions.as_dict()),
         "options": plain(pooled.options),
         "results": pooled.headline(),
+        "software": software_versions(pooled=True),
     }
     path = out / "results.json"
     path.write_text(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")

@@ -66,6 +66,8 @@ def test_pool_equals_analyze_of_the_concatenated_export(sites: dict, tmp_path: P
     worst, odd = differences(pooled["results"], reference)
     assert not odd and worst <= 1e-9, (worst, odd[:5])
     assert pooled["kind"] == "pool" and [b["site"] for b in pooled["bundles"]] == ["site0", "site1", "site2"]
+    from importlib.metadata import version
+    assert pooled["software"]["statsmodels"] == version("statsmodels")  # it computed the meta-analyses
     assert sum(pooled["results"][f"sites.site{k}.patients"] for k in range(3)) == 240
     assert (tmp_path / "pool" / "tables" / "resolution_medians.csv").is_file()
     results = pooled["results"]
