@@ -178,7 +178,7 @@ def test_progress_shows_only_on_an_interactive_terminal(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # a whole report from a workbook
 def test_report_of_a_foreign_workbook_through_its_mapping_and_a_config_file(tmp_path: Path) -> None:
-    foreign = Path(__file__).parents[1] / "data" / "foreign"
+    foreign = Path(__file__).parents[2] / "data" / "foreign"
     config = tmp_path / "report.toml"
     config.write_text(f'[report]\nexport = "{foreign / "registry.xlsx"}"\nmapping = "{foreign / "mapping_xlsx.toml"}"\n'
                       'out = "built"\nformats = ["md"]\n[analysis]\nbootstrap_draws = 0\nvalidation_date = 2025-06-30\n'

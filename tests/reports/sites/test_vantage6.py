@@ -171,7 +171,7 @@ def test_a_node_reads_the_mapping_file_beside_its_export(tmp_path: Path) -> None
     ``env: {mapping: ...}`` names; the result is the bundle ``toh bundle --mapping`` writes."""
     import shutil
 
-    foreign = Path(__file__).resolve().parents[1] / "data" / "foreign"
+    foreign = Path(__file__).resolve().parents[2] / "data" / "foreign"
     beside, named = tmp_path / "beside", tmp_path / "named"
     shutil.copytree(foreign / "csv", beside)
     shutil.copy(foreign / "mapping.toml", beside / "toh-mapping.toml")
@@ -358,7 +358,7 @@ def test_the_image_entry_point_reads_the_node_database_from_the_environment(netw
 
 
 def _dockerfile() -> str:
-    return (Path(__file__).resolve().parents[2] / "docker" / "vantage6" / "Dockerfile").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[3] / "docker" / "vantage6" / "Dockerfile").read_text(encoding="utf-8")
 
 
 def _entry_point() -> str:
@@ -373,7 +373,7 @@ def test_the_dockerfile_installs_the_extra_and_runs_the_wrapper() -> None:
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
     assert re.search(rf"^ENV PKG_NAME={re.escape(MODULE)}$", text, re.M)
     assert '/src/toh-cohort[vantage6]' in text and "wrap_algorithm(" in _entry_point()
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     ignored = (root / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".venv", ".git", "tests"} <= set(ignored)
 
@@ -384,7 +384,7 @@ def test_the_algorithm_store_description_matches_the_functions() -> None:
 
     from toh.reports.sites import vantage6_algorithm
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     store = json.loads((root / "docker" / "vantage6" / "algorithm_store.json").read_text(encoding="utf-8"))
     given = {"central_pool": {"client"}, "partial_bundle": {"export", "mapping", "limits"}}  # not task arguments
     assert sorted(f["name"] for f in store["functions"]) == sorted(given)
@@ -409,7 +409,7 @@ def test_import_toh_and_toh_help_import_no_vantage6() -> None:
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 @pytest.mark.slow  # three sites, bundled and pooled twice

@@ -27,7 +27,7 @@ from toh.reports.figures._style import figure_width, new_figure
 from toh.reports.figures import (FORMATS, age_by_sex, cif_curves, claims_forest, figure_names, km_resolution,
                              radiographic_change, write_figures)
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 DEMO = ROOT / "cohort" / "demo"
 MONTH = 365.25 / 12
 STEMS = ["km_resolution_all", "km_resolution_sex", "km_resolution_pregnancy", "km_resolution_treatment",

@@ -16,8 +16,8 @@ from toh.cohort.derive import derive_cohort
 from toh.cohort.validate import load_valid_export
 from toh.reports.cli import cli
 
-DEMO = Path(__file__).parents[2] / "cohort" / "demo"
-README = Path(__file__).parents[2] / "README.md"
+DEMO = Path(__file__).parents[3] / "cohort" / "demo"
+README = Path(__file__).parents[3] / "README.md"
 
 
 def _run(out: Path) -> dict:

@@ -111,7 +111,7 @@ def test_demo_runs_on_the_bundled_registry(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # every figure of the demo, twice
 def test_figures_command(tmp_path: Path) -> None:
-    demo = Path(__file__).parents[2] / "cohort" / "demo"
+    demo = Path(__file__).parents[3] / "cohort" / "demo"
     args = ["figures", str(demo), "--format", "png", "--bootstrap", "20", "--validation-date", "2026-01-31"]
     code, out = _run(*args, "--out", str(tmp_path / "a"))
     assert code == 0, out
@@ -142,7 +142,7 @@ def test_start_up_imports_no_heavy_library(start: str) -> None:
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).parents[2])
+                            cwd=Path(__file__).parents[3])
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
