@@ -13,7 +13,8 @@ from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.result import clean_number, name_limits, records
 from toh.analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS", "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
+__all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS",
+           "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
 GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "chisq", "df", "p"]
 

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from toh.analyses.claimsfile import Claim, ClaimSet, Rule, bundled_claims_path, load_claims
-from toh.analyses.result import NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, ci_columns, clean_number, name_limits, reason_for
+from toh.analyses.result import (NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, ci_columns, clean_number,
+                                 name_limits, reason_for)
 from toh.cohort.errors import ConfigError
 
 __all__ = ["ClaimsResult", "check_claims", "verdict", "published_text", "rule_text", "format_value",

@@ -73,7 +73,8 @@ def analyse_complications(cohort: DerivedCohort) -> ComplicationsResult:
 
 
 def complication_counts(index: pd.DataFrame) -> pd.DataFrame:
-    """Per outcome and stratum (all, pregnancy-associated, not): index episodes with the event (``events``), index episodes
+    """Per outcome and stratum (all, pregnancy-associated, not): index episodes with the event
+    (``events``), index episodes
     (``n``) and days at risk (``days``); what a site's bundle holds."""
     associated = index["pregnancy_associated"].astype("boolean")
     masks = {"all": pd.Series(True, index=index.index), "pregnancy-associated": associated.fillna(False).astype(bool),

@@ -34,7 +34,8 @@ CATEGORICAL_COVARIATES = ("male", "pregnancy_associated", "treatment")
 #: Columns of the Cox tables (the stratified one adds ``strata``).  ``reference`` rows (one per
 #: category with levels) carry the reference level: hazard ratio 1, no interval.  ``per`` is the
 #: unit of a number's hazard ratio (age: 10 years); ``n`` and ``events`` are the model's.
-COX_COLUMNS = ["term", "variable", "label", "reference", "per", "coef", "se_coef", "estimate", "lower", "upper", "z", "p",
+COX_COLUMNS = ["term", "variable", "label", "reference", "per", "coef", "se_coef", "estimate", "lower", "upper", "z",
+               "p",
                "n", "events"]
 PH_COLUMNS = ["term", "label", "chisq", "df", "p", "violated"]
 #: Age enters the model per this many years.
@@ -184,7 +185,8 @@ def _design(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str,
 def _fit(data: pd.DataFrame, conf: float, strata: list[str],
          covariance: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """Efron-ties Cox fit of ``_t``/``_e`` on the other columns (each ``strata`` column its own
-    baseline hazard): coef, se_coef, the hazard ratio (estimate) and its limits, z, p per column; None, with a caution, when it cannot
+    baseline hazard): coef, se_coef, the hazard ratio (estimate) and its limits, z, p per column;
+    None, with a caution, when it cannot
     be fitted.  A ``covariance`` dict receives the coefficients' covariance matrix (columns x
     columns) under ``"matrix"``."""
     from scipy.stats import norm
@@ -225,7 +227,8 @@ def _table(fitted: pd.DataFrame, terms: list[_Term], n: int, events: int) -> pd.
     for term in terms:
         if term.reference is not None:
             rows.append({"term": f"{term.name}_{term.reference}", "variable": term.name, "label": term.reference_label,
-                         "reference": True, "per": 1.0, "coef": 0.0, "se_coef": np.nan, "estimate": 1.0, "lower": np.nan,
+                         "reference": True, "per": 1.0, "coef": 0.0, "se_coef": np.nan, "estimate": 1.0,
+                         "lower": np.nan,
                          "upper": np.nan, "z": np.nan, "p": np.nan})
         for column, label in zip(term.columns, term.labels):
             rows.append({"term": column, "variable": term.name, "label": label, "reference": False, "per": term.per,
@@ -265,7 +268,8 @@ def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tup
     design, terms, strata_frame, excluded, n_missing = _design(index, covariates, strata, by_name, min_level)
     reference = {t.name: str(t.reference) for t in terms if t.reference is not None}
     empty = CoxModels(name_limits(pd.DataFrame(columns=COX_COLUMNS), conf), pd.DataFrame(columns=PH_COLUMNS),
-                      name_limits(pd.DataFrame(columns=[*COX_COLUMNS, "strata"]), conf), reference, excluded, n_missing, strata)
+                      name_limits(pd.DataFrame(columns=[*COX_COLUMNS, "strata"]), conf), reference, excluded,
+                      n_missing, strata)
     time = index.loc[design.index, "resolution_days"].astype(float)
     event = index.loc[design.index, "resolved"].astype(int)
     stratum_columns = {f"_strata_{s}": strata_frame[s] for s in strata}

@@ -148,7 +148,8 @@ def sex_ratio_table(n: int, men: int, null_ratio: float, conf: float) -> pd.Data
     with np.errstate(divide="ignore", invalid="ignore"):
         return pd.DataFrame([(n, men, women, men / women if women else np.inf, lo / (1 - lo),
                               hi / (1 - hi) if hi < 1 else np.inf, null_ratio, binomial_test(men, n, p0))],
-                            columns=["n", "men", "women", "estimate", "lower", "upper", "null_ratio", "p"]).pipe(name_limits, conf)
+                            columns=["n", "men", "women", "estimate", "lower", "upper", "null_ratio", "p"]
+                            ).pipe(name_limits, conf)
 
 
 #: Columns of :func:`proportion_counts`.

@@ -117,7 +117,8 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     return ImagingResult(
         not_estimable=_reasons(cohort, findings),
         findings=findings,
-        modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_days", "q1_days", "q3_days"]),
+        modalities=pd.DataFrame(modalities, columns=["modality", "exams", "episodes", "median_days", "q1_days",
+                                                     "q3_days"]),
         edema_extent=edema,
         first_film=first,
         conf=conf,

@@ -218,7 +218,7 @@ def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, ti
         ("median_days", weibull.quantile(0.5), np.nan, np.nan, np.nan),
         ("loglik", weibull.loglik, np.nan, np.nan, np.nan),
     ], columns=["parameter", "estimate", "se", "lower", "upper"]).pipe(name_limits, conf)
-    at = name_limits(pd.DataFrame({"weeks": options.weeks, "days": times, "estimate": est, "lower": lower, "upper": upper,
-                                   "weibull_estimate": weibull.cdf(times)}), conf)
+    at = name_limits(pd.DataFrame({"weeks": options.weeks, "days": times, "estimate": est, "lower": lower,
+                                   "upper": upper, "weibull_estimate": weibull.cdf(times)}), conf)
     npmle = pd.DataFrame({"left_days": fit.left, "right_days": fit.right, "mass": fit.p, "cdf": np.cumsum(fit.p)})
     return RadiographicResult(at, npmle, weib, counts, options, conf, fit.kkt, fit.iterations)

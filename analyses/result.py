@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "name_limits", "level_free", "records", "clean_number", "blank_not_estimable", "reason_for",
-           "NOT_ESTIMABLE"]
+__all__ = ["AnalysisResult", "SummaryDisplay", "ci_columns", "name_limits", "level_free", "records", "clean_number",
+           "blank_not_estimable", "reason_for", "NOT_ESTIMABLE"]
 
 #: Last segment of the results key that holds the reason an estimate is not estimable.
 NOT_ESTIMABLE = "not_estimable"
@@ -73,8 +73,8 @@ _LIMIT = re.compile(r"(^|_)(lower|upper)(?=_|$)")
 
 
 def name_limits(frame: pd.DataFrame, conf_level: float) -> pd.DataFrame:
-    """``frame`` with its confidence limits named by the level (docs/definitions.md, "Result
-    tables"): ``lower`` -> ``lower_95``, ``upper_days`` -> ``upper_95_days``,
+    """``frame`` with its confidence limits named by the level (README, "Result tables"):
+    ``lower`` -> ``lower_95``, ``upper_days`` -> ``upper_95_days``,
     ``rate_lower_per_100py`` -> ``rate_lower_95_per_100py`` at 0.95.
 
     The analyses build their tables with level-free names and name them here, once, so a

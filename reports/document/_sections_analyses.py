@@ -90,7 +90,8 @@ def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:
     sizes = analysis.demographics.age_distribution.groupby("stratum")["n"].sum()
     groups = ("men", "women, pregnancy-associated", "women, other")
     not_drawn = tuple(g for g in groups
-                      if w.small(sizes.get(g, 0)) or w.hidden_cell(f"table1.patients.{'men' if g == 'men' else 'women'}"))
+                      if w.small(sizes.get(g, 0))
+                      or w.hidden_cell(f"table1.patients.{'men' if g == 'men' else 'women'}"))
     drawn = [g for g in groups if g not in not_drawn and sizes.get(g, 0) > 0]
     figure = ReportFigure(AGE_BY_SEX, "Age at onset by sex, women pregnant or postpartum at onset shown apart; "
                           "the band marks the published 40-55 years of men"
