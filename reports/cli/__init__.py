@@ -283,4 +283,7 @@ from toh.reports.cli import _sites  # noqa: E402,F401
 
 def main() -> None:
     """Entry point of the ``toh`` console script."""
+    from toh.cohort.lean_imports import skip_scipy_doc_notes
+
+    skip_scipy_doc_notes()  # this process never shows scipy's docstrings (0.2-0.3 s of import)
     cli(prog_name="toh")
