@@ -78,7 +78,7 @@ class PendingDraws:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                own = _claim_chunks(self._job, self._counter)
+                own = _limited_claim(self._job, self._counter)
                 chunks = own + [chunk for part in self._pending.get() for chunk in part]
             finally:
                 self.cancel()
@@ -105,10 +105,16 @@ def _worker_init(job: tuple, counter: Any) -> None:
 
 
 def _worker_chunks(_: int) -> list:
+    return _limited_claim(*_SHARED)
+
+
+def _limited_claim(job: tuple, counter: Any) -> list:
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):  # one BLAS thread per worker: the processes share the cores
-        return _claim_chunks(*_SHARED)
+    # one BLAS thread per process: the processes share the cores (the caller's two BLAS
+    # threads made its draws a fifth slower, competing with the worker for the other core)
+    with threadpool_limits(limits=1):
+        return _claim_chunks(job, counter)
 
 
 def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
