@@ -9,9 +9,10 @@ The refit works on what the likelihood sees: the innermost intervals are the ful
 intervals covering the same run of them are one row (a few hundred rows where a large
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
 solve their model in cumulative coordinates (``_turnbull._cumulative_solve``).  A draw costs
-1 to 4 ms of CPU (a few hundred to 1,500 runs); a pool of two workers costs about 0.15 s to
-start and end, so it is used from ``_POOL_MIN`` draws x runs on, and with
-:func:`start_bootstrap_cdf` the draws run while the caller does other work.
+1 to 4 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
+so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
+worker draws while the caller does other work, and the caller draws the chunks still
+unclaimed once it collects: two processes on two cores, never three.
 """
 
 from __future__ import annotations
@@ -29,13 +30,8 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
-
-
-def _draws(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):  # one BLAS thread per worker: the workers share the cores
-        return _draws_in_worker(args)
+#: draws a process claims at a time (a few tens of ms of work)
+_CHUNK = 10
 
 
 def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
@@ -65,20 +61,28 @@ def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
 class PendingDraws:
     """Bootstrap draws under way in a pool of workers (or done already in this process).
 
-    :meth:`result` waits for them; :meth:`cancel` ends the workers (idempotent), so a caller
-    that fails before collecting leaves no process behind.
+    The draws are cut into chunks that the processes claim one at a time (a counter shared
+    through fork): the workers start at once, and :meth:`result`, called when the caller's own
+    work is done, draws the chunks still unclaimed in this process before it collects the
+    workers' (so no core idles while the other waits).  Which process draws a chunk does not
+    change it: each draw has its own random stream.  :meth:`cancel` ends the workers
+    (idempotent), so a caller that fails before collecting leaves no process behind.
     """
 
-    def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None) -> None:
+    def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None,
+                 job: tuple | None = None, counter: Any = None) -> None:
         self._tol, self._parts, self._pool, self._pending = tol, parts, pool, pending
+        self._job, self._counter = job, counter
 
     def result(self) -> np.ndarray:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                self._parts = self._pending.get()
+                own = _limited_claim(self._job, self._counter)
+                chunks = own + [chunk for part in self._pending.get() for chunk in part]
             finally:
                 self.cancel()
+            self._parts = [part for _, part in sorted(chunks, key=lambda chunk: chunk[0])]
         kkt, iterations = max(worst for _, worst in self._parts)
         if kkt > self._tol:  # said here, since a worker's warnings do not reach the command
             _warn_unconverged(iterations, kkt, self._tol)
@@ -91,12 +95,53 @@ class PendingDraws:
             self._pool = None
 
 
+#: what a worker draws from: (job, counter), set by its initializer (inherited through fork)
+_SHARED: list = []
+
+
+def _worker_init(job: tuple, counter: Any) -> None:
+    worker_start()
+    _SHARED[:] = [job, counter]
+
+
+def _worker_chunks(_: int) -> list:
+    return _limited_claim(*_SHARED)
+
+
+def _limited_claim(job: tuple, counter: Any) -> list:
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread per process: the processes share the cores (the caller's two BLAS
+    # threads made its draws a fifth slower, competing with the worker for the other core)
+    with threadpool_limits(limits=1):
+        return _claim_chunks(job, counter)
+
+
+def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
+    """Draw the chunks of ``job`` that no process has claimed yet, one at a time:
+    (chunk number, its draws and worst refit) each."""
+    first, last, run, counts, start, times, children, tol, chunks = job
+    done = []
+    while True:
+        with counter.get_lock():
+            number = counter.value
+            counter.value = number + 1
+        if number >= len(chunks):
+            return done
+        seeds = [children[i] for i in chunks[number]]
+        done.append((number, _draws_in_worker((first, last, run, counts, start, times, seeds, tol))))
+
+
 def start_bootstrap_cdf(
     lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
     tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
 ) -> PendingDraws:
     """:func:`bootstrap_cdf`, started: with a pool the draws run while the caller goes on (the
-    cohort's other analyses), and :meth:`PendingDraws.result` collects them."""
+    cohort's other analyses), and :meth:`PendingDraws.result` collects them.
+
+    ``workers`` is the number of processes that draw: this one (once the caller collects) and
+    ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
+    """
     w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
     pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
     counts = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs)).astype(float)
@@ -106,20 +151,22 @@ def start_bootstrap_cdf(
     children = np.random.SeedSequence(seed).spawn(draws)
     workers = workers or min(2, os.cpu_count() or 1)
     # A pool's start-up and tear-down (forking, limiting BLAS to one thread per worker) cost
-    # about 0.15 s, some hundred draws of a small registry (a draw costs from about 1 ms at a
+    # about 0.1 s, some hundred draws of a small registry (a draw costs from about 1 ms at a
     # few hundred runs to 4 ms at 1,500); below that one process is faster.
     if workers == 1 or draws * len(runs) < _POOL_MIN:
         return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))])
-    chunks = np.array_split(np.arange(draws), workers)
-    jobs = [(first, last, run.ravel(), counts, fit, times, [children[i] for i in chunk], tol) for chunk in chunks]
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=worker_start)
+    chunks = [np.arange(i, min(i + _CHUNK, draws)) for i in range(0, draws, _CHUNK)]
+    job = (first, last, run.ravel(), counts, fit, times, children, tol, chunks)
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("l", 0)
+    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counter))
     try:
-        pending = pool.map_async(_draws, jobs)
+        pending = pool.map_async(_worker_chunks, range(workers - 1))
         pool.close()
     except BaseException:
         pool.terminate()
         raise
-    return PendingDraws(tol, pool=pool, pending=pending)
+    return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counter)
 
 
 def bootstrap_cdf(

@@ -39,7 +39,8 @@ class RadiographicOptions:
     tol
         KKT tolerance of the NPMLE.
     workers
-        Processes for the bootstrap (default: both cores).
+        Processes that draw the bootstrap: this one and ``workers - 1`` forked ones (default:
+        two, one per core of a small machine).
     """
 
     weeks: tuple[float, ...] = (4.0, 8.0, 12.0)

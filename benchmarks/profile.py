@@ -15,8 +15,9 @@ seconds include its child processes (the bootstrap's pool).  The table shows, pe
 smallest wall and CPU seconds over the repetitions: on a machine shared with other work the
 minimum is the least disturbed measurement (CPU seconds are less disturbed than wall seconds).
 Indented steps run inside the step above them.  The radiographic bootstrap runs in a pool
-while the other analyses go on: "radiographic fits" starts it, "bootstrap draws (wait)" is the
-wait for it at the end (its CPU includes the workers', counted when they are reaped).
+while the other analyses go on: "radiographic fits" starts it, "draws: own, wait" is this
+process drawing the chunks the worker has not claimed, then waiting for it (its CPU includes
+the worker's, counted when it is reaped).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ STEPS: list[tuple[str, str, str, int]] = [
     ("bootstrap", "toh.analyses.radiographic", "bootstrap_cdf", 2),
     ("radiographic fits", "toh.analyses.run", "start_radiographic", 1),
     ("bootstrap set-up", "toh.analyses.radiographic", "start_bootstrap_cdf", 2),
-    ("bootstrap draws (wait)", "toh.analyses._bootstrap", "PendingDraws.result", 1),
+    ("draws: own, wait", "toh.analyses._bootstrap", "PendingDraws.result", 1),
     ("resolution", "toh.analyses.run", "analyse_resolution", 1),
     ("recurrence", "toh.analyses.run", "analyse_recurrence", 1),
     ("migration", "toh.analyses.run", "analyse_migration", 1),
@@ -119,6 +120,12 @@ def child(command: str, export: str | None, out: str, cprofile: str | None) -> d
     """Run one command in this process; return label -> [wall s, CPU s, calls]."""
     totals: dict[str, list[float]] = {}
     start, start_cpu = time.perf_counter(), _cpu()
+    try:  # as the toh command does (toh.reports.cli.main), where the code has it
+        from toh.cohort.lean_imports import skip_scipy_doc_notes
+    except ImportError:
+        pass
+    else:
+        skip_scipy_doc_notes()
     for label, modules in IMPORTS[command]:
         wall, cpu = time.perf_counter(), _cpu()
         for name in modules:

@@ -73,6 +73,20 @@ def test_pool_and_one_process_give_identical_draws(monkeypatch: pytest.MonkeyPat
     np.testing.assert_array_equal(one, three)
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 100])
+def test_draws_shared_by_chunks_between_the_caller_and_its_workers_are_the_same(
+        monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    # the caller draws the chunks its workers have not claimed when it collects: whoever draws
+    # which chunk, and however the draws are cut, every draw is the one of a single process
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    one = bootstrap_cdf(lo, hi, fit, TIMES, 23, 11, workers=1, weights=w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    monkeypatch.setattr(_bootstrap, "_CHUNK", chunk)
+    for workers in (2, 3):
+        np.testing.assert_array_equal(bootstrap_cdf(lo, hi, fit, TIMES, 23, 11, workers=workers, weights=w), one)
+
+
 def test_rows_and_their_counts_give_the_same_draws() -> None:
     # one row per film (weights 1) and the distinct intervals with counts: the same draws
     lo, hi, w = _films()
