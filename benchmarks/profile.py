@@ -120,12 +120,6 @@ def child(command: str, export: str | None, out: str, cprofile: str | None) -> d
     """Run one command in this process; return label -> [wall s, CPU s, calls]."""
     totals: dict[str, list[float]] = {}
     start, start_cpu = time.perf_counter(), _cpu()
-    try:  # as the toh command does (toh.reports.cli.main), where the code has it
-        from toh.cohort.lean_imports import skip_scipy_doc_notes
-    except ImportError:
-        pass
-    else:
-        skip_scipy_doc_notes()
     for label, modules in IMPORTS[command]:
         wall, cpu = time.perf_counter(), _cpu()
         for name in modules:

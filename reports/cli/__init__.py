@@ -285,9 +285,6 @@ def main() -> None:
     """Entry point of the ``toh`` console script."""
     import gc
 
-    from toh.cohort.lean_imports import skip_scipy_doc_notes
-
-    skip_scipy_doc_notes()  # this process never shows scipy's docstrings (0.2-0.3 s of import)
     # the imports (pandas, pandera, scipy, lifelines) create some million objects and few
     # cycles: a collection every 100,000 allocations instead of 700 saves 0.05-0.1 s of CPU
     gc.set_threshold(100_000, 50, 100)
