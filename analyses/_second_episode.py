@@ -10,7 +10,7 @@ from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._exact import poisson_rate
 from toh.analyses._gray import gray_test
 from toh.analyses._strata import fewer_than_two_groups
-from toh.analyses.result import clean_number, name_limits, records
+from toh.analyses.result import clean_number, level_free, name_limits, records
 from toh.analyses._strata import strata_of
 
 __all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS",
@@ -126,13 +126,11 @@ def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFram
     out: dict[str, float | int | None] = {}
     for row in (gray.itertuples() if gray is not None else ()):
         out[f"{outcome}.gray.{row.variable}.p"] = clean_number(row.p)
-    lower, upper = (c for c in incidence.columns if c.startswith(("lower_", "upper_")))
+    incidence = level_free(incidence)  # keys are the column names without the CI level
     for row in records(incidence[incidence["cause"] == outcome]):
-        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
-            out[f"{outcome}.cif_{row['months']:g}m.{key}"] = clean_number(row[column])
-    rate = rates.iloc[0]
-    for key, column in (("events", "events"), ("person_years", "person_years"),
-                        ("estimate_per_100py", "estimate_per_100py"), ("lower_per_100py", lower + "_per_100py"),
-                        ("upper_per_100py", upper + "_per_100py")):
-        out[f"{outcome}.rate.{key}"] = clean_number(rate[column])
+        for key in ("estimate", "lower", "upper"):
+            out[f"{outcome}.cif_{row['months']:g}m.{key}"] = clean_number(row[key])
+    rate = level_free(rates).iloc[0]
+    for key in ("events", "person_years", "estimate_per_100py", "lower_per_100py", "upper_per_100py"):
+        out[f"{outcome}.rate.{key}"] = clean_number(rate[key])
     return out

@@ -273,10 +273,8 @@ class PooledAnalysis:
     def estimates(self) -> dict[str, float | int | str | None]:
         """The pooled estimates (:meth:`headline` without the claims)."""
         out: dict[str, Any] = {}
-        conf = self.definitions.confidence
-        out.update(curve_headline(self.resolution["medians"], self.resolution["landmarks"], self.resolution["rmst"],
-                                  conf))
-        out.update(share_headline(self.demographics["sex_ratio"], self.demographics["proportions"], conf))
+        out.update(curve_headline(self.resolution["medians"], self.resolution["landmarks"], self.resolution["rmst"]))
+        out.update(share_headline(self.demographics["sex_ratio"], self.demographics["proportions"]))
         ratio = self.demographics["sex_ratio"].iloc[0]
         reasons = dict(self.not_estimable)
         if ratio["women"] == 0:

@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from toh.analyses.claimsfile import Claim, ClaimSet, Rule, bundled_claims_path, load_claims
-from toh.analyses.result import (NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, ci_columns, clean_number,
+from toh.analyses.result import (NOT_ESTIMABLE, AnalysisResult, blank_not_estimable, clean_number, level_free,
                                  name_limits, reason_for)
+from toh.analyses.result import records as table_rows
 from toh.cohort.errors import ConfigError
 
 __all__ = ["ClaimsResult", "check_claims", "verdict", "published_text", "rule_text", "format_value",
@@ -68,13 +69,12 @@ class ClaimsResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        lower, upper = ci_columns(self.conf)
-        for row in self.claims.to_dict("records"):
+        for row in table_rows(level_free(self.claims)):  # keys are the column names without the CI level
             out[f"claims.{row['key']}.verdict"] = row["verdict"]
             if row["reason"]:
                 out[f"claims.{row['key']}.{NOT_ESTIMABLE}"] = row["reason"]
-            for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
-                out[f"claims.{row['key']}.{key}"] = clean_number(row[column])
+            for key in ("estimate", "lower", "upper"):
+                out[f"claims.{row['key']}.{key}"] = clean_number(row[key])
         return out
 
 

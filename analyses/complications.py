@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from toh.analyses._exact import clopper_pearson, poisson_rate, risk_ratio
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.cohort.derive import DerivedCohort
 
 __all__ = ["ComplicationsResult", "analyse_complications", "complication_counts", "complications_from_counts"]
@@ -36,22 +36,17 @@ class ComplicationsResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        lower, upper = ci_columns(self.conf)
-        level = lower[len("lower_"):]
-        shares = (("estimate", "estimate"), ("lower", lower), ("upper", upper))
-        for row in records(self.estimates):
+        fields = ("events", "n", "estimate", "lower", "upper", "person_years", "rate_per_100py",
+                  "rate_lower_per_100py", "rate_upper_per_100py")  # the columns, without the CI level
+        for row in records(level_free(self.estimates)):
             base = f"complications.{row['outcome']}.{_SLUG[row['stratum']]}"
-            for key, column in (("events", "events"), ("n", "n"), *shares, ("person_years", "person_years"),
-                                ("rate_per_100py", "rate_per_100py"),
-                                ("rate_lower_per_100py", f"rate_lower_{level}_per_100py"),
-                                ("rate_upper_per_100py", f"rate_upper_{level}_per_100py")):
-                out[f"{base}.{key}"] = clean_number(row[column])
-        for row in records(self.risk_ratios):
-            for key, column in shares:
-                out[f"complications.{row['outcome']}.risk_ratio_pregnancy.{key}"] = clean_number(row[column])
-        for row in records(self.in_pregnancy):
-            for key, column in (("x", "x"), ("n", "n"), *shares):
-                out[f"complications.{row['outcome']}.share_in_pregnancy.{key}"] = clean_number(row[column])
+            out.update({f"{base}.{key}": clean_number(row[key]) for key in fields})
+        for row in records(level_free(self.risk_ratios)):
+            out.update({f"complications.{row['outcome']}.risk_ratio_pregnancy.{key}": clean_number(row[key])
+                        for key in ("estimate", "lower", "upper")})
+        for row in records(level_free(self.in_pregnancy)):
+            out.update({f"complications.{row['outcome']}.share_in_pregnancy.{key}": clean_number(row[key])
+                        for key in ("x", "n", "estimate", "lower", "upper")})
         return out
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from toh.analyses._exact import binomial_test, clopper_pearson, wilson
 from toh.analyses._strata import SEX_LEVELS
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.cohort.definitions import Definitions
 from toh.cohort.derive import DerivedCohort
 
@@ -78,25 +78,23 @@ class DemographicsResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        out.update(share_headline(self.sex_ratio, self.proportions, self.conf))
+        out.update(share_headline(self.sex_ratio, self.proportions))
         for row in records(self.age):
             for key in ("n", "mean_years", "sd_years", "median_years", "q1_years", "q3_years"):
                 out[f"demographics.age.{row['stratum']}.{key}"] = clean_number(row[key])
         return out
 
 
-def share_headline(sex_ratio: pd.DataFrame, proportions: pd.DataFrame, conf: float) -> dict[str, float | int | None]:
+def share_headline(sex_ratio: pd.DataFrame, proportions: pd.DataFrame) -> dict[str, float | int | None]:
     """Headline keys ``demographics.sex_ratio.*`` and ``demographics.<share>.*`` (one cohort's,
     or a pool's; limits level-free)."""
     out: dict[str, float | int | None] = {}
-    lower, upper = ci_columns(conf)
-    ratio = sex_ratio.iloc[0]
-    for key, column in (("n", "n"), ("men", "men"), ("women", "women"), ("estimate", "estimate"),
-                        ("lower", lower), ("upper", upper), ("null_ratio", "null_ratio"), ("p", "p")):
-        out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[column])
-    for row in records(proportions):
-        for key, column in (("x", "x"), ("n", "n"), ("estimate", "estimate"), ("lower", lower), ("upper", upper)):
-            out[f"demographics.{row['quantity']}.{key}"] = clean_number(row[column])
+    ratio = level_free(sex_ratio).iloc[0]  # keys are the column names without the CI level
+    for key in ("n", "men", "women", "estimate", "lower", "upper", "null_ratio", "p"):
+        out[f"demographics.sex_ratio.{key}"] = clean_number(ratio[key])
+    for row in records(level_free(proportions)):
+        for key in ("x", "n", "estimate", "lower", "upper"):
+            out[f"demographics.{row['quantity']}.{key}"] = clean_number(row[key])
     return out
 
 

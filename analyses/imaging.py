@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._exact import clopper_pearson
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.cohort.derive import DerivedCohort
 from toh.schemas.codes import EDEMA_EXTENT, MODALITIES, MRI_FINDINGS, NM_FINDINGS, XR_FINDINGS
 
@@ -43,11 +43,9 @@ class ImagingResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        lower, upper = ci_columns(self.conf)
-        for row in records(self.findings):
-            for key, column in (("recorded", "recorded"), ("positive", "positive"), ("estimate", "estimate"),
-                                ("lower", lower), ("upper", upper)):
-                out[f"imaging.{row['modality']}.{row['finding']}.{key}"] = clean_number(row[column])
+        for row in records(level_free(self.findings)):  # keys are the column names without the CI level
+            for key in ("recorded", "positive", "estimate", "lower", "upper"):
+                out[f"imaging.{row['modality']}.{row['finding']}.{key}"] = clean_number(row[key])
         for row in self.first_film.itertuples():
             out[f"imaging.first_film.{row.status}"] = clean_number(row.n)
         return out

@@ -31,7 +31,7 @@ import pandas as pd
 
 from toh.analyses._cif import cumulative_incidence_counts
 from toh.analyses._km import kaplan_meier_counts
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 
 __all__ = ["MetaAnalysis", "meta_analyse", "random_effects", "reml_tau2", "log_rate", "logit_proportion", "ESTIMANDS",
            "CURVE_ESTIMANDS", "estimand_label"]
@@ -257,18 +257,16 @@ class MetaAnalysis(AnalysisResult):
         """``meta.<estimand>.<key>`` (DerSimonian-Laird), ``meta.<estimand>.reml.<key>`` and each
         site's own estimate, ``sites.<site>.<estimand>.estimate`` / ``.lower`` / ``.upper``."""
         out: dict[str, float | int | str | None] = {}
-        lower, upper = ci_columns(self.conf)
-        named = {"lower": lower, "upper": upper}
-        for row in records(self.combined):
+        for row in records(level_free(self.combined)):  # keys are the column names without the CI level
             if row["method"] == "DL":
                 for key in ("estimate", "lower", "upper", "tau2", "i2", "q", "q_p", "k"):
-                    out[f"meta.{row['estimand']}.{key}"] = clean_number(row[named.get(key, key)])
+                    out[f"meta.{row['estimand']}.{key}"] = clean_number(row[key])
             else:
                 for key in ("estimate", "lower", "upper", "tau2", "i2"):
-                    out[f"meta.{row['estimand']}.reml.{key}"] = clean_number(row[named.get(key, key)])
-        for row in records(self.sites):
+                    out[f"meta.{row['estimand']}.reml.{key}"] = clean_number(row[key])
+        for row in records(level_free(self.sites)):
             for key in ("estimate", "lower", "upper"):
-                out[f"sites.{row['site']}.{row['estimand']}.{key}"] = clean_number(row[named.get(key, key)])
+                out[f"sites.{row['site']}.{row['estimand']}.{key}"] = clean_number(row[key])
         return out
 
 

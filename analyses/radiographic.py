@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._bootstrap import PendingDraws, start_bootstrap_cdf
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.analyses._turnbull import TurnbullFit, turnbull
 from toh.analyses._weibull import WeibullFit, fit_weibull_interval
 from toh.cohort.derive import DerivedCohort
@@ -75,12 +75,9 @@ class RadiographicResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        lower, upper = ci_columns(self.conf)
-        for row in records(self.at):
-            w = f"{row['weeks']:g}w"
-            for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper),
-                                ("weibull_estimate", "weibull_estimate")):
-                out[f"radiographic.changed_{w}.{key}"] = clean_number(row[column])
+        for row in records(level_free(self.at)):  # keys are the column names without the CI level
+            for key in ("estimate", "lower", "upper", "weibull_estimate"):
+                out[f"radiographic.changed_{row['weeks']:g}w.{key}"] = clean_number(row[key])
         weib = self.weibull.set_index("parameter")["estimate"]
         out["radiographic.weibull.median_days"] = clean_number(weib.get("median_days"))
         counts = self.counts.set_index("what")["n"]

@@ -13,7 +13,7 @@ import pandas as pd
 from toh.analyses.cox import BUILTIN_COVARIATES, CATEGORICAL_COVARIATES, fit_cox_models
 from toh.analyses._checks import horizons
 from toh.analyses._km import event_counts, kaplan_meier_counts, r_quantile
-from toh.analyses.result import AnalysisResult, ci_columns, clean_number, name_limits, records
+from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.analyses._strata import STRATA, fewer_than_two_groups, strata_of
 from toh.cohort.columns import ExtraColumn
 from toh.cohort.derive import DerivedCohort
@@ -129,11 +129,11 @@ class ResolutionResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
-        out.update(curve_headline(self.medians, self.landmarks, self.rmst, self.conf))
+        out.update(curve_headline(self.medians, self.landmarks, self.rmst))
         for row in self.logrank.itertuples():
             out[f"resolution.logrank.{row.variable}.p"] = clean_number(row.p)
         for name, table in (("cox", self.cox), ("cox_stratified", self.cox_stratified)):
-            out.update(_cox_keys(f"resolution.{name}", table, self.conf))
+            out.update(_cox_keys(f"resolution.{name}", table))
         if len(self.cox):
             out["resolution.cox.n"] = int(self.cox["n"].iloc[0])
             out["resolution.cox.events"] = int(self.cox["events"].iloc[0])
@@ -145,38 +145,35 @@ class ResolutionResult(AnalysisResult):
         return out
 
 
-def curve_headline(medians: pd.DataFrame, landmarks: pd.DataFrame, rmst: pd.DataFrame,
-                   conf: float) -> dict[str, float | int | str | None]:
+def curve_headline(medians: pd.DataFrame, landmarks: pd.DataFrame,
+                   rmst: pd.DataFrame) -> dict[str, float | int | str | None]:
     """Headline keys of the overall curve (one cohort's, or a pool's): ``resolution.n``,
     ``.events``, ``resolution.median.*``, ``resolution.unresolved_<m>m.*`` and
     ``resolution.rmst_<m>m.*`` (limits level-free; units in the names)."""
     out: dict[str, float | int | str | None] = {}
-    lower, upper = ci_columns(conf)
-    overall = medians[medians["variable"] == "all"].iloc[0]
+    medians, landmarks, rmst = (level_free(t[t["variable"] == "all"]) for t in (medians, landmarks, rmst))
+    overall = medians.iloc[0]  # keys are the column names without the CI level
     for key in ("n", "events"):
         out[f"resolution.{key}"] = clean_number(overall[key])
-    for key, column in (("estimate_days", "estimate_days"), ("lower_days", f"{lower}_days"),
-                        ("upper_days", f"{upper}_days")):
-        out[f"resolution.median.{key}"] = clean_number(overall[column])
-    for row in records(landmarks[landmarks["variable"] == "all"]):
-        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
-            out[f"resolution.unresolved_{row['months']:g}m.{key}"] = clean_number(row[column])
-    for row in records(rmst[rmst["variable"] == "all"]):
-        for key, column in (("estimate_days", "estimate_days"), ("se_days", "se_days"),
-                            ("lower_days", f"{lower}_days"), ("upper_days", f"{upper}_days")):
-            out[f"resolution.rmst_{row['months']:g}m.{key}"] = clean_number(row[column])
+    for key in ("estimate_days", "lower_days", "upper_days"):
+        out[f"resolution.median.{key}"] = clean_number(overall[key])
+    for row in records(landmarks):
+        for key in ("estimate", "lower", "upper"):
+            out[f"resolution.unresolved_{row['months']:g}m.{key}"] = clean_number(row[key])
+    for row in records(rmst):
+        for key in ("estimate_days", "se_days", "lower_days", "upper_days"):
+            out[f"resolution.rmst_{row['months']:g}m.{key}"] = clean_number(row[key])
     return out
 
 
-def _cox_keys(prefix: str, table: pd.DataFrame, conf: float) -> dict[str, float | None]:
+def _cox_keys(prefix: str, table: pd.DataFrame) -> dict[str, float | None]:
     """``<prefix>.<term>.estimate`` / ``lower`` / ``upper`` (the hazard ratio) per unit of each term (age per year,
     as the keys always were), and for a term given per several units (age per 10 years) also
     ``<prefix>.<term>_per_<per>.<field>`` as the table shows it; reference rows have none."""
     out: dict[str, float | None] = {}
-    lower, upper = ci_columns(conf)
-    for row in records(table[~table["reference"].astype(bool)]):
-        for key, column in (("estimate", "estimate"), ("lower", lower), ("upper", upper)):
-            value = row[column]
+    for row in records(level_free(table[~table["reference"].astype(bool)])):
+        for key in ("estimate", "lower", "upper"):
+            value = row[key]
             out[f"{prefix}.{row['term']}.{key}"] = clean_number(value ** (1 / row["per"]))
             if row["per"] != 1:
                 out[f"{prefix}.{row['term']}_per_{row['per']:g}.{key}"] = clean_number(value)

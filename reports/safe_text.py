@@ -11,7 +11,7 @@ terminal.  :func:`neutralise` replaces each with a visible escape (``\\u202e``);
 
 from __future__ import annotations
 
-__all__ = ["neutralise", "shorten", "LONGEST_CELL"]
+__all__ = ["neutralise", "shorten", "first_upper", "LONGEST_CELL"]
 
 #: The most characters a table cell shows; a longer text (a free-text value typed into a code
 #: column) is cut, with its length said, so that no renderer meets a cell taller than a page.
@@ -35,3 +35,9 @@ def shorten(text: str, limit: int = LONGEST_CELL) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit].rstrip()}... ({len(text):,} characters)"
+
+
+def first_upper(text: str) -> str:
+    """``text`` with its first letter upper case and the rest as it is ("AVN per 100
+    person-years", where ``str.capitalize`` would write "Avn per 100 person-years")."""
+    return text[:1].upper() + text[1:]

@@ -69,3 +69,15 @@ def expected_text(value: float, scale: float, digits: int, kind: str) -> str:
     if kind == "p" and value < 0.001:
         return "<0.001"
     return f"{value * scale:.{digits}f}"
+
+
+def assert_shown_as_in_results(shown: list[dict[str, str]], results: dict[str, object]) -> None:
+    """Every shown number of a report is the very double results.json holds under its key, and
+    its text is the one the Writer makes of it (:func:`expected_text`)."""
+    for span in shown:
+        key = span["data-key"]
+        assert key in results, f"{key} is not in results.json"
+        value = float(span["data-value"])
+        assert value == results[key], key
+        expected = expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
+        assert span["text"] == expected, (key, span["text"], expected)

@@ -14,6 +14,7 @@ from toh.reports.document._claims_text import claim_sentence
 from toh.reports.document._writer import TOTAL, Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.document.disclosure import at_most, fold_levels, total_of
 from toh.reports.figures.names import AGE_BY_SEX, CIF, COMPLICATIONS, IMAGING, RADIOGRAPHIC
+from toh.reports.safe_text import first_upper
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.run import CohortAnalysis
@@ -39,7 +40,7 @@ _TABLE1_SHARES = {"share_men": ("table1.patients.men", "table1.patients.all"),
 def _capital(text: Text) -> Text:
     """``text`` with its first letter in capitals (a clause that opens a sentence)."""
     first = text[0]
-    return (first[:1].upper() + first[1:], *text[1:]) if isinstance(first, str) else text
+    return (first_upper(first), *text[1:]) if isinstance(first, str) else text
 
 
 def demographics_section(analysis: CohortAnalysis, w: Writer) -> Section:

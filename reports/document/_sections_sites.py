@@ -16,6 +16,7 @@ from toh.analyses.meta import estimand_label
 from toh.reports.document._writer import Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.document.disclosure import total_of
 from toh.reports.figures.names import sites_forest_name
+from toh.reports.safe_text import first_upper
 
 if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.aggregates import PooledAnalysis
@@ -182,9 +183,8 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                               ("estimand", "site", f"estimate ({w.level} CI)"), tuple(site_rows))
     figures = []
     for estimand in dict.fromkeys(meta.combined["estimand"]):
-        dl = level_free(meta.combined)[(meta.combined["estimand"] == estimand) & (meta.combined["method"] == "DL")].iloc[0]
         figures.append(ReportFigure(
-            sites_forest_name(estimand), f"{_first_upper(estimand_label(estimand))}: each site's estimate with its "
+            sites_forest_name(estimand), f"{first_upper(estimand_label(estimand))}: each site's estimate with its "
             f"{w.level} CI and the pooled "
             f"DerSimonian-Laird estimate (diamond); I\u00b2 and tau\u00b2 beside it"
             + (f"; not drawn (a count below {w.min_cell}): {', '.join(hidden[estimand])}" if estimand in hidden
@@ -196,11 +196,6 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                   "say how much the sites differ: ",
                   *_heterogeneity(w, meta.combined, small), ".")
     return Section("sites", "Sites", (text,), tuple(figures), (per_site, table, sites_table))
-
-
-def _first_upper(text: str) -> str:
-    """``text`` with its first letter upper case, the rest as it is ("AVN per ...", not "Avn per ...")."""
-    return text[:1].upper() + text[1:]
 
 
 def _heterogeneity(w: Writer, combined: Any, small: Mapping[str, bool]) -> Text:

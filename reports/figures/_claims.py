@@ -21,6 +21,7 @@ import pandas as pd
 from toh.analyses.result import level_free
 from toh.reports.figures._common import slug
 from toh.reports.figures._style import COLOURS, PUBLISHED_ALPHA
+from toh.reports.safe_text import first_upper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -247,7 +248,7 @@ def _panel(ax: Axes, row: pd.Series, claim: Claim, cell_in: float) -> None:
     above = (quantity.count("\n") + 1) * line_pt + 1.5
     ax.annotate(quantity, xy=(0, 1), xycoords="axes fraction", xytext=(0, 1.5), textcoords="offset points",
                 ha="left", va="bottom", fontsize=7, color="#444444").set_gid(f"claim-{key}-quantity")
-    ax.annotate(_wrap(title[:1].upper() + title[1:], cell_in, bold=True), xy=(0, 1), xycoords="axes fraction",
+    ax.annotate(_wrap(first_upper(title), cell_in, bold=True), xy=(0, 1), xycoords="axes fraction",
                 xytext=(0, above), textcoords="offset points", ha="left", va="bottom", fontsize=7,
                 fontweight="bold").set_gid(f"claim-{key}-title")
     note = row.get("note")  # set by the report for an estimate hidden by the small-cell rule
@@ -276,7 +277,7 @@ def _legend(container: Axes, claims: pd.DataFrame) -> None:
     from matplotlib.patches import Patch
 
     handles = [Line2D([], [], color=COLOURS[v], marker=VERDICT_MARKERS[v], markersize=4.5, markeredgecolor="white",
-                      markeredgewidth=0.5, linewidth=1.4, label=v[:1].upper() + v[1:])
+                      markeredgewidth=0.5, linewidth=1.4, label=first_upper(v))
                for v in VERDICT_MARKERS if (claims["verdict"] == v).any()]
     handles += [Line2D([], [], color="black", linestyle=(0, (3, 2)), linewidth=0.7,
                        label="Published value / threshold"),

@@ -13,7 +13,7 @@ from toh.analyses.result import level_free
 from toh.reports.figures._common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
                                      draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
 from toh.reports.figures._style import COLOURS, LINESTYLES, colour_for, figure_style
-from toh.reports.safe_text import neutralise
+from toh.reports.safe_text import first_upper, neutralise
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -43,7 +43,7 @@ def stratum_label(stratum: str, short: bool = False) -> str:
         return _SHORT[stratum]
     if stratum in _LABELS:  # our own words are written to fit; only a level from the export is cut
         return _LABELS[stratum]
-    label = neutralise(str(stratum)[:1].upper() + str(stratum)[1:])
+    label = neutralise(first_upper(str(stratum)))
     longest = 14 if short else 16
     return label if len(label) <= longest else label[:longest - 1] + "\u2026"
 

@@ -21,6 +21,7 @@ from toh.analyses.meta import estimand_label
 from toh.reports.figures._common import new_axes, slug
 from toh.reports.figures._style import OKABE_ITO, figure_style, figure_width, new_figure, save_figure
 from toh.reports.figures.names import sites_forest_name
+from toh.reports.safe_text import first_upper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
@@ -127,8 +128,7 @@ def sites_forest(sites: pd.DataFrame, combined: pd.Series, ax: Axes | None = Non
     ax.set_yticks(y, [*names, pooled_label])
     ax.set_ylim(-0.7, len(names) + 0.7)
     ax.set_xlabel(_SCALES.get(scale, ("", 1.0, False))[0])
-    label = estimand_label(str(combined["estimand"]))
-    _fit_title(ax, label[:1].upper() + label[1:])  # str.capitalize would lower the rest: "Avn"
+    _fit_title(ax, first_upper(estimand_label(str(combined["estimand"]))))
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

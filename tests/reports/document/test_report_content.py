@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG, REPORT_DAY, demo_export
-from report_html import expected_text, parse_report
+from report_html import assert_shown_as_in_results, parse_report
 from toh.reports.document._writer import TOTAL, Num, ReportDocument
 
 SECTIONS = ["data", "attrition", "cohort", "demographics", "radiographic", "resolution", "recurrence",
@@ -33,13 +33,7 @@ def test_every_number_in_the_report_is_the_one_in_results_json(demo_report: tupl
     spans = parse_report(out / "report.html").numbers
     shown = [s for s in spans if "data-suppressed" not in s]
     assert len({s["data-key"] for s in shown}) >= 60  # the sentences quote at least 60 headline numbers
-    for span in shown:
-        key = span["data-key"]
-        assert key in results, f"{key} is not in results.json"
-        value = float(span["data-value"])
-        assert value == results[key], key  # the very double results.json holds
-        expected = expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
-        assert span["text"] == expected, (key, span["text"], expected)
+    assert_shown_as_in_results(shown, results)
     md = (out / "report.md").read_text()
     for span in shown:
         assert span["text"] in md  # the Markdown shows the same texts

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from report_html import expected_text, parse_report
+from report_html import assert_shown_as_in_results, parse_report
 from toh.reports.cli import cli
 
 SITES = ("north", "south", "east")
@@ -75,13 +75,7 @@ def test_every_number_in_the_pooled_report_is_the_one_in_results_json(consortium
             "meta.migration.rate.estimate", "meta.migration.rate.reml.estimate", "meta.migration.rate.i2",
             *(f"sites.{s}.patients" for s in SITES)} <= keys
     assert any(k.startswith(f"sites.{SITES[0]}.") and k.endswith(".estimate") for k in keys)
-    for span in shown:
-        key = span["data-key"]
-        assert key in results, f"{key} is not in results.json"
-        value = float(span["data-value"])
-        assert value == results[key], key  # the very double results.json holds
-        expected = expected_text(value, float(span["data-scale"]), int(span["data-digits"]), span["data-kind"])
-        assert span["text"] == expected, (key, span["text"], expected)
+    assert_shown_as_in_results(shown, results)
     md = html.unescape((out / "report.md").read_text().replace("\\", ""))  # without Markdown's escapes
     assert all(span["text"] in md for span in shown)
 
