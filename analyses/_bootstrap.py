@@ -12,13 +12,17 @@ solve their model in cumulative coordinates (``_turnbull._cumulative_solve``).  
 1 to 4 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
 so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
 worker draws while the caller does other work, and the caller draws the chunks still
-unclaimed once it collects: two processes on two cores, never three.
+unclaimed once it collects: two processes on two cores, never three.  The worker can first run
+other work of the caller's (``beside``: the cohort's Cox models, say), which would otherwise
+wait in line in the caller's process while the worker sits idle at the end.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,19 +71,28 @@ class PendingDraws:
     workers' (so no core idles while the other waits).  Which process draws a chunk does not
     change it: each draw has its own random stream.  :meth:`cancel` ends the workers
     (idempotent), so a caller that fails before collecting leaves no process behind.
+
+    :meth:`beside` returns the results of the ``beside`` tasks, which the first worker ran
+    before it drew (in this process, when no worker was started).
     """
 
     def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None,
-                 job: tuple | None = None, counter: Any = None) -> None:
+                 job: tuple | None = None, counter: Any = None, beside: Sequence[Callable[[], Any]] = ()) -> None:
         self._tol, self._parts, self._pool, self._pending = tol, parts, pool, pending
         self._job, self._counter = job, counter
+        self._tasks = tuple(beside)
+        self._ran: list[_Outcome] = []  # what the worker made of the tasks, once collected
+        self._beside: list[Any] | None = None
 
     def result(self) -> np.ndarray:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                own = _limited_claim(self._job, self._counter)
-                chunks = own + [chunk for part in self._pending.get() for chunk in part]
+                own = _limited(_claim_chunks, self._job, self._counter)
+                chunks = list(own)
+                for ran, part in self._pending.get():
+                    self._ran.extend(ran)
+                    chunks.extend(part)
             finally:
                 self.cancel()
             self._parts = [part for _, part in sorted(chunks, key=lambda chunk: chunk[0])]
@@ -88,6 +101,25 @@ class PendingDraws:
             _warn_unconverged(iterations, kkt, self._tol)
         return np.vstack([out for out, _ in self._parts])
 
+    def beside(self) -> list[Any]:
+        """The results of the ``beside`` tasks, in their order (after :meth:`result`, which it
+        calls when needed).  The warnings a task raised in the worker are raised here again, in
+        the order it raised them; a task that failed in the worker is run again here, so that its
+        error is raised in this process as it would have been without a worker."""
+        if self._beside is None:
+            self.result()
+            done = []
+            for number, task in enumerate(self._tasks):
+                if number < len(self._ran) and self._ran[number][0]:
+                    _, value, said = self._ran[number]
+                    for text, category, filename, lineno in said:
+                        warnings.warn_explicit(text, category, filename, lineno)
+                    done.append(value)
+                else:  # not started in a worker, or failed there: here, with its own error
+                    done.append(task())
+            self._beside = done
+        return self._beside
+
     def cancel(self) -> None:
         """End the workers (they are done, or their draws are no longer wanted)."""
         if self._pool is not None:
@@ -95,26 +127,50 @@ class PendingDraws:
             self._pool = None
 
 
-#: what a worker draws from: (job, counter), set by its initializer (inherited through fork)
+#: a beside task's outcome: (it ran, its result, the warnings it raised as (text, category,
+#: filename, line)); (False, None, []) when it failed
+_Outcome = tuple[bool, Any, list[tuple[str, type[Warning], str, int]]]
+
+#: what a worker draws from: (job, counter, beside), set by its initializer (inherited through fork)
 _SHARED: list = []
 
 
-def _worker_init(job: tuple, counter: Any) -> None:
+def _worker_init(job: tuple, counter: Any, beside: Sequence[Callable[[], Any]]) -> None:
     worker_start()
-    _SHARED[:] = [job, counter]
+    _SHARED[:] = [job, counter, beside]
 
 
-def _worker_chunks(_: int) -> list:
-    return _limited_claim(*_SHARED)
+def _worker_chunks(number: int) -> tuple[list[_Outcome], list]:
+    """The first worker runs the beside tasks, then every worker draws chunks until none is left."""
+    job, counter, beside = _SHARED
+    ran = _limited(_run_tasks, beside) if number == 0 else []
+    return ran, _limited(_claim_chunks, job, counter)
 
 
-def _limited_claim(job: tuple, counter: Any) -> list:
+def _limited(work: Callable[..., Any], *args: Any) -> Any:
     from threadpoolctl import threadpool_limits
 
     # one BLAS thread per process: the processes share the cores (the caller's two BLAS
-    # threads made its draws a fifth slower, competing with the worker for the other core)
+    # threads made its draws a fifth slower, competing with the worker for the other core);
+    # the caller's analyses run under one thread too, so a task gives the same bits in either
     with threadpool_limits(limits=1):
-        return _claim_chunks(job, counter)
+        return work(*args)
+
+
+def _run_tasks(tasks: Sequence[Callable[[], Any]]) -> list[_Outcome]:
+    """Run each task, recording its warnings (the caller raises them again) instead of showing
+    them; a task that fails is marked so (the caller runs it again, to raise its error)."""
+    ran: list[_Outcome] = []
+    for task in tasks:
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                value = task()
+            except Exception:  # noqa: BLE001 - re-raised by the caller, which runs the task again
+                ran.append((False, None, []))
+                continue
+        ran.append((True, value, [(str(item.message), item.category, item.filename, item.lineno)
+                                  for item in caught]))
+    return ran
 
 
 def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
@@ -135,12 +191,17 @@ def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray,
 def start_bootstrap_cdf(
     lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
     tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
+    beside: Sequence[Callable[[], Any]] = (),
 ) -> PendingDraws:
     """:func:`bootstrap_cdf`, started: with a pool the draws run while the caller goes on (the
     cohort's other analyses), and :meth:`PendingDraws.result` collects them.
 
     ``workers`` is the number of processes that draw: this one (once the caller collects) and
     ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
+    ``beside``: tasks (callables without arguments, inherited through fork, never pickled; their
+    results are) that the first worker runs before it draws; :meth:`PendingDraws.beside` returns
+    their results.  Without a worker they run in this process when :meth:`PendingDraws.beside`
+    is called.
     """
     w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
     pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
@@ -154,19 +215,20 @@ def start_bootstrap_cdf(
     # about 0.1 s, some hundred draws of a small registry (a draw costs from about 1 ms at a
     # few hundred runs to 4 ms at 1,500); below that one process is faster.
     if workers == 1 or draws * len(runs) < _POOL_MIN:
-        return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))])
+        return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))],
+                            beside=beside)
     chunks = [np.arange(i, min(i + _CHUNK, draws)) for i in range(0, draws, _CHUNK)]
     job = (first, last, run.ravel(), counts, fit, times, children, tol, chunks)
     context = multiprocessing.get_context("fork")
     counter = context.Value("l", 0)
-    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counter))
+    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counter, tuple(beside)))
     try:
         pending = pool.map_async(_worker_chunks, range(workers - 1))
         pool.close()
     except BaseException:
         pool.terminate()
         raise
-    return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counter)
+    return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counter, beside=beside)
 
 
 def bootstrap_cdf(

@@ -8,8 +8,9 @@ seeded bootstrap intervals, and by an interval-censored Weibull beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,16 +100,31 @@ def interval_counts(index: pd.DataFrame) -> pd.DataFrame:
 class PendingRadiographic:
     """A radiographic analysis whose bootstrap draws may still be running in a pool of workers.
 
-    :meth:`result` waits for them and returns the :class:`RadiographicResult`; :meth:`cancel`
-    ends the workers (idempotent), for a caller that fails before collecting.
+    :meth:`result` waits for them and returns the :class:`RadiographicResult`; :meth:`beside`
+    returns the results of the caller's tasks a worker ran before drawing; :meth:`cancel` ends
+    the workers (idempotent), for a caller that fails before collecting.
     """
 
-    def __init__(self, finish: Callable[[np.ndarray | None], RadiographicResult], draws: PendingDraws | None) -> None:
-        self._finish, self._draws = finish, draws
+    def __init__(self, finish: Callable[[np.ndarray | None], RadiographicResult], draws: PendingDraws | None,
+                 beside: Sequence[Callable[[], Any]] = ()) -> None:
+        self._finish, self._draws, self._tasks = finish, draws, tuple(beside)
+        self._done: RadiographicResult | None = None
+        self._beside: list[Any] | None = None
 
     def result(self) -> RadiographicResult:
         """The finished analysis."""
-        return self._finish(self._draws.result() if self._draws is not None else None)
+        if self._done is None:
+            self._done = self._finish(self._draws.result() if self._draws is not None else None)
+        return self._done
+
+    def beside(self) -> list[Any]:
+        """The results of the ``beside`` tasks of :func:`start_radiographic`, in their order
+        (after :meth:`result`, which it calls when needed): run by the bootstrap's worker before it
+        drew, or here when there was none; their warnings are raised here, in their order."""
+        self.result()
+        if self._beside is None:
+            self._beside = self._draws.beside() if self._draws is not None else [task() for task in self._tasks]
+        return self._beside
 
     def cancel(self) -> None:
         """End the bootstrap's workers, if any are running."""
@@ -130,12 +146,18 @@ def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | N
         pending.cancel()
 
 
-def start_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None) -> PendingRadiographic:
+def start_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None,
+                       beside: Sequence[Callable[[], Any]] = ()) -> PendingRadiographic:
     """:func:`analyse_radiographic`, started: the fits are made, and the bootstrap draws run in
-    a pool of workers (when it pays) while the caller goes on with the cohort's other analyses."""
+    a pool of workers (when it pays) while the caller goes on with the cohort's other analyses.
+
+    ``beside``: tasks of the caller's (callables without arguments, e.g. another analysis of the
+    cohort) that the bootstrap's worker runs before it draws, so that it shares the caller's
+    work instead of idling once its draws are done; :meth:`PendingRadiographic.beside` returns
+    their results (run in this process when no worker is started)."""
     reason = "the export has no imaging table" if "imaging" in cohort.absent else ""
     return start_radiographic_from_counts(interval_counts(cohort.index), len(cohort.index), options,
-                                          cohort.definitions.confidence, reason)
+                                          cohort.definitions.confidence, reason, beside)
 
 
 def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
@@ -151,7 +173,8 @@ def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: Rad
 
 
 def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
-                                   conf: float = 0.95, absent: str = "") -> PendingRadiographic:
+                                   conf: float = 0.95, absent: str = "",
+                                   beside: Sequence[Callable[[], Any]] = ()) -> PendingRadiographic:
     """:func:`radiographic_from_counts`, started (see :func:`start_radiographic`)."""
     options = options or RadiographicOptions()
     lo = intervals["lower"].to_numpy(float)
@@ -177,12 +200,12 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
         weib = name_limits(pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"]), conf)
         done = RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
                                   not_estimable={"radiographic": reason})
-        return PendingRadiographic(lambda _: done, None)
+        return PendingRadiographic(lambda _: done, None, beside)
     fit = turnbull(lo, hi, w, tol=options.tol)
     draws = None
     if options.bootstrap_draws > 0:
         draws = start_bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol,
-                                    options.workers, weights=w)
+                                    options.workers, weights=w, beside=beside)
     try:
         weibull = fit_weibull_interval(lo, hi, w)
     except BaseException:
@@ -193,7 +216,7 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
     def finish(boot: np.ndarray | None) -> RadiographicResult:
         return _assemble(fit, weibull, boot, times, counts, options, conf)
 
-    return PendingRadiographic(finish, draws)
+    return PendingRadiographic(finish, draws, beside)
 
 
 def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, times: np.ndarray,

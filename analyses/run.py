@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -136,26 +137,29 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
 
     options = options or AnalysisOptions()
     claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
-    # the radiographic bootstrap's draws run in a pool while this process does the other analyses;
-    # the pool starts first, before this process imports scipy.stats and lifelines (about 1 s),
-    # which the workers do not need and which then overlap with their draws.  One BLAS thread
-    # here meanwhile: a worker holds the other core, and numpy's second OpenBLAS thread only
-    # competed with it (every table identical at 400 to 100,000 patients; 100k 6.9 -> 5.5 s)
+    # the radiographic bootstrap's draws run in a forked worker while this process does the other
+    # analyses; the worker starts before this process imports scipy.stats and lifelines (about
+    # 1 s), which then overlap with its work.  The worker first fits the Cox models (resolution)
+    # and Table 1's data (the longest analysis and one needing no import), then draws; this
+    # process draws what is left once its own analyses are done: two processes on two cores,
+    # neither idle.  One BLAS thread in each: numpy's second OpenBLAS thread only competed with
+    # the other process (every table identical at 400 to 100,000 patients; 100k 6.9 -> 5.5 s),
+    # and a result has the same bits in either process.
+    beside = (partial(analyse_resolution, cohort, options.resolution), partial(analyse_baseline, cohort))
     with threadpool_limits(limits=1):
-        pending = start_radiographic(cohort, options.radiographic)
+        pending = start_radiographic(cohort, options.radiographic, beside)
         try:
             demographics = analyse_demographics(cohort, options.demographics)
-            resolution = analyse_resolution(cohort, options.resolution)
             recurrence = analyse_recurrence(cohort, options.recurrence)
             migration = analyse_migration(cohort, options.migration)
             complications = analyse_complications(cohort)
             imaging = analyse_imaging(cohort)
             radiographic = pending.result()
+            resolution, baseline = pending.beside()
         finally:
             pending.cancel()  # no worker outlives an error or an interruption
     claims = check_claims((demographics, radiographic, resolution, recurrence, migration, complications, imaging),
                           claim_set, conf=cohort.definitions.confidence)
     return CohortAnalysis(demographics=demographics, radiographic=radiographic, resolution=resolution,
                           recurrence=recurrence, migration=migration, complications=complications, imaging=imaging,
-                          claims=claims, baseline=analyse_baseline(cohort), definitions=cohort.definitions,
-                          options=options)
+                          claims=claims, baseline=baseline, definitions=cohort.definitions, options=options)

@@ -4,6 +4,7 @@ equals least squares on the model's rows, and the pool gives the same numbers as
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,82 @@ def test_the_draw_that_broke_lapack_converges_in_cumulative_coordinates() -> Non
     assert abs(p.sum() - 1) < 1e-12 and (p >= 0).all()
     cdf = np.concatenate([[0.0], np.cumsum(p)])[np.searchsorted(full.right, TIMES, side="right")]
     np.testing.assert_allclose(cdf, plain.cdf(TIMES), atol=1e-7)
+
+
+def _warns_then_returns(value: int) -> int:
+    import warnings
+
+    from toh.cohort.errors import StatisticalWarning
+
+    warnings.warn(f"first of task {value}", StatisticalWarning, stacklevel=1)
+    warnings.warn(f"second of task {value}", StatisticalWarning, stacklevel=1)
+    return value * 10
+
+
+def _fails() -> int:
+    from toh.cohort.errors import ConfigError
+
+    raise ConfigError("the task's own error")
+
+
+@pytest.mark.parametrize("pool", [True, False])
+def test_beside_tasks_give_their_results_and_warnings_in_order_with_or_without_a_worker(
+        monkeypatch: pytest.MonkeyPatch, pool: bool) -> None:
+    import multiprocessing
+    import warnings
+    from functools import partial
+
+    from toh.analyses._bootstrap import start_bootstrap_cdf
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0 if pool else 10**12)
+    tasks = (partial(_warns_then_returns, 1), partial(_warns_then_returns, 2), os.getpid)
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w, beside=tasks)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draws = started.result()
+        *values, pid = started.beside()
+        assert values == [10, 20]
+        assert (pid != os.getpid()) is pool  # in the worker, when there is one
+        assert started.beside()[:2] == [10, 20]  # collected once: no second run, no second warning
+    assert [str(item.message) for item in caught] == ["first of task 1", "second of task 1",
+                                                      "first of task 2", "second of task 2"]
+    np.testing.assert_array_equal(draws, bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=1, weights=w))
+    assert multiprocessing.active_children() == []
+
+
+def test_a_beside_task_that_fails_in_the_worker_raises_its_own_error_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+    from functools import partial
+
+    from toh.analyses._bootstrap import start_bootstrap_cdf
+    from toh.cohort.errors import ConfigError
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w,
+                                  beside=(partial(_warns_then_returns, 1), _fails))
+    try:
+        with pytest.raises(ConfigError, match="the task's own error"), pytest.warns(UserWarning, match="task 1"):
+            started.beside()  # the first task's warnings, then the second task's error
+    finally:
+        started.cancel()
+    assert multiprocessing.active_children() == []
+
+
+def test_the_cohort_analysis_is_the_same_with_its_work_shared_by_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cox models and Table 1's data fitted in the bootstrap's worker equal those fitted here."""
+    from builders import cohort_from_index
+    from toh.analyses.radiographic import RadiographicOptions
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
+
+    cohort = cohort_from_index(pd.read_csv(HERE / "data" / "ref_index.csv"))
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    shared = analyse_cohort(cohort, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=40, workers=2)))
+    alone = analyse_cohort(cohort, AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=40, workers=1)))
+    assert shared.headline() == alone.headline()
+    for name, table in alone.tables().items():
+        pd.testing.assert_frame_equal(shared.tables()[name], table, check_exact=True)
+    pd.testing.assert_frame_equal(shared.baseline.table, alone.baseline.table, check_exact=True)
