@@ -82,6 +82,9 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
     # isin on Python objects: pandas' isin on Arrow text builds one Arrow scalar per wanted id
     # (1.1 s for the 100,000 ids of a large registry); a hash lookup of objects takes 0.05 s
     exams = exams[exams["episode_id"].astype(object).isin(index_ids)] if len(exams) else exams
+    # sorted once (a subset keeps the order): an episode's first examination of a modality is
+    # its first row of that modality (four sorts of Arrow text cost 0.35 s at 100,000 patients)
+    exams = exams.sort_values(["episode_id", "day", "exam_id"]) if len(exams) else exams
     rows, modalities = [], []
     for modality in MODALITIES:
         mine = exams[exams["modality"] == modality] if len(exams) else exams
@@ -90,7 +93,7 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
         modalities.append((modality, len(mine), int(mine["episode_id"].nunique()) if len(mine) else 0, *quart))
         # one examination per episode, the first of the modality: repeat films of the same patient
         # are not independent observations, so a share with an exact interval counts episodes
-        mine = mine.sort_values(["episode_id", "day", "exam_id"]).drop_duplicates("episode_id") if len(mine) else mine
+        mine = mine.drop_duplicates("episode_id") if len(mine) else mine
         for finding in FINDINGS_BY_MODALITY[modality]:
             values = mine[finding] if finding in mine.columns else pd.Series(dtype="boolean")
             recorded = int(values.notna().sum())
@@ -106,7 +109,7 @@ def analyse_imaging(cohort: DerivedCohort) -> ImagingResult:
                          columns=["extent", "n", "share_of_recorded"])
     films = exams[exams["modality"] == "XR"] if len(exams) else exams
     if len(films):
-        films = films.sort_values(["episode_id", "day", "exam_id"]).drop_duplicates("episode_id")
+        films = films.drop_duplicates("episode_id")
         counts = films["film_status"].astype(object).value_counts()
     else:
         counts = pd.Series(dtype=int)
