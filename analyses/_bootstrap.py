@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, _warn_unconverged
+from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
+from toh.analyses._turnbull_batch import refit_draws
 from toh.cohort.workers import worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
@@ -32,29 +33,34 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 _POOL_MIN = 40_000
 #: draws a process claims at a time (a few tens of ms of work)
 _CHUNK = 10
+#: draws whose refits are solved together (see _turnbull_batch)
+_BATCH = 50
 
 
 def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
-    """F(times) of each draw, and the largest KKT measure of the refits (with its iterations)."""
+    """F(times) of each draw, and the largest KKT measure of the refits (with its iterations).
+
+    The refits of up to ``_BATCH`` draws at a time are solved together
+    (:func:`~toh.analyses._turnbull_batch.refit_draws`); a draw's result does not depend on
+    which draws share its batch.
+    """
     first, last, run, counts, start, times, seeds, tol = args
     total = int(counts.sum())
     prob = counts / total
-    m = len(start.p)
     p0 = _project(start.p + 1e-10)
     at = np.searchsorted(start.right, times, side="right")
     out = np.empty((len(seeds), len(times)))
     worst = (0.0, 0)
-    for row, seed in enumerate(seeds):
-        rng = np.random.default_rng(seed)
+    for begin in range(0, len(seeds), _BATCH):
+        batch = seeds[begin:begin + _BATCH]
         # patients per distinct interval, then per run of innermost intervals (same likelihood)
-        weights = np.bincount(run, rng.multinomial(total, prob), len(first))
-        keep = weights > 0
-        problem = _Problem(first[keep], last[keep], weights[keep], m)
-        with np.errstate(divide="ignore", invalid="ignore"):  # an emptied interval: EM restores it
-            p, iterations = _maximise(problem, p0, tol, 100_000, cumulative=True)
-            kkt = problem.kkt(p, tol)
-        worst = max(worst, (kkt, iterations))
-        out[row] = np.concatenate([[0.0], np.cumsum(p)])[at]
+        weights = np.stack([np.bincount(run, np.random.default_rng(seed).multinomial(total, prob), len(first))
+                            for seed in batch])
+        p, kkt, iterations = refit_draws(first, last, weights, p0, tol)
+        worst = max(worst, *((float(value), int(steps)) for value, steps in zip(kkt, iterations)))
+        cumulative = np.zeros((len(batch), len(p0) + 1))
+        cumulative[:, 1:] = np.cumsum(p, axis=1)
+        out[begin:begin + len(batch)] = cumulative[:, at]
     return out, worst
 
 
