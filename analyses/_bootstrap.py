@@ -32,9 +32,9 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
 #: draws a process claims at a time (a few tens of ms of work)
-_CHUNK = 10
+_CHUNK = 25
 #: draws whose refits are solved together (see _turnbull_batch)
-_BATCH = 50
+_BATCH = 25
 
 
 def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from toh.analyses import _bootstrap
 from toh.analyses._bootstrap import bootstrap_cdf
 from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, turnbull
-from toh.analyses._turnbull_batch import refit_draws
+from toh.analyses._turnbull_batch import LOCKSTEP_MAX_INTERVALS, refit_draws
 
 HERE = Path(__file__).parent
 TIMES = np.array([28.0, 56.0, 84.0])
@@ -180,3 +180,29 @@ def test_lockstep_equals_one_at_a_time_on_small_data(case: tuple) -> None:
         np.testing.assert_allclose(np.cumsum(p[row]), np.cumsum(single), atol=1e-7)
         alone = refit_draws(first, last, weights[row:row + 1], p0, TOL)
         assert np.array_equal(alone[0][0], p[row])
+
+
+def test_a_step_that_empties_an_observed_interval_is_finished_alone() -> None:
+    """A synthetic registry of 20,000 (123 innermost intervals): the first Newton step of
+    these draws is accepted (its gain is positive) yet leaves an observed interval without mass,
+    so the KKT measure is nan; the draw must not count as converged but go on alone (where EM
+    restores the mass), as the one-at-a-time refit does."""
+    rng = np.random.default_rng(0)
+    size = 20_000
+    times = rng.weibull(1.5, size) * 40
+    lo = np.floor(times * rng.uniform(0.2, 1, size))
+    hi = lo + np.ceil(rng.uniform(1, 30, size))
+    hi[rng.random(size) < 0.2] = np.inf
+    pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
+    w = np.bincount(inverse.ravel()).astype(float)
+    lo, hi = pairs[:, 0], pairs[:, 1]
+    fit = turnbull(lo, hi, w)
+    assert len(fit.p) > LOCKSTEP_MAX_INTERVALS  # so the lockstep is asked for
+    first, last, run = _runs(lo, hi, fit)
+    weights = _draw_weights(w, run, len(first), 26, 1)[[20, 21, 23, 25]]
+    p0 = _project(fit.p + 1e-10)
+    p, kkt, _ = refit_draws(first, last, weights, p0, TOL, steps=25)
+    assert np.isfinite(p).all() and (kkt <= TOL).all()
+    for row in range(len(weights)):
+        single, _ = _one_at_a_time(first, last, weights[row], p0)
+        np.testing.assert_allclose(np.cumsum(p[row]), np.cumsum(single), atol=1e-7)
