@@ -8,11 +8,13 @@ warm-started from the full-data fit.
 The refit works on what the likelihood sees: the innermost intervals are the full fit's, and
 intervals covering the same run of them are one row (a few hundred rows where a large
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
-solve their model in cumulative coordinates (``_turnbull._cumulative_solve``).  A draw costs
-1 to 4 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
-so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
-worker draws while the caller does other work, and the caller draws the chunks still
-unclaimed once it collects: two processes on two cores, never three.
+solve their model in cumulative coordinates (``_turnbull._cumulative_solve``), and the draws
+of a chunk take those steps together (``_turnbull_batch.refit_draws``, bit for bit the same
+draws in any batch).  A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a
+worker costs about 0.1 s to start and end, so one is used from ``_POOL_MIN`` draws x runs
+on.  With :func:`start_bootstrap_cdf` the worker draws while the caller does other work, and
+the caller draws the chunks still unclaimed once it collects: two processes on two cores,
+never three.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
-#: draws a process claims at a time (a few tens of ms of work)
+#: draws a process claims at a time (15 to 50 ms of work at 1,000 to 100,000 patients)
 _CHUNK = 25
-#: draws whose refits are solved together (see _turnbull_batch)
+#: draws whose refits are solved together (_turnbull_batch); 25 was the cheapest per draw at
+#: 1,000 and 10,000 patients (50 and 100 cost more: larger temporaries), level at 100,000
 _BATCH = 25
 
 

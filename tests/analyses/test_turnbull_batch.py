@@ -33,7 +33,8 @@ def _runs(lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit) -> tuple[np.ndarray,
     return first, last, run.ravel()
 
 
-def _one_at_a_time(first: np.ndarray, last: np.ndarray, weights: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, _Problem]:
+def _one_at_a_time(first: np.ndarray, last: np.ndarray, weights: np.ndarray,
+                   p0: np.ndarray) -> tuple[np.ndarray, _Problem]:
     """The refit of one draw as the bootstrap made it before the lockstep."""
     keep = weights > 0
     problem = _Problem(first[keep], last[keep], weights[keep], len(p0))
