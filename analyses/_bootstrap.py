@@ -8,13 +8,12 @@ warm-started from the full-data fit.
 The refit works on what the likelihood sees: the innermost intervals are the full fit's, and
 intervals covering the same run of them are one row (a few hundred rows where a large
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
-solve their model in cumulative coordinates (``_turnbull._cumulative_solve``), and the draws
-of a chunk take those steps together (``_turnbull_batch.refit_draws``, bit for bit the same
-draws in any batch).  A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a
-worker costs about 0.1 s to start and end, so one is used from ``_POOL_MIN`` draws x runs
-on.  With :func:`start_bootstrap_cdf` the worker draws while the caller does other work, and
-the caller draws the chunks still unclaimed once it collects: two processes on two cores,
-never three.
+solve their model in cumulative coordinates (``_turnbull._cumulative_solve``), the draws of a
+chunk together (``_turnbull_batch.refit_draws``: bit for bit the same draws in any batch).
+A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
+so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
+worker draws while the caller does other work, and the caller draws the chunks still
+unclaimed once it collects: two processes on two cores, never three.
 """
 
 from __future__ import annotations
