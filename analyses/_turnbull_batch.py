@@ -53,7 +53,10 @@ class _Draws:
 
     def take(self, rows: np.ndarray) -> _Draws:
         """The draws ``rows`` of this batch."""
-        return _Draws(self.first, self.last, self.w[rows], self.m)
+        part = object.__new__(_Draws)
+        part.first, part.last, part.m = self.first, self.last, self.m
+        part.w, part.observed, part.n, part.root_w = self.w[rows], self.observed[rows], self.n[rows], self.root_w[rows]
+        return part
 
     def _offsets(self, size: int) -> np.ndarray:
         return (np.arange(len(self.w)) * size)[:, None]
@@ -124,15 +127,14 @@ def _model_solutions(draws: _Draws, support: np.ndarray, scale: np.ndarray,
     cross = np.where(keep, scale * target, 0.0)
     spare = m - 1
     ends = b == k
-    offset = (np.arange(count) * m)[:, None]
-    a = offset + np.where(keep & (a > 0), a - 1, spare)  # rows not kept weigh 0 there
-    b = offset + np.where(keep & ~ends, b - 1, spare)
+    a = np.where(keep & (a > 0), a - 1, spare)  # rows not kept weigh 0 there
+    b = np.where(keep & ~ends, b - 1, spare)
     # the Laplacian: -s^2 at (a, b) and (b, a), +s^2 at (a, a) and (b, b), summed row by row
-    at = np.concatenate([a * m + (b - offset), b * m + (a - offset), a * (m + 1) - offset,
-                         b * (m + 1) - offset], axis=1)
+    at = np.concatenate([a * m + b, b * m + a, a * (m + 1), b * (m + 1)], axis=1)
+    at += (np.arange(count) * (m * m))[:, None]
     laplacian = np.bincount(at.ravel(), np.concatenate([-squares, -squares, squares, squares], axis=1).ravel(),
                             count * m * m).reshape(count, m, m)
-    rhs = np.bincount(np.concatenate([b, a], axis=1).ravel(),
+    rhs = np.bincount((np.concatenate([b, a], axis=1) + (np.arange(count) * m)[:, None]).ravel(),
                       np.concatenate([cross, np.where(ends, squares, 0.0) - cross], axis=1).ravel(),
                       count * m).reshape(count, m)[:, :spare]
     inner = np.arange(spare)
@@ -152,7 +154,8 @@ def _model_solutions(draws: _Draws, support: np.ndarray, scale: np.ndarray,
     cumulative[:, 0] = 0.0
     cumulative[:, 1:m] = np.where(used, free, 1.0)
     before = rank[:, :m]  # support points before each point: its mass is F_(r+1) - F_r
-    mass = np.take_along_axis(cumulative, before + 1, axis=1) - np.take_along_axis(cumulative, before, axis=1)
+    draw = np.arange(count)[:, None]
+    mass = cumulative[draw, before + 1] - cumulative[draw, before]
     return np.where(support, mass, 0.0), ok
 
 
