@@ -8,8 +8,9 @@ warm-started from the full-data fit.
 The refit works on what the likelihood sees: the innermost intervals are the full fit's, and
 intervals covering the same run of them are one row (a few hundred rows where a large
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
-solve their model in cumulative coordinates (``_turnbull._cumulative_solve``).  A draw costs
-1 to 4 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
+solve their model in cumulative coordinates (``_turnbull._cumulative_solve``), the draws of a
+chunk together (``_turnbull_batch.refit_draws``: bit for bit the same draws in any batch).
+A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
 so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
 worker draws while the caller does other work, and the caller draws the chunks still
 unclaimed once it collects: two processes on two cores, never three.  The worker can first run
@@ -27,38 +28,45 @@ from typing import Any
 
 import numpy as np
 
-from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, _warn_unconverged
+from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
+from toh.analyses._turnbull_batch import refit_draws
 from toh.cohort.workers import worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
-#: draws a process claims at a time (a few tens of ms of work)
-_CHUNK = 10
+#: draws a process claims at a time (15 to 50 ms of work at 1,000 to 100,000 patients)
+_CHUNK = 25
+#: draws whose refits are solved together (_turnbull_batch); 25 was the cheapest per draw at
+#: 1,000 and 10,000 patients (50 and 100 cost more: larger temporaries), level at 100,000
+_BATCH = 25
 
 
 def _draws_in_worker(args: tuple) -> tuple[np.ndarray, tuple[float, int]]:
-    """F(times) of each draw, and the largest KKT measure of the refits (with its iterations)."""
+    """F(times) of each draw, and the largest KKT measure of the refits (with its iterations).
+
+    The refits of up to ``_BATCH`` draws at a time are solved together
+    (:func:`~toh.analyses._turnbull_batch.refit_draws`); a draw's result does not depend on
+    which draws share its batch.
+    """
     first, last, run, counts, start, times, seeds, tol = args
     total = int(counts.sum())
     prob = counts / total
-    m = len(start.p)
     p0 = _project(start.p + 1e-10)
     at = np.searchsorted(start.right, times, side="right")
     out = np.empty((len(seeds), len(times)))
     worst = (0.0, 0)
-    for row, seed in enumerate(seeds):
-        rng = np.random.default_rng(seed)
+    for begin in range(0, len(seeds), _BATCH):
+        batch = seeds[begin:begin + _BATCH]
         # patients per distinct interval, then per run of innermost intervals (same likelihood)
-        weights = np.bincount(run, rng.multinomial(total, prob), len(first))
-        keep = weights > 0
-        problem = _Problem(first[keep], last[keep], weights[keep], m)
-        with np.errstate(divide="ignore", invalid="ignore"):  # an emptied interval: EM restores it
-            p, iterations = _maximise(problem, p0, tol, 100_000, cumulative=True)
-            kkt = problem.kkt(p, tol)
-        worst = max(worst, (kkt, iterations))
-        out[row] = np.concatenate([[0.0], np.cumsum(p)])[at]
+        weights = np.stack([np.bincount(run, np.random.default_rng(seed).multinomial(total, prob), len(first))
+                            for seed in batch])
+        p, kkt, iterations = refit_draws(first, last, weights, p0, tol)
+        worst = max(worst, *((float(value), int(steps)) for value, steps in zip(kkt, iterations)))
+        cumulative = np.zeros((len(batch), len(p0) + 1))
+        cumulative[:, 1:] = np.cumsum(p, axis=1)
+        out[begin:begin + len(batch)] = cumulative[:, at]
     return out, worst
 
 
