@@ -220,8 +220,9 @@ def start_bootstrap_cdf(
     children = np.random.SeedSequence(seed).spawn(draws)
     workers = workers or min(2, os.cpu_count() or 1)
     # A pool's start-up and tear-down (forking, limiting BLAS to one thread per worker) cost
-    # about 0.1 s, some hundred draws of a small registry (a draw costs from about 1 ms at a
-    # few hundred runs to 4 ms at 1,500); below that one process is faster.
+    # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
+    # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
+    # worker also takes the caller's ``beside`` tasks off its hands.
     if workers == 1 or draws * len(runs) < _POOL_MIN:
         return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))],
                             beside=beside)
