@@ -198,13 +198,28 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
     dict
         key -> (lo, hi); ``hi`` is ``inf`` when nothing bounds the count from above.
     """
-    from scipy.optimize import linprog
+    return _audit(_check(cells, relations), relations, hidden, targets, min_cell, masked, {})
 
-    by_key = _check(cells, relations)
+
+#: A linear program of :func:`_audit`, as solved: (bounds, A_eq, b_eq, A_ub, b_ub, target's column)
+_Program = tuple[tuple[tuple[float, float | None], ...], bytes, bytes, bytes, bytes, int]
+
+
+def _audit(by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: Iterable[str],
+           targets: Iterable[str] | None, min_cell: int | None, masked: Iterable[str],
+           memo: dict[_Program, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """:func:`audit` of checked cells; ``memo`` holds the ranges of the programs solved before.
+
+    The hidden counts fall into groups that no relation links (the connected components of the
+    relations, published values substituted): a count's range depends on its group alone, so
+    each target's program holds its group's counts and relations only, a count in no relation
+    takes its bounds without a program, and a program solved before (a group that the cell
+    hidden since did not touch, in :func:`protect`'s rounds) is not solved again.
+    """
     hide = {k for k in hidden} | {k for k, c in by_key.items() if not c.published}
     variables = [k for k in by_key if k in hide]
     index = {k: i for i, k in enumerate(variables)}
-    rows = {"eq": ([], []), "le": ([], [])}
+    rows: dict[str, tuple[list[np.ndarray], list[float]]] = {"eq": ([], []), "le": ([], [])}
     for relation in relations:
         row = np.zeros(len(variables))
         rhs = 0.0
@@ -226,28 +241,80 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         return (0.0, cell.upper) if masked else (float(min_cell), cell.upper)
 
     bounds = [bound(by_key[k]) for k in variables]
-
-    def matrix(kind: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        a, b = rows[kind]
-        return (np.array(a), np.array(b)) if a else (None, None)
-
-    a_eq, b_eq = matrix("eq")
-    a_ub, b_ub = matrix("le")
+    group = _groups(len(variables), [r for kind in ("eq", "le") for r in rows[kind][0]])
+    held = {kind: [int(group[np.flatnonzero(r)[0]]) for r in rows[kind][0]] for kind in ("eq", "le")}
+    wanted = variables if targets is None else [k for k in variables if k in set(targets)]
     out: dict[str, tuple[float, float]] = {}
-    for key in (variables if targets is None else [k for k in variables if k in set(targets)]):
-        ends = []
-        for sign in (1.0, -1.0):
-            objective = np.zeros(len(variables))
-            objective[index[key]] = sign
-            fit = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if fit.status == 3:
-                ends.append(-sign * np.inf)
-            elif fit.status != 0:
-                raise RuntimeError(f"the audit's linear program for {key!r} failed: {fit.message}")
-            else:
-                ends.append(sign * fit.fun)
-        out[key] = (ends[0], ends[1])
+    for key in wanted:
+        label = group[index[key]]
+        members = np.flatnonzero(group == label)
+        mine = {kind: [i for i, g in enumerate(held[kind]) if g == label] for kind in ("eq", "le")}
+        if not mine["eq"] and not mine["le"]:
+            low, high = bounds[index[key]]
+            out[key] = (low, np.inf if high is None else high)  # what linprog gives for a free-standing count
+            continue
+        program = _program(members, index[key], bounds, rows, mine)
+        if program not in memo:
+            memo[program] = _solve(program, len(members), key)
+        out[key] = memo[program]
     return out
+
+
+def _groups(n: int, rows: Sequence[np.ndarray]) -> np.ndarray:
+    """Connected component (a label per variable) of the graph whose edges are the rows."""
+    label = np.arange(n)
+
+    def root(i: int) -> int:
+        while label[i] != i:
+            label[i] = label[label[i]]
+            i = int(label[i])
+        return i
+
+    for row in rows:
+        linked = np.flatnonzero(row)
+        for j in linked[1:]:
+            a, b = root(int(linked[0])), root(int(j))
+            if a != b:
+                label[max(a, b)] = min(a, b)
+    return np.array([root(i) for i in range(n)])
+
+
+def _program(members: np.ndarray, target: int, bounds: Sequence[tuple[float, float | None]],
+             rows: Mapping[str, tuple[list[np.ndarray], list[float]]], keep: Mapping[str, list[int]]) -> _Program:
+    """The linear program of the group ``members`` (the target's column among them) and its rows
+    ``keep`` (of each kind, in order)."""
+    parts: list[bytes] = []
+    for kind in ("eq", "le"):
+        a, b = rows[kind]
+        parts += [np.array([a[i][members] for i in keep[kind]], dtype=float).tobytes(),
+                  np.array([b[i] for i in keep[kind]], dtype=float).tobytes()]
+    return (tuple(bounds[i] for i in members), *parts, int(np.searchsorted(members, target)))  # type: ignore[return-value]
+
+
+def _solve(program: _Program, n: int, key: str) -> tuple[float, float]:
+    """Min and max of the target's column subject to ``program`` (``scipy.optimize.linprog``,
+    HiGHS); an end is infinite where the program is unbounded."""
+    from scipy.optimize import linprog
+
+    bounds, a_eq, b_eq, a_ub, b_ub, column = program
+
+    def matrix(a: bytes, b: bytes) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return (np.frombuffer(a).reshape(-1, n), np.frombuffer(b)) if b else (None, None)
+
+    (a_eq_m, b_eq_v), (a_ub_m, b_ub_v) = matrix(a_eq, b_eq), matrix(a_ub, b_ub)
+    ends = []
+    for sign in (1.0, -1.0):
+        objective = np.zeros(n)
+        objective[column] = sign
+        fit = linprog(objective, A_ub=a_ub_m, b_ub=b_ub_v, A_eq=a_eq_m, b_eq=b_eq_v, bounds=list(bounds),
+                      method="highs")
+        if fit.status == 3:
+            ends.append(-sign * np.inf)
+        elif fit.status != 0:
+            raise RuntimeError(f"the audit's linear program for {key!r} failed: {fit.message}")
+        else:
+            ends.append(sign * fit.fun)
+    return (ends[0], ends[1])
 
 
 @dataclass(frozen=True)
@@ -346,14 +413,14 @@ def _candidates(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relati
 LOOKAHEAD = 8
 
 
-def _choose(key: str, options: list[str], cells: Sequence[Cell], relations: Sequence[Relation],
-            hidden: set[str], min_cell: int, masked: set[str]) -> str:
+def _choose(key: str, options: list[str], by_key: Mapping[str, Cell], relations: Sequence[Relation],
+            hidden: set[str], min_cell: int, masked: set[str], memo: dict[_Program, tuple[float, float]]) -> str:
     """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key``
     unexposed; when none does, the one that leaves it the widest range (the first in rank among
     equals)."""
     widths = []
     for option in options[:LOOKAHEAD]:
-        lo_hi = audit(cells, relations, hidden | {option}, [key], min_cell, masked)
+        lo_hi = _audit(by_key, relations, hidden | {option}, [key], min_cell, masked, memo)
         if not _exposed(lo_hi, min_cell):
             return option
         widths.append(small_range(*lo_hi[key], min_cell))
@@ -384,13 +451,14 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
     targets = [k for k, c in by_key.items() if sensitive(c, min_cell)]
     hidden, masked = set(primary), set()
     margins = _margins(relations)
+    memo: dict[_Program, tuple[float, float]] = {}  # one program, one solve, whatever round asks
     while True:
-        ranges = audit(cells, relations, hidden, targets, min_cell, masked)
+        ranges = _audit(by_key, relations, hidden, targets, min_cell, masked, memo)
         extra, residual = None, set()
         for key in sorted(_exposed(ranges, min_cell), key=order.__getitem__):
             options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)
             if options:
-                extra = _choose(key, options, cells, relations, hidden, min_cell, masked)
+                extra = _choose(key, options, by_key, relations, hidden, min_cell, masked, memo)
                 break
             residual.add(key)
         if extra is not None:
