@@ -14,7 +14,9 @@ The audit (:func:`audit`) solves, for every hidden count and each direction, the
     subject to           A_eq x = b_eq,  A_ub x <= b_ub,  lower <= x <= upper
 
 whose variables ``x`` are the hidden counts and whose (in)equalities are the declared relations
-with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``).  The
+with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``; each
+program holds only the hidden counts that relations link to ``x_k``, a count in no relation
+takes its bounds without one, and :func:`protect` solves each distinct program once).  The
 bounds are what the printed text tells a reader: a sensitive count shows "<min_cell", so it lies
 in ``[1, min_cell - 1]``; a count hidden by secondary suppression shows "not shown" and is at
 least ``min_cell`` (zeros are never hidden that way); a count never printed (a complement) lies
@@ -64,6 +66,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toh.analyses.levels import OTHER, fold_levels
+from toh.reports.document._programs import Program as _Program
+from toh.reports.document._programs import groups as _groups, program as _program, solve as _solve
 
 __all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
            "protect", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
@@ -201,10 +205,6 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
     return _audit(_check(cells, relations), relations, hidden, targets, min_cell, masked, {})
 
 
-#: A linear program of :func:`_audit`, as solved: (bounds, A_eq, b_eq, A_ub, b_ub, target's column)
-_Program = tuple[tuple[tuple[float, float | None], ...], bytes, bytes, bytes, bytes, int]
-
-
 def _audit(by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: Iterable[str],
            targets: Iterable[str] | None, min_cell: int | None, masked: Iterable[str],
            memo: dict[_Program, tuple[float, float]]) -> dict[str, tuple[float, float]]:
@@ -258,63 +258,6 @@ def _audit(by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: It
             memo[program] = _solve(program, len(members), key)
         out[key] = memo[program]
     return out
-
-
-def _groups(n: int, rows: Sequence[np.ndarray]) -> np.ndarray:
-    """Connected component (a label per variable) of the graph whose edges are the rows."""
-    label = np.arange(n)
-
-    def root(i: int) -> int:
-        while label[i] != i:
-            label[i] = label[label[i]]
-            i = int(label[i])
-        return i
-
-    for row in rows:
-        linked = np.flatnonzero(row)
-        for j in linked[1:]:
-            a, b = root(int(linked[0])), root(int(j))
-            if a != b:
-                label[max(a, b)] = min(a, b)
-    return np.array([root(i) for i in range(n)])
-
-
-def _program(members: np.ndarray, target: int, bounds: Sequence[tuple[float, float | None]],
-             rows: Mapping[str, tuple[list[np.ndarray], list[float]]], keep: Mapping[str, list[int]]) -> _Program:
-    """The linear program of the group ``members`` (the target's column among them) and its rows
-    ``keep`` (of each kind, in order)."""
-    parts: list[bytes] = []
-    for kind in ("eq", "le"):
-        a, b = rows[kind]
-        parts += [np.array([a[i][members] for i in keep[kind]], dtype=float).tobytes(),
-                  np.array([b[i] for i in keep[kind]], dtype=float).tobytes()]
-    return (tuple(bounds[i] for i in members), *parts, int(np.searchsorted(members, target)))  # type: ignore[return-value]
-
-
-def _solve(program: _Program, n: int, key: str) -> tuple[float, float]:
-    """Min and max of the target's column subject to ``program`` (``scipy.optimize.linprog``,
-    HiGHS); an end is infinite where the program is unbounded."""
-    from scipy.optimize import linprog
-
-    bounds, a_eq, b_eq, a_ub, b_ub, column = program
-
-    def matrix(a: bytes, b: bytes) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return (np.frombuffer(a).reshape(-1, n), np.frombuffer(b)) if b else (None, None)
-
-    (a_eq_m, b_eq_v), (a_ub_m, b_ub_v) = matrix(a_eq, b_eq), matrix(a_ub, b_ub)
-    ends = []
-    for sign in (1.0, -1.0):
-        objective = np.zeros(n)
-        objective[column] = sign
-        fit = linprog(objective, A_ub=a_ub_m, b_ub=b_ub_v, A_eq=a_eq_m, b_eq=b_eq_v, bounds=list(bounds),
-                      method="highs")
-        if fit.status == 3:
-            ends.append(-sign * np.inf)
-        elif fit.status != 0:
-            raise RuntimeError(f"the audit's linear program for {key!r} failed: {fit.message}")
-        else:
-            ends.append(sign * fit.fun)
-    return (ends[0], ends[1])
 
 
 @dataclass(frozen=True)
