@@ -14,8 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.pipeline import PipelineRun
     from toh.analyses.run import AnalysisOptions, CohortAnalysis
     from toh.reports.document._writer import ReportDocument
+    from toh.reports.figures import PendingFigures
 
-__all__ = ["analysis_options", "figures_step", "document_step", "render_step"]
+__all__ = ["analysis_options", "start_figures_step", "figures_step", "document_step", "render_step"]
 
 _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
@@ -37,16 +38,27 @@ def analysis_options(config: ReportConfig) -> AnalysisOptions:
     )
 
 
-def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
-                 doc: ReportDocument | None = None) -> list[Path]:
-    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
-    numbers at risk that ``doc``'s disclosure audit hides), claims blanked."""
-    from toh.reports.document import figure_hidden
-    from toh.reports.figures import write_figures
+def start_figures_step(folder: Path, config: ReportConfig, analysis: CohortAnalysis) -> PendingFigures:
+    """Start drawing the figures (PNG for PDF and Markdown, SVG for HTML): the worker that draws
+    half of them is forked now and imports matplotlib while this process builds the document."""
+    from toh.reports.figures import start_figures
 
-    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
-                         hidden=figure_hidden(doc) if doc is not None else None,
-                         only=doc.figure_names() if doc is not None else None)
+    return start_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+
+
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
+                 doc: ReportDocument | None = None, pending: PendingFigures | None = None) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
+    numbers at risk that ``doc``'s disclosure audit hides), claims blanked; drawn by ``pending``
+    (:func:`start_figures_step`) when given."""
+    from toh.reports.document import figure_hidden
+
+    pending = pending if pending is not None else start_figures_step(folder, config, analysis)
+    try:
+        return pending.finish(figure_hidden(doc) if doc is not None else None,
+                              doc.figure_names() if doc is not None else None)
+    finally:
+        pending.close()
 
 
 def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:

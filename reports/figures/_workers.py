@@ -1,52 +1,140 @@
-"""Figures written by two processes at once: the parent draws every other figure while a forked
-worker draws the rest.
+"""Figures written by two processes at once, the worker started before the figures are known.
 
-Each figure is drawn from scratch in its own :class:`matplotlib.figure.Figure` under the house
-style, so a figure's bytes do not depend on which process drew it or on what was drawn before
-(``tests/reports/test_figures.py`` compares the files of one and of two processes).
+:func:`start_split` forks one worker, which warms up (imports matplotlib: some 0.4 s) while this
+process goes on (a report builds its document, whose disclosure audit says what the figures
+hide).  :meth:`Split.run` then sends the worker a small picklable payload; both processes make
+the same job list from it (``make_jobs``: fork copies the drawing closures, nothing is pickled
+but the payload and the paths) and claim jobs one at a time, in the order given, through a
+counter they share, so the heaviest figure, claimed first, does not leave one process idle at
+the end.  Each figure is drawn from scratch in its own :class:`matplotlib.figure.Figure` under
+the house style, so its bytes do not depend on which process drew it or on what was drawn
+before (``tests/reports/figures/test_figures.py`` compares the files of one and of two processes).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from toh.cohort.workers import worker_start
 
-__all__ = ["write_split"]
+__all__ = ["Split", "start_split", "write_split"]
 
-#: The jobs of the current :func:`write_split`, read by the forked worker (fork copies them: a
-#: figure's drawing function, a closure over the analysis, is never pickled).
-_JOBS: list[Callable[[], list[Path]]] = []
+Job = Callable[[], list[Path]]
 
-#: Fewer figures than this are drawn in one process: forking and ending a worker costs about 0.1 s.
+#: Fewer jobs than this are run in one process: forking and ending a worker costs about 0.1 s.
 _MIN_SPLIT = 4
 
 
-def _run(indices: list[int]) -> list[list[str]]:
-    return [[str(path) for path in _JOBS[i]()] for i in indices]
+def _claims(counter: Any, order: Sequence[int]) -> Iterator[int]:
+    """The jobs of ``order`` no process has claimed yet, claimed one at a time."""
+    while True:
+        with counter.get_lock():
+            number = counter.value
+            counter.value = number + 1
+        if number >= len(order):
+            return
+        yield order[number]
 
 
-def write_split(jobs: list[Callable[[], list[Path]]], workers: int) -> list[list[Path]]:
-    """Run ``jobs`` (each writes one figure's files and returns their paths), the odd-numbered
-    ones in a forked worker when ``workers`` is 2 or more; return their paths in job order.
-
-    An error in the worker is raised here; the worker is ended however this returns.
-    """
-    global _JOBS
-    if workers < 2 or len(jobs) < _MIN_SPLIT:
-        return [job() for job in jobs]
-    theirs = list(range(1, len(jobs), 2))
-    _JOBS = jobs
-    pool = multiprocessing.get_context("fork").Pool(1, initializer=worker_start)
+def _serve(conn: Any, counter: Any, make_jobs: Callable[[Any], list[Job]], warm: Callable[[], None] | None) -> None:
+    """The worker: warm up, wait for the payload, run the jobs it claims, send back their paths
+    (job index -> paths as text) or the error that stopped it."""
+    worker_start()
+    failed: BaseException | None = None
     try:
-        pending = pool.apply_async(_run, (theirs,))
-        pool.close()
-        done = {i: jobs[i]() for i in range(0, len(jobs), 2)}
-        done.update({i: [Path(p) for p in paths] for i, paths in zip(theirs, pending.get())})
-        pool.join()
-    finally:
-        pool.terminate()
-        _JOBS = []
-    return [done[i] for i in range(len(jobs))]
+        if warm is not None:
+            warm()
+    except BaseException as exc:  # reported once the parent asks for work
+        failed = exc
+    message = conn.recv()
+    if message is None:  # the parent needs no figures after all
+        return
+    payload, order = message
+    try:
+        if failed is not None:
+            raise failed
+        jobs = make_jobs(payload)
+        conn.send(("done", {i: [str(p) for p in jobs[i]()] for i in _claims(counter, order)}))
+    except BaseException as exc:
+        try:
+            conn.send(("error", exc))
+        except Exception:  # an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+class Split:
+    """Jobs shared by this process and a forked worker (:func:`start_split`)."""
+
+    def __init__(self, make_jobs: Callable[[Any], list[Job]], process: Any = None, conn: Any = None,
+                 counter: Any = None) -> None:
+        self._make_jobs, self._process, self._conn, self._counter = make_jobs, process, conn, counter
+
+    def run(self, payload: Any = None, order: Sequence[int] | None = None) -> list[list[Path]]:
+        """Run the jobs ``make_jobs(payload)`` makes, claimed in ``order`` (default: job order)
+        by both processes; return their paths in job order.  An error in the worker is raised
+        here; the worker has ended when this returns or raises."""
+        jobs = self._make_jobs(payload)
+        order = list(range(len(jobs))) if order is None else list(order)
+        if sorted(order) != list(range(len(jobs))):
+            raise ValueError("order must name every job once")
+        if self._process is None:
+            return [jobs[i]() for i in range(len(jobs))]
+        try:
+            self._conn.send((payload, order))
+            done: dict[int, list[Path]] = {i: jobs[i]() for i in _claims(self._counter, order)}
+            while not self._conn.poll(0.05):
+                if not self._process.is_alive():
+                    raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
+            kind, value = self._conn.recv()
+            if kind == "error":
+                raise value
+            done.update({i: [Path(p) for p in paths] for i, paths in value.items()})
+            self._process.join()
+        finally:
+            self.close()
+        return [done[i] for i in range(len(jobs))]
+
+    def close(self) -> None:
+        """End the worker (if any) without running anything more."""
+        if self._process is None:
+            return
+        process, self._process = self._process, None
+        try:
+            if process.is_alive():
+                try:
+                    self._conn.send(None)
+                except OSError:
+                    pass
+                process.join(0.5)
+        finally:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            self._conn.close()
+
+
+def start_split(make_jobs: Callable[[Any], list[Job]], workers: int, size: int,
+                warm: Callable[[], None] | None = None) -> Split:
+    """Fork a worker (when ``workers`` is 2 or more and ``size``, the number of jobs expected,
+    at least :data:`_MIN_SPLIT`) that runs ``warm`` and then waits for :meth:`Split.run`.
+
+    Call :meth:`Split.run` or :meth:`Split.close` in every case (a ``try``/``finally``).
+    """
+    if workers < 2 or size < _MIN_SPLIT:
+        return Split(make_jobs)
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("l", 0)
+    mine, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(theirs, counter, make_jobs, warm), daemon=True)
+    process.start()
+    theirs.close()
+    return Split(make_jobs, process, mine, counter)
+
+
+def write_split(jobs: list[Job], workers: int, order: Sequence[int] | None = None) -> list[list[Path]]:
+    """Run ``jobs`` (each writes one figure's files and returns their paths), shared with a
+    forked worker when ``workers`` is 2 or more; return their paths in job order."""
+    return start_split(lambda _: jobs, workers, len(jobs)).run(None, order)
