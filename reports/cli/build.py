@@ -167,8 +167,8 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
     from toh.analyses.pipeline import analyse_export
-    from toh.reports.cli._build_steps import (analysis_options, document_step, figures_step, render_step,
-                                              start_figures_step)
+    from toh.reports.cli._build_steps import (analysis_options, document_step, figures_step, pdf_task,
+                                              render_step, start_figures_step)
 
     assert config.export is not None
     written: list[Path] = []
@@ -194,6 +194,8 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
         except BaseException:
             pending.close()
             raise
-        figures = figures_step(run.analysis, stage / "figures", config, document[0], pending)
-        note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, run, fingerprint, version, document)
+        pdf_seconds: list[float] = []  # the PDF is assembled while the worker draws the last figures
+        then = pdf_task(stage, config, run, document[0], pdf_seconds) if "pdf" in config.formats else None
+        figures = figures_step(run.analysis, stage / "figures", config, document[0], pending, then)
+        note["text"] = f"{len(figures)} files" + (" and the PDF" if pdf_seconds else "")
+    return render_step(stage, config, steps, run, fingerprint, version, document, pdf_seconds)

@@ -165,14 +165,27 @@ class PendingFigures:
         self._split, self._jobs = split, jobs
 
     def finish(self, hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
-               only: Collection[str] | None = None) -> list[Path]:
+               only: Sequence[str] | None = None, then: Callable[[Callable[[str], None]], None] | None = None
+               ) -> list[Path]:
         """Draw and write the figures (``hidden`` and ``only`` as in :func:`write_figures`);
-        return the files, figure by figure, each in the order of the formats."""
+        return the files, figure by figure, each in the order of the formats.
+
+        The figures are claimed the heaviest first, then in the order of ``only`` (a report's
+        order).  ``then(ready)`` is run once by this process, when some two thirds of the
+        figures are claimed (the rest are drawn by the worker meanwhile) or after its last:
+        ``ready(stem)`` returns once that figure is written.  A report assembles its PDF so.
+        """
         payload = ({k: frozenset(v) for k, v in hidden.items()} if hidden is not None else None,
-                   None if only is None else sorted(only))
+                   None if only is None else list(only))
         stems = [stem for stem, _ in self._jobs(payload)]
-        order = sorted(range(len(stems)), key=lambda i: (stems[i] not in _HEAVIEST, i))
-        return [path for paths in self._split.run(payload, order) for path in paths]
+        rank = {stem: i for i, stem in enumerate(only if only is not None else stems)}
+        order = sorted(range(len(stems)), key=lambda i: (stems[i] not in _HEAVIEST, rank[stems[i]]))
+        task = None
+        if then is not None:
+            position = {stem: i for i, stem in enumerate(stems)}
+            task = ((2 * len(order) + 2) // 3,
+                    lambda ready: then(lambda stem: ready(position[stem]) if stem in position else None))
+        return [path for paths in self._split.run(payload, order, task) for path in paths]
 
     def close(self) -> None:
         """End the worker without drawing (nothing happens after :meth:`finish`)."""

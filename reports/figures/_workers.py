@@ -9,6 +9,10 @@ counter they share, so the heaviest figure, claimed first, does not leave one pr
 the end.  Each figure is drawn from scratch in its own :class:`matplotlib.figure.Figure` under
 the house style, so its bytes do not depend on which process drew it or on what was drawn
 before (``tests/reports/figures/test_figures.py`` compares the files of one and of two processes).
+
+A task of this process (the report's PDF) can take a place in the order: this process runs it
+when it claims that place (the worker passes over it), or after its last figure; the task waits
+for each figure it needs (:meth:`Split.run`'s ``ready``), which the other process goes on drawing.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from typing import Any
 
 from toh.cohort.workers import worker_start
 
-__all__ = ["Split", "start_split", "write_split"]
+__all__ = ["Split", "TASK", "start_split", "write_split"]
 
 Job = Callable[[], list[Path]]
 
 #: Fewer jobs than this are run in one process: forking and ending a worker costs about 0.1 s.
 _MIN_SPLIT = 4
+
+
+#: The place of this process's own task in a claim order.
+TASK = -1
 
 
 def _claims(counter: Any, order: Sequence[int]) -> Iterator[int]:
@@ -39,7 +47,14 @@ def _claims(counter: Any, order: Sequence[int]) -> Iterator[int]:
         yield order[number]
 
 
-def _serve(conn: Any, counter: Any, make_jobs: Callable[[Any], list[Job]], warm: Callable[[], None] | None) -> None:
+def _run(jobs: list[Job], i: int, done: Any) -> list[Path]:
+    paths = jobs[i]()
+    done[i] = 1  # the files are written and closed
+    return paths
+
+
+def _serve(conn: Any, counter: Any, done: Any, make_jobs: Callable[[Any], list[Job]],
+           warm: Callable[[], None] | None) -> None:
     """The worker: warm up, wait for the payload, run the jobs it claims, send back their paths
     (job index -> paths as text) or the error that stopped it."""
     worker_start()
@@ -57,7 +72,7 @@ def _serve(conn: Any, counter: Any, make_jobs: Callable[[Any], list[Job]], warm:
         if failed is not None:
             raise failed
         jobs = make_jobs(payload)
-        conn.send(("done", {i: [str(p) for p in jobs[i]()] for i in _claims(counter, order)}))
+        conn.send(("done", {i: [str(p) for p in _run(jobs, i, done)] for i in _claims(counter, order) if i != TASK}))
     except BaseException as exc:
         try:
             conn.send(("error", exc))
@@ -69,26 +84,46 @@ class Split:
     """Jobs shared by this process and a forked worker (:func:`start_split`)."""
 
     def __init__(self, make_jobs: Callable[[Any], list[Job]], process: Any = None, conn: Any = None,
-                 counter: Any = None) -> None:
-        self._make_jobs, self._process, self._conn, self._counter = make_jobs, process, conn, counter
+                 counter: Any = None, done: Any = None) -> None:
+        self._make_jobs, self._process, self._conn = make_jobs, process, conn
+        self._counter, self._done = counter, done
+        self._reply: tuple[str, Any] | None = None
 
-    def run(self, payload: Any = None, order: Sequence[int] | None = None) -> list[list[Path]]:
+    def run(self, payload: Any = None, order: Sequence[int] | None = None,
+            task: tuple[int, Callable[[Callable[[int], None]], None]] | None = None) -> list[list[Path]]:
         """Run the jobs ``make_jobs(payload)`` makes, claimed in ``order`` (default: job order)
-        by both processes; return their paths in job order.  An error in the worker is raised
-        here; the worker has ended when this returns or raises."""
+        by both processes; return their paths in job order.
+
+        ``task`` is ``(place, run)``: this process calls ``run(ready)`` once, when it claims
+        ``place`` in ``order`` or else after its last job; ``ready(i)`` returns once job ``i``
+        is written (whichever process runs it).  An error in the worker is raised here; the
+        worker has ended when this returns or raises.
+        """
         jobs = self._make_jobs(payload)
         order = list(range(len(jobs))) if order is None else list(order)
         if sorted(order) != list(range(len(jobs))):
             raise ValueError("order must name every job once")
-        if self._process is None:
-            return [jobs[i]() for i in range(len(jobs))]
+        if self._process is None or len(jobs) > len(self._done):
+            self.close()
+            done = [jobs[i]() for i in range(len(jobs))]
+            if task is not None:
+                task[1](lambda i: None)
+            return done
+        if task is not None:
+            order.insert(min(max(task[0], 0), len(order)), TASK)
         try:
             self._conn.send((payload, order))
-            done: dict[int, list[Path]] = {i: jobs[i]() for i in _claims(self._counter, order)}
-            while not self._conn.poll(0.05):
-                if not self._process.is_alive():
-                    raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
-            kind, value = self._conn.recv()
+            done: dict[int, list[Path]] = {}
+            ran = False
+            for i in _claims(self._counter, order):
+                if i == TASK:
+                    task[1](self._ready)  # type: ignore[index]
+                    ran = True
+                else:
+                    done[i] = _run(jobs, i, self._done)
+            if task is not None and not ran:
+                task[1](self._ready)
+            kind, value = self._reply or self._receive()
             if kind == "error":
                 raise value
             done.update({i: [Path(p) for p in paths] for i, paths in value.items()})
@@ -96,6 +131,27 @@ class Split:
         finally:
             self.close()
         return [done[i] for i in range(len(jobs))]
+
+    def _receive(self) -> tuple[str, Any]:
+        """The worker's reply (its paths or its error), waited for."""
+        while not self._conn.poll(0.05):
+            if not self._process.is_alive():
+                raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
+        self._reply = self._conn.recv()
+        return self._reply
+
+    def _ready(self, i: int) -> None:
+        """Return once job ``i`` is written; raise the worker's error if it stopped."""
+        while not self._done[i]:
+            if self._reply is None and self._conn.poll(0.005):
+                self._receive()
+            if self._reply is not None:
+                if self._reply[0] == "error":
+                    raise self._reply[1]
+                if not self._done[i]:  # the worker ended without it: cannot happen
+                    raise RuntimeError(f"figure job {i} was never run")
+            elif not self._process.is_alive():
+                raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
 
     def close(self) -> None:
         """End the worker (if any) without running anything more."""
@@ -118,8 +174,8 @@ class Split:
 
 def start_split(make_jobs: Callable[[Any], list[Job]], workers: int, size: int,
                 warm: Callable[[], None] | None = None) -> Split:
-    """Fork a worker (when ``workers`` is 2 or more and ``size``, the number of jobs expected,
-    at least :data:`_MIN_SPLIT`) that runs ``warm`` and then waits for :meth:`Split.run`.
+    """Fork a worker (when ``workers`` is 2 or more and ``size``, the most jobs there will be,
+    is at least :data:`_MIN_SPLIT`) that runs ``warm`` and then waits for :meth:`Split.run`.
 
     Call :meth:`Split.run` or :meth:`Split.close` in every case (a ``try``/``finally``).
     """
@@ -127,11 +183,12 @@ def start_split(make_jobs: Callable[[Any], list[Job]], workers: int, size: int,
         return Split(make_jobs)
     context = multiprocessing.get_context("fork")
     counter = context.Value("l", 0)
+    done = context.Array("b", size)  # job i written: set by the process that ran it
     mine, theirs = context.Pipe()
-    process = context.Process(target=_serve, args=(theirs, counter, make_jobs, warm), daemon=True)
+    process = context.Process(target=_serve, args=(theirs, counter, done, make_jobs, warm), daemon=True)
     process.start()
     theirs.close()
-    return Split(make_jobs, process, mine, counter)
+    return Split(make_jobs, process, mine, counter, done)
 
 
 def write_split(jobs: list[Job], workers: int, order: Sequence[int] | None = None) -> list[list[Path]]:
