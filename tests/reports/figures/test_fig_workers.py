@@ -83,3 +83,23 @@ def test_an_error_in_warming_up_is_raised_here(tmp_path: Path) -> None:
     jobs = [_job(i, tmp_path, 0.2) for i in range(4)]
     with pytest.raises(ImportError, match="no matplotlib"):
         start_split(lambda _: jobs, 2, 4, warm=cold).run()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_of_this_process_waits_for_the_jobs_it_reads(tmp_path: Path, workers: int) -> None:
+    """The task (a report's PDF) runs once, here, and reads each job's file only once written."""
+    jobs = [_job(i, tmp_path, 0.1) for i in range(6)]
+    seen: list[tuple[int, str]] = []
+
+    def task(ready) -> None:
+        seen.append((-1, str(os.getpid())))
+        for i in range(6):
+            ready(i)
+            seen.append((i, (tmp_path / f"{i}.txt").read_text()))
+
+    split = start_split(lambda _: jobs, workers, 6)
+    assert split.run(None, None, (2, task)) == [[tmp_path / f"{i}.txt"] for i in range(6)]
+    assert seen[0] == (-1, str(os.getpid())) and [i for i, _ in seen[1:]] == list(range(6))
+    assert all(text for _, text in seen[1:])
+    if workers == 2:  # the worker drew the jobs claimed after the task's place while the task waited
+        assert len({text.split()[0] for _, text in seen[1:]}) == 2
