@@ -128,6 +128,9 @@ class Split:
                 raise value
             done.update({i: [Path(p) for p in paths] for i, paths in value.items()})
             self._process.join()
+        except BaseException:
+            self.close(wait=False)  # an error or a signal here: the worker is ended at once
+            raise
         finally:
             self.close()
         return [done[i] for i in range(len(jobs))]
@@ -153,13 +156,14 @@ class Split:
             elif not self._process.is_alive():
                 raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
 
-    def close(self) -> None:
-        """End the worker (if any) without running anything more."""
+    def close(self, wait: bool = True) -> None:
+        """End the worker (if any) without running anything more: told to stop (it waits for
+        :meth:`run`), or, without ``wait`` or when it does not stop within 0.5 s, terminated."""
         if self._process is None:
             return
         process, self._process = self._process, None
         try:
-            if process.is_alive():
+            if wait and process.is_alive():
                 try:
                     self._conn.send(None)
                 except OSError:
