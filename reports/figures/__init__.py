@@ -171,9 +171,10 @@ class PendingFigures:
         return the files, figure by figure, each in the order of the formats.
 
         The figures are claimed the heaviest first, then in the order of ``only`` (a report's
-        order).  ``then(ready)`` is run once by this process, when some two thirds of the
-        figures are claimed (the rest are drawn by the worker meanwhile) or after its last:
-        ``ready(stem)`` returns once that figure is written.  A report assembles its PDF so.
+        order).  ``then(ready)`` is run by this process first, while the worker starts on the
+        heaviest figure: ``ready(stem)`` returns once that figure is written, and this process
+        draws the next unclaimed figures while it waits (in the report's order: the one the
+        PDF needs next).  A report assembles its PDF so, beside the figures.
         """
         payload = ({k: frozenset(v) for k, v in hidden.items()} if hidden is not None else None,
                    None if only is None else list(only))
@@ -183,8 +184,7 @@ class PendingFigures:
         task = None
         if then is not None:
             position = {stem: i for i, stem in enumerate(stems)}
-            task = ((2 * len(order) + 2) // 3,
-                    lambda ready: then(lambda stem: ready(position[stem]) if stem in position else None))
+            task = (0, lambda ready: then(lambda stem: ready(position[stem]) if stem in position else None))
         return [path for paths in self._split.run(payload, order, task) for path in paths]
 
     def close(self) -> None:

@@ -11,8 +11,9 @@ the house style, so its bytes do not depend on which process drew it or on what 
 before (``tests/reports/figures/test_figures.py`` compares the files of one and of two processes).
 
 A task of this process (the report's PDF) can take a place in the order: this process runs it
-when it claims that place (the worker passes over it), or after its last figure; the task waits
-for each figure it needs (:meth:`Split.run`'s ``ready``), which the other process goes on drawing.
+when it claims that place (the worker passes over it); the task waits for each figure it needs
+(:meth:`Split.run`'s ``ready``), drawing the next unclaimed figure itself while it waits, and
+the worker goes on drawing the others.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class Split:
         self._make_jobs, self._process, self._conn = make_jobs, process, conn
         self._counter, self._done = counter, done
         self._reply: tuple[str, Any] | None = None
+        self._jobs: list[Job] = []
+        self._order: list[int] = []
+        self._mine: dict[int, list[Path]] = {}  # the jobs this process ran
 
     def run(self, payload: Any = None, order: Sequence[int] | None = None,
             task: tuple[int, Callable[[Callable[[int], None]], None]] | None = None) -> list[list[Path]]:
@@ -95,9 +99,10 @@ class Split:
         by both processes; return their paths in job order.
 
         ``task`` is ``(place, run)``: this process calls ``run(ready)`` once, when it claims
-        ``place`` in ``order`` or else after its last job; ``ready(i)`` returns once job ``i``
-        is written (whichever process runs it).  An error in the worker is raised here; the
-        worker has ended when this returns or raises.
+        ``place`` in ``order`` (or, if the worker passed over it, as soon as this process sees
+        that); ``ready(i)`` returns once job ``i`` is written, and while it is not, this process
+        runs the next unclaimed job (so it never idles while the worker draws what is needed).
+        An error in the worker is raised here; the worker has ended when this returns or raises.
         """
         jobs = self._make_jobs(payload)
         order = list(range(len(jobs))) if order is None else list(order)
@@ -109,23 +114,24 @@ class Split:
             if task is not None:
                 task[1](lambda i: None)
             return done
-        if task is not None:
-            order.insert(min(max(task[0], 0), len(order)), TASK)
+        place = len(order) if task is None else min(max(task[0], 0), len(order))
+        order.insert(place, TASK)
+        self._jobs, self._order, self._mine = jobs, order, {}
         try:
             self._conn.send((payload, order))
-            done: dict[int, list[Path]] = {}
-            ran = False
-            for i in _claims(self._counter, order):
-                if i == TASK:
-                    task[1](self._ready)  # type: ignore[index]
-                    ran = True
-                else:
-                    done[i] = _run(jobs, i, self._done)
-            if task is not None and not ran:
-                task[1](self._ready)
+            pending = task
+            while (i := self._claim()) is not None:
+                if i != TASK:
+                    self._mine[i] = _run(jobs, i, self._done)
+                if pending is not None and (i == TASK or self._counter.value > place):
+                    pending[1](self._ready)  # its place is claimed, by this process or passed over by the worker
+                    pending = None
+            if pending is not None:
+                pending[1](self._ready)
             kind, value = self._reply or self._receive()
             if kind == "error":
                 raise value
+            done = dict(self._mine)
             done.update({i: [Path(p) for p in paths] for i, paths in value.items()})
             self._process.join()
         except BaseException:
@@ -134,6 +140,13 @@ class Split:
         finally:
             self.close()
         return [done[i] for i in range(len(jobs))]
+
+    def _claim(self) -> int | None:
+        """The next unclaimed place of the order (None when every place is claimed)."""
+        with self._counter.get_lock():
+            number = self._counter.value
+            self._counter.value = number + 1
+        return self._order[number] if number < len(self._order) else None
 
     def _receive(self) -> tuple[str, Any]:
         """The worker's reply (its paths or its error), waited for."""
@@ -144,8 +157,14 @@ class Split:
         return self._reply
 
     def _ready(self, i: int) -> None:
-        """Return once job ``i`` is written; raise the worker's error if it stopped."""
+        """Return once job ``i`` is written, running unclaimed jobs meanwhile; raise the
+        worker's error if it stopped."""
         while not self._done[i]:
+            j = self._claim()
+            if j is not None:
+                if j != TASK:
+                    self._mine[j] = _run(self._jobs, j, self._done)
+                continue
             if self._reply is None and self._conn.poll(0.005):
                 self._receive()
             if self._reply is not None:
