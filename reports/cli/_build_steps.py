@@ -68,7 +68,7 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
 def pdf_task(stage: Path, config: ReportConfig, run: PipelineRun, doc: ReportDocument,
              seconds: list[float]) -> Callable[[Callable[[str], None]], None]:
     """The PDF's rendering as a task of :func:`figures_step`: assembled while the worker draws
-    the last figures, each figure placed once it is written; its wall seconds go to ``seconds``."""
+    figures, each figure placed once it is written; its wall seconds go to ``seconds``."""
     def task(ready: Callable[[str], None]) -> None:
         from toh.reports.render.pdf import render_pdf
 
@@ -137,7 +137,7 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun,
     if "pdf" in config.formats:
         with steps.step("pdf") as note:
             if pdf_seconds:
-                note["text"] = f"assembled in {pdf_seconds[0]:.2f} s while the last figures were drawn"
+                note["text"] = f"assembled in {pdf_seconds[0]:.2f} s beside the figures"
             else:
                 from toh.reports.render.pdf import render_pdf
 

@@ -187,14 +187,14 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
         # the document first: its disclosure audit says which numbers at risk the figures hide;
-        # the worker that draws half of the figures starts meanwhile (it imports matplotlib)
+        # the figure worker starts meanwhile (it imports matplotlib)
         pending = start_figures_step(stage / "figures", config, run.analysis)
         try:
             document = document_step(config, run)
         except BaseException:
             pending.close()
             raise
-        pdf_seconds: list[float] = []  # the PDF is assembled while the worker draws the last figures
+        pdf_seconds: list[float] = []  # the PDF is assembled beside the figures, as they are written
         then = pdf_task(stage, config, run, document[0], pdf_seconds) if "pdf" in config.formats else None
         figures = figures_step(run.analysis, stage / "figures", config, document[0], pending, then)
         note["text"] = f"{len(figures)} files" + (" and the PDF" if pdf_seconds else "")

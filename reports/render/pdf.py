@@ -189,7 +189,7 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
         Width at which figures are placed.
     ready
         Called with a figure's name before its PNG is read; returns once the file is written
-        (the PDF is assembled while the last figures are drawn:
+        (the PDF is assembled while the figures are drawn:
         :meth:`toh.reports.figures.PendingFigures.finish`).
     """
     pdf = new_pdf(_shown(doc.title))
