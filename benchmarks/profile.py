@@ -55,9 +55,8 @@ IMPORTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
 }
 IMPORTS["report"] = IMPORTS["analyze"] + [
-    ("import matplotlib", ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
-                           "matplotlib.backends.backend_svg")),
-    ("import fpdf", ("fpdf",)),
+    # matplotlib and fpdf are imported where the command imports them (the figure worker imports
+    # matplotlib while the document is built; the PDF step imports fpdf): their cost is in those steps
     ("import toh reports", ("toh.reports.cli.build", "toh.reports.cli._build_steps", "toh.reports.figures",
                             "toh.reports.document", "toh.reports.render.html", "toh.reports.render.pdf",
                             "toh.reports.render.markdown")),
@@ -84,12 +83,13 @@ STEPS: list[tuple[str, str, str, int]] = [
     ("claims", "toh.analyses.run", "check_claims", 1),
     ("baseline (if no worker)", "toh.analyses.run", "analyse_baseline", 1),
     ("worker's analyses: wait", "toh.analyses.radiographic", "PendingRadiographic.beside", 1),
+    ("start figures (fork)", "toh.reports.cli._build_steps", "start_figures_step", 0),
     ("document", "toh.reports.cli._build_steps", "document_step", 0),
-    ("disclosure audit", "toh.reports.document.disclosure", "protect", 1),
-    ("figures", "toh.reports.cli._build_steps", "figures_step", 0),
+    ("disclosure audit", "toh.reports.document", "protect", 1),
+    ("figures (and the pdf)", "toh.reports.cli._build_steps", "figures_step", 0),
     ("save png+svg", "toh.reports.figures", "save_figure", 1),
+    ("pdf (waits included)", "toh.reports.render.pdf", "render_pdf", 1),
     ("html", "toh.reports.render.html", "render_html", 0),
-    ("pdf", "toh.reports.render.pdf", "render_pdf", 0),
     ("markdown", "toh.reports.render.markdown", "render_markdown", 0),
     ("report tables", "toh.reports.cli._build_steps", "_write_tables", 0),
     ("write results", "toh.reports.results", "write_results", 0),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.analyses.pipeline import PipelineRun
     from toh.analyses.run import AnalysisOptions, CohortAnalysis
     from toh.reports.document._writer import ReportDocument
+    from toh.reports.figures import PendingFigures
 
-__all__ = ["analysis_options", "figures_step", "document_step", "render_step"]
+__all__ = ["analysis_options", "start_figures_step", "figures_step", "pdf_task", "document_step", "render_step"]
 
 _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
@@ -37,16 +40,44 @@ def analysis_options(config: ReportConfig) -> AnalysisOptions:
     )
 
 
-def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
-                 doc: ReportDocument | None = None) -> list[Path]:
-    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
-    numbers at risk that ``doc``'s disclosure audit hides), claims blanked."""
-    from toh.reports.document import figure_hidden
-    from toh.reports.figures import write_figures
+def start_figures_step(folder: Path, config: ReportConfig, analysis: CohortAnalysis) -> PendingFigures:
+    """Start drawing the figures (PNG for PDF and Markdown, SVG for HTML): the worker that draws
+    half of them is forked now and imports matplotlib while this process builds the document."""
+    from toh.reports.figures import start_figures
 
-    return write_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell,
-                         hidden=figure_hidden(doc) if doc is not None else None,
-                         only=doc.figure_names() if doc is not None else None)
+    return start_figures(analysis, folder, ("png", "svg"), config.figure_width, min_cell=config.min_cell)
+
+
+def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
+                 doc: ReportDocument | None = None, pending: PendingFigures | None = None,
+                 then: Callable[[Callable[[str], None]], None] | None = None) -> list[Path]:
+    """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
+    numbers at risk that ``doc``'s disclosure audit hides), claims blanked; drawn by ``pending``
+    (:func:`start_figures_step`) when given; ``then`` as in
+    :meth:`toh.reports.figures.PendingFigures.finish` (:func:`pdf_task`)."""
+    from toh.reports.document import figure_hidden
+
+    pending = pending if pending is not None else start_figures_step(folder, config, analysis)
+    try:
+        return pending.finish(figure_hidden(doc) if doc is not None else None,
+                              doc.figure_names() if doc is not None else None, then)
+    finally:
+        pending.close()
+
+
+def pdf_task(stage: Path, config: ReportConfig, run: PipelineRun, doc: ReportDocument,
+             seconds: list[float]) -> Callable[[Callable[[str], None]], None]:
+    """The PDF's rendering as a task of :func:`figures_step`: assembled while the worker draws
+    figures, each figure placed once it is written; its wall seconds go to ``seconds``."""
+    def task(ready: Callable[[str], None]) -> None:
+        from toh.reports.render.pdf import render_pdf
+
+        start = time.perf_counter()
+        render_pdf(doc, stage / "figures", stage / "report.pdf", run.report.validation_date,
+                   _FIGURE_MM[config.figure_width], ready=ready)
+        seconds.append(time.perf_counter() - start)
+
+    return task
 
 
 def document_step(config: ReportConfig, run: PipelineRun) -> tuple[ReportDocument, dict[str, Any]]:
@@ -88,9 +119,11 @@ def _sha256(path: Path) -> str:
 
 
 def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun, fingerprint: str,
-                version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None) -> list[str]:
+                version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None,
+                pdf_seconds: list[float] | None = None) -> list[str]:
     """Render each format, write tables, data and the manifest; return the names written.
-    ``document`` is :func:`document_step`'s result when the build made it already."""
+    ``document`` is :func:`document_step`'s result when the build made it already;
+    ``pdf_seconds`` holds the time :func:`pdf_task` took when it wrote the PDF already."""
     report = run.report
     doc, info = document or document_step(config, run)
     width = _FIGURE_MM[config.figure_width]
@@ -102,10 +135,13 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun,
             render_html(doc, stage / "figures", stage / "report.html", version, "svg", width)
             written.append("report.html")
     if "pdf" in config.formats:
-        with steps.step("pdf"):
-            from toh.reports.render.pdf import render_pdf
+        with steps.step("pdf") as note:
+            if pdf_seconds:
+                note["text"] = f"assembled in {pdf_seconds[0]:.2f} s beside the figures"
+            else:
+                from toh.reports.render.pdf import render_pdf
 
-            render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
+                render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
             written.append("report.pdf")
     if "md" in config.formats:
         with steps.step("markdown"):

@@ -167,7 +167,8 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
     from toh.analyses.pipeline import analyse_export
-    from toh.reports.cli._build_steps import analysis_options, document_step, figures_step, render_step
+    from toh.reports.cli._build_steps import (analysis_options, document_step, figures_step, pdf_task,
+                                              render_step, start_figures_step)
 
     assert config.export is not None
     written: list[Path] = []
@@ -185,8 +186,16 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
     for caution in run.cautions:
         steps.log(f"toh report: caution: {caution}")
     with steps.step("figures") as note:
-        # the document first: its disclosure audit says which numbers at risk the figures hide
-        document = document_step(config, run)
-        figures = figures_step(run.analysis, stage / "figures", config, document[0])
-        note["text"] = f"{len(figures)} files"
-    return render_step(stage, config, steps, run, fingerprint, version, document)
+        # the document first: its disclosure audit says which numbers at risk the figures hide;
+        # the figure worker starts meanwhile (it imports matplotlib)
+        pending = start_figures_step(stage / "figures", config, run.analysis)
+        try:
+            document = document_step(config, run)
+        except BaseException:
+            pending.close()
+            raise
+        pdf_seconds: list[float] = []  # the PDF is assembled beside the figures, as they are written
+        then = pdf_task(stage, config, run, document[0], pdf_seconds) if "pdf" in config.formats else None
+        figures = figures_step(run.analysis, stage / "figures", config, document[0], pending, then)
+        note["text"] = f"{len(figures)} files" + (" and the PDF" if pdf_seconds else "")
+    return render_step(stage, config, steps, run, fingerprint, version, document, pdf_seconds)

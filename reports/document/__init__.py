@@ -85,9 +85,10 @@ def build_document(
             manifest_section(provenance, config),
         )
 
+    headline, reasons = analysis.headline(), analysis.not_estimable  # each gathered once: both passes read them
+
     def writer(protection: Protection | None = None) -> Writer:
-        return Writer(analysis.headline(), min_cell, analysis.definitions.confidence, analysis.not_estimable,
-                      protection)
+        return Writer(headline, min_cell, analysis.definitions.confidence, reasons, protection)
 
     first = writer()
     sections(first, cautions)  # the first pass declares every audited count and relation
@@ -110,7 +111,7 @@ def _estimable(make: Callable[[CohortAnalysis, Writer], Section], analysis: Coho
     no figure, no table of blanks."""
     section = make(analysis, w)
     needs = [need for f in section.figures for need in FIGURE_NEEDS.get(f.name, ())]
-    reason = analysis.reason(*needs) if needs else ""
+    reason = w.reason(*needs) if needs else ""
     if not reason:
         return section
     return Section(section.id, section.title, ((f"Not estimable: {reason}.",),))

@@ -273,7 +273,7 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
     t1 = "imaging.MRI.t1_low."
     rows, missing, drawn = [], {}, []
     for x in level_free(analysis.imaging.findings).itertuples():
-        reason = analysis.reason(f"imaging.{x.modality}.{x.finding}")
+        reason = w.reason(f"imaging.{x.modality}.{x.finding}")
         if reason:
             missing.setdefault(reason, []).append(f"{x.modality} {x.finding.replace('_', ' ')}")
             continue
@@ -286,11 +286,11 @@ def imaging_section(analysis: CohortAnalysis, w: Writer) -> Section:
         rows.append(((x.modality,), (x.finding.replace("_", " "),),
                      (w.count(x.positive, cell=cells[0]), " of ", w.count(x.recorded, cell=cells[1])), estimate))
     hide = w.share_hidden(h.get(t1 + "positive"), h.get(t1 + "recorded"), w.cells_of(t1 + "positive", t1 + "recorded"))
-    first = analysis.reason("imaging.first_film")
+    first = w.reason("imaging.first_film")
     film: Text = ((f"The first plain film: not estimable ({first}). ",) if first else (
         "The first plain film was normal in ", w.n("imaging.first_film.normal"), " index episodes, abnormal in ",
         w.n("imaging.first_film.abnormal"), " and indeterminate in ", w.n("imaging.first_film.indeterminate"), ". "))
-    mri = analysis.reason(t1[:-1])
+    mri = w.reason(t1[:-1])
     t1_text: Text = ((f"Low T1 signal on MRI: not estimable ({mri}).",) if mri else (
         "MRI showed low T1 signal in ", *w.ci(t1 + "estimate", t1 + "lower", t1 + "upper", 1, PCT, "%", hide=hide),
         " of the index episodes whose first MRI recorded the finding."))

@@ -259,6 +259,13 @@ class Writer:
 
         return reason_for(key, self.not_estimable) or ""
 
+    def reason(self, *keys: str) -> str:
+        """Why none of the estimates under ``keys`` can be made ('' when one can), as
+        :meth:`toh.analyses.run.CohortAnalysis.reason` says it, from the reasons this writer was
+        given (the analysis's are gathered once per document, not once per question)."""
+        found = [self.reason_of(key) for key in keys]
+        return "" if not all(found) else "; ".join(dict.fromkeys(found))
+
     def small(self, n: Any) -> bool:
         """True when the count ``n`` must be hidden."""
         return not _isnan(n) and 0 < float(n) < self.min_cell

@@ -14,7 +14,9 @@ The audit (:func:`audit`) solves, for every hidden count and each direction, the
     subject to           A_eq x = b_eq,  A_ub x <= b_ub,  lower <= x <= upper
 
 whose variables ``x`` are the hidden counts and whose (in)equalities are the declared relations
-with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``).  The
+with the published values substituted (``scipy.optimize.linprog``, method ``"highs"``; each
+program holds only the hidden counts that relations link to ``x_k``, a count in no relation
+takes its bounds without one, and :func:`protect` solves each distinct program once).  The
 bounds are what the printed text tells a reader: a sensitive count shows "<min_cell", so it lies
 in ``[1, min_cell - 1]``; a count hidden by secondary suppression shows "not shown" and is at
 least ``min_cell`` (zeros are never hidden that way); a count never printed (a complement) lies
@@ -64,6 +66,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toh.analyses.levels import OTHER, fold_levels
+from toh.reports.document._programs import Program as _Program
+from toh.reports.document._programs import groups as _groups, program as _program, solve as _solve
 
 __all__ = ["Cell", "Relation", "Protection", "sensitive", "total_of", "at_most", "complement_of", "audit",
            "protect", "small_range", "protection_width", "summary_shown", "fold_levels", "OTHER"]
@@ -198,13 +202,24 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
     dict
         key -> (lo, hi); ``hi`` is ``inf`` when nothing bounds the count from above.
     """
-    from scipy.optimize import linprog
+    return _audit(_check(cells, relations), relations, hidden, targets, min_cell, masked, {})
 
-    by_key = _check(cells, relations)
+
+def _audit(by_key: Mapping[str, Cell], relations: Sequence[Relation], hidden: Iterable[str],
+           targets: Iterable[str] | None, min_cell: int | None, masked: Iterable[str],
+           memo: dict[_Program, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """:func:`audit` of checked cells; ``memo`` holds the ranges of the programs solved before.
+
+    The hidden counts fall into groups that no relation links (the connected components of the
+    relations, published values substituted): a count's range depends on its group alone, so
+    each target's program holds its group's counts and relations only, a count in no relation
+    takes its bounds without a program, and a program solved before (a group that the cell
+    hidden since did not touch, in :func:`protect`'s rounds) is not solved again.
+    """
     hide = {k for k in hidden} | {k for k, c in by_key.items() if not c.published}
     variables = [k for k in by_key if k in hide]
     index = {k: i for i, k in enumerate(variables)}
-    rows = {"eq": ([], []), "le": ([], [])}
+    rows: dict[str, tuple[list[np.ndarray], list[float]]] = {"eq": ([], []), "le": ([], [])}
     for relation in relations:
         row = np.zeros(len(variables))
         rhs = 0.0
@@ -226,27 +241,22 @@ def audit(cells: Sequence[Cell], relations: Sequence[Relation], hidden: Iterable
         return (0.0, cell.upper) if masked else (float(min_cell), cell.upper)
 
     bounds = [bound(by_key[k]) for k in variables]
-
-    def matrix(kind: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        a, b = rows[kind]
-        return (np.array(a), np.array(b)) if a else (None, None)
-
-    a_eq, b_eq = matrix("eq")
-    a_ub, b_ub = matrix("le")
+    group = _groups(len(variables), [r for kind in ("eq", "le") for r in rows[kind][0]])
+    held = {kind: [int(group[np.flatnonzero(r)[0]]) for r in rows[kind][0]] for kind in ("eq", "le")}
+    wanted = variables if targets is None else [k for k in variables if k in set(targets)]
     out: dict[str, tuple[float, float]] = {}
-    for key in (variables if targets is None else [k for k in variables if k in set(targets)]):
-        ends = []
-        for sign in (1.0, -1.0):
-            objective = np.zeros(len(variables))
-            objective[index[key]] = sign
-            fit = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if fit.status == 3:
-                ends.append(-sign * np.inf)
-            elif fit.status != 0:
-                raise RuntimeError(f"the audit's linear program for {key!r} failed: {fit.message}")
-            else:
-                ends.append(sign * fit.fun)
-        out[key] = (ends[0], ends[1])
+    for key in wanted:
+        label = group[index[key]]
+        members = np.flatnonzero(group == label)
+        mine = {kind: [i for i, g in enumerate(held[kind]) if g == label] for kind in ("eq", "le")}
+        if not mine["eq"] and not mine["le"]:
+            low, high = bounds[index[key]]
+            out[key] = (low, np.inf if high is None else high)  # what linprog gives for a free-standing count
+            continue
+        program = _program(members, index[key], bounds, rows, mine)
+        if program not in memo:
+            memo[program] = _solve(program, len(members), key)
+        out[key] = memo[program]
     return out
 
 
@@ -346,14 +356,14 @@ def _candidates(key: str, by_key: Mapping[str, Cell], relations: Sequence[Relati
 LOOKAHEAD = 8
 
 
-def _choose(key: str, options: list[str], cells: Sequence[Cell], relations: Sequence[Relation],
-            hidden: set[str], min_cell: int, masked: set[str]) -> str:
+def _choose(key: str, options: list[str], by_key: Mapping[str, Cell], relations: Sequence[Relation],
+            hidden: set[str], min_cell: int, masked: set[str], memo: dict[_Program, tuple[float, float]]) -> str:
     """Of the first :data:`LOOKAHEAD` candidates, the first in rank whose hiding leaves ``key``
     unexposed; when none does, the one that leaves it the widest range (the first in rank among
     equals)."""
     widths = []
     for option in options[:LOOKAHEAD]:
-        lo_hi = audit(cells, relations, hidden | {option}, [key], min_cell, masked)
+        lo_hi = _audit(by_key, relations, hidden | {option}, [key], min_cell, masked, memo)
         if not _exposed(lo_hi, min_cell):
             return option
         widths.append(small_range(*lo_hi[key], min_cell))
@@ -384,13 +394,14 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], min_cell: int)
     targets = [k for k, c in by_key.items() if sensitive(c, min_cell)]
     hidden, masked = set(primary), set()
     margins = _margins(relations)
+    memo: dict[_Program, tuple[float, float]] = {}  # one program, one solve, whatever round asks
     while True:
-        ranges = audit(cells, relations, hidden, targets, min_cell, masked)
+        ranges = _audit(by_key, relations, hidden, targets, min_cell, masked, memo)
         extra, residual = None, set()
         for key in sorted(_exposed(ranges, min_cell), key=order.__getitem__):
             options = _candidates(key, by_key, relations, hidden, min_cell, order, margins)
             if options:
-                extra = _choose(key, options, cells, relations, hidden, min_cell, masked)
+                extra = _choose(key, options, by_key, relations, hidden, min_cell, masked, memo)
                 break
             residual.add(key)
         if extra is not None:

@@ -38,7 +38,7 @@ from toh.reports.figures._common import lay_out_once
 from toh.reports.figures._curves import STRATUM_VARS, cif_curves, km_resolution
 from toh.reports.figures._panels import age_by_sex, radiographic_change
 from toh.reports.figures._shares import complications_shares, imaging_findings, share_rows_height
-from toh.reports.figures._workers import write_split
+from toh.reports.figures._workers import Split, start_split
 from toh.reports.figures._style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -50,6 +50,7 @@ from toh.reports.figures.names import (AGE_BY_SEX, CIF, CLAIMS_FOREST, COMPLICAT
                                       RADIOGRAPHIC, km_resolution_name)
 
 __all__ = ["km_resolution", "cif_curves", "radiographic_change", "age_by_sex", "claims_forest", "write_figures",
+           "start_figures", "PendingFigures",
            "complications_shares", "imaging_findings",
            "figure_names", "STRATUM_VARS", "FORMATS", "FIGURE_NEEDS"]
 
@@ -130,8 +131,9 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
         The stems to write (the figures a report document shows: one whose every group is too
         small is not written at all); None writes every figure.
     workers
-        Processes drawing the figures: 2 (the default on a machine of two or more cores) draws
-        every other figure in a forked worker; the files are the same whichever process draws.
+        Processes drawing the figures: 2 (the default on a machine of two or more cores) shares
+        them with a forked worker, each process drawing the next figure not yet claimed (the
+        forest plot of the claims first); the files are the same whichever process draws.
 
     Returns
     -------
@@ -143,6 +145,64 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     ValueError
         Unknown format or width (before anything is written).
     """
+    pending = start_figures(analysis, out_dir, formats, width, min_cell=min_cell, workers=workers)
+    try:
+        return pending.finish(hidden, only)
+    finally:
+        pending.close()
+
+
+#: Drawn first (claimed first by either process): the forest plot of the claims has a panel per
+#: claim and takes some four times as long as any other figure.
+_HEAVIEST = (CLAIMS_FOREST,)
+
+
+class PendingFigures:
+    """Figures whose drawing has started (:func:`start_figures`): call :meth:`finish` with what
+    the document hides, or :meth:`close` when no figures are wanted after all."""
+
+    def __init__(self, split: Split, jobs: Callable[[tuple | None], list[tuple[str, Callable[[], list[Path]]]]]) -> None:
+        self._split, self._jobs = split, jobs
+
+    def finish(self, hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
+               only: Sequence[str] | None = None, then: Callable[[Callable[[str], None]], None] | None = None
+               ) -> list[Path]:
+        """Draw and write the figures (``hidden`` and ``only`` as in :func:`write_figures`);
+        return the files, figure by figure, each in the order of the formats.
+
+        The figures are claimed the heaviest first, then in the order of ``only`` (a report's
+        order).  ``then(ready)`` is run by this process first, while the worker starts on the
+        heaviest figure: ``ready(stem)`` returns once that figure is written, and this process
+        draws the next unclaimed figures while it waits (in the report's order: the one the
+        PDF needs next).  A report assembles its PDF so, beside the figures.
+        """
+        payload = ({k: frozenset(v) for k, v in hidden.items()} if hidden is not None else None,
+                   None if only is None else list(only))
+        stems = [stem for stem, _ in self._jobs(payload)]
+        rank = {stem: i for i, stem in enumerate(only if only is not None else stems)}
+        order = sorted(range(len(stems)), key=lambda i: (stems[i] not in _HEAVIEST, rank[stems[i]]))
+        task = None
+        if then is not None:
+            position = {stem: i for i, stem in enumerate(stems)}
+            task = (0, lambda ready: then(lambda stem: ready(position[stem]) if stem in position else None))
+        return [path for paths in self._split.run(payload, order, task) for path in paths]
+
+    def close(self) -> None:
+        """End the worker without drawing (nothing happens after :meth:`finish`)."""
+        self._split.close()
+
+
+def start_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequence[str] = FORMATS,
+                  width: str | float = "single", *, min_cell: int = 5, workers: int | None = None) -> PendingFigures:
+    """Start :func:`write_figures` before what the figures hide is known: the worker that will
+    draw half of them is forked now and imports matplotlib while this process goes on (a report
+    builds its document meanwhile); :meth:`PendingFigures.finish` draws them.
+
+    Raises
+    ------
+    ValueError
+        Unknown format or width (before anything is started).
+    """
     formats = tuple(formats)
     unknown = [f for f in formats if f not in METADATA]
     if unknown or not formats:
@@ -151,10 +211,24 @@ def write_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
     width_in = figure_width(width)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [partial(_write_one, draw, width_in, height, out / stem, formats)
-            for stem, height, draw in _specs(analysis, width_in, min_cell, hidden) if only is None or stem in only]
+
+    def jobs(payload: tuple | None) -> list[tuple[str, Callable[[], list[Path]]]]:
+        hidden, only = payload if payload is not None else (None, None)
+        return [(stem, partial(_write_one, draw, width_in, height, out / stem, formats))
+                for stem, height, draw in _specs(analysis, width_in, min_cell, hidden) if only is None or stem in only]
+
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    return [path for paths in write_split(jobs, workers) for path in paths]
+    split = start_split(lambda payload: [job for _, job in jobs(payload)], workers,
+                        len(_specs(analysis, width_in, min_cell)), _warm)
+    return PendingFigures(split, jobs)
+
+
+def _warm() -> None:
+    """What every figure needs first (some 0.4 s of imports), in the worker while it waits."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    from PIL import PngImagePlugin  # noqa: F401
 
 
 def _write_one(draw: Callable[[Figure], object], width_in: float, height: float, stem: Path,

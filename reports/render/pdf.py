@@ -8,6 +8,7 @@ day), so the same document gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def new_pdf(title: str = "") -> Any:
 
 
 def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, created: dt.date,
-               figure_width_mm: float = 85.0) -> Path:
+               figure_width_mm: float = 85.0, ready: Callable[[str], None] | None = None) -> Path:
     """Write the report as an A4 PDF.
 
     Parameters
@@ -186,6 +187,10 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
         Creation date written into the file (fixed, so rebuilding gives the same bytes).
     figure_width_mm
         Width at which figures are placed.
+    ready
+        Called with a figure's name before its PNG is read; returns once the file is written
+        (the PDF is assembled while the figures are drawn:
+        :meth:`toh.reports.figures.PendingFigures.finish`).
     """
     pdf = new_pdf(_shown(doc.title))
     pdf.set_creation_date(dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc))
@@ -214,6 +219,8 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
             if figure.name in shown:  # a figure shared by two sections is printed once
                 continue
             shown.add(figure.name)
+            if ready is not None:
+                ready(figure.name)
             _image(pdf, folder / f"{figure.name}.png", figure_width_mm)
             pdf.set_font(_FONT, size=7)
             pdf.set_text_color(90)

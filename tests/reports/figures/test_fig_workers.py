@@ -1,20 +1,23 @@
-"""Figures split over two processes: results in job order, whichever process ran a job, and an
-error in the worker raised in the parent."""
+"""Figures shared by two processes: results in job order, whichever process ran a job, jobs
+claimed in the order given, the worker started before the jobs are known, and an error in the
+worker raised in the parent."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from toh.reports.figures._workers import write_split
+from toh.reports.figures._workers import start_split, write_split
 
 
-def _job(i: int, tmp_path: Path):
+def _job(i: int, tmp_path: Path, seconds: float = 0.05):
     def write() -> list[Path]:
+        time.sleep(seconds)  # long enough for the worker to claim some
         path = tmp_path / f"{i}.txt"
-        path.write_text(str(os.getpid()))
+        path.write_text(f"{os.getpid()} {time.monotonic()}")
         return [path]
 
     return write
@@ -22,17 +25,81 @@ def _job(i: int, tmp_path: Path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_paths_come_back_in_job_order(tmp_path: Path, workers: int) -> None:
-    jobs = [_job(i, tmp_path) for i in range(5)]
-    assert write_split(jobs, workers) == [[tmp_path / f"{i}.txt"] for i in range(5)]
-    pids = {(tmp_path / f"{i}.txt").read_text() for i in range(5)}
+    jobs = [_job(i, tmp_path) for i in range(6)]
+    assert write_split(jobs, workers) == [[tmp_path / f"{i}.txt"] for i in range(6)]
+    pids = {(tmp_path / f"{i}.txt").read_text().split()[0] for i in range(6)}
     assert len(pids) == workers  # two processes wrote when asked to
     assert str(os.getpid()) in pids
 
 
+def test_jobs_are_claimed_in_the_order_given(tmp_path: Path) -> None:
+    """The job claimed first (the heaviest figure) starts first, whoever claims it."""
+    jobs = [_job(i, tmp_path, 0.3 if i == 4 else 0.05) for i in range(5)]
+    assert write_split(jobs, 2, order=[4, 0, 1, 2, 3]) == [[tmp_path / f"{i}.txt"] for i in range(5)]
+    written = {i: [float(x) for x in (tmp_path / f"{i}.txt").read_text().split()] for i in range(5)}
+    assert written[4][1] - 0.3 <= min(t for _, t in written.values())  # started before any other ended
+    with pytest.raises(ValueError, match="order"):
+        write_split(jobs, 2, order=[0, 1, 2])
+
+
+def test_the_worker_starts_before_the_jobs_are_known(tmp_path: Path) -> None:
+    """It warms up while this process works; the payload decides the jobs, in both processes."""
+    made: list[object] = []
+
+    def make(payload: object) -> list:
+        made.append(payload)
+        return [_job(i, tmp_path / str(payload)) for i in range(4)]
+
+    (tmp_path / "late").mkdir()
+    split = start_split(make, 2, 4, warm=lambda: time.sleep(0.05))
+    assert split.run("late") == [[tmp_path / "late" / f"{i}.txt"] for i in range(4)]
+    assert made == ["late"]  # this process made its jobs once; the worker made its own copy
+    assert len({(tmp_path / "late" / f"{i}.txt").read_text().split()[0] for i in range(4)}) == 2
+
+
+def test_a_started_worker_is_ended_when_nothing_is_drawn(tmp_path: Path) -> None:
+    split = start_split(lambda _: [], 2, 4)
+    process = split._process
+    split.close()
+    assert not process.is_alive()
+    split.close()  # twice is harmless
+
+
 def test_an_error_in_the_worker_is_raised_here(tmp_path: Path) -> None:
     def fails() -> list[Path]:
+        time.sleep(0.01)
         raise ValueError("figure 1 failed")
 
-    jobs = [_job(0, tmp_path), fails, _job(2, tmp_path), _job(3, tmp_path)]
+    # the worker claims the failing job: this process is busy with the first for long enough
+    jobs = [_job(0, tmp_path, 0.5), fails, _job(2, tmp_path), _job(3, tmp_path)]
     with pytest.raises(ValueError, match="figure 1 failed"):
         write_split(jobs, 2)
+
+
+def test_an_error_in_warming_up_is_raised_here(tmp_path: Path) -> None:
+    def cold() -> None:
+        raise ImportError("no matplotlib")
+
+    jobs = [_job(i, tmp_path, 0.2) for i in range(4)]
+    with pytest.raises(ImportError, match="no matplotlib"):
+        start_split(lambda _: jobs, 2, 4, warm=cold).run()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_of_this_process_waits_for_the_jobs_it_reads(tmp_path: Path, workers: int) -> None:
+    """The task (a report's PDF) runs once, here, and reads each job's file only once written."""
+    jobs = [_job(i, tmp_path, 0.1) for i in range(6)]
+    seen: list[tuple[int, str]] = []
+
+    def task(ready) -> None:
+        seen.append((-1, str(os.getpid())))
+        for i in range(6):
+            ready(i)
+            seen.append((i, (tmp_path / f"{i}.txt").read_text()))
+
+    split = start_split(lambda _: jobs, workers, 6)
+    assert split.run(None, None, (2, task)) == [[tmp_path / f"{i}.txt"] for i in range(6)]
+    assert seen[0] == (-1, str(os.getpid())) and [i for i, _ in seen[1:]] == list(range(6))
+    assert all(text for _, text in seen[1:])
+    if workers == 2:  # the worker drew the jobs claimed after the task's place while the task waited
+        assert len({text.split()[0] for _, text in seen[1:]}) == 2

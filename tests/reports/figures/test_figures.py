@@ -45,7 +45,7 @@ def analysis() -> CohortAnalysis:
 @pytest.fixture(scope="module")
 def written(analysis: CohortAnalysis, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("figures") / "first"
-    return out, write_figures(analysis, out, workers=2)  # every other figure drawn by a forked worker
+    return out, write_figures(analysis, out, workers=2)  # the figures shared with a forked worker
 
 
 def _axes():
