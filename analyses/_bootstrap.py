@@ -13,9 +13,9 @@ chunk together (``_turnbull_batch.refit_draws``: bit for bit the same draws in a
 A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
 so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
 worker draws while the caller does other work, and the caller draws the chunks still
-unclaimed once it collects: two processes on two cores, never three.  The worker can first run
-other work of the caller's (``beside``: the cohort's Cox models, say), which would otherwise
-wait in line in the caller's process while the worker sits idle at the end.
+unclaimed once it collects: two processes on two cores, never three.  The worker first takes
+the caller's other work (``beside``: the cohort's other analyses), which the caller takes too
+once its draws are done: neither process idles while the other has work left.
 """
 
 from __future__ import annotations
@@ -80,26 +80,31 @@ class PendingDraws:
     change it: each draw has its own random stream.  :meth:`cancel` ends the workers
     (idempotent), so a caller that fails before collecting leaves no process behind.
 
-    :meth:`beside` returns the results of the ``beside`` tasks, which the first worker ran
-    before it drew (in this process, when no worker was started).
+    The caller's ``beside`` tasks are claimed the same way (a second counter): a worker takes
+    them first and draws after, the caller draws first and takes the tasks still unclaimed
+    after.  :meth:`beside` returns their results in their order (run in this process when no
+    worker was started), with the warnings each raised, raised again in the tasks' order
+    whichever process ran them.
     """
 
     def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None,
-                 job: tuple | None = None, counter: Any = None, beside: Sequence[Callable[[], Any]] = ()) -> None:
+                 job: tuple | None = None, counters: tuple[Any, Any] | None = None,
+                 beside: Sequence[Callable[[], Any]] = ()) -> None:
         self._tol, self._parts, self._pool, self._pending = tol, parts, pool, pending
-        self._job, self._counter = job, counter
+        self._job, self._counters = job, counters
         self._tasks = tuple(beside)
-        self._ran: list[_Outcome] = []  # what the worker made of the tasks, once collected
+        self._ran: dict[int, _Outcome] = {}  # task number -> its outcome, once collected
         self._beside: list[Any] | None = None
 
     def result(self) -> np.ndarray:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                own = _limited(_claim_chunks, self._job, self._counter)
-                chunks = list(own)
+                draws, tasks = self._counters
+                chunks = list(_limited(_claim_chunks, self._job, draws))
+                self._ran.update(_limited(_claim_tasks, self._tasks, tasks))
                 for ran, part in self._pending.get():
-                    self._ran.extend(ran)
+                    self._ran.update(ran)
                     chunks.extend(part)
             finally:
                 self.cancel()
@@ -111,19 +116,20 @@ class PendingDraws:
 
     def beside(self) -> list[Any]:
         """The results of the ``beside`` tasks, in their order (after :meth:`result`, which it
-        calls when needed).  The warnings a task raised in the worker are raised here again, in
-        the order it raised them; a task that failed in the worker is run again here, so that its
-        error is raised in this process as it would have been without a worker."""
+        calls when needed).  The warnings of a task run by either process are raised here, in
+        the tasks' order; a task that failed is run again here, so that its error is raised as
+        it would have been without a worker."""
         if self._beside is None:
             self.result()
             done = []
             for number, task in enumerate(self._tasks):
-                if number < len(self._ran) and self._ran[number][0]:
-                    _, value, said = self._ran[number]
+                outcome = self._ran.get(number)
+                if outcome is not None and outcome[0]:
+                    _, value, said = outcome
                     for text, category, filename, lineno in said:
                         warnings.warn_explicit(text, category, filename, lineno)
                     done.append(value)
-                else:  # not started in a worker, or failed there: here, with its own error
+                else:  # not started in a worker, or failed: here, with its own error
                     done.append(task())
             self._beside = done
         return self._beside
@@ -139,20 +145,20 @@ class PendingDraws:
 #: filename, line)); (False, None, []) when it failed
 _Outcome = tuple[bool, Any, list[tuple[str, type[Warning], str, int]]]
 
-#: what a worker draws from: (job, counter, beside), set by its initializer (inherited through fork)
+#: what a worker works on: (job, draw counter, tasks, task counter), set by its initializer
+#: (inherited through fork, never pickled)
 _SHARED: list = []
 
 
-def _worker_init(job: tuple, counter: Any, beside: Sequence[Callable[[], Any]]) -> None:
+def _worker_init(job: tuple, draws: Any, tasks: Sequence[Callable[[], Any]], claimed: Any) -> None:
     worker_start()
-    _SHARED[:] = [job, counter, beside]
+    _SHARED[:] = [job, draws, tasks, claimed]
 
 
-def _worker_chunks(number: int) -> tuple[list[_Outcome], list]:
-    """The first worker runs the beside tasks, then every worker draws chunks until none is left."""
-    job, counter, beside = _SHARED
-    ran = _limited(_run_tasks, beside) if number == 0 else []
-    return ran, _limited(_claim_chunks, job, counter)
+def _worker_chunks(_: int) -> tuple[dict[int, _Outcome], list]:
+    """A worker takes the caller's tasks still unclaimed, then draws chunks until none is left."""
+    job, draws, tasks, claimed = _SHARED
+    return _limited(_claim_tasks, tasks, claimed), _limited(_claim_chunks, job, draws)
 
 
 def _limited(work: Callable[..., Any], *args: Any) -> Any:
@@ -160,24 +166,33 @@ def _limited(work: Callable[..., Any], *args: Any) -> Any:
 
     # one BLAS thread per process: the processes share the cores (the caller's two BLAS
     # threads made its draws a fifth slower, competing with the worker for the other core);
-    # the caller's analyses run under one thread too, so a task gives the same bits in either
+    # a task gives the same bits in either process
     with threadpool_limits(limits=1):
         return work(*args)
 
 
-def _run_tasks(tasks: Sequence[Callable[[], Any]]) -> list[_Outcome]:
-    """Run each task, recording its warnings (the caller raises them again) instead of showing
-    them; a task that fails is marked so (the caller runs it again, to raise its error)."""
-    ran: list[_Outcome] = []
-    for task in tasks:
+def _claim(counter: Any, total: int) -> int | None:
+    """The next number no process has claimed, or None when all ``total`` are."""
+    with counter.get_lock():
+        number = counter.value
+        counter.value = number + 1
+    return number if number < total else None
+
+
+def _claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, _Outcome]:
+    """Run the tasks no process has claimed yet, one at a time, recording the warnings of each
+    (:meth:`PendingDraws.beside` raises them again, in the tasks' order); a task that fails is
+    marked so (the caller runs it again, to raise its error)."""
+    ran: dict[int, _Outcome] = {}
+    while (number := _claim(counter, len(tasks))) is not None:
         with warnings.catch_warnings(record=True) as caught:
             try:
-                value = task()
+                value = tasks[number]()
             except Exception:  # noqa: BLE001 - re-raised by the caller, which runs the task again
-                ran.append((False, None, []))
+                ran[number] = (False, None, [])
                 continue
-        ran.append((True, value, [(str(item.message), item.category, item.filename, item.lineno)
-                                  for item in caught]))
+        ran[number] = (True, value, [(str(item.message), item.category, item.filename, item.lineno)
+                                     for item in caught])
     return ran
 
 
@@ -186,14 +201,26 @@ def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray,
     (chunk number, its draws and worst refit) each."""
     first, last, run, counts, start, times, children, tol, chunks = job
     done = []
-    while True:
-        with counter.get_lock():
-            number = counter.value
-            counter.value = number + 1
-        if number >= len(chunks):
-            return done
+    while (number := _claim(counter, len(chunks))) is not None:
         seeds = [children[i] for i in chunks[number]]
         done.append((number, _draws_in_worker((first, last, run, counts, start, times, seeds, tol))))
+    return done
+
+
+def draws_job(lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
+              tol: float = 1e-8, weights: np.ndarray | None = None) -> tuple:
+    """What the processes draw from: the runs of innermost intervals the distinct intervals
+    cover (``first``, ``last``), each interval's run and count, the full fit, the times, one
+    seed sequence per draw, the tolerance, and the draws cut into chunks of ``_CHUNK``."""
+    w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
+    pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs)).astype(float)
+    first, last = _spans(pairs[:, 0], pairs[:, 1], fit.left, fit.right)
+    runs, run = np.unique(first * (len(fit.p) + 1) + last, return_inverse=True)
+    first, last = np.divmod(runs, len(fit.p) + 1)
+    children = np.random.SeedSequence(seed).spawn(draws)
+    chunks = [np.arange(i, min(i + _CHUNK, draws)) for i in range(0, draws, _CHUNK)]
+    return first, last, run.ravel(), counts, fit, times, children, tol, chunks
 
 
 def start_bootstrap_cdf(
@@ -207,37 +234,28 @@ def start_bootstrap_cdf(
     ``workers`` is the number of processes that draw: this one (once the caller collects) and
     ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
     ``beside``: tasks (callables without arguments, inherited through fork, never pickled; their
-    results are) that the first worker runs before it draws; :meth:`PendingDraws.beside` returns
-    their results.  Without a worker they run in this process when :meth:`PendingDraws.beside`
-    is called.
+    results are) that a worker takes before it draws, and this process after its draws, each
+    once; :meth:`PendingDraws.beside` returns their results.  Without a worker they run in this
+    process when :meth:`PendingDraws.beside` is called.
     """
-    w = np.ones(len(lo)) if weights is None else np.asarray(weights, dtype=float)
-    pairs, inverse = np.unique(np.column_stack([lo, hi]), axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs)).astype(float)
-    first, last = _spans(pairs[:, 0], pairs[:, 1], fit.left, fit.right)
-    runs, run = np.unique(first * (len(fit.p) + 1) + last, return_inverse=True)
-    first, last = np.divmod(runs, len(fit.p) + 1)
-    children = np.random.SeedSequence(seed).spawn(draws)
+    job = draws_job(lo, hi, fit, times, draws, seed, tol, weights)
     workers = workers or min(2, os.cpu_count() or 1)
     # A pool's start-up and tear-down (forking, limiting BLAS to one thread per worker) cost
     # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
     # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
     # worker also takes the caller's ``beside`` tasks off its hands.
-    if workers == 1 or draws * len(runs) < _POOL_MIN:
-        return PendingDraws(tol, [_draws_in_worker((first, last, run.ravel(), counts, fit, times, children, tol))],
-                            beside=beside)
-    chunks = [np.arange(i, min(i + _CHUNK, draws)) for i in range(0, draws, _CHUNK)]
-    job = (first, last, run.ravel(), counts, fit, times, children, tol, chunks)
+    if workers == 1 or draws * len(job[0]) < _POOL_MIN:
+        return PendingDraws(tol, [_draws_in_worker(job[:-1])], beside=beside)
     context = multiprocessing.get_context("fork")
-    counter = context.Value("l", 0)
-    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counter, tuple(beside)))
+    counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, beside tasks
+    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tuple(beside), counters[1]))
     try:
         pending = pool.map_async(_worker_chunks, range(workers - 1))
         pool.close()
     except BaseException:
         pool.terminate()
         raise
-    return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counter, beside=beside)
+    return PendingDraws(tol, pool=pool, pending=pending, job=job, counters=counters, beside=beside)
 
 
 def bootstrap_cdf(

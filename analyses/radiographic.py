@@ -222,14 +222,15 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
 def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, times: np.ndarray,
               counts: pd.DataFrame, options: RadiographicOptions, conf: float) -> RadiographicResult:
     """The result tables from the two fits and the bootstrap draws (None: no draws)."""
-    from scipy.stats import norm
+    from scipy.special import ndtri  # norm.ppf itself, without importing scipy.stats (0.4 s) here
+
     est = fit.cdf(times)
     if boot is not None:
         a = (1 - conf) / 2
         lower, upper = np.quantile(boot, a, axis=0), np.quantile(boot, 1 - a, axis=0)
     else:
         lower = upper = np.full(len(times), np.nan)
-    z = norm.ppf(1 - (1 - conf) / 2)
+    z = ndtri(1 - (1 - conf) / 2)
     se = np.sqrt(np.diag(weibull.covariance))
     weib = pd.DataFrame([
         ("intercept", weibull.mu, se[0], weibull.mu - z * se[0], weibull.mu + z * se[0]),

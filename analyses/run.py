@@ -137,25 +137,24 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
 
     options = options or AnalysisOptions()
     claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
-    # the radiographic bootstrap's draws run in a forked worker while this process does the other
-    # analyses; the worker starts before this process imports scipy.stats and lifelines (about
-    # 1 s), which then overlap with its work.  The worker first fits the Cox models (resolution)
-    # and Table 1's data (the longest analysis and one needing no import), then draws; this
-    # process draws what is left once its own analyses are done: two processes on two cores,
-    # neither idle.  One BLAS thread in each: numpy's second OpenBLAS thread only competed with
-    # the other process (every table identical at 400 to 100,000 patients; 100k 6.9 -> 5.5 s),
-    # and a result has the same bits in either process.
-    beside = (partial(analyse_resolution, cohort, options.resolution), partial(analyse_baseline, cohort))
+    # The radiographic fits are made here and its bootstrap draws are shared with a forked
+    # worker (when they pay for one); every other analysis is a task the two processes claim
+    # one at a time, the longest first: the worker takes tasks, then draws; this process draws,
+    # then takes the tasks left.  So the worker imports scipy.stats and lifelines (about 0.9 s)
+    # while this process draws, and this process needs them only when tasks are left for it (a
+    # large registry).  A task's result and its warnings (raised here in the tasks' order) do
+    # not depend on the process that ran it.  One BLAS thread in each process: a second
+    # OpenBLAS thread only competed with the other process (every table identical at 400 to
+    # 100,000 patients; 100k 6.9 -> 5.5 s), and a result has the same bits in either.
+    tasks = (partial(analyse_resolution, cohort, options.resolution), partial(analyse_imaging, cohort),
+             partial(analyse_recurrence, cohort, options.recurrence), partial(analyse_migration, cohort, options.migration),
+             partial(analyse_demographics, cohort, options.demographics), partial(analyse_baseline, cohort),
+             partial(analyse_complications, cohort))
     with threadpool_limits(limits=1):
-        pending = start_radiographic(cohort, options.radiographic, beside)
+        pending = start_radiographic(cohort, options.radiographic, tasks)
         try:
-            demographics = analyse_demographics(cohort, options.demographics)
-            recurrence = analyse_recurrence(cohort, options.recurrence)
-            migration = analyse_migration(cohort, options.migration)
-            complications = analyse_complications(cohort)
-            imaging = analyse_imaging(cohort)
             radiographic = pending.result()
-            resolution, baseline = pending.beside()
+            resolution, imaging, recurrence, migration, demographics, baseline, complications = pending.beside()
         finally:
             pending.cancel()  # no worker outlives an error or an interruption
     claims = check_claims((demographics, radiographic, resolution, recurrence, migration, complications, imaging),

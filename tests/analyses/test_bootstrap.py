@@ -168,9 +168,15 @@ def _fails() -> int:
     raise ConfigError("the task's own error")
 
 
+def _once(folder: str, value: int) -> int:
+    with open(Path(folder) / "runs.txt", "a") as runs:
+        runs.write(f"{value} {os.getpid()}\n")
+    return _warns_then_returns(value)
+
+
 @pytest.mark.parametrize("pool", [True, False])
-def test_beside_tasks_give_their_results_and_warnings_in_order_with_or_without_a_worker(
-        monkeypatch: pytest.MonkeyPatch, pool: bool) -> None:
+def test_beside_tasks_run_once_and_give_their_results_and_warnings_in_order_with_or_without_a_worker(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pool: bool) -> None:
     import multiprocessing
     import warnings
     from functools import partial
@@ -180,19 +186,40 @@ def test_beside_tasks_give_their_results_and_warnings_in_order_with_or_without_a
     lo, hi, w = _films()
     fit = turnbull(lo, hi, w)
     monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0 if pool else 10**12)
-    tasks = (partial(_warns_then_returns, 1), partial(_warns_then_returns, 2), os.getpid)
+    tasks = tuple(partial(_once, str(tmp_path), value) for value in (1, 2, 3, 4))
     started = start_bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=2, weights=w, beside=tasks)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         draws = started.result()
-        *values, pid = started.beside()
-        assert values == [10, 20]
-        assert (pid != os.getpid()) is pool  # in the worker, when there is one
-        assert started.beside()[:2] == [10, 20]  # collected once: no second run, no second warning
-    assert [str(item.message) for item in caught] == ["first of task 1", "second of task 1",
-                                                      "first of task 2", "second of task 2"]
+        assert started.beside() == [10, 20, 30, 40]
+        assert started.beside() == [10, 20, 30, 40]  # collected once: no second run, no second warning
+    assert [str(item.message) for item in caught] == [f"{which} of task {value}" for value in (1, 2, 3, 4)
+                                                      for which in ("first", "second")]
+    runs = (tmp_path / "runs.txt").read_text().split()
+    assert sorted(runs[::2]) == ["1", "2", "3", "4"]  # each task once, whichever process took it
     np.testing.assert_array_equal(draws, bootstrap_cdf(lo, hi, fit, TIMES, 30, 9, workers=1, weights=w))
     assert multiprocessing.active_children() == []
+
+
+def test_a_worker_takes_the_tasks_first_then_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker does, run here: every unclaimed task (in order), then every unclaimed chunk;
+    a task claimed by another process is left to it."""
+    import multiprocessing
+    from functools import partial
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    tasks = (partial(_warns_then_returns, 1), partial(_warns_then_returns, 2), partial(_warns_then_returns, 3))
+    chunks, claimed = multiprocessing.Value("l", 0), multiprocessing.Value("l", 1)  # task 0: another's
+    monkeypatch.setattr(_bootstrap, "_CHUNK", 10)
+    job = _bootstrap.draws_job(lo, hi, fit, TIMES, 25, 4, weights=w)
+    monkeypatch.setattr(_bootstrap, "_SHARED", [job, chunks, tasks, claimed])
+    ran, drawn = _bootstrap._worker_chunks(0)
+    assert sorted(ran) == [1, 2] and [ran[1][1], ran[2][1]] == [20, 30]
+    assert [text for text, *_ in ran[1][2]] == ["first of task 2", "second of task 2"]
+    assert [number for number, _ in drawn] == list(range(len(job[-1])))
+    np.testing.assert_array_equal(np.vstack([out for _, (out, _) in drawn]),
+                                  bootstrap_cdf(lo, hi, fit, TIMES, 25, 4, workers=1, weights=w))
 
 
 def test_a_beside_task_that_fails_in_the_worker_raises_its_own_error_here(monkeypatch: pytest.MonkeyPatch) -> None:
