@@ -14,16 +14,17 @@ A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs ab
 so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
 worker draws while the caller does other work, and the caller draws the chunks still
 unclaimed once it collects: two processes on two cores, never three.  The worker first takes
-the caller's other work (``beside``: the cohort's other analyses), which the caller takes too
-once its draws are done: neither process idles while the other has work left.
+the caller's other work (``beside``: the cohort's other analyses), then draws.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconver
 from toh.analyses._turnbull_batch import refit_draws
 from toh.cohort.workers import worker_start
 
-__all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws"]
+__all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
@@ -80,11 +81,11 @@ class PendingDraws:
     change it: each draw has its own random stream.  :meth:`cancel` ends the workers
     (idempotent), so a caller that fails before collecting leaves no process behind.
 
-    The caller's ``beside`` tasks are claimed the same way (a second counter): a worker takes
-    them first and draws after, the caller draws first and takes the tasks still unclaimed
-    after.  :meth:`beside` returns their results in their order (run in this process when no
-    worker was started), with the warnings each raised, raised again in the tasks' order
-    whichever process ran them.
+    The caller's ``beside`` tasks are the workers': a worker takes them first (one at a time,
+    through a second counter) and draws after, while the caller draws (to take a task, it would
+    first import what the task needs, which the worker has done already).  :meth:`beside`
+    returns their results in their order, with the warnings each raised, raised here in the
+    tasks' order; a task no worker ran (none was started, or it failed) runs here then.
     """
 
     def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None,
@@ -100,14 +101,19 @@ class PendingDraws:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                draws, tasks = self._counters
+                draws, _ = self._counters
                 chunks = list(_limited(_claim_chunks, self._job, draws))
-                self._ran.update(_limited(_claim_tasks, self._tasks, tasks))
-                for ran, part in self._pending.get():
-                    self._ran.update(ran)
-                    chunks.extend(part)
+                try:
+                    for ran, part in self._pending.get():
+                        self._ran.update(ran)
+                        chunks.extend(part)
+                except Exception:  # noqa: BLE001 - the worker could not do its share (its work could
+                    pass           # not be pickled, say): what it claimed is done here, below
             finally:
                 self.cancel()
+            drawn = {number for number, _ in chunks}
+            chunks += [(number, _limited(_draw_chunk, self._job, number))
+                       for number in range(len(self._job[-1])) if number not in drawn]
             self._parts = [part for _, part in sorted(chunks, key=lambda chunk: chunk[0])]
         kkt, iterations = max(worst for _, worst in self._parts)
         if kkt > self._tol:  # said here, since a worker's warnings do not reach the command
@@ -161,6 +167,49 @@ def _worker_chunks(_: int) -> tuple[dict[int, _Outcome], list]:
     return _limited(_claim_tasks, tasks, claimed), _limited(_claim_chunks, job, draws)
 
 
+#: the worker :func:`warm_worker` started, and its two counters, until a bootstrap takes it
+_WARM: list = []
+
+
+@contextmanager
+def warm_worker(preload: Sequence[str] = ("scipy.stats", "lifelines")) -> Iterator[None]:
+    """Fork the bootstrap's worker now, so that it imports ``preload`` while this process does
+    other work (validating and deriving the export); the next :func:`start_bootstrap_cdf` inside
+    the block hands it its draws and tasks (pickled, since they did not exist at the fork; a
+    cohort of 100,000 patients pickles in about 0.1 s).  At 1,000 patients the imports (about
+    0.9 s) were the longest wait of ``toh analyze``.  The worker is ended when the block ends,
+    however it ends.  Nothing is forked on a one-core machine.
+    """
+    if (os.cpu_count() or 1) < 2:
+        yield
+        return
+    context = multiprocessing.get_context("fork")
+    counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, tasks
+    pool = context.Pool(1, initializer=_warm_init, initargs=(counters, tuple(preload)))
+    _WARM[:] = [pool, counters]
+    try:
+        yield
+    finally:
+        _WARM.clear()
+        pool.terminate()
+
+
+def _warm_init(counters: tuple[Any, Any], preload: tuple[str, ...]) -> None:
+    worker_start()
+    _SHARED[:] = [None, counters[0], (), counters[1]]
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the work that needs it will say so, in the caller's process
+            pass
+
+
+def _warm_chunks(work: tuple[tuple, tuple[Callable[[], Any], ...]]) -> tuple[dict[int, _Outcome], list]:
+    """:func:`_worker_chunks` in a warm worker: the job and the tasks come pickled."""
+    _SHARED[0], _SHARED[2] = work
+    return _worker_chunks(0)
+
+
 def _limited(work: Callable[..., Any], *args: Any) -> Any:
     from threadpoolctl import threadpool_limits
 
@@ -199,12 +248,17 @@ def _claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, 
 def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
     """Draw the chunks of ``job`` that no process has claimed yet, one at a time:
     (chunk number, its draws and worst refit) each."""
-    first, last, run, counts, start, times, children, tol, chunks = job
     done = []
-    while (number := _claim(counter, len(chunks))) is not None:
-        seeds = [children[i] for i in chunks[number]]
-        done.append((number, _draws_in_worker((first, last, run, counts, start, times, seeds, tol))))
+    while (number := _claim(counter, len(job[-1]))) is not None:
+        done.append((number, _draw_chunk(job, number)))
     return done
+
+
+def _draw_chunk(job: tuple, number: int) -> tuple[np.ndarray, tuple[float, int]]:
+    """The draws of chunk ``number`` of ``job`` and its worst refit."""
+    first, last, run, counts, start, times, children, tol, chunks = job
+    seeds = [children[i] for i in chunks[number]]
+    return _draws_in_worker((first, last, run, counts, start, times, seeds, tol))
 
 
 def draws_job(lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
@@ -234,8 +288,8 @@ def start_bootstrap_cdf(
     ``workers`` is the number of processes that draw: this one (once the caller collects) and
     ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
     ``beside``: tasks (callables without arguments, inherited through fork, never pickled; their
-    results are) that a worker takes before it draws, and this process after its draws, each
-    once; :meth:`PendingDraws.beside` returns their results.  Without a worker they run in this
+    results are) that a worker takes before it draws, each once; :meth:`PendingDraws.beside`
+    returns their results.  Without a worker they run in this
     process when :meth:`PendingDraws.beside` is called.
     """
     job = draws_job(lo, hi, fit, times, draws, seed, tol, weights)
@@ -244,6 +298,16 @@ def start_bootstrap_cdf(
     # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
     # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
     # worker also takes the caller's ``beside`` tasks off its hands.
+    if _WARM and workers == 2:  # a worker forked ahead (warm_worker): it is there already
+        pool, counters = _WARM
+        _WARM.clear()
+        try:
+            pending = pool.map_async(_warm_chunks, [(job, tuple(beside))])
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        return PendingDraws(tol, pool=pool, pending=pending, job=job, counters=counters, beside=beside)
     if workers == 1 or draws * len(job[0]) < _POOL_MIN:
         return PendingDraws(tol, [_draws_in_worker(job[:-1])], beside=beside)
     context = multiprocessing.get_context("fork")

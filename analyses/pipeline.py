@@ -124,19 +124,24 @@ def analyse_export(
     ConfigError
         The export or mapping cannot be found or read.
     """
-    from toh.analyses.run import analyse_cohort
+    from toh.analyses._bootstrap import warm_worker
+    from toh.analyses.run import AnalysisOptions, analyse_cohort
 
-    report, derived = derive_export(export, mapping, validation_date=validation_date, step=step,
-                                    on_validated=on_validated, columns=options.columns if options else ())
-    step = step or _quiet
-    with step("analyse") as note:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            analysis = analyse_cohort(derived, options)
-        cautions = _cautions(caught)
-        radiographic = analysis.options.radiographic
-        note["text"] = (f"{radiographic.bootstrap_draws:,} bootstrap draws, seed {radiographic.seed}"
-                        + (f"; {len(cautions)} caution(s)" if cautions else ""))
+    radiographic = (options or AnalysisOptions()).radiographic
+    # the bootstrap's worker is forked first: it imports scipy.stats and lifelines while this
+    # process validates and derives (it then takes the analyses that need them)
+    drawn = radiographic.bootstrap_draws > 0 and radiographic.workers in (None, 2)
+    with warm_worker() if drawn else contextlib.nullcontext():
+        report, derived = derive_export(export, mapping, validation_date=validation_date, step=step,
+                                        on_validated=on_validated, columns=options.columns if options else ())
+        step = step or _quiet
+        with step("analyse") as note:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                analysis = analyse_cohort(derived, options)
+            cautions = _cautions(caught)
+            note["text"] = (f"{radiographic.bootstrap_draws:,} bootstrap draws, seed {radiographic.seed}"
+                            + (f"; {len(cautions)} caution(s)" if cautions else ""))
     return PipelineRun(report, derived, analysis, cautions)
 
 

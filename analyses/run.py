@@ -138,14 +138,14 @@ def analyse_cohort(cohort: DerivedCohort, options: AnalysisOptions | None = None
     options = options or AnalysisOptions()
     claim_set = load_claims(options.claims)  # first: a broken file stops the run before any work
     # The radiographic fits are made here and its bootstrap draws are shared with a forked
-    # worker (when they pay for one); every other analysis is a task the two processes claim
-    # one at a time, the longest first: the worker takes tasks, then draws; this process draws,
-    # then takes the tasks left.  So the worker imports scipy.stats and lifelines (about 0.9 s)
-    # while this process draws, and this process needs them only when tasks are left for it (a
-    # large registry).  A task's result and its warnings (raised here in the tasks' order) do
-    # not depend on the process that ran it.  One BLAS thread in each process: a second
-    # OpenBLAS thread only competed with the other process (every table identical at 400 to
-    # 100,000 patients; 100k 6.9 -> 5.5 s), and a result has the same bits in either.
+    # worker (when they pay for one); every other analysis is a task of the worker's, the
+    # longest first, which it takes before it draws.  So the worker imports scipy.stats and
+    # lifelines (about 0.9 s; during validation when analyse_export forked it ahead) while this
+    # process fits and draws, and this process never needs them.  A task's result and warnings
+    # (raised here in the tasks' order) are those it gives in this process.  One BLAS thread in
+    # each process: a second OpenBLAS thread only competed with the other process (every table
+    # identical at 400 to 100,000 patients; 100k 6.9 -> 5.5 s), and a result has the same bits
+    # in either.
     tasks = (partial(analyse_resolution, cohort, options.resolution), partial(analyse_imaging, cohort),
              partial(analyse_recurrence, cohort, options.recurrence), partial(analyse_migration, cohort, options.migration),
              partial(analyse_demographics, cohort, options.demographics), partial(analyse_baseline, cohort),

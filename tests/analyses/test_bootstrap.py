@@ -256,3 +256,32 @@ def test_the_cohort_analysis_is_the_same_with_its_work_shared_by_a_worker(monkey
     for name, table in alone.tables().items():
         pd.testing.assert_frame_equal(shared.tables()[name], table, check_exact=True)
     pd.testing.assert_frame_equal(shared.baseline.table, alone.baseline.table, check_exact=True)
+
+
+def test_a_warm_worker_takes_its_share_and_a_worker_that_cannot_is_made_up_for(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """warm_worker forks first; the draws and tasks reach it pickled.  A task that cannot be
+    pickled leaves the worker nothing: this process does it all, with the same results."""
+    import multiprocessing
+    from functools import partial
+
+    from toh.analyses._bootstrap import start_bootstrap_cdf, warm_worker
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    plain = bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=1, weights=w)
+    tasks = tuple(partial(_once, str(tmp_path), value) for value in (1, 2, 3))
+    with warm_worker(preload=("json",)):
+        started = start_bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=2, weights=w, beside=tasks)
+        np.testing.assert_array_equal(started.result(), plain)
+        with pytest.warns(UserWarning):
+            assert started.beside() == [10, 20, 30]
+    assert multiprocessing.active_children() == []
+    unpicklable = (lambda: 7,)
+    with warm_worker(preload=()):
+        started = start_bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=2, weights=w, beside=unpicklable)
+        np.testing.assert_array_equal(started.result(), plain)
+        assert started.beside() == [7]
+    with warm_worker(preload=()):
+        pass  # never used: ended with the block
+    assert multiprocessing.active_children() == []
