@@ -14,6 +14,7 @@ from toh.schemas.crosstable import check_cross_table
 KEYS = {"patients": "patient_id", "episodes": "episode_id", "imaging": "exam_id", "events": "event_id"}
 
 
+@pytest.mark.slow  # about 8 s
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts())
 def test_every_row_reaches_the_cohort_or_the_ledger_exactly_once(tables: dict[str, pd.DataFrame]) -> None:

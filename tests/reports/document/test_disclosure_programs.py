@@ -87,6 +87,7 @@ def _registry(draw: st.DrawFn) -> tuple[list[Cell], list[Relation], int]:
     return cells, relations, draw(st.integers(2, 8))
 
 
+@pytest.mark.slow  # about 6 s
 @settings(max_examples=40, deadline=None)
 @given(_registry(), st.data())
 def test_the_audit_equals_one_program_over_every_hidden_count(registry: tuple[list[Cell], list[Relation], int],
