@@ -10,8 +10,9 @@ intervals covering the same run of them are one row (a few hundred rows where a 
 registry has thousands of distinct intervals), set up once for all draws; its Newton steps
 solve their model in cumulative coordinates (``_turnbull._cumulative_solve``), the draws of a
 chunk together (``_turnbull_batch.refit_draws``: bit for bit the same draws in any batch).
-A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s to start and end,
-so one is used from ``_POOL_MIN`` draws x runs on.  With :func:`start_bootstrap_cdf` the
+A draw costs 0.6 to 2 ms of CPU (a few hundred to 1,500 runs); a worker costs about 0.1 s
+to start and end, so one is used from ``_POOL_MIN`` draws x runs on, or when one was forked
+ahead (:func:`warm_worker`).  With :func:`start_bootstrap_cdf` the
 worker draws while the caller does other work, and the caller draws the chunks still
 unclaimed once it collects: two processes on two cores, never three.  The worker first takes
 the caller's other work (``beside``: the cohort's other analyses), then draws.
@@ -235,6 +236,7 @@ def _claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, 
     ran: dict[int, _Outcome] = {}
     while (number := _claim(counter, len(tasks))) is not None:
         with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # every one: the caller's filters judge them when raised there
             try:
                 value = tasks[number]()
             except Exception:  # noqa: BLE001 - re-raised by the caller, which runs the task again
