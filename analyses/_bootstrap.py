@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,11 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", 
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
+#: seconds of drawing after which this process, its draws done, also takes the tasks the
+#: worker has not started: in a registry that large (about 100,000 patients: 2.5 s of drawing)
+#: the tasks left are worth importing scipy.stats and lifelines for (0.5-0.9 s); in a small one
+#: (1,000: 0.6 s) they are not, and the worker, which has imported them, finishes them sooner
+_TAKE_TASKS_AFTER = 1.5
 #: draws a process claims at a time (15 to 50 ms of work at 1,000 to 100,000 patients)
 _CHUNK = 25
 #: draws whose refits are solved together (_turnbull_batch); 25 was the cheapest per draw at
@@ -84,7 +90,9 @@ class PendingDraws:
 
     The caller's ``beside`` tasks are the workers': a worker takes them first (one at a time,
     through a second counter) and draws after, while the caller draws (to take a task, it would
-    first import what the task needs, which the worker has done already).  :meth:`beside`
+    first import what the task needs, which the worker has done already; it does when its
+    drawing took longer than ``_TAKE_TASKS_AFTER``, the sign of a registry whose tasks are
+    worth it).  :meth:`beside`
     returns their results in their order, with the warnings each raised, raised here in the
     tasks' order; a task no worker ran (none was started, or it failed) runs here then.
     """
@@ -102,8 +110,11 @@ class PendingDraws:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                draws, _ = self._counters
+                draws, tasks = self._counters
+                began = time.perf_counter()
                 chunks = list(_limited(_claim_chunks, self._job, draws))
+                if time.perf_counter() - began > _TAKE_TASKS_AFTER:  # a large registry: see _TAKE_TASKS_AFTER
+                    self._ran.update(_limited(_claim_tasks, self._tasks, tasks))
                 try:
                     for ran, part in self._pending.get():
                         self._ran.update(ran)
