@@ -19,7 +19,7 @@ import pandas as pd
 
 from toh.analyses.result import SummaryDisplay
 
-__all__ = ["GrayTest", "gray_test", "gray_test_counts", "sorted_codes"]
+__all__ = ["GrayTest", "gray_test", "gray_test_counts"]
 
 
 @dataclass(frozen=True)
@@ -125,17 +125,6 @@ def _counts(time: np.ndarray, kind: np.ndarray, g: np.ndarray, k: int) -> tuple[
     return d1, d2, at_risk
 
 
-def sorted_codes(values: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values as text in code-point order, and each value's position among them:
-    ``np.unique(values.astype(str), return_inverse=True)``, by hashing instead of sorting every
-    value (sorting 100,000 texts cost 40 ms a test)."""
-    codes, uniques = pd.factorize(np.asarray(values).astype(str))
-    order = np.argsort(uniques.astype(str), kind="stable")
-    position = np.empty(len(order), dtype=np.intp)
-    position[order] = np.arange(len(order))
-    return uniques.astype(str)[order], position[codes]
-
-
 def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int = 1, rho: float = 0.0,
               strata: np.ndarray | None = None) -> GrayTest:
     """Gray's test that ``cause`` has the same cumulative incidence in every group.
@@ -165,12 +154,14 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
     """
     time = np.asarray(time, dtype=float)
     status = np.asarray(status)
-    labels, g = sorted_codes(group)
+    labels, g = np.unique(np.asarray(group).astype(str), return_inverse=True)
+    g = g.ravel()
     k = len(labels)
     if k < 2:
         raise ValueError("Gray's test needs at least two groups")
     kind = np.where(status == cause, 1, np.where(status == 0, 0, 2))
-    layers = np.zeros(len(time), dtype=np.int64) if strata is None else sorted_codes(strata)[1]
+    layers = np.zeros(len(time), dtype=np.int64) if strata is None else \
+        np.unique(np.asarray(strata).astype(str), return_inverse=True)[1].ravel()
     counts = [_counts(time[layers == layer], kind[layers == layer], g[layers == layer], k)
               for layer in np.unique(layers)]
     return gray_test_counts(counts, tuple(str(x) for x in labels), cause, rho)

@@ -98,7 +98,7 @@ def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> p
         time = index[f"{outcome}_days"].to_numpy(float)[keep]
         status = index[f"{outcome}_status"].to_numpy(int)[keep]
         labels = groups[keep].astype(str).to_numpy()
-        levels = pd.unique(labels)
+        levels = np.unique(labels)
         events = int((status == 1).sum())
         if len(levels) < 2 or events == 0:
             rows.append((outcome, variable, len(levels), int(keep.sum()), events, np.nan, max(len(levels) - 1, 0),

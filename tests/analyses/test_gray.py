@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from toh.analyses._gray import gray_test
 
@@ -47,18 +45,3 @@ def test_identical_groups_give_zero_and_one_group_is_refused() -> None:
     assert twice.stat == pytest.approx(0.0, abs=1e-12) and twice.p == pytest.approx(1.0)
     with pytest.raises(ValueError, match="two groups"):
         gray_test(time, status, np.repeat("x", 6))
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=3), st.integers(-3, 3), st.none(), st.floats(allow_nan=True)),
-                min_size=1, max_size=30))
-def test_sorted_codes_are_numpys_unique_of_the_text(values: list) -> None:
-    """Groups and strata are coded by hashing; the levels, their order (code points, as before)
-    and every row's code equal np.unique of the values as text."""
-    from toh.analyses._gray import sorted_codes
-
-    values = np.array(values, dtype=object)
-    levels, codes = np.unique(values.astype(str), return_inverse=True)
-    found_levels, found_codes = sorted_codes(values)
-    assert list(found_levels) == list(levels)
-    np.testing.assert_array_equal(found_codes, codes.ravel())
