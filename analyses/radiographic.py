@@ -41,7 +41,8 @@ class RadiographicOptions:
         KKT tolerance of the NPMLE.
     workers
         Processes that draw the bootstrap: this one and ``workers - 1`` forked ones (default:
-        two, one per core of a small machine).
+        two, one per core of a small machine), which also run the cohort's other analyses
+        (:func:`toh.analyses.run.analyse_cohort`); 1 runs everything in this process.
     """
 
     weeks: tuple[float, ...] = (4.0, 8.0, 12.0)
