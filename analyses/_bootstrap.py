@@ -33,7 +33,7 @@ import numpy as np
 
 from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
 from toh.analyses._turnbull_batch import refit_draws
-from toh.cohort.workers import worker_start
+from toh.cohort.workers import claim, worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker"]
 
@@ -164,7 +164,7 @@ class PendingDraws:
 _Outcome = tuple[bool, Any, list[tuple[str, type[Warning], str, int]]]
 
 #: what a worker works on: (job, draw counter, tasks, task counter), set by its initializer
-#: (inherited through fork, never pickled)
+#: (inherited through fork; a warm worker's job and tasks come later, pickled: _warm_chunks)
 _SHARED: list = []
 
 
@@ -232,20 +232,12 @@ def _limited(work: Callable[..., Any], *args: Any) -> Any:
         return work(*args)
 
 
-def _claim(counter: Any, total: int) -> int | None:
-    """The next number no process has claimed, or None when all ``total`` are."""
-    with counter.get_lock():
-        number = counter.value
-        counter.value = number + 1
-    return number if number < total else None
-
-
 def _claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, _Outcome]:
     """Run the tasks no process has claimed yet, one at a time, recording the warnings of each
     (:meth:`PendingDraws.beside` raises them again, in the tasks' order); a task that fails is
     marked so (the caller runs it again, to raise its error)."""
     ran: dict[int, _Outcome] = {}
-    while (number := _claim(counter, len(tasks))) is not None:
+    while (number := claim(counter, len(tasks))) is not None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # every one: the caller's filters judge them when raised there
             try:
@@ -262,7 +254,7 @@ def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray,
     """Draw the chunks of ``job`` that no process has claimed yet, one at a time:
     (chunk number, its draws and worst refit) each."""
     done = []
-    while (number := _claim(counter, len(job[-1]))) is not None:
+    while (number := claim(counter, len(job[-1]))) is not None:
         done.append((number, _draw_chunk(job, number)))
     return done
 
@@ -300,8 +292,8 @@ def start_bootstrap_cdf(
 
     ``workers`` is the number of processes that draw: this one (once the caller collects) and
     ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
-    ``beside``: tasks (callables without arguments, inherited through fork, never pickled; their
-    results are) that a worker takes before it draws, each once; :meth:`PendingDraws.beside`
+    ``beside``: tasks (callables without arguments: inherited through fork, or pickled to a warm
+    worker; their results come back pickled) that a worker takes before it draws, each once; :meth:`PendingDraws.beside`
     returns their results.  Without a worker they run in this
     process when :meth:`PendingDraws.beside` is called.
     """
@@ -311,23 +303,19 @@ def start_bootstrap_cdf(
     # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
     # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
     # worker also takes the caller's ``beside`` tasks off its hands.
-    if _WARM and workers == 2:  # a worker forked ahead (warm_worker): it is there already
-        pool, counters = _WARM
+    if _WARM and workers == 2:  # a worker forked ahead (warm_worker): its share goes to it pickled
+        (pool, counters), work, items = _WARM, _warm_chunks, [(job, tuple(beside))]
         _WARM.clear()
-        try:
-            pending = pool.map_async(_warm_chunks, [(job, tuple(beside))])
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        return PendingDraws(tol, pool=pool, pending=pending, job=job, counters=counters, beside=beside)
-    if workers == 1 or draws * len(job[0]) < _POOL_MIN:
+    elif workers == 1 or draws * len(job[0]) < _POOL_MIN:
         return PendingDraws(tol, [_draws_in_worker(job[:-1])], beside=beside)
-    context = multiprocessing.get_context("fork")
-    counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, beside tasks
-    pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tuple(beside), counters[1]))
+    else:  # forked now: the workers inherit their share
+        context = multiprocessing.get_context("fork")
+        counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, beside tasks
+        pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tuple(beside),
+                                                                             counters[1]))
+        work, items = _worker_chunks, list(range(workers - 1))
     try:
-        pending = pool.map_async(_worker_chunks, range(workers - 1))
+        pending = pool.map_async(work, items)
         pool.close()
     except BaseException:
         pool.terminate()

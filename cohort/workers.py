@@ -1,11 +1,22 @@
 """Worker processes that end with their command: one initializer for every process pool of
-toh-cohort (the bootstrap's draws, the figures drawn beside the main process)."""
+toh-cohort (the bootstrap's draws, the figures drawn beside the main process), and the counter
+through which processes claim their work one piece at a time."""
 
 from __future__ import annotations
 
 import signal
+from typing import Any
 
-__all__ = ["worker_start"]
+__all__ = ["claim", "worker_start"]
+
+
+def claim(counter: Any, total: int) -> int | None:
+    """The next of ``total`` pieces of work no process has claimed yet (its number), or None
+    when all are: ``counter`` is a ``multiprocessing.Value`` shared through fork."""
+    with counter.get_lock():
+        number = counter.value
+        counter.value = number + 1
+    return number if number < total else None
 
 
 def worker_start() -> None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from toh.cohort.workers import worker_start
+from toh.cohort.workers import claim, worker_start
 
 __all__ = ["Split", "TASK", "start_split", "write_split"]
 
@@ -39,12 +39,7 @@ TASK = -1
 
 def _claims(counter: Any, order: Sequence[int]) -> Iterator[int]:
     """The jobs of ``order`` no process has claimed yet, claimed one at a time."""
-    while True:
-        with counter.get_lock():
-            number = counter.value
-            counter.value = number + 1
-        if number >= len(order):
-            return
+    while (number := claim(counter, len(order))) is not None:
         yield order[number]
 
 
@@ -143,10 +138,8 @@ class Split:
 
     def _claim(self) -> int | None:
         """The next unclaimed place of the order (None when every place is claimed)."""
-        with self._counter.get_lock():
-            number = self._counter.value
-            self._counter.value = number + 1
-        return self._order[number] if number < len(self._order) else None
+        number = claim(self._counter, len(self._order))
+        return None if number is None else self._order[number]
 
     def _receive(self) -> tuple[str, Any]:
         """The worker's reply (its paths or its error), waited for."""
