@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import pickle
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -32,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
+from toh.analyses._tasks import Outcome, PendingTasks, claim_tasks, limited
 from toh.analyses._turnbull_batch import refit_draws
 from toh.cohort.workers import claim, worker_start
 
-__all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker"]
+__all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker", "send_ahead"]
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
@@ -87,44 +89,34 @@ class PendingDraws:
     workers' (so no core idles while the other waits).  Which process draws a chunk does not
     change it: each draw has its own random stream.  :meth:`cancel` ends the workers
     (idempotent), so a caller that fails before collecting leaves no process behind.
-
-    The caller's ``beside`` tasks are the workers': a worker takes them first (one at a time,
-    through a second counter) and draws after, while the caller draws (to take a task, it would
-    first import what the task needs, which the worker has done already; it does when its
-    drawing took longer than ``_TAKE_TASKS_AFTER``, the sign of a registry whose tasks are
-    worth it).  :meth:`beside`
-    returns their results in their order, with the warnings each raised, raised here in the
-    tasks' order; a task no worker ran (none was started, or it failed) runs here then.
     """
 
-    def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Any = None,
-                 job: tuple | None = None, counters: tuple[Any, Any] | None = None,
-                 beside: Sequence[Callable[[], Any]] = ()) -> None:
-        self._tol, self._parts, self._pool, self._pending = tol, parts, pool, pending
-        self._job, self._counters = job, counters
-        self._tasks = tuple(beside)
-        self._ran: dict[int, _Outcome] = {}  # task number -> its outcome, once collected
-        self._beside: list[Any] | None = None
+    def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Sequence[Any] = (),
+                 job: tuple | None = None, counter: Any = None, tasks: PendingTasks | None = None) -> None:
+        self._tol, self._parts, self._pool, self._pending = tol, parts, pool, list(pending)
+        self._job, self._counter = job, counter
+        self._tasks = tasks if tasks is not None else PendingTasks()
 
     def result(self) -> np.ndarray:
         """F(times) of every draw (draws x times), in the order of the draws."""
         if self._parts is None:
             try:
-                draws, tasks = self._counters
                 began = time.perf_counter()
-                chunks = list(_limited(_claim_chunks, self._job, draws))
+                chunks = list(limited(_claim_chunks, self._job, self._counter))
                 if time.perf_counter() - began > _TAKE_TASKS_AFTER:  # a large registry: see _TAKE_TASKS_AFTER
-                    self._ran.update(_limited(_claim_tasks, self._tasks, tasks))
-                try:
-                    for ran, part in self._pending.get():
-                        self._ran.update(ran)
-                        chunks.extend(part)
-                except Exception:  # noqa: BLE001 - the worker could not do its share (its work could
-                    pass           # not be pickled, say): what it claimed is done here, below
+                    self._tasks.take()
+                self._tasks.collect()  # tasks sent ahead: the worker did them before its draws
+                for pending in self._pending:
+                    try:
+                        for ran, part in pending.get():
+                            self._tasks.add(ran)
+                            chunks.extend(part)
+                    except Exception:  # noqa: BLE001 - the worker could not do its share (its work could
+                        pass           # not be pickled, say): what it claimed is done here, below
             finally:
                 self.cancel()
             drawn = {number for number, _ in chunks}
-            chunks += [(number, _limited(_draw_chunk, self._job, number))
+            chunks += [(number, limited(_draw_chunk, self._job, number))
                        for number in range(len(self._job[-1])) if number not in drawn]
             self._parts = [part for _, part in sorted(chunks, key=lambda chunk: chunk[0])]
         kkt, iterations = max(worst for _, worst in self._parts)
@@ -134,23 +126,12 @@ class PendingDraws:
 
     def beside(self) -> list[Any]:
         """The results of the ``beside`` tasks, in their order (after :meth:`result`, which it
-        calls when needed).  The warnings of a task run by either process are raised here, in
-        the tasks' order; a task that failed is run again here, so that its error is raised as
-        it would have been without a worker."""
-        if self._beside is None:
-            self.result()
-            done = []
-            for number, task in enumerate(self._tasks):
-                outcome = self._ran.get(number)
-                if outcome is not None and outcome[0]:
-                    _, value, said = outcome
-                    for text, category, filename, lineno in said:
-                        warnings.warn_explicit(text, category, filename, lineno)
-                    done.append(value)
-                else:  # not started in a worker, or failed: here, with its own error
-                    done.append(task())
-            self._beside = done
-        return self._beside
+        calls when needed), as :meth:`toh.analyses._tasks.PendingTasks.results` gives them: the
+        warnings of a task run by either process are raised here, in the tasks' order, and a
+        task that failed is run again here, so that its error is raised as it would have been
+        without a worker."""
+        self.result()
+        return self._tasks.results()
 
     def cancel(self) -> None:
         """End the workers (they are done, or their draws are no longer wanted)."""
@@ -158,10 +139,6 @@ class PendingDraws:
             self._pool.terminate()
             self._pool = None
 
-
-#: a beside task's outcome: (it ran, its result, the warnings it raised as (text, category,
-#: filename, line)); (False, None, []) when it failed
-_Outcome = tuple[bool, Any, list[tuple[str, type[Warning], str, int]]]
 
 #: what a worker works on: (job, draw counter, tasks, task counter), set by its initializer
 #: (inherited through fork; a warm worker's job and tasks come later, pickled: _warm_chunks)
@@ -173,24 +150,25 @@ def _worker_init(job: tuple, draws: Any, tasks: Sequence[Callable[[], Any]], cla
     _SHARED[:] = [job, draws, tasks, claimed]
 
 
-def _worker_chunks(_: int) -> tuple[dict[int, _Outcome], list]:
+def _worker_chunks(_: int) -> tuple[dict[int, Outcome], list]:
     """A worker takes the caller's tasks still unclaimed, then draws chunks until none is left."""
     job, draws, tasks, claimed = _SHARED
-    return _limited(_claim_tasks, tasks, claimed), _limited(_claim_chunks, job, draws)
+    return limited(claim_tasks, tasks, claimed), limited(_claim_chunks, job, draws)
 
 
-#: the worker :func:`warm_worker` started, and its two counters, until a bootstrap takes it
+#: the worker :func:`warm_worker` started and its two counters, until a bootstrap takes it;
+#: then the tasks sent to it ahead (:func:`send_ahead`), if any
 _WARM: list = []
 
 
 @contextmanager
 def warm_worker(preload: Sequence[str] = ("scipy.stats", "lifelines")) -> Iterator[None]:
     """Fork the bootstrap's worker now, so that it imports ``preload`` while this process does
-    other work (validating and deriving the export); the next :func:`start_bootstrap_cdf` inside
-    the block hands it its draws and tasks (pickled, since they did not exist at the fork; a
-    cohort of 100,000 patients pickles in about 0.1 s).  At 1,000 patients the imports (about
-    0.9 s) were the longest wait of ``toh analyze``.  The worker is ended when the block ends,
-    however it ends.  Nothing is forked on a one-core machine.
+    other work (validating and deriving the export); the next :func:`send_ahead` and
+    :func:`start_bootstrap_cdf` inside the block hand it its tasks and draws (pickled, since they
+    did not exist at the fork; a cohort of 100,000 patients pickles in about 0.1 s).  At 1,000
+    patients the imports (about 0.9 s) were the longest wait of ``toh analyze``.  The worker is
+    ended when the block ends, however it ends.  Nothing is forked on a one-core machine.
     """
     if (os.cpu_count() or 1) < 2:
         yield
@@ -216,38 +194,47 @@ def _warm_init(counters: tuple[Any, Any], preload: tuple[str, ...]) -> None:
             pass
 
 
-def _warm_chunks(work: tuple[tuple, tuple[Callable[[], Any], ...]]) -> tuple[dict[int, _Outcome], list]:
+def send_ahead(tasks: Sequence[Callable[[], Any]]) -> PendingTasks:
+    """Hand ``tasks`` to the worker :func:`warm_worker` forked, now: it starts on them (the
+    cohort's other analyses) while this process fits the NPMLE, instead of waiting for the
+    bootstrap.  Pass the result as ``beside`` to the next :func:`start_bootstrap_cdf` (the
+    worker then draws once its tasks are done) or collect it with
+    :meth:`~toh.analyses._tasks.PendingTasks.results`.  Without a warm worker nothing is sent:
+    the bootstrap's pool, or this process, runs the tasks.
+    """
+    if len(_WARM) != 2 or not tasks:
+        return PendingTasks(tasks)
+    pool, (_, counter) = _WARM
+    pending = PendingTasks(tasks, counter)
+    try:
+        # pickled here, at once: the pool's feeder thread would pickle them while this process
+        # fits, and the two share one interpreter (at 100,000 patients the worker got its tasks
+        # 2 s late); the feeder then only writes the bytes to the pipe, which frees the GIL
+        work = pickle.dumps(pending.tasks, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - tasks that cannot be pickled run here (or in a fresh pool)
+        return PendingTasks(tasks)
+    pending.sent = pool.apply_async(_warm_tasks, (work,))
+    _WARM.append(pending)
+    return pending
+
+
+def _warm_tasks(work: bytes) -> list[tuple[dict[int, Outcome], list]]:
+    """A warm worker's tasks, sent ahead (pickled by :func:`send_ahead`): it claims them before
+    any draw."""
+    _SHARED[2] = tasks = pickle.loads(work)
+    return [(limited(claim_tasks, tasks, _SHARED[3]), [])]
+
+
+def _warm_draws(job: tuple) -> list[tuple[dict[int, Outcome], list]]:
+    """A warm worker's draws after the tasks sent ahead: the job comes pickled."""
+    _SHARED[0] = job
+    return [({}, limited(_claim_chunks, job, _SHARED[1]))]
+
+
+def _warm_chunks(work: tuple[tuple, tuple[Callable[[], Any], ...]]) -> list[tuple[dict[int, Outcome], list]]:
     """:func:`_worker_chunks` in a warm worker: the job and the tasks come pickled."""
     _SHARED[0], _SHARED[2] = work
-    return _worker_chunks(0)
-
-
-def _limited(work: Callable[..., Any], *args: Any) -> Any:
-    from threadpoolctl import threadpool_limits
-
-    # one BLAS thread per process: the processes share the cores (the caller's two BLAS
-    # threads made its draws a fifth slower, competing with the worker for the other core);
-    # a task gives the same bits in either process
-    with threadpool_limits(limits=1):
-        return work(*args)
-
-
-def _claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, _Outcome]:
-    """Run the tasks no process has claimed yet, one at a time, recording the warnings of each
-    (:meth:`PendingDraws.beside` raises them again, in the tasks' order); a task that fails is
-    marked so (the caller runs it again, to raise its error)."""
-    ran: dict[int, _Outcome] = {}
-    while (number := claim(counter, len(tasks))) is not None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # every one: the caller's filters judge them when raised there
-            try:
-                value = tasks[number]()
-            except Exception:  # noqa: BLE001 - re-raised by the caller, which runs the task again
-                ran[number] = (False, None, [])
-                continue
-        ran[number] = (True, value, [(str(item.message), item.category, item.filename, item.lineno)
-                                     for item in caught])
-    return ran
+    return [_worker_chunks(0)]
 
 
 def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
@@ -285,7 +272,7 @@ def draws_job(lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarra
 def start_bootstrap_cdf(
     lo: np.ndarray, hi: np.ndarray, fit: TurnbullFit, times: np.ndarray, draws: int, seed: int,
     tol: float = 1e-8, workers: int | None = None, weights: np.ndarray | None = None,
-    beside: Sequence[Callable[[], Any]] = (),
+    beside: Sequence[Callable[[], Any]] | PendingTasks = (),
 ) -> PendingDraws:
     """:func:`bootstrap_cdf`, started: with a pool the draws run while the caller goes on (the
     cohort's other analyses), and :meth:`PendingDraws.result` collects them.
@@ -293,34 +280,42 @@ def start_bootstrap_cdf(
     ``workers`` is the number of processes that draw: this one (once the caller collects) and
     ``workers - 1`` forked ones (default: two processes in all, one per core of a small machine).
     ``beside``: tasks (callables without arguments: inherited through fork, or pickled to a warm
-    worker; their results come back pickled) that a worker takes before it draws, each once; :meth:`PendingDraws.beside`
-    returns their results.  Without a worker they run in this
-    process when :meth:`PendingDraws.beside` is called.
+    worker; their results come back pickled) that a worker takes before it draws, each once, or
+    those :func:`send_ahead` handed to the warm worker already; :meth:`PendingDraws.beside`
+    returns their results.  Without a worker they run in this process when
+    :meth:`PendingDraws.beside` is called.
     """
     job = draws_job(lo, hi, fit, times, draws, seed, tol, weights)
+    tasks = beside if isinstance(beside, PendingTasks) else PendingTasks(beside)
     workers = workers or min(2, os.cpu_count() or 1)
     # A pool's start-up and tear-down (forking, limiting BLAS to one thread per worker) cost
     # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
     # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
     # worker also takes the caller's ``beside`` tasks off its hands.
     if _WARM and workers == 2:  # a worker forked ahead (warm_worker): its share goes to it pickled
-        (pool, counters), work, items = _WARM, _warm_chunks, [(job, tuple(beside))]
+        pool, counters, *ahead = _WARM
         _WARM.clear()
+        if ahead and ahead[0] is tasks and tasks.sent is not None:  # it has the tasks: it draws once they are done
+            work, items = _warm_draws, [job]
+        else:
+            tasks.counter = counters[1]
+            work, items = _warm_chunks, [(job, tasks.tasks)]
     elif workers == 1 or draws * len(job[0]) < _POOL_MIN:
-        return PendingDraws(tol, [_draws_in_worker(job[:-1])], beside=beside)
+        return PendingDraws(tol, [_draws_in_worker(job[:-1])], tasks=tasks)
     else:  # forked now: the workers inherit their share
         context = multiprocessing.get_context("fork")
         counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, beside tasks
-        pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tuple(beside),
+        tasks.counter = counters[1]
+        pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tasks.tasks,
                                                                              counters[1]))
-        work, items = _worker_chunks, list(range(workers - 1))
-    try:
-        pending = pool.map_async(work, items)
+        work, items = None, list(range(workers - 1))
+    try:  # each gives a list of (task outcomes, chunks): a warm worker's one item, or one per worker
+        pending = [pool.apply_async(work, (items[0],)) if work is not None else pool.map_async(_worker_chunks, items)]
         pool.close()
     except BaseException:
         pool.terminate()
         raise
-    return PendingDraws(tol, pool=pool, pending=pending, job=job, counters=counters, beside=beside)
+    return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counters[0], tasks=tasks)
 
 
 def bootstrap_cdf(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses._bootstrap import PendingDraws, start_bootstrap_cdf
+from toh.analyses._tasks import PendingTasks
 from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 from toh.analyses._turnbull import TurnbullFit, turnbull
 from toh.analyses._weibull import WeibullFit, fit_weibull_interval
@@ -107,10 +108,10 @@ class PendingRadiographic:
     """
 
     def __init__(self, finish: Callable[[np.ndarray | None], RadiographicResult], draws: PendingDraws | None,
-                 beside: Sequence[Callable[[], Any]] = ()) -> None:
-        self._finish, self._draws, self._tasks = finish, draws, tuple(beside)
+                 beside: PendingTasks | None = None) -> None:
+        self._finish, self._draws = finish, draws
+        self._tasks = beside if beside is not None else PendingTasks()
         self._done: RadiographicResult | None = None
-        self._beside: list[Any] | None = None
 
     def result(self) -> RadiographicResult:
         """The finished analysis."""
@@ -123,9 +124,7 @@ class PendingRadiographic:
         (after :meth:`result`, which it calls when needed): run by the bootstrap's worker before it
         drew, or here when there was none; their warnings are raised here, in their order."""
         self.result()
-        if self._beside is None:
-            self._beside = self._draws.beside() if self._draws is not None else [task() for task in self._tasks]
-        return self._beside
+        return self._tasks.results()
 
     def cancel(self) -> None:
         """End the bootstrap's workers, if any are running."""
@@ -148,14 +147,16 @@ def analyse_radiographic(cohort: DerivedCohort, options: RadiographicOptions | N
 
 
 def start_radiographic(cohort: DerivedCohort, options: RadiographicOptions | None = None,
-                       beside: Sequence[Callable[[], Any]] = ()) -> PendingRadiographic:
+                       beside: Sequence[Callable[[], Any]] | PendingTasks = ()) -> PendingRadiographic:
     """:func:`analyse_radiographic`, started: the fits are made, and the bootstrap draws run in
     a pool of workers (when it pays) while the caller goes on with the cohort's other analyses.
 
     ``beside``: tasks of the caller's (callables without arguments, e.g. another analysis of the
     cohort) that the bootstrap's worker runs before it draws, so that it shares the caller's
-    work instead of idling once its draws are done; :meth:`PendingRadiographic.beside` returns
-    their results (run in this process when no worker is started)."""
+    work instead of idling once its draws are done, or those
+    :func:`toh.analyses._bootstrap.send_ahead` handed to a warm worker already (it draws once
+    they are done); :meth:`PendingRadiographic.beside` returns their results (run in this
+    process when no worker is started)."""
     reason = "the export has no imaging table" if "imaging" in cohort.absent else ""
     return start_radiographic_from_counts(interval_counts(cohort.index), len(cohort.index), options,
                                           cohort.definitions.confidence, reason, beside)
@@ -175,9 +176,10 @@ def radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: Rad
 
 def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, options: RadiographicOptions | None = None,
                                    conf: float = 0.95, absent: str = "",
-                                   beside: Sequence[Callable[[], Any]] = ()) -> PendingRadiographic:
+                                   beside: Sequence[Callable[[], Any]] | PendingTasks = ()) -> PendingRadiographic:
     """:func:`radiographic_from_counts`, started (see :func:`start_radiographic`)."""
     options = options or RadiographicOptions()
+    tasks = beside if isinstance(beside, PendingTasks) else PendingTasks(beside)
     lo = intervals["lower"].to_numpy(float)
     hi = intervals["upper"].to_numpy(float)
     w = intervals["n"].to_numpy(float)
@@ -201,12 +203,12 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
         weib = name_limits(pd.DataFrame(columns=["parameter", "estimate", "se", "lower", "upper"]), conf)
         done = RadiographicResult(at, empty, weib, counts, options, conf, float("nan"), 0,
                                   not_estimable={"radiographic": reason})
-        return PendingRadiographic(lambda _: done, None, beside)
+        return PendingRadiographic(lambda _: done, None, tasks)
     fit = turnbull(lo, hi, w, tol=options.tol)
     draws = None
     if options.bootstrap_draws > 0:
         draws = start_bootstrap_cdf(lo, hi, fit, times, options.bootstrap_draws, options.seed, options.tol,
-                                    options.workers, weights=w, beside=beside)
+                                    options.workers, weights=w, beside=tasks)
     try:
         weibull = fit_weibull_interval(lo, hi, w)
     except BaseException:
@@ -217,7 +219,7 @@ def start_radiographic_from_counts(intervals: pd.DataFrame, n_index: int, option
     def finish(boot: np.ndarray | None) -> RadiographicResult:
         return _assemble(fit, weibull, boot, times, counts, options, conf)
 
-    return PendingRadiographic(finish, draws, beside)
+    return PendingRadiographic(finish, draws, tasks)
 
 
 def _assemble(fit: TurnbullFit, weibull: WeibullFit, boot: np.ndarray | None, times: np.ndarray,

@@ -285,3 +285,73 @@ def test_a_warm_worker_takes_its_share_and_a_worker_that_cannot_is_made_up_for(
     with warm_worker(preload=()):
         pass  # never used: ended with the block
     assert multiprocessing.active_children() == []
+
+
+def _started(folder: str, value: int) -> int:
+    """Mark that the task started (and where), then wait until the test lets it finish."""
+    import time
+
+    Path(folder, f"started-{value}").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not Path(folder, "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _once(folder, value)
+
+
+def test_tasks_sent_ahead_start_in_the_warm_worker_before_the_bootstrap_and_run_once(tmp_path: Path) -> None:
+    """send_ahead hands the tasks to the warm worker at once: it starts the first before this
+    process has even started the bootstrap; then it draws its share.  Each task runs once, its
+    result and warnings come back in order, and the draws are those of one process."""
+    import multiprocessing
+    import time
+    import warnings
+    from functools import partial
+
+    from toh.analyses._bootstrap import send_ahead, start_bootstrap_cdf, warm_worker
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    plain = bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=1, weights=w)
+    tasks = (partial(_started, str(tmp_path), 1), partial(_once, str(tmp_path), 2), partial(_once, str(tmp_path), 3))
+    with warm_worker(preload=()):
+        ahead = send_ahead(tasks)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started-1").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (tmp_path / "started-1").read_text() != str(os.getpid())  # the worker took it, unasked
+        (tmp_path / "go").touch()
+        started = start_bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=2, weights=w, beside=ahead)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            np.testing.assert_array_equal(started.result(), plain)
+            assert started.beside() == [10, 20, 30]
+    assert [str(item.message) for item in caught] == [f"{which} of task {value}" for value in (1, 2, 3)
+                                                      for which in ("first", "second")]
+    assert sorted((tmp_path / "runs.txt").read_text().split()[::2]) == ["1", "2", "3"]
+    assert multiprocessing.active_children() == []
+
+
+def test_tasks_sent_ahead_without_a_bootstrap_are_collected_and_a_failure_raises_here(tmp_path: Path) -> None:
+    """No bootstrap takes the warm worker (no imaging table, say): the results are collected from
+    it all the same, this process taking the tasks it has not started; a task that failed there
+    raises its own error here.  Tasks that cannot be pickled are not sent: they run here."""
+    from functools import partial
+
+    from toh.analyses._bootstrap import send_ahead, warm_worker
+    from toh.cohort.errors import ConfigError
+
+    tasks = tuple(partial(_once, str(tmp_path), value) for value in (1, 2, 3, 4))
+    with warm_worker(preload=()):
+        ahead = send_ahead(tasks)
+        assert ahead.sent is not None
+        with pytest.warns(UserWarning):
+            assert ahead.results() == [10, 20, 30, 40]
+    assert sorted((tmp_path / "runs.txt").read_text().split()[::2]) == ["1", "2", "3", "4"]
+    with warm_worker(preload=()):
+        ahead = send_ahead((partial(_warns_then_returns, 1), _fails))
+        with pytest.raises(ConfigError, match="the task's own error"), pytest.warns(UserWarning, match="task 1"):
+            ahead.results()
+    with warm_worker(preload=()):
+        ahead = send_ahead((lambda: 7,))
+        assert ahead.sent is None and ahead.results() == [7]
+    assert send_ahead((lambda: 8,)).results() == [8]  # no warm worker: here
