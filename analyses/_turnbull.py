@@ -127,8 +127,10 @@ class _Problem:
         """The KKT measure from the gradient ratio ``d / N - 1`` at ``p``."""
         # Mass the EM is still draining from a point with d_j < N decays only geometrically;
         # it counts as support once it exceeds tol (below that it moves F by less than tol).
+        # A NaN (masses a failed step left undefined) is never convergence: np.max passes it on.
         support = p > tol
-        return float(max(np.max(np.abs(ratio[support]), initial=0.0), np.max(ratio, initial=0.0)))
+        measure = np.max(np.concatenate([np.abs(ratio[support]), ratio, [0.0]]))
+        return float("inf") if np.isnan(measure) or np.isnan(p).any() else float(measure)
 
 
 def _collapsed_model(problem: _Problem, support: np.ndarray, scale: np.ndarray,
@@ -357,8 +359,10 @@ def _maximise(problem: _Problem, p: np.ndarray, tol: float, max_iter: int,
             if newton is None:
                 continue
             at_newton = problem.gradient(newton)
-            if (_Problem.kkt_of(at_newton[0] / problem.n - 1.0, newton, tol) < 0.9 * current
-                    or problem.gain(p, newton) > 1e-9 * problem.n):
+            # a step that leaves an observed interval without mass as the cumulative sums see it
+            # (its masses ~1e-17, lost to rounding) would make the next gradient infinite
+            if np.all(at_newton[1] > 0) and (_Problem.kkt_of(at_newton[0] / problem.n - 1.0, newton, tol) < 0.9 * current
+                                             or problem.gain(p, newton) > 1e-9 * problem.n):
                 p, known, progressed = newton, at_newton, True
                 break
         if progressed:

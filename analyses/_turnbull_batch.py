@@ -241,7 +241,7 @@ def refit_draws(first: np.ndarray, last: np.ndarray, weights: np.ndarray, p0: np
             iterations[moving] += 1
             at_newton, ap_newton = draws.gradient(newton)
             better = draws.kkt(at_newton / draws.n[:, None] - 1.0, newton, tol) < 0.9 * kkt[moving]
-            accepted = ok & (better | (gain > 1e-9 * draws.n))
+            accepted = ok & np.all(~draws.observed | (ap_newton > 0), axis=1) & (better | (gain > 1e-9 * draws.n))
             alone[moving[~accepted]] = True
             moving = moving[accepted]
             p[moving] = newton[accepted]

@@ -152,6 +152,17 @@ def test_the_draw_that_broke_lapack_converges_in_cumulative_coordinates() -> Non
     np.testing.assert_allclose(cdf, plain.cdf(TIMES), atol=1e-7)
 
 
+def test_a_nan_kkt_measure_is_never_convergence() -> None:
+    """A gradient ratio or a mass that is NaN (a step that failed) measures infinite, whatever
+    the order of the maxima (Python's max over a NaN read 0 in the NaN draw of
+    test_turnbull_batch, which counted as converged)."""
+    assert _Problem.kkt_of(np.array([0.5, np.nan, -0.2]), np.array([0.5, 0.5, 0.0]), 1e-8) == np.inf
+    assert _Problem.kkt_of(np.array([np.nan, 0.0, 0.0]), np.array([0.0, 0.0, 1.0]), 1e-8) == np.inf
+    assert _Problem.kkt_of(np.zeros(3), np.array([np.nan, 0.5, 0.5]), 1e-8) == np.inf
+    assert _Problem.kkt_of(np.array([1e-3, -0.5, 2e-3]), np.array([0.5, 0.0, 0.5]), 1e-8) == 2e-3
+    assert _Problem.kkt_of(np.array([-1e-3, 0.5]), np.array([1.0, 0.0]), 1e-8) == 0.5  # off the support: only > 0
+
+
 def _warns_then_returns(value: int) -> int:
     import warnings
 

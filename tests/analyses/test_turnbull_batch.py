@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from toh.analyses import _bootstrap
 from toh.analyses._bootstrap import bootstrap_cdf
 from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, turnbull
-from toh.analyses._turnbull_batch import LOCKSTEP_MAX_INTERVALS, refit_draws
+from toh.analyses._turnbull_batch import LOCKSTEP_MAX_INTERVALS, LOCKSTEP_STEPS, refit_draws
 
 HERE = Path(__file__).parent
 TIMES = np.array([28.0, 56.0, 84.0])
@@ -140,6 +140,27 @@ def test_the_draw_that_broke_lapack_in_a_batch() -> None:
     for row in range(3):
         single, _ = _one_at_a_time(first, last, weights[row], p0)
         np.testing.assert_allclose(np.cumsum(p[row]), np.cumsum(single), atol=1e-7)
+
+
+@pytest.mark.slow  # about 40 s: 424 innermost intervals, 11,703 distinct intervals
+def test_the_draw_whose_refit_went_nan_converges_alone_and_in_lockstep() -> None:
+    """data/turnbull_nan_draw.npz (make_turnbull_nan_draw.py, quarter-day intervals): a Newton
+    step emptied two observed intervals as far as the cumulative sums could tell, the gradient
+    became NaN, and the KKT measure read 0, so the NaN draw counted as converged.  Now such a
+    step is refused: refitted as the bootstrap does (alone, above LOCKSTEP_MAX_INTERVALS) and in
+    lockstep, the masses are finite, KKT is met and F is the plain warm-started fit's."""
+    data = np.load(HERE / "data" / "turnbull_nan_draw.npz")
+    lo, hi, draw = data["lower"], data["upper"], data["weights"]
+    full = turnbull(lo, hi, data["counts"])
+    first, last, run = _runs(lo, hi, full)
+    weights = np.bincount(run, draw, len(first))[None, :]
+    p0 = _project(full.p + 1e-10)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the plain fit passes the same kind of step
+        plain = turnbull(lo, hi, draw, start=full)
+    for steps in (None, LOCKSTEP_STEPS):
+        p, kkt, _ = refit_draws(first, last, weights, p0, TOL, steps=steps)
+        assert np.isfinite(p).all() and kkt[0] <= TOL and abs(p.sum() - 1) < 1e-12 and (p >= 0).all()
+        np.testing.assert_allclose(np.cumsum(p[0]), np.cumsum(plain.p), atol=1e-7)
 
 
 @st.composite
