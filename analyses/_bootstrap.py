@@ -41,7 +41,7 @@ __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", 
 
 #: draws x runs below which the draws run in this process (see bootstrap_cdf)
 _POOL_MIN = 40_000
-#: seconds of drawing after which this process, its draws done, also takes the tasks the
+#: CPU seconds of drawing after which this process, its draws done, also takes the tasks the
 #: worker has not started: in a registry that large (about 100,000 patients: 2.5 s of drawing)
 #: the tasks left are worth importing scipy.stats and lifelines for (0.5-0.9 s); in a small one
 #: (1,000: 0.6 s) they are not, and the worker, which has imported them, finishes them sooner
@@ -97,14 +97,19 @@ class PendingDraws:
         self._job, self._counter = job, counter
         self._tasks = tasks if tasks is not None else PendingTasks()
 
-    def result(self) -> np.ndarray:
-        """F(times) of every draw (draws x times), in the order of the draws."""
+    def result(self, meanwhile: Callable[[], Any] | None = None) -> np.ndarray:
+        """F(times) of every draw (draws x times), in the order of the draws.  ``meanwhile`` (the
+        caller's own remaining work) is done once this process has drawn the chunks it could
+        claim, before it waits for the workers; it is not called when the draws were done
+        already."""
         if self._parts is None:
             try:
-                began = time.perf_counter()
+                began = time.process_time()  # CPU seconds: a busy machine does not make a registry large
                 chunks = list(limited(_claim_chunks, self._job, self._counter))
-                if time.perf_counter() - began > _TAKE_TASKS_AFTER:  # a large registry: see _TAKE_TASKS_AFTER
+                if time.process_time() - began > _TAKE_TASKS_AFTER:  # a large registry: see _TAKE_TASKS_AFTER
                     self._tasks.take()
+                if meanwhile is not None:
+                    meanwhile()
                 self._tasks.collect()  # tasks sent ahead: the worker did them before its draws
                 for pending in self._pending:
                     try:

@@ -366,3 +366,48 @@ def test_tasks_sent_ahead_without_a_bootstrap_are_collected_and_a_failure_raises
         ahead = send_ahead((lambda: 7,))
         assert ahead.sent is None and ahead.results() == [7]
     assert send_ahead((lambda: 8,)).results() == [8]  # no warm worker: here
+
+
+def test_meanwhile_runs_once_after_this_process_has_drawn_what_it_could_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """result(meanwhile): the caller's remaining work (the Weibull fit) comes after this
+    process's draws, when no chunk is left to claim, and before it waits for the worker."""
+    from toh.analyses._bootstrap import start_bootstrap_cdf
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_POOL_MIN", 0)
+    monkeypatch.setattr(_bootstrap, "_CHUNK", 5)
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=2, weights=w)
+    seen: list[int] = []
+    draws = started.result(lambda: seen.append(started._counter.value))
+    assert len(seen) == 1 and seen[0] >= 60 // 5  # every chunk claimed by then
+    np.testing.assert_array_equal(draws, bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=1, weights=w))
+    started.result(lambda: seen.append(-1))  # collected already: not called again
+    assert seen == [seen[0]]
+
+
+@pytest.mark.parametrize("after", [-1.0, 1e9])
+def test_this_process_takes_the_tasks_left_only_after_long_drawing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                   after: float) -> None:
+    """Past _TAKE_TASKS_AFTER CPU seconds of its own drawing (a large registry) this process
+    also runs the tasks no worker has started, before its remaining work; below it it leaves
+    them to the worker (here: none, so they run when the results are asked for)."""
+    import multiprocessing
+    from functools import partial
+
+    from toh.analyses._bootstrap import PendingDraws
+    from toh.analyses._tasks import PendingTasks
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    monkeypatch.setattr(_bootstrap, "_TAKE_TASKS_AFTER", after)
+    job = _bootstrap.draws_job(lo, hi, fit, TIMES, 20, 4, weights=w)
+    tasks = PendingTasks((partial(_once, str(tmp_path), 1), partial(_once, str(tmp_path), 2)),
+                         counter=multiprocessing.Value("l", 0))
+    pending = PendingDraws(1e-8, job=job, counter=multiprocessing.Value("l", 0), tasks=tasks)
+    ran_before: list[bool] = []
+    pending.result(lambda: ran_before.append((tmp_path / "runs.txt").exists()))
+    assert ran_before == [after < 0]
+    with pytest.warns(UserWarning):
+        assert pending.beside() == [10, 20]
+    assert len((tmp_path / "runs.txt").read_text().split()) == 4  # each task once
