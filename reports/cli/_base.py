@@ -50,7 +50,12 @@ _SIGNALLED: list[str] = []
 
 def _interrupt(number: int, frame: Any) -> None:
     """Unwind the command as Ctrl-C does; remember the signal, since a library may turn the
-    interruption into an error of its own (numpy's LAPACK calls do)."""
+    interruption into an error of its own (numpy's LAPACK calls do).  Further interrupting
+    signals are ignored from here on: a second one would raise again in the middle of the
+    clean-up (ending workers, removing the staging folder) or after the exit code is set, and an
+    uncaught KeyboardInterrupt makes Python end the process by SIGINT instead of exit 130."""
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)
     _SIGNALLED.append(signal.Signals(number).name)
     raise KeyboardInterrupt(signal.Signals(number).name)
 

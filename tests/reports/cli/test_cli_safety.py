@@ -105,14 +105,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("number, moment, group", [
-    (signal.SIGTERM, "start", False),      # while it validates
-    (signal.SIGTERM, "bootstrap", False),  # a scheduler stopping the job
-    (signal.SIGHUP, "bootstrap", False),   # the terminal closed
-    (signal.SIGINT, "bootstrap", True),    # Ctrl-C: the terminal signals the whole process group
+@pytest.mark.parametrize("number, moment, group, twice", [
+    (signal.SIGTERM, "start", False, False),      # while it validates
+    (signal.SIGTERM, "bootstrap", False, False),  # a scheduler stopping the job
+    (signal.SIGHUP, "bootstrap", False, False),   # the terminal closed
+    (signal.SIGINT, "bootstrap", True, False),    # Ctrl-C: the terminal signals the whole process group
+    (signal.SIGTERM, "bootstrap", False, True),   # an impatient scheduler: a second SIGTERM during the clean-up
 ])
 def test_a_signal_ends_the_workers_and_keeps_the_last_report(
-        built: tuple[Path, list[str]], number: signal.Signals, moment: str, group: bool) -> None:
+        built: tuple[Path, list[str]], number: signal.Signals, moment: str, group: bool, twice: bool) -> None:
     folder, report = built
     out = folder / "report"
     last = _snapshot(out)
@@ -134,6 +135,11 @@ def test_a_signal_ends_the_workers_and_keeps_the_last_report(
         os.killpg(process.pid, number)
     else:
         process.send_signal(number)
+    if twice:
+        for _ in range(20):  # again and again while it unwinds: ignored, the first one is being handled
+            time.sleep(0.01)
+            if process.poll() is None:
+                process.send_signal(number)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert f"interrupted by {number.name}" in err and "Traceback" not in err
