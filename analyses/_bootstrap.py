@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import pickle
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -89,6 +88,15 @@ class PendingDraws:
     workers' (so no core idles while the other waits).  Which process draws a chunk does not
     change it: each draw has its own random stream.  :meth:`cancel` ends the workers
     (idempotent), so a caller that fails before collecting leaves no process behind.
+
+    The caller's ``beside`` tasks (:class:`~toh.analyses._tasks.PendingTasks`) are the workers':
+    a worker takes them first (one at a time, through a second counter; a warm worker may have
+    had them ahead of the draws, :func:`send_ahead`) and draws after, while the caller draws (to
+    take a task, it would first import what the task needs, which the worker has done already;
+    it does when its drawing took more than ``_TAKE_TASKS_AFTER`` CPU seconds, the sign of a
+    registry whose tasks are worth it).  :meth:`beside` returns their results in their order,
+    with the warnings each raised, raised here in the tasks' order; a task no worker ran (none
+    was started, or it failed) runs here then.
     """
 
     def __init__(self, tol: float, parts: list | None = None, pool: Any = None, pending: Sequence[Any] = (),
