@@ -22,6 +22,12 @@ def validation_date() -> pd.Timestamp:
     return pd.Timestamp(day if day is not None else dt.date.today())
 
 
+def not_in_future(series: pd.Series) -> pd.Series:
+    """The rule ``not_in_future`` of every date column: missing, or not after the day of
+    validation (each table's schema applies it to its date columns)."""
+    return series.isna() | (series <= validation_date())
+
+
 @contextlib.contextmanager
 def validating_on(day: dt.date | None) -> Iterator[None]:
     """Validate as if on ``day`` (``None``: today) inside the ``with`` block."""

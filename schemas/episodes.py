@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from toh.schemas.context import validation_date
+from toh.schemas.context import not_in_future
 from toh.schemas.text import TEXT_FIELD, Text
 from toh.schemas.codes import JOINTS, PREGNANCY, SIDES, TRIMESTERS
 
@@ -48,7 +48,7 @@ class EpisodesSchema(pa.DataFrameModel):
     @pa.check(*_DATES, name="not_in_future")
     def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:
         """No date after the day of validation."""
-        return series.isna() | (series <= validation_date())
+        return not_in_future(series)
 
     @pa.dataframe_check(name="diagnosis_not_before_onset")
     def _diagnosis(cls, df: pd.DataFrame) -> Series[bool]:

@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from toh.schemas.context import validation_date
+from toh.schemas.context import not_in_future
 from toh.schemas.text import TEXT_FIELD, Text
 from toh.schemas.codes import EVENT_TYPES
 
@@ -24,7 +24,7 @@ class EventsSchema(pa.DataFrameModel):
     @pa.check("event_date", name="not_in_future")
     def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:
         """No date after the day of validation."""
-        return series.isna() | (series <= validation_date())
+        return not_in_future(series)
 
     class Config:
         """Extra columns are kept (and reported as a warning by the validator)."""

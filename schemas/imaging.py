@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from toh.schemas.context import validation_date
+from toh.schemas.context import not_in_future
 from toh.schemas.text import TEXT_FIELD, Text
 from toh.schemas.codes import EDEMA_EXTENT, MODALITIES
 
@@ -40,7 +40,7 @@ class ImagingSchema(pa.DataFrameModel):
     @pa.check("exam_date", name="not_in_future")
     def _not_in_future(cls, series: Series[pd.Timestamp]) -> Series[bool]:
         """No date after the day of validation."""
-        return series.isna() | (series <= validation_date())
+        return not_in_future(series)
 
     class Config:
         """Extra columns are kept (and reported as a warning by the validator)."""
