@@ -344,3 +344,23 @@ def test_no_figure_text_runs_outside_its_canvas(analysis: CohortAnalysis, width:
     report = load_valid_export(write_export(tmp_path / "long", tables), validation_date=dt.date(2025, 6, 30))
     long = analyse_cohort(derive_cohort(report.tables), AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
     assert _text_outside_the_canvas(long, width) == []
+
+
+def test_a_laid_out_figure_is_drawn_once_per_svg(analysis: CohortAnalysis, tmp_path: Path) -> None:
+    """lay_out_once leaves no layout engine (not even the "none" placeholder), so savefig draws
+    the figure once for its SVG, not once more without output beforehand (issue 15, demo6)."""
+    from toh.reports.figures._common import lay_out_once
+    from toh.reports.figures._style import figure_style, save_figure
+    from toh.reports.figures import _specs
+
+    stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
+    with figure_style():
+        fig = new_figure(figure_width("single"), height)
+        draw(fig)
+        lay_out_once(fig)
+        assert fig.get_layout_engine() is None
+        drawn = []
+        original = fig.draw
+        fig.draw = lambda renderer: drawn.append(type(renderer).__name__) or original(renderer)
+        save_figure(fig, tmp_path / stem, ("svg",), drawn=True)
+    assert len(drawn) == 1
