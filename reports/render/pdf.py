@@ -187,13 +187,65 @@ def _fill(pdf: Any, path: Path, size: tuple[int, int]) -> bool:
 
 
 def new_pdf(title: str = "") -> Any:
-    """An A4 document with the report's fonts, header and footer."""
+    """An A4 document with the report's fonts (:func:`_measure_by_prefix`), header and footer."""
     regular, bold = _fonts()
     pdf = _pdf_class()(format="A4", unit="mm")
     pdf.running_title = title
     pdf.add_font(_FONT, "", str(regular))
     pdf.add_font(_FONT, "B", str(bold))
+    for font in pdf.fonts.values():
+        _measure_by_prefix(font)
     return pdf
+
+
+#: Texts whose width one font remembers (each line's every prefix: some 80,000 for the demo).
+_REMEMBERED = 200_000
+
+
+def _measure_by_prefix(font: Any) -> None:
+    """Let ``font`` measure a text from the width of the text less its last character.
+
+    fpdf2's line breaking measures the line again for every character it adds (and each table
+    cell twice: for the row's height, then to draw it), summing the width of every character
+    each time: 1.4 million additions for the demo's PDF.  The sum of a text here is the sum of
+    its prefix (remembered) plus its last character, the same additions in the same order, so
+    every width, and the PDF, is exactly what fpdf2 computes (tested against fpdf2's own
+    measure); only a TrueType font without text shaping or symbol mapping, and only where
+    fpdf2's measure agrees on a sample, is so measured.
+    """
+    try:
+        from fpdf.fonts import TTFFont
+    except ImportError:  # pragma: no cover - fpdf2 is a dependency
+        return
+    measure = getattr(TTFFont, "get_text_width", None)
+    if type(font) is not TTFFont or measure is None or getattr(font, "is_symbol", True):
+        return
+    cw, sums = font.cw, {"": 0}
+
+    def get_text_width(self: Any, text: str, font_size_pt: float, *args: Any, **kwargs: Any) -> tuple[int, float]:
+        if self is not font or any(args) or any(kwargs.values()):  # a copy, or text shaping
+            return measure(self, text, font_size_pt, *args, **kwargs)  # type: ignore[no-any-return]
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        total = sums.get(text)
+        if total is None:
+            head = sums.get(text[:-1])
+            total = head + cw[ord(text[-1])] if head is not None else sum(cw[ord(c)] for c in text)
+            if len(sums) >= _REMEMBERED:
+                sums.clear()
+                sums[""] = 0
+            sums[text] = total
+        return len(text), total * font_size_pt * 0.001
+
+    samples = [("Ag (95% CI) \u2264 \u2013 x", 7.0), ("Ag (95% CI) \u2264 \u2013", 7.0), ("W", 9.0), ("", 12.0)]
+    expected = [measure(font, text, size, None) for text, size in samples]
+    try:
+        font.__class__ = type("TTFFont", (TTFFont,), {"__slots__": (), "get_text_width": get_text_width})
+        if [font.get_text_width(text, size, None) for text, size in samples] == expected:
+            return
+    except TypeError:  # a font whose class cannot be so extended
+        return
+    font.__class__ = TTFFont
 
 
 def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, created: dt.date,

@@ -364,3 +364,37 @@ def test_a_laid_out_figure_is_drawn_once_per_svg(analysis: CohortAnalysis, tmp_p
         fig.draw = lambda renderer: drawn.append(type(renderer).__name__) or original(renderer)
         save_figure(fig, tmp_path / stem, ("svg",), drawn=True)
     assert len(drawn) == 1
+
+
+def test_each_pngs_pixel_size_is_known_before_it_is_drawn(analysis: CohortAnalysis,
+                                                         written: tuple[Path, list[Path]]) -> None:
+    """The PDF places each figure at the size png_size announces, before the PNG is written."""
+    from PIL import Image
+
+    from toh.reports.figures import _specs, start_figures
+    from toh.reports.figures._style import png_size
+
+    out, paths = written
+    width = figure_width("single")
+    pending = start_figures(analysis, out / "unused", width="single", workers=1)
+    pending.close()
+    announced = pending.png_sizes()
+    pngs = {p.stem: Image.open(p).size for p in paths if p.suffix == ".png"}
+    assert pngs and announced == pngs
+    assert announced == {stem: png_size(width, height) for stem, height, _ in _specs(analysis, width, 5)}
+
+
+@pytest.mark.parametrize("width", ["single", "double", 3.3333, 6.1])
+def test_png_size_is_the_size_of_the_png_written(width: str | float, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from toh.reports.figures._style import figure_style, png_size, save_figure
+
+    width_in = figure_width(width)
+    for height in (0.9 + 0.0137 * k for k in range(0, 300, 37)):
+        with figure_style():
+            fig = new_figure(width_in, height)
+            fig.add_subplot().plot([0, 1], [0, 1])
+            [path] = save_figure(fig, tmp_path / "f", ("png",))
+        with Image.open(path) as png:
+            assert png.size == png_size(width_in, height), (width_in, height)
