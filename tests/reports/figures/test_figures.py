@@ -391,7 +391,7 @@ def test_png_size_is_the_size_of_the_png_written(width: str | float, tmp_path: P
     from toh.reports.figures._style import figure_style, png_size, save_figure
 
     width_in = figure_width(width)
-    for height in (0.9 + 0.0137 * k for k in range(0, 300, 37)):
+    for height in (1.6 + 0.0137 * k for k in range(0, 300, 37)):
         with figure_style():
             fig = new_figure(width_in, height)
             fig.add_subplot().plot([0, 1], [0, 1])
