@@ -291,8 +291,8 @@ class PdfDraft:
         for name, size in self._placed:
             if ready is not None:
                 ready(name)
-            if not _fill(self._pdf, self._folder / f"{name}.png", size):  # every figure is written by now
-                return render_pdf(self._doc, self._folder, out, self._created, self._width)
+            if not _fill(self._pdf, self._folder / f"{name}.png", size):  # laid out again, as each is written
+                return render_pdf(self._doc, self._folder, out, self._created, self._width, ready)
         path = Path(out)
         path.write_bytes(bytes(self._pdf.output()))
         return path

@@ -157,7 +157,9 @@ def test_a_figure_other_than_announced_lays_the_pdf_out_again(tmp_path: Path) ->
     _pngs(tmp_path, sizes)
     eager = render_pdf(doc, tmp_path, tmp_path / "eager.pdf", day).read_bytes()
     wrong = dict(sizes, fig1=(1003, 2843))
-    assert render_pdf(doc, tmp_path, tmp_path / "wrong.pdf", day, sizes=wrong).read_bytes() == eager
+    asked: list[str] = []
+    assert render_pdf(doc, tmp_path, tmp_path / "wrong.pdf", day, ready=asked.append, sizes=wrong).read_bytes() == eager
+    assert asked == ["fig0", "fig1", "fig0", "fig1", "fig2"]  # laid out again, each figure waited for again
     Image.new("RGBA", sizes["fig2"], (0, 0, 0, 255)).save(tmp_path / "fig2.png")
     eager = render_pdf(doc, tmp_path, tmp_path / "eager.pdf", day).read_bytes()
     assert render_pdf(doc, tmp_path, tmp_path / "rgba.pdf", day, sizes=sizes).read_bytes() == eager
