@@ -21,9 +21,10 @@ from pathlib import Path
 T0 = time.perf_counter()
 LOG = Path(sys.argv[2] if len(sys.argv) > 2 else "timeline.log")
 WRAP = {
-    "toh.reports.cli._build_steps": ["document_step", "figures_step", "render_step", "start_figures_step", "pdf_task"],
+    "toh.reports.cli._build_steps": ["document_step", "figures_step", "render_step", "start_figures_step",
+                                     "_write_markdown", "_write_tables_and_data"],
     "toh.reports.figures": ["_write_one", "_warm"],
-    "toh.reports.render.pdf": ["render_pdf"],
+    "toh.reports.render.pdf": ["render_pdf", "lay_out_pdf", "PdfDraft.write"],
     "toh.reports.render.html": ["render_html"],
     "toh.analyses.pipeline": ["analyse_export"],
     "toh.reports.document": ["protect", "build_document"],
@@ -36,6 +37,9 @@ def stamp(label: str, start: float, end: float) -> None:
 
 
 def wrap(module: object, name: str) -> None:
+    if "." in name:  # a method: Class.method
+        owner, name = name.split(".")
+        module = getattr(module, owner)
     func = getattr(module, name)
 
     def timed(*args: object, **kwargs: object) -> object:
@@ -43,7 +47,7 @@ def wrap(module: object, name: str) -> None:
         try:
             return func(*args, **kwargs)
         finally:
-            label = "fig:" + str(args[3]).rsplit("/", 1)[-1] if name == "_write_one" else name
+            label = "fig:" + str(args[3]).rsplit("/", 1)[-1] if name == "_write_one" else func.__qualname__
             stamp(label, start, time.perf_counter())
 
     setattr(module, name, timed)
@@ -64,7 +68,7 @@ def _watching_import(name: str, *args: object, **kwargs: object) -> object:
         if owner in sys.modules and owner not in _done and hasattr(sys.modules[owner], names[0]):
             _done.add(owner)
             for n in names:
-                if hasattr(sys.modules[owner], n):
+                if hasattr(sys.modules[owner], n.split(".")[0]):
                     wrap(sys.modules[owner], n)
     return module
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from toh.reports.document._writer import ReportDocument
     from toh.reports.figures import PendingFigures
 
-__all__ = ["analysis_options", "start_figures_step", "figures_step", "pdf_task", "document_step", "render_step"]
+__all__ = ["analysis_options", "start_figures_step", "figures_step", "beside_task", "document_step", "render_step"]
 
 _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
@@ -54,7 +54,7 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
     """Every figure as PNG (PDF and Markdown) and SVG (HTML), counts suppressed (with the
     numbers at risk that ``doc``'s disclosure audit hides), claims blanked; drawn by ``pending``
     (:func:`start_figures_step`) when given; ``then`` as in
-    :meth:`toh.reports.figures.PendingFigures.finish` (:func:`pdf_task`)."""
+    :meth:`toh.reports.figures.PendingFigures.finish` (:func:`beside_task`)."""
     from toh.reports.document import figure_hidden
 
     pending = pending if pending is not None else start_figures_step(folder, config, analysis)
@@ -65,17 +65,37 @@ def figures_step(analysis: CohortAnalysis, folder: Path, config: ReportConfig,
         pending.close()
 
 
-def pdf_task(stage: Path, config: ReportConfig, run: PipelineRun, doc: ReportDocument,
-             seconds: list[float]) -> Callable[[Callable[[str], None]], None]:
-    """The PDF's rendering as a task of :func:`figures_step`: assembled while the worker draws
-    figures, each figure placed once it is written; its wall seconds go to ``seconds``."""
-    def task(ready: Callable[[str], None]) -> None:
-        from toh.reports.render.pdf import render_pdf
+def beside_task(stage: Path, config: ReportConfig, run: PipelineRun, document: tuple[ReportDocument, dict[str, Any]],
+                seconds: dict[str, float], sizes: dict[str, tuple[int, int]] | None = None
+                ) -> Callable[[Callable[[str], None]], None]:
+    """What this process writes while the worker draws figures, as a task of :func:`figures_step`:
+    the PDF laid out (each figure placed at its PNG's size, ``sizes``:
+    :meth:`~toh.reports.figures.PendingFigures.png_sizes`, before it is written), the Markdown,
+    the tables and data, then the PDF written once its figures are (``ready``: this process
+    draws the figures not yet claimed meanwhile).  Each step's wall seconds go to ``seconds``
+    (:func:`render_step` logs them and does not write those files again)."""
+    doc, info = document
 
+    def task(ready: Callable[[str], None]) -> None:
+        draft = None
+        if "pdf" in config.formats:
+            from toh.reports.render.pdf import lay_out_pdf
+
+            start = time.perf_counter()
+            draft = lay_out_pdf(doc, stage / "figures", run.report.validation_date, _FIGURE_MM[config.figure_width],
+                                sizes, ready)
+            laid_out = time.perf_counter() - start
+        if "md" in config.formats:
+            start = time.perf_counter()
+            _write_markdown(doc, stage)
+            seconds["markdown"] = time.perf_counter() - start
         start = time.perf_counter()
-        render_pdf(doc, stage / "figures", stage / "report.pdf", run.report.validation_date,
-                   _FIGURE_MM[config.figure_width], ready=ready)
-        seconds.append(time.perf_counter() - start)
+        _write_tables_and_data(stage, config, run, doc, info)
+        seconds["tables"] = time.perf_counter() - start
+        if draft is not None:
+            start = time.perf_counter()
+            draft.write(stage / "report.pdf", ready)
+            seconds["pdf"] = laid_out + time.perf_counter() - start
 
     return task
 
@@ -118,14 +138,34 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _write_markdown(doc: ReportDocument, stage: Path) -> None:
+    from toh.reports.render.markdown import render_markdown
+
+    render_markdown(doc, stage / "report.md")
+
+
+def _write_tables_and_data(stage: Path, config: ReportConfig, run: PipelineRun, doc: ReportDocument,
+                           info: dict[str, Any]) -> int:
+    """Each report table as CSV, LaTeX and HTML, and the machine-readable data when asked for;
+    return the number of table files."""
+    tables = _write_tables(doc, stage / "tables")
+    if config.machine_readable:
+        from toh.reports.results import write_results
+
+        write_results(run.analysis, stage / "data", info)
+    return len(tables)
+
+
 def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun, fingerprint: str,
                 version: str, document: tuple[ReportDocument, dict[str, Any]] | None = None,
-                pdf_seconds: list[float] | None = None) -> list[str]:
+                beside: dict[str, float] | None = None) -> list[str]:
     """Render each format, write tables, data and the manifest; return the names written.
-    ``document`` is :func:`document_step`'s result when the build made it already;
-    ``pdf_seconds`` holds the time :func:`pdf_task` took when it wrote the PDF already."""
+    ``document`` is :func:`document_step`'s result when the build made it already; ``beside``
+    holds the wall seconds of the steps :func:`beside_task` did already (their files are
+    written)."""
     report = run.report
     doc, info = document or document_step(config, run)
+    beside = beside or {}
     width = _FIGURE_MM[config.figure_width]
     written: list[str] = []
     if "html" in config.formats:
@@ -136,26 +176,27 @@ def render_step(stage: Path, config: ReportConfig, steps: Any, run: PipelineRun,
             written.append("report.html")
     if "pdf" in config.formats:
         with steps.step("pdf") as note:
-            if pdf_seconds:
-                note["text"] = f"assembled in {pdf_seconds[0]:.2f} s beside the figures"
+            if "pdf" in beside:
+                note["text"] = f"assembled in {beside['pdf']:.2f} s beside the figures"
             else:
                 from toh.reports.render.pdf import render_pdf
 
                 render_pdf(doc, stage / "figures", stage / "report.pdf", report.validation_date, width)
             written.append("report.pdf")
     if "md" in config.formats:
-        with steps.step("markdown"):
-            from toh.reports.render.markdown import render_markdown
-
-            render_markdown(doc, stage / "report.md")
+        with steps.step("markdown") as note:
+            if "markdown" in beside:
+                note["text"] = f"written in {beside['markdown']:.2f} s beside the figures"
+            else:
+                _write_markdown(doc, stage)
             written.append("report.md")
     with steps.step("tables") as note:
-        tables = _write_tables(doc, stage / "tables")
-        note["text"] = f"{len(tables)} files"
+        if "tables" in beside:
+            count = len(list((stage / "tables").iterdir()))
+            note["text"] = f"{count} files, written in {beside['tables']:.2f} s beside the figures"
+        else:
+            note["text"] = f"{_write_tables_and_data(stage, config, run, doc, info)} files"
         if config.machine_readable:
-            from toh.reports.results import write_results
-
-            write_results(run.analysis, stage / "data", info)
             written.append("data/")
         written += ["figures/", "tables/"]
     outputs = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}

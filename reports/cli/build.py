@@ -167,7 +167,7 @@ def build_report(config: ReportConfig, *, if_changed: bool = False, failures: Pa
 def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: str, version: str,
                 failures: Path | None) -> list[str]:
     from toh.analyses.pipeline import analyse_export
-    from toh.reports.cli._build_steps import (analysis_options, document_step, figures_step, pdf_task,
+    from toh.reports.cli._build_steps import (analysis_options, beside_task, document_step, figures_step,
                                               render_step, start_figures_step)
 
     assert config.export is not None
@@ -194,8 +194,9 @@ def _build_into(stage: Path, config: ReportConfig, steps: _Steps, fingerprint: s
         except BaseException:
             pending.close()
             raise
-        pdf_seconds: list[float] = []  # the PDF is assembled beside the figures, as they are written
-        then = pdf_task(stage, config, run, document[0], pdf_seconds) if "pdf" in config.formats else None
+        # the PDF, Markdown, tables and data are written beside the figures, the PDF's figures put in last
+        beside: dict[str, float] = {}
+        then = beside_task(stage, config, run, document, beside, pending.png_sizes())
         figures = figures_step(run.analysis, stage / "figures", config, document[0], pending, then)
-        note["text"] = f"{len(figures)} files" + (" and the PDF" if pdf_seconds else "")
-    return render_step(stage, config, steps, run, fingerprint, version, document, pdf_seconds)
+        note["text"] = f"{len(figures)} files" + (" and the PDF" if "pdf" in beside else "")
+    return render_step(stage, config, steps, run, fingerprint, version, document, beside)

@@ -39,7 +39,8 @@ from toh.reports.figures._curves import STRATUM_VARS, cif_curves, km_resolution
 from toh.reports.figures._panels import age_by_sex, radiographic_change
 from toh.reports.figures._shares import complications_shares, imaging_findings, share_rows_height
 from toh.reports.figures._workers import Split, start_split
-from toh.reports.figures._style import FORMATS, METADATA, figure_style, figure_width, new_figure, save_figure
+from toh.reports.figures._style import (FORMATS, METADATA, figure_style, figure_width, new_figure, png_size,
+                                       save_figure)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -161,8 +162,14 @@ class PendingFigures:
     """Figures whose drawing has started (:func:`start_figures`): call :meth:`finish` with what
     the document hides, or :meth:`close` when no figures are wanted after all."""
 
-    def __init__(self, split: Split, jobs: Callable[[tuple | None], list[tuple[str, Callable[[], list[Path]]]]]) -> None:
-        self._split, self._jobs = split, jobs
+    def __init__(self, split: Split, jobs: Callable[[tuple | None], list[tuple[str, Callable[[], list[Path]]]]],
+                 sizes: Mapping[str, tuple[int, int]] | None = None) -> None:
+        self._split, self._jobs, self._sizes = split, jobs, dict(sizes or {})
+
+    def png_sizes(self) -> dict[str, tuple[int, int]]:
+        """The pixel size (width, height) of each figure's PNG, by file stem, known before it is
+        drawn (:func:`toh.reports.figures._style.png_size`); empty when no PNG is written."""
+        return dict(self._sizes)
 
     def finish(self, hidden: Mapping[str, Collection[tuple[str, int]]] | None = None,
                only: Sequence[str] | None = None, then: Callable[[Callable[[str], None]], None] | None = None
@@ -218,9 +225,10 @@ def start_figures(analysis: CohortAnalysis, out_dir: str | Path, formats: Sequen
                 for stem, height, draw in _specs(analysis, width_in, min_cell, hidden) if only is None or stem in only]
 
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    split = start_split(lambda payload: [job for _, job in jobs(payload)], workers,
-                        len(_specs(analysis, width_in, min_cell)), _warm)
-    return PendingFigures(split, jobs)
+    specs = _specs(analysis, width_in, min_cell)
+    split = start_split(lambda payload: [job for _, job in jobs(payload)], workers, len(specs), _warm)
+    sizes = {stem: png_size(width_in, height) for stem, height, _ in specs} if "png" in formats else {}
+    return PendingFigures(split, jobs, sizes)
 
 
 def _warm() -> None:

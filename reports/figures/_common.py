@@ -101,7 +101,12 @@ def lay_out_once(fig: Figure) -> None:
     fig.canvas.draw()
     if legends_within_figure(fig, laid_out=True):
         fig.canvas.draw()
-    fig.set_layout_engine("none")  # keeps the positions just computed
+    import matplotlib as mpl
+
+    # keep the positions just computed, with no layout engine at all: with one (even "none", a
+    # placeholder) savefig draws the whole figure once more, without output, before the SVG
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
 
 
 def slug(text: str) -> str:

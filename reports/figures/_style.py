@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "OKABE_ITO", "COLOURS", "CYCLE", "PUBLISHED_ALPHA", "LINESTYLES", "WIDTHS_MM", "DPI", "RC_PARAMS", "METADATA",
-    "FORMATS", "figure_style", "figure_width", "colour_for", "new_figure", "save_figure",
+    "FORMATS", "figure_style", "figure_width", "colour_for", "new_figure", "save_figure", "png_size",
 ]
 
 #: The Okabe-Ito palette (plus its grey), by name.
@@ -245,6 +245,13 @@ def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS, *, dr
             fig.savefig(path, format=fmt, dpi=DPI, metadata=METADATA[fmt])
         paths.append(path)
     return paths
+
+
+def png_size(width_in: float, height_in: float) -> tuple[int, int]:
+    """The width and height in pixels of the PNG :func:`save_figure` writes for a figure of this
+    size: the Agg canvas at :data:`DPI` holds ``int(inches * DPI)`` pixels each way (matplotlib
+    scales the figure's box by the dpi and truncates; known before the figure is drawn)."""
+    return int(width_in * DPI), int(height_in * DPI)
 
 
 def _write_png(fig: Figure, path: Path) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from toh.cohort.workers import claim, worker_start
 
@@ -145,9 +145,16 @@ class Split:
         """The worker's reply (its paths or its error), waited for."""
         while not self._conn.poll(0.05):
             if not self._process.is_alive():
-                raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
-        self._reply = self._conn.recv()
+                self._died()
+        try:
+            self._reply = self._conn.recv()
+        except (EOFError, OSError):  # the worker died: its end of the pipe closed without a reply
+            self._died()
         return self._reply
+
+    def _died(self) -> NoReturn:
+        self._process.join(1.0)
+        raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
 
     def _ready(self, i: int) -> None:
         """Return once job ``i`` is written, running unclaimed jobs meanwhile; raise the
@@ -166,7 +173,7 @@ class Split:
                 if not self._done[i]:  # the worker ended without it: cannot happen
                     raise RuntimeError(f"figure job {i} was never run")
             elif not self._process.is_alive():
-                raise RuntimeError(f"the figure worker ended unexpectedly (exit code {self._process.exitcode})")
+                self._died()
 
     def close(self, wait: bool = True) -> None:
         """End the worker (if any) without running anything more: told to stop (it waits for

@@ -8,14 +8,14 @@ day), so the same document gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from toh.reports.document._writer import ReportDocument, ReportTable, Text, plain_text
 from toh.reports.safe_text import neutralise
 
-__all__ = ["render_pdf", "new_pdf", "table_grid", "LONGEST_UNBROKEN_MM"]
+__all__ = ["render_pdf", "lay_out_pdf", "PdfDraft", "new_pdf", "table_grid", "LONGEST_UNBROKEN_MM"]
 
 _FONT = "DejaVu"
 
@@ -138,41 +138,119 @@ def _png_stream(path: Path) -> dict[str, Any] | None:
     # width, height, bit depth 8, colour type 2 (RGB), compression 0, filter 0, interlace 0
     if len(header) != 13 or header[8:] != b"\x08\x02\x00\x00\x00" or not idat:
         return None
-    width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big")
-    return {"data": b"".join(idat), "w": width, "h": height, "cs": "DeviceRGB", "iccp": None, "bpc": 8,
+    return _stream(b"".join(idat), int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big"))
+
+
+def _stream(data: bytes, width: int, height: int) -> dict[str, Any]:
+    """A PDF image stream of an 8-bit RGB PNG's compressed pixels (IDAT data)."""
+    return {"data": data, "w": width, "h": height, "cs": "DeviceRGB", "iccp": None, "bpc": 8,
             "dpn": 3, "f": "FlateDecode", "inverted": False, "dp": f"/Predictor 15 /Colors 3 /Columns {width}"}
 
 
-def _image(pdf: Any, path: Path, width_mm: float) -> None:
+def _image(pdf: Any, path: Path, width_mm: float, size: tuple[int, int] | None = None) -> bool:
     """Place a PNG ``width_mm`` wide.  The figures' PNGs (8-bit RGB) are embedded as they are
     compressed, instead of fpdf2 decoding and compressing them again (a tenth of a second per
-    figure); any other image goes through fpdf2's own reading."""
+    figure); any other image goes through fpdf2's own reading.
+
+    With ``size`` (the PNG's width and height in pixels, known before it is written), the
+    image is placed at once, its pixels to be filled in by :func:`_fill` before the PDF is
+    written; True when so placed, False when the file was read (or fpdf2's image cache is not
+    as expected: then the file must exist now).
+    """
     name = str(path)
     try:  # fpdf2's image cache is not public API: where it differs, fpdf2 reads the PNG itself
         from fpdf.image_datastructures import RasterImageInfo
 
-        stream = _png_stream(path) if name not in pdf.image_cache.images else None
+        stream = None
+        if name not in pdf.image_cache.images:
+            stream = _png_stream(path) if size is None else _stream(b"", *size)
         if stream is not None:
             info = RasterImageInfo(stream)
             info.update({"i": len(pdf.image_cache.images) + 1, "usages": 0, "iccp_i": None})
             pdf.image_cache.images[name] = info  # fpdf2 reuses a cached image of the same name
     except (ImportError, AttributeError, TypeError):
         pdf.image_cache.images.pop(name, None) if hasattr(getattr(pdf, "image_cache", None), "images") else None
+        if size is not None:
+            return False
     pdf.image(name, w=width_mm)
+    return size is not None
+
+
+def _fill(pdf: Any, path: Path, size: tuple[int, int]) -> bool:
+    """Put the pixels of the PNG at ``path``, placed by :func:`_image` with ``size`` before it was
+    written, into the PDF; False when the PNG is not the 8-bit RGB image of that size placed."""
+    stream = _png_stream(path)
+    if stream is None or (stream["w"], stream["h"]) != size:
+        return False
+    pdf.image_cache.images[str(path)]["data"] = stream["data"]
+    return True
 
 
 def new_pdf(title: str = "") -> Any:
-    """An A4 document with the report's fonts, header and footer."""
+    """An A4 document with the report's fonts (:func:`_measure_by_prefix`), header and footer."""
     regular, bold = _fonts()
     pdf = _pdf_class()(format="A4", unit="mm")
     pdf.running_title = title
     pdf.add_font(_FONT, "", str(regular))
     pdf.add_font(_FONT, "B", str(bold))
+    for font in pdf.fonts.values():
+        _measure_by_prefix(font)
     return pdf
 
 
+#: Texts whose width one font remembers (each line's every prefix: some 80,000 for the demo).
+_REMEMBERED = 200_000
+
+
+def _measure_by_prefix(font: Any) -> None:
+    """Let ``font`` measure a text from the width of the text less its last character.
+
+    fpdf2's line breaking measures the line again for every character it adds (and each table
+    cell twice: for the row's height, then to draw it), summing the width of every character
+    each time: 1.4 million additions for the demo's PDF.  The sum of a text here is the sum of
+    its prefix (remembered) plus its last character, the same additions in the same order, so
+    every width, and the PDF, is exactly what fpdf2 computes (tested against fpdf2's own
+    measure); only a TrueType font without text shaping or symbol mapping, and only where
+    fpdf2's measure agrees on a sample, is so measured.
+    """
+    try:
+        from fpdf.fonts import TTFFont
+    except ImportError:  # pragma: no cover - fpdf2 is a dependency
+        return
+    measure = getattr(TTFFont, "get_text_width", None)
+    if type(font) is not TTFFont or measure is None or getattr(font, "is_symbol", True):
+        return
+    cw, sums = font.cw, {"": 0}
+
+    def get_text_width(self: Any, text: str, font_size_pt: float, *args: Any, **kwargs: Any) -> tuple[int, float]:
+        if self is not font or any(args) or any(kwargs.values()):  # a copy, or text shaping
+            return measure(self, text, font_size_pt, *args, **kwargs)  # type: ignore[no-any-return]
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        total = sums.get(text)
+        if total is None:
+            head = sums.get(text[:-1])
+            total = head + cw[ord(text[-1])] if head is not None else sum(cw[ord(c)] for c in text)
+            if len(sums) >= _REMEMBERED:
+                sums.clear()
+                sums[""] = 0
+            sums[text] = total
+        return len(text), total * font_size_pt * 0.001
+
+    samples = [("Ag (95% CI) \u2264 \u2013 x", 7.0), ("Ag (95% CI) \u2264 \u2013", 7.0), ("W", 9.0), ("", 12.0)]
+    expected = [measure(font, text, size, None) for text, size in samples]
+    try:
+        font.__class__ = type("TTFFont", (TTFFont,), {"__slots__": (), "get_text_width": get_text_width})
+        if [font.get_text_width(text, size, None) for text, size in samples] == expected:
+            return
+    except TypeError:  # a font whose class cannot be so extended
+        return
+    font.__class__ = TTFFont
+
+
 def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, created: dt.date,
-               figure_width_mm: float = 85.0, ready: Callable[[str], None] | None = None) -> Path:
+               figure_width_mm: float = 85.0, ready: Callable[[str], None] | None = None,
+               sizes: Mapping[str, tuple[int, int]] | None = None) -> Path:
     """Write the report as an A4 PDF.
 
     Parameters
@@ -191,7 +269,56 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
         Called with a figure's name before its PNG is read; returns once the file is written
         (the PDF is assembled while the figures are drawn:
         :meth:`toh.reports.figures.PendingFigures.finish`).
+    sizes
+        As in :func:`lay_out_pdf`: the figures are then waited for only once the whole document
+        is laid out.
     """
+    return lay_out_pdf(doc, figures_dir, created, figure_width_mm, sizes, ready).write(out, ready)
+
+
+class PdfDraft:
+    """A PDF laid out (:func:`lay_out_pdf`) whose figures may not be written yet."""
+
+    def __init__(self, pdf: Any, doc: ReportDocument, folder: Path, created: dt.date, figure_width_mm: float,
+                 placed: list[tuple[str, tuple[int, int]]]) -> None:
+        self._pdf, self._doc, self._folder, self._created = pdf, doc, folder, created
+        self._width, self._placed = figure_width_mm, placed
+
+    def write(self, out: str | Path, ready: Callable[[str], None] | None = None) -> Path:
+        """Put in the pixels of the figures placed before they were written (each once
+        ``ready(name)`` returns) and write the PDF to ``out``.  Should a PNG be other than its
+        announced size (or not an 8-bit RGB PNG), the PDF is laid out again from the files."""
+        for name, size in self._placed:
+            if ready is not None:
+                ready(name)
+            if not _fill(self._pdf, self._folder / f"{name}.png", size):  # laid out again, as each is written
+                return render_pdf(self._doc, self._folder, out, self._created, self._width, ready)
+        path = Path(out)
+        path.write_bytes(bytes(self._pdf.output()))
+        return path
+
+
+def lay_out_pdf(doc: ReportDocument, figures_dir: str | Path, created: dt.date, figure_width_mm: float = 85.0,
+                sizes: Mapping[str, tuple[int, int]] | None = None,
+                ready: Callable[[str], None] | None = None) -> PdfDraft:
+    """Lay out the PDF of ``doc`` (:func:`render_pdf`) without writing it.
+
+    A figure with a size in ``sizes`` (its PNG's width and height in pixels, known before it is
+    drawn: :meth:`toh.reports.figures.PendingFigures.png_sizes`) is placed without reading its
+    file, which :meth:`PdfDraft.write` reads; any other figure is read now, once ``ready(name)``
+    returns.  The bytes written are those of :func:`render_pdf` without ``sizes``.
+    """
+    folder = Path(figures_dir)
+    placed: list[tuple[str, tuple[int, int]]] = []  # figures placed before they were written
+    return PdfDraft(_lay_out(doc, folder, created, figure_width_mm, ready, sizes or {}, placed), doc, folder,
+                    created, figure_width_mm, placed)
+
+
+def _lay_out(doc: ReportDocument, folder: Path, created: dt.date, figure_width_mm: float,
+             ready: Callable[[str], None] | None, sizes: Mapping[str, tuple[int, int]],
+             placed: list[tuple[str, tuple[int, int]]]) -> Any:
+    """The PDF of ``doc`` (:func:`render_pdf`), not yet written; the figures placed before their
+    PNG was written (``sizes``) are appended to ``placed``."""
     pdf = new_pdf(_shown(doc.title))
     pdf.set_creation_date(dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc))
     pdf.set_title(doc.title)
@@ -203,7 +330,6 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
     pdf.set_font(_FONT, size=9)
     pdf.multi_cell(0, 5, _shown(doc.subtitle), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    folder = Path(figures_dir)
     shown: set[str] = set()
     for section in doc.sections:
         if pdf.get_y() > pdf.h - 60:
@@ -219,9 +345,13 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
             if figure.name in shown:  # a figure shared by two sections is printed once
                 continue
             shown.add(figure.name)
-            if ready is not None:
-                ready(figure.name)
-            _image(pdf, folder / f"{figure.name}.png", figure_width_mm)
+            path, size = folder / f"{figure.name}.png", sizes.get(figure.name)
+            if size is not None and _image(pdf, path, figure_width_mm, size):
+                placed.append((figure.name, size))
+            else:
+                if ready is not None:
+                    ready(figure.name)
+                _image(pdf, path, figure_width_mm)
             pdf.set_font(_FONT, size=7)
             pdf.set_text_color(90)
             pdf.multi_cell(0, 3.6, _shown(figure.caption), new_x="LMARGIN", new_y="NEXT")
@@ -229,6 +359,4 @@ def render_pdf(doc: ReportDocument, figures_dir: str | Path, out: str | Path, cr
             pdf.ln(2)
         for table in section.tables:
             _table(pdf, table)
-    path = Path(out)
-    path.write_bytes(bytes(pdf.output()))
-    return path
+    return pdf

@@ -123,7 +123,8 @@ def test_failed_or_killed_build_leaves_the_last_report(tmp_path: Path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         build_report(config.with_overrides(min_cell=7), log=lines.append, interactive=False)
     monkeypatch.undo()
-    assert "toh report: tables" in lines[-1] and lines[-1].endswith("failed")  # the cron log says where it stopped
+    # the cron log says where it stopped: the tables are written beside the figures, in their step
+    assert "toh report: figures" in lines[-1] and lines[-1].endswith("failed")
     assert {p.name: _sha(p) for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder or lock left
     invalid = tmp_path / "invalid"

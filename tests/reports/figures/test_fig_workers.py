@@ -103,3 +103,52 @@ def test_a_task_of_this_process_waits_for_the_jobs_it_reads(tmp_path: Path, work
     assert all(text for _, text in seen[1:])
     if workers == 2:  # the worker drew the jobs claimed after the task's place while the task waited
         assert len({text.split()[0] for _, text in seen[1:]}) == 2
+
+
+def _dies_in_the_worker(parent: int, tmp_path: Path):
+    def write() -> list[Path]:
+        if os.getpid() != parent:
+            os._exit(3)  # the worker is killed while it draws (out of memory, a signal)
+        return _job(9, tmp_path, 0.01)()
+
+    return write
+
+
+@pytest.mark.parametrize("with_task", [False, True])
+def test_a_worker_that_dies_is_an_error_here_not_a_hang(tmp_path: Path, with_task: bool) -> None:
+    """The worker dies on the job it claimed (this process is busy with the first one): run()
+    raises, whether this process waits for the worker's reply or a task waits for that job."""
+    jobs = [_job(0, tmp_path, 0.5), _dies_in_the_worker(os.getpid(), tmp_path), _job(2, tmp_path), _job(3, tmp_path)]
+    waited: list[int] = []
+
+    def task(ready) -> None:
+        for i in range(4):
+            ready(i)
+            waited.append(i)
+
+    split = start_split(lambda _: jobs, 2, 4)
+    process = split._process
+    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+        split.run(None, None, (1, task) if with_task else None)
+    assert not process.is_alive() and process.exitcode == 3
+    if with_task:
+        assert waited == [0]  # it waited for job 1 (the dead worker's) and was told so
+
+
+def test_the_task_may_wait_for_every_job_only_at_its_end(tmp_path: Path) -> None:
+    """A report's PDF, laid out before any figure is written, waits for them all at the end:
+    this process draws what is unclaimed meanwhile, and each job runs once."""
+    jobs = [_job(i, tmp_path, 0.05) for i in range(8)]
+    order: list[str] = []
+
+    def task(ready) -> None:
+        order.append("laid out")
+        for i in range(8):
+            ready(i)
+        order.append("written")
+
+    split = start_split(lambda _: jobs, 2, 8)
+    assert split.run(None, [7, 6, 5, 4, 3, 2, 1, 0], (0, task)) == [[tmp_path / f"{i}.txt"] for i in range(8)]
+    assert order == ["laid out", "written"]
+    pids = [(tmp_path / f"{i}.txt").read_text().split()[0] for i in range(8)]
+    assert len(set(pids)) == 2  # both processes drew

@@ -344,3 +344,57 @@ def test_no_figure_text_runs_outside_its_canvas(analysis: CohortAnalysis, width:
     report = load_valid_export(write_export(tmp_path / "long", tables), validation_date=dt.date(2025, 6, 30))
     long = analyse_cohort(derive_cohort(report.tables), AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=0)))
     assert _text_outside_the_canvas(long, width) == []
+
+
+def test_a_laid_out_figure_is_drawn_once_per_svg(analysis: CohortAnalysis, tmp_path: Path) -> None:
+    """lay_out_once leaves no layout engine (not even the "none" placeholder), so savefig draws
+    the figure once for its SVG, not once more without output beforehand (issue 15, demo6)."""
+    from toh.reports.figures._common import lay_out_once
+    from toh.reports.figures._style import figure_style, save_figure
+    from toh.reports.figures import _specs
+
+    stem, height, draw = next(s for s in _specs(analysis, figure_width("single"), 5) if s[0] == "km_resolution_sex")
+    with figure_style():
+        fig = new_figure(figure_width("single"), height)
+        draw(fig)
+        lay_out_once(fig)
+        assert fig.get_layout_engine() is None
+        drawn = []
+        original = fig.draw
+        fig.draw = lambda renderer: drawn.append(type(renderer).__name__) or original(renderer)
+        save_figure(fig, tmp_path / stem, ("svg",), drawn=True)
+    assert len(drawn) == 1
+
+
+def test_each_pngs_pixel_size_is_known_before_it_is_drawn(analysis: CohortAnalysis,
+                                                         written: tuple[Path, list[Path]]) -> None:
+    """The PDF places each figure at the size png_size announces, before the PNG is written."""
+    from PIL import Image
+
+    from toh.reports.figures import _specs, start_figures
+    from toh.reports.figures._style import png_size
+
+    out, paths = written
+    width = figure_width("single")
+    pending = start_figures(analysis, out / "unused", width="single", workers=1)
+    pending.close()
+    announced = pending.png_sizes()
+    pngs = {p.stem: Image.open(p).size for p in paths if p.suffix == ".png"}
+    assert pngs and announced == pngs
+    assert announced == {stem: png_size(width, height) for stem, height, _ in _specs(analysis, width, 5)}
+
+
+@pytest.mark.parametrize("width", ["single", "double", 3.3333, 6.1])
+def test_png_size_is_the_size_of_the_png_written(width: str | float, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from toh.reports.figures._style import figure_style, png_size, save_figure
+
+    width_in = figure_width(width)
+    for height in (1.6 + 0.0137 * k for k in range(0, 300, 37)):
+        with figure_style():
+            fig = new_figure(width_in, height)
+            fig.add_subplot().plot([0, 1], [0, 1])
+            [path] = save_figure(fig, tmp_path / "f", ("png",))
+        with Image.open(path) as png:
+            assert png.size == png_size(width_in, height), (width_in, height)

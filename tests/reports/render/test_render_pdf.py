@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from report_builders import demo_export, report_document
 from toh.reports.document._writer import ReportTable, plain_text
@@ -95,3 +97,100 @@ def test_an_image_other_than_an_rgb_png_goes_through_fpdf2(tmp_path: Path) -> No
         _image(pdf, path, 40)
     assert len(pdf.image_cache.images) == 3
     assert bytes(pdf.output()).startswith(b"%PDF")
+
+
+def _small_document(figures: int = 3):
+    from toh.reports.document._writer import ReportDocument, ReportFigure, Section
+
+    table = ReportTable("t", "A table", ("column", "verdict"), ((("a longer cell of words",), ("consistent",)),) * 3)
+    sections = tuple(Section(f"s{i}", f"Section {i}", (f"Paragraph {i} " * 30,),
+                             (ReportFigure(f"fig{i}", f"Figure {i}", f"alt {i}"),), (table,)) for i in range(figures))
+    # a figure shared by two sections is printed once
+    sections += (Section("again", "Again", ("The first figure again.",), (sections[0].figures[0],)),)
+    return ReportDocument("Small report", "subtitle", sections, 5)
+
+
+def _pngs(folder: Path, sizes: dict[str, tuple[int, int]]) -> None:
+    from PIL import Image
+
+    for i, (name, size) in enumerate(sizes.items()):
+        Image.new("RGB", size, (40 * i, 128, 255 - 40 * i)).save(folder / f"{name}.png")
+
+
+def test_a_pdf_laid_out_before_its_figures_has_the_same_bytes(tmp_path: Path) -> None:
+    """With the PNGs' sizes known, the document is laid out before any figure is written and
+    each figure is waited for only when the PDF is written: the same bytes as from the files."""
+    import datetime as dt
+
+    from toh.reports.render.pdf import lay_out_pdf, render_pdf
+
+    doc, day = _small_document(), dt.date(2026, 1, 2)
+    sizes = {"fig0": (1003, 750), "fig1": (1003, 2844), "fig2": (1003, 877)}
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    asked: list[str] = []
+    draft = lay_out_pdf(doc, figures, day, 85.0, sizes, ready=asked.append)
+    assert asked == [] and not list(figures.iterdir())  # laid out without a single figure
+
+    def ready(name: str) -> None:
+        asked.append(name)
+        if name == "fig0":
+            _pngs(figures, sizes)  # "drawn" while the PDF waits
+
+    lazy = draft.write(tmp_path / "lazy.pdf", ready)
+    assert asked == ["fig0", "fig1", "fig2"]
+    eager = render_pdf(doc, figures, tmp_path / "eager.pdf", day, 85.0)
+    assert lazy.read_bytes() == eager.read_bytes()
+
+
+def test_a_figure_other_than_announced_lays_the_pdf_out_again(tmp_path: Path) -> None:
+    """A PNG of another size than announced, or not 8-bit RGB, would not match its placement:
+    the PDF is then laid out again from the files, with the bytes of a PDF made from them."""
+    import datetime as dt
+
+    from PIL import Image
+
+    from toh.reports.render.pdf import render_pdf
+
+    doc, day = _small_document(), dt.date(2026, 1, 2)
+    sizes = {"fig0": (1003, 750), "fig1": (1003, 2844), "fig2": (1003, 877)}
+    _pngs(tmp_path, sizes)
+    eager = render_pdf(doc, tmp_path, tmp_path / "eager.pdf", day).read_bytes()
+    wrong = dict(sizes, fig1=(1003, 2843))
+    asked: list[str] = []
+    assert render_pdf(doc, tmp_path, tmp_path / "wrong.pdf", day, ready=asked.append, sizes=wrong).read_bytes() == eager
+    assert asked == ["fig0", "fig1", "fig0", "fig1", "fig2"]  # laid out again, each figure waited for again
+    Image.new("RGBA", sizes["fig2"], (0, 0, 0, 255)).save(tmp_path / "fig2.png")
+    eager = render_pdf(doc, tmp_path, tmp_path / "eager.pdf", day).read_bytes()
+    assert render_pdf(doc, tmp_path, tmp_path / "rgba.pdf", day, sizes=sizes).read_bytes() == eager
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30), max_size=8),
+       size=st.sampled_from([7.0, 8.0, 9.0, 16.0, 7.25]))
+def test_widths_measured_by_prefix_are_fpdf2s_own(texts: list[str], size: float) -> None:
+    """The remembered prefix sums give exactly fpdf2's widths (==, no tolerance), for every
+    prefix of each text in the order the line breaker asks, and for texts asked at random."""
+    from fpdf.fonts import TTFFont
+
+    from toh.reports.render.pdf import new_pdf
+
+    pdf = new_pdf()
+    for font in pdf.fonts.values():
+        assert type(font) is not TTFFont  # measured by prefix
+        for text in texts:
+            for end in [*range(len(text) + 1), len(text) // 2]:
+                assert font.get_text_width(text[:end], size, None) == TTFFont.get_text_width(font, text[:end], size, None)
+
+
+def test_the_pdf_is_the_same_with_widths_measured_by_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from toh.reports.render import pdf as module
+
+    doc, day = _small_document(), dt.date(2026, 1, 2)
+    sizes = {"fig0": (1003, 750), "fig1": (1003, 2844), "fig2": (1003, 877)}
+    _pngs(tmp_path, sizes)
+    fast = module.render_pdf(doc, tmp_path, tmp_path / "fast.pdf", day).read_bytes()
+    monkeypatch.setattr(module, "_measure_by_prefix", lambda font: None)
+    assert module.render_pdf(doc, tmp_path, tmp_path / "plain.pdf", day).read_bytes() == fast
