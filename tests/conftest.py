@@ -15,6 +15,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT]
 
 from builders import BASE_EXPORT, write_export
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The developer run (``-m "not slow"``) gives the slowest property tests a quarter of their
+    examples (``budget.examples``); CI, which runs every test, gives them all."""
+    import budget
+
+    budget.QUICK = "not slow" in (config.getoption("markexpr") or "")
+
 #: The bundled demo registry (the tests read it where it lies in the project).
 DEMO = _ROOT / "cohort" / "demo"
 
