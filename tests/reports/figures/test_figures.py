@@ -252,6 +252,7 @@ def test_claims_forest_one_panel_per_claim(analysis: CohortAnalysis) -> None:
 
 # --- files ------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # every figure written as PNG, SVG and PDF (4-10 s on the shared machine)
 def test_write_figures_writes_every_figure_at_journal_size(analysis: CohortAnalysis,
                                                            written: tuple[Path, list[Path]]) -> None:
     out, paths = written
