@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from toh.analyses import _bootstrap
 from toh.analyses._bootstrap import bootstrap_cdf
 from toh.analyses._turnbull import TurnbullFit, _maximise, _Problem, _project, _spans, turnbull
@@ -181,7 +182,7 @@ def _data_and_draws(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return lo, hi, w, draws
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(_data_and_draws())
 def test_lockstep_equals_one_at_a_time_on_small_data(case: tuple) -> None:
     lo, hi, w, resamples = case

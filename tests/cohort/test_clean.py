@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from toh.cohort.io import _clean
 
 MISSING = ("NA", "unknown", "n/a")
@@ -25,7 +26,7 @@ def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.is_in(trimmed, value_set=blanks), None, trimmed)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.lists(CELLS, max_size=8), min_size=1, max_size=4), st.booleans())
 def test_clean_equals_trimming_and_matching_every_cell(chunks: list[list[str | None]], large: bool) -> None:
     kind = pa.large_string() if large else pa.string()

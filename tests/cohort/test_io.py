@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from builders import BASE_EXPORT, VALIDATION_DATE, write_export
 from toh.cohort.errors import ConfigError, UnreadableDataError
 from toh.cohort.io import RawTable
@@ -109,7 +110,7 @@ def _raw(values: list[str | None], column: str = "onset_date", table: str = "epi
 FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d", "%d.%m.%Y"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))), max_size=20),
        st.sampled_from(FORMATS))
 def test_dates_written_in_a_format_parse_back(dates: list[dt.date | None], fmt: str) -> None:
@@ -121,7 +122,7 @@ def test_dates_written_in_a_format_parse_back(dates: list[dt.date | None], fmt: 
     assert [None if pd.isna(v) else v.date() for v in got] == dates
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(min_size=1, max_size=8).filter(lambda s: s.strip() == s)), max_size=20))
 def test_recoding_passes_unknown_values_through(values: list[str | None]) -> None:
     codes = {"1": "M", "2": "F"}
@@ -133,7 +134,7 @@ def test_recoding_passes_unknown_values_through(values: list[str | None]) -> Non
     assert list(parsed.text["sex"]) == values  # the export's own text is kept for messages
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.sampled_from(["true", "FALSE", "True", "ja", "NEE", "maybe", None]), max_size=20))
 def test_booleans(values: list[str | None]) -> None:
     mapping = ColumnMapping(true_values=("true", "ja"), false_values=("false", "nee"))

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
+from budget import examples
 from toh.cohort.simulate import (
     DEMO_N_PATIENTS,
     DEMO_SEED,
@@ -225,7 +226,7 @@ def test_the_project_validator_accepts_the_written_export(small: SimulatedRegist
     assert report.failures.empty  # no warnings either (no extra columns)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(min_value=1, max_value=30), seed=st.integers(min_value=0, max_value=2**63))
 def test_property_small_registries_satisfy_the_rules(n: int, seed: int) -> None:
     reg = simulate_registry(n, seed)

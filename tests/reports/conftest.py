@@ -35,8 +35,10 @@ def hostile_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hostile_report(tmp_path_factory: pytest.TempPathFactory, hostile_export: Path) -> Path:
-    """The report of the hostile export, with a title holding markup too."""
+    """The report of the hostile export, with a title holding markup too: HTML and Markdown (with
+    its tables and figures), what its checks read; no PDF, which would take a third of the build
+    (test_hostile_text.py renders the same texts to a PDF)."""
     out = tmp_path_factory.mktemp("hostile-report") / "report"
-    build_report(report_config(hostile_export, out, title=f"Report {HOSTILE_IMG}"), log=lambda _: None,
-                 interactive=False)
+    build_report(report_config(hostile_export, out, title=f"Report {HOSTILE_IMG}", formats=("html", "md")),
+                 log=lambda _: None, interactive=False)
     return out

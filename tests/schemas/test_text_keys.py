@@ -7,6 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from toh.schemas.text import TEXT_DTYPE, duplicated, isin, positions
 
 KEYS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "É", " ", "b\u00e9"]), st.text(max_size=3)),
@@ -18,7 +19,7 @@ def _both(values: list[str | None]) -> list[pd.Series]:
     return [plain, plain.astype(TEXT_DTYPE)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(KEYS, KEYS)
 def test_positions_find_the_first_row_of_each_key(values: list[str | None], keys: list[str | None]) -> None:
     known = pd.Series(values, dtype=object).isin(pd.Series(keys, dtype=object)).to_numpy()
@@ -32,7 +33,7 @@ def test_positions_find_the_first_row_of_each_key(values: list[str | None], keys
             np.testing.assert_array_equal(isin(left, right), known)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(KEYS)
 def test_duplicated_marks_every_occurrence(values: list[str | None]) -> None:
     expected = pd.Series(values, dtype=object).duplicated(keep=False).to_numpy()

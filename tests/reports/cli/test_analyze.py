@@ -7,13 +7,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
-from toh.analyses.radiographic import RadiographicOptions
-from toh.analyses.run import AnalysisOptions, analyse_cohort
-import datetime as dt
-from toh.cohort.derive import derive_cohort
-from toh.cohort.validate import load_valid_export
+from toh.analyses.run import CohortAnalysis
 from toh.reports.cli import cli
 
 DEMO = Path(__file__).parents[3] / "cohort" / "demo"
@@ -27,24 +24,30 @@ def _run(out: Path) -> dict:
     return json.loads((out / "results.json").read_text())
 
 
-def test_results_json_equals_the_api_and_is_reproducible(tmp_path: Path) -> None:
-    first = _run(tmp_path / "a")
-    second = _run(tmp_path / "b")
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """``toh analyze`` of the demo run twice into two folders, once per module (the tests read
+    the folders and results.json)."""
+    root = tmp_path_factory.mktemp("analyze")
+    return root, _run(root / "a"), _run(root / "b")
+
+
+def test_results_json_equals_the_api_and_is_reproducible(runs: tuple[Path, dict, dict],
+                                                         demo_analysis_50: CohortAnalysis) -> None:
+    root, first, second = runs
     assert first == second
-    report = load_valid_export(DEMO, validation_date=dt.date(2026, 1, 31))
-    analysis = analyse_cohort(derive_cohort(report.tables),
-                              AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=50, seed=3)))
+    analysis = demo_analysis_50  # the same options through the Python API
     assert first["results"] == json.loads(json.dumps(analysis.headline()))
     assert first["provenance"]["settings"] == {"bootstrap_draws": 50, "seed": 3,
                                                "validation_date": "2026-01-31"}
-    tables = sorted(p.stem for p in (tmp_path / "a" / "tables").iterdir())
+    tables = sorted(p.stem for p in (root / "a" / "tables").iterdir())
     assert tables == sorted(analysis.tables())
-    medians = pd.read_csv(tmp_path / "a" / "tables" / "resolution_medians.csv")
+    medians = pd.read_csv(root / "a" / "tables" / "resolution_medians.csv")
     assert medians.loc[medians["variable"] == "all", "estimate_days"].item() == first["results"]["resolution.median.estimate_days"]
 
 
-def test_every_results_key_pattern_is_documented(tmp_path: Path) -> None:
-    keys = _run(tmp_path / "a")["results"]
+def test_every_results_key_pattern_is_documented(runs: tuple[Path, dict, dict]) -> None:
+    keys = runs[1]["results"]
     documented = re.findall(r"^\| `([^`]+)` \|", README.read_text(), flags=re.MULTILINE)
     regexes = [re.compile("^" + re.sub(r"<[^>]+>", "[^.]+", re.escape(d).replace(r"\<", "<").replace(r"\>", ">")) + "$")
                for d in documented]

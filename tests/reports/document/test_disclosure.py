@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from toh.reports.document.disclosure import (OTHER, Cell, Relation, at_most, audit, complement_of, fold_levels, protect,
                                     protection_width, small_range, summary_shown, total_of)
 
@@ -154,7 +155,7 @@ def _tables(draw: st.DrawFn) -> tuple[list[Cell], list[Relation], int]:
     return cells, relations, min_cell
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(_tables())
 def test_after_secondary_suppression_no_small_cell_is_recoverable(table: tuple[list[Cell], list[Relation], int]) -> None:
     cells, relations, min_cell = table

@@ -82,3 +82,25 @@ def test_pdf_and_terminal_show_control_characters_as_escapes(tmp_path: Path) -> 
     report = validate_export(write_export(tmp_path / "x", tables), validation_date=dt.date(2025, 6, 30))
     summary = validation_summary(report)
     assert "\u202e" not in summary and "\x1b" not in summary and "\\u202e" in summary
+
+
+def test_the_pdf_shows_markup_script_and_formulas_as_text(tmp_path: Path) -> None:
+    """What the hostile export puts in a report (an extra column named with a script, a title
+    with markup, a formula in a cell) reaches the PDF as the text itself, never as markup (the
+    hostile report's own checks read its HTML, Markdown, LaTeX and CSV files)."""
+    from pypdf import PdfReader
+
+    from report_builders import HOSTILE_COLUMN, HOSTILE_FORMULA, HOSTILE_IMG
+    from toh.reports.document._writer import ReportDocument, ReportTable, Section
+    from toh.reports.render.pdf import render_pdf
+
+    table = ReportTable("t", f"caption {HOSTILE_IMG}", (HOSTILE_COLUMN, "value"),
+                        (((HOSTILE_COLUMN,), (HOSTILE_FORMULA,)),), note=HOSTILE_IMG)
+    doc = ReportDocument(f"Report {HOSTILE_IMG}", HOSTILE_COLUMN,
+                         (Section("s", HOSTILE_COLUMN, ((HOSTILE_IMG,),), (), (table,)),), 5)
+    pdf = tmp_path / "r.pdf"
+    render_pdf(doc, tmp_path, pdf, dt.date(2026, 1, 1))
+    reader = PdfReader(pdf)
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert text.count(HOSTILE_IMG) >= 3 and text.count(HOSTILE_COLUMN) >= 3 and HOSTILE_FORMULA in text
+    assert reader.metadata.title == f"Report {HOSTILE_IMG}"

@@ -36,10 +36,9 @@ STEMS = ["km_resolution_all", "km_resolution_sex", "km_resolution_pregnancy", "k
 
 
 @pytest.fixture(scope="module")
-def analysis() -> CohortAnalysis:
-    report = load_valid_export(DEMO, validation_date=dt.date(2026, 1, 31))
-    return analyse_cohort(derive_cohort(report.tables),
-                          AnalysisOptions(radiographic=RadiographicOptions(bootstrap_draws=50, seed=3)))
+def analysis(demo_analysis_50: CohortAnalysis) -> CohortAnalysis:
+    """The demo analysed with 50 bootstrap draws (shared by the session: read, never changed)."""
+    return demo_analysis_50
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +252,7 @@ def test_claims_forest_one_panel_per_claim(analysis: CohortAnalysis) -> None:
 
 # --- files ------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # every figure written as PNG, SVG and PDF (4-10 s on the shared machine)
 def test_write_figures_writes_every_figure_at_journal_size(analysis: CohortAnalysis,
                                                            written: tuple[Path, list[Path]]) -> None:
     out, paths = written
