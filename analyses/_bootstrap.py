@@ -34,7 +34,7 @@ import numpy as np
 from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
 from toh.analyses._tasks import Outcome, PendingTasks, claim_tasks, limited
 from toh.analyses._turnbull_batch import refit_draws
-from toh.cohort.workers import claim, worker_start
+from toh.cohort.workers import Channel, claim, receive, worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker", "send_ahead"]
 
@@ -153,8 +153,9 @@ class PendingDraws:
             self._pool = None
 
 
-#: what a worker works on: (job, draw counter, tasks, task counter), set by its initializer
-#: (inherited through fork; a warm worker's job and tasks come later, pickled: _warm_chunks)
+#: what a worker works on: (job, draw counter, tasks, task counter[, a warm worker's channel]),
+#: set by its initializer (inherited through fork; a warm worker's tasks and job come later,
+#: pickled through its channel: _warm_tasks, _warm_draws)
 _SHARED: list = []
 
 
@@ -169,8 +170,8 @@ def _worker_chunks(_: int) -> tuple[dict[int, Outcome], list]:
     return limited(claim_tasks, tasks, claimed), limited(_claim_chunks, job, draws)
 
 
-#: the worker :func:`warm_worker` started and its two counters, until a bootstrap takes it;
-#: then the tasks sent to it ahead (:func:`send_ahead`), if any
+#: the worker :func:`warm_worker` started, its two counters and its channel, until a bootstrap
+#: takes it; then the tasks sent to it ahead (:func:`send_ahead`), if any
 _WARM: list = []
 
 
@@ -178,28 +179,35 @@ _WARM: list = []
 def warm_worker(preload: Sequence[str] = ("scipy.stats", "lifelines")) -> Iterator[None]:
     """Fork the bootstrap's worker now, so that it imports ``preload`` while this process does
     other work (validating and deriving the export); the next :func:`send_ahead` and
-    :func:`start_bootstrap_cdf` inside the block hand it its tasks and draws (pickled, since they
-    did not exist at the fork; a cohort of 100,000 patients pickles in about 0.1 s).  At 1,000
-    patients the imports (about 0.9 s) were the longest wait of ``toh analyze``.  The worker is
-    ended when the block ends, however it ends.  Nothing is forked on a one-core machine.
+    :func:`start_bootstrap_cdf` inside the block hand it its tasks and draws, pickled (they did
+    not exist at the fork; a cohort of 100,000 patients pickles in about 0.1 s) and sent through
+    a :class:`~toh.cohort.workers.Channel` of its own, so that a worker still importing or busy
+    never holds up the pool's own pipe.  At 1,000 patients the imports (about 0.9 s) were the
+    longest wait of ``toh analyze``.  The worker is ended when the block ends, however it ends.
+    Nothing is forked on a one-core machine.
     """
     if (os.cpu_count() or 1) < 2:
         yield
         return
     context = multiprocessing.get_context("fork")
     counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, tasks
-    pool = context.Pool(1, initializer=_warm_init, initargs=(counters, tuple(preload)))
-    _WARM[:] = [pool, counters]
+    channel = Channel()
+    try:
+        pool = context.Pool(1, initializer=_warm_init, initargs=(counters, tuple(preload), channel.reader))
+    finally:
+        channel.forked()
+    _WARM[:] = [pool, counters, channel]
     try:
         yield
     finally:
         _WARM.clear()
         pool.terminate()
+        channel.close()
 
 
-def _warm_init(counters: tuple[Any, Any], preload: tuple[str, ...]) -> None:
+def _warm_init(counters: tuple[Any, Any], preload: tuple[str, ...], reader: int) -> None:
     worker_start()
-    _SHARED[:] = [None, counters[0], (), counters[1]]
+    _SHARED[:] = [None, counters[0], (), counters[1], reader]
     for name in preload:
         try:
             importlib.import_module(name)
@@ -215,39 +223,39 @@ def send_ahead(tasks: Sequence[Callable[[], Any]]) -> PendingTasks:
     :meth:`~toh.analyses._tasks.PendingTasks.results`.  Without a warm worker nothing is sent:
     the bootstrap's pool, or this process, runs the tasks.
     """
-    if len(_WARM) != 2 or not tasks:
-        return PendingTasks(tasks)
-    pool, (_, counter) = _WARM
-    pending = PendingTasks(tasks, counter)
-    try:
-        # pickled here, at once: the pool's feeder thread would pickle them while this process
-        # fits, and the two share one interpreter (at 100,000 patients the worker got its tasks
-        # 2 s late); the feeder then only writes the bytes to the pipe, which frees the GIL
-        work = pickle.dumps(pending.tasks, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # noqa: BLE001 - tasks that cannot be pickled run here (or in a fresh pool)
-        return PendingTasks(tasks)
-    pending.sent = pool.apply_async(_warm_tasks, (work,))
-    _WARM.append(pending)
+    pending = PendingTasks(tasks)
+    if len(_WARM) == 3 and pending.tasks and _send(pending, *_WARM):
+        _WARM.append(pending)
     return pending
 
 
-def _warm_tasks(work: bytes) -> list[tuple[dict[int, Outcome], list]]:
-    """A warm worker's tasks, sent ahead (pickled by :func:`send_ahead`): it claims them before
+def _send(pending: PendingTasks, pool: Any, counters: tuple[Any, Any], channel: Channel) -> bool:
+    """Send ``pending``'s tasks to the warm worker (False, and nothing sent, when they cannot
+    be pickled: they run in this process)."""
+    try:
+        # pickled here, at once: the pool's feeder thread would pickle them while this process
+        # fits, and the two share one interpreter (at 100,000 patients the worker got its tasks
+        # 2 s late); the channel's thread then only writes the bytes, which frees the GIL
+        work = pickle.dumps(pending.tasks, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - tasks that cannot be pickled run here
+        return False
+    channel.send(work)
+    pending.counter, pending.sent = counters[1], pool.apply_async(_warm_tasks, (len(work),))
+    return True
+
+
+def _warm_tasks(size: int) -> list[tuple[dict[int, Outcome], list]]:
+    """A warm worker's tasks (``size`` pickled bytes from its channel): it claims them before
     any draw."""
-    _SHARED[2] = tasks = pickle.loads(work)
+    _SHARED[2] = tasks = pickle.loads(receive(_SHARED[4], size))
     return [(limited(claim_tasks, tasks, _SHARED[3]), [])]
 
 
-def _warm_draws(job: tuple) -> list[tuple[dict[int, Outcome], list]]:
-    """A warm worker's draws after the tasks sent ahead: the job comes pickled."""
-    _SHARED[0] = job
+def _warm_draws(size: int) -> list[tuple[dict[int, Outcome], list]]:
+    """A warm worker's draws after its tasks: the job (``size`` pickled bytes) from its channel."""
+    _SHARED[0] = job = pickle.loads(receive(_SHARED[4], size))
     return [({}, limited(_claim_chunks, job, _SHARED[1]))]
 
-
-def _warm_chunks(work: tuple[tuple, tuple[Callable[[], Any], ...]]) -> list[tuple[dict[int, Outcome], list]]:
-    """:func:`_worker_chunks` in a warm worker: the job and the tasks come pickled."""
-    _SHARED[0], _SHARED[2] = work
-    return [_worker_chunks(0)]
 
 
 def _claim_chunks(job: tuple, counter: Any) -> list[tuple[int, tuple[np.ndarray, tuple[float, int]]]]:
@@ -305,14 +313,19 @@ def start_bootstrap_cdf(
     # about 0.1 s, a few hundred draws of a small registry (a draw costs from about 0.6 ms at a
     # few hundred runs to 2 ms at 1,500); below that one process is faster.  Above it the
     # worker also takes the caller's ``beside`` tasks off its hands.
-    if _WARM and workers == 2:  # a worker forked ahead (warm_worker): its share goes to it pickled
-        pool, counters, *ahead = _WARM
+    if _WARM and workers == 2:  # a worker forked ahead (warm_worker): its share goes through its channel
+        pool, counters, channel, *ahead = _WARM
         _WARM.clear()
-        if ahead and ahead[0] is tasks and tasks.sent is not None:  # it has the tasks: it draws once they are done
-            work, items = _warm_draws, [job]
-        else:
-            tasks.counter = counters[1]
-            work, items = _warm_chunks, [(job, tasks.tasks)]
+        if not (ahead and ahead[0] is tasks and tasks.sent is not None) and tasks.tasks:
+            _send(tasks, pool, counters, channel)  # not sent ahead: now (or, unpicklable, run here)
+        work = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        channel.send(work)
+        try:  # it draws once its tasks are done; a list of (task outcomes, chunks)
+            pending = [pool.apply_async(_warm_draws, (len(work),))]
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
     elif workers == 1 or draws * len(job[0]) < _POOL_MIN:
         return PendingDraws(tol, [_draws_in_worker(job[:-1])], tasks=tasks)
     else:  # forked now: the workers inherit their share
@@ -321,13 +334,12 @@ def start_bootstrap_cdf(
         tasks.counter = counters[1]
         pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tasks.tasks,
                                                                              counters[1]))
-        work, items = None, list(range(workers - 1))
-    try:  # each gives a list of (task outcomes, chunks): a warm worker's one item, or one per worker
-        pending = [pool.apply_async(work, (items[0],)) if work is not None else pool.map_async(_worker_chunks, items)]
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
+        try:  # a list of (task outcomes, chunks), one per worker
+            pending = [pool.map_async(_worker_chunks, range(workers - 1))]
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
     return PendingDraws(tol, pool=pool, pending=pending, job=job, counter=counters[0], tasks=tasks)
 
 

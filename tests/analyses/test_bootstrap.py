@@ -411,3 +411,58 @@ def test_this_process_takes_the_tasks_left_only_after_long_drawing(monkeypatch: 
     with pytest.warns(UserWarning):
         assert pending.beside() == [10, 20]
     assert len((tmp_path / "runs.txt").read_text().split()) == 4  # each task once
+
+
+_SLOW_IMPORT = """
+import time
+time.sleep(60)
+"""
+
+_ENDED = """
+import sys, time
+from functools import partial
+from toh.analyses._bootstrap import send_ahead, warm_worker
+began = time.monotonic()
+with warm_worker(preload=("toh_slow_import",)):  # the worker is still importing when the block ends
+    send_ahead((partial(len, b"x" * 30_000_000),))
+print(round(time.monotonic() - began, 2))
+"""
+
+
+def test_ending_a_warm_worker_that_has_not_read_its_work_does_not_hang(tmp_path: Path) -> None:
+    """The block ends at once while the warm worker still imports and tens of megabytes of work
+    wait for it in its channel."""
+    import subprocess
+    import sys
+
+    (tmp_path / "toh_slow_import.py").write_text(_SLOW_IMPORT)
+    done = subprocess.run([sys.executable, "-c", _ENDED], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) < 10
+
+
+def test_a_warm_worker_gets_only_small_messages_through_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM once hung the command: ending the pool drains its pipe only while something is
+    in it, and its feeder thread then began writing a large piece of work (a pickled cohort, or
+    the job of 40,000 draws) that nobody would read, and the pool waited for that thread forever.
+    What goes through the pool to a warm worker is now a size (the work itself through the
+    worker's own channel), far below what a pipe holds, so its feeder never waits for a reader."""
+    import pickle
+    from functools import partial
+
+    from toh.analyses._bootstrap import send_ahead, start_bootstrap_cdf, warm_worker
+
+    lo, hi, w = _films()
+    fit = turnbull(lo, hi, w)
+    sizes: list[int] = []
+    with warm_worker(preload=()):
+        pool = _bootstrap._WARM[0]
+        submit = pool.apply_async
+        monkeypatch.setattr(pool, "apply_async", lambda func, args=(): (sizes.append(len(pickle.dumps((func, args)))),
+                                                                        submit(func, args))[1])
+        ahead = send_ahead((partial(len, b"x" * 5_000_000),))
+        started = start_bootstrap_cdf(lo, hi, fit, TIMES, 4000, 9, workers=2, weights=w, beside=ahead)
+        started.result()
+        assert started.beside() == [5_000_000]
+    assert len(sizes) == 2 and max(sizes) < 1_000

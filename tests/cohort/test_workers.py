@@ -1,10 +1,13 @@
-"""The shared counter through which processes claim work: every piece once, whichever process."""
+"""The shared counter through which processes claim work: every piece once, whichever process;
+and the channel through which a worker forked ahead gets its work."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import time
 
-from toh.cohort.workers import claim
+from toh.cohort.workers import Channel, claim, receive
 
 
 def _claim_all(counter: object, total: int, out: object) -> None:
@@ -26,3 +29,32 @@ def test_two_processes_claim_every_piece_once_then_none() -> None:
         theirs.append(out.get())
     assert sorted(mine + theirs) == list(range(200))  # none twice, none missed
     assert claim(counter, 200) is None and claim(counter, 0) is None
+
+
+def _read_two(reader: int, sizes: tuple[int, int], out: object) -> None:
+    out.put([bytes(receive(reader, size)) for size in sizes])
+
+
+def test_a_channel_delivers_what_was_sent_in_order_and_a_gone_worker_blocks_nothing() -> None:
+    context = multiprocessing.get_context("fork")
+    channel, out = Channel(), context.SimpleQueue()
+    first, second = os.urandom(3_000_000), b"second"  # the first far larger than a pipe holds
+    worker = context.Process(target=_read_two, args=(channel.reader, (len(first), len(second)), out))
+    worker.start()
+    channel.forked()
+    channel.send(first)  # returns at once: written in the background, in order
+    channel.send(second)
+    assert out.get() == [first, second]
+    worker.join()
+    channel.close()
+    # a worker that never reads and is ended: the write fails at once, close() returns
+    channel = Channel()
+    idle = context.Process(target=time.sleep, args=(60,))
+    idle.start()
+    channel.forked()
+    channel.send(os.urandom(5_000_000))
+    began = time.monotonic()
+    idle.terminate()
+    idle.join()
+    channel.close()
+    assert time.monotonic() - began < 5
