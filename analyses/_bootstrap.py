@@ -194,8 +194,11 @@ def warm_worker(preload: Sequence[str] = ("scipy.stats", "lifelines")) -> Iterat
     channel = Channel()
     try:
         pool = context.Pool(1, initializer=_warm_init, initargs=(counters, tuple(preload), channel.reader))
-    finally:
+    except BaseException:  # no worker (it could not be forked): both ends closed
         channel.forked()
+        channel.close()
+        raise
+    channel.forked()
     _WARM[:] = [pool, counters, channel]
     try:
         yield

@@ -466,3 +466,27 @@ def test_a_warm_worker_gets_only_small_messages_through_the_pool(monkeypatch: py
         started.result()
         assert started.beside() == [5_000_000]
     assert len(sizes) == 2 and max(sizes) < 1_000
+
+
+def test_a_warm_worker_that_cannot_be_forked_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from toh.analyses._bootstrap import warm_worker
+
+    class _NoFork:
+        def Value(self, *args: object) -> object:  # noqa: N802 - multiprocessing's name
+            return multiprocessing.Value(*args)
+
+        def Pool(self, *args: object, **kwargs: object) -> object:  # noqa: N802
+            raise OSError("fork failed: out of memory")
+
+    def pipes() -> list[str]:
+        return sorted(fd for fd in os.listdir("/proc/self/fd")
+                      if os.path.exists(f"/proc/self/fd/{fd}") and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"))
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: _NoFork())
+    before = pipes()
+    with pytest.raises(OSError, match="fork failed"):
+        with warm_worker(preload=()):
+            pass
+    assert pipes() == before
