@@ -13,11 +13,17 @@ import pytest
 from toh.reports.figures._workers import start_split, write_split
 
 
-def _job(i: int, tmp_path: Path, seconds: float = 0.05):
+def _job(i: int, tmp_path: Path, seconds: float = 0.05, meet: bool = False):
     def write() -> list[Path]:
         time.sleep(seconds)  # long enough for the worker to claim some
         path = tmp_path / f"{i}.txt"
         path.write_text(f"{os.getpid()} {time.monotonic()}")
+        # meet: the process that ran this job waits until another job is written; it claims
+        # nothing meanwhile, so the other process writes it (on a busy machine a worker
+        # scheduled late once found every job claimed)
+        deadline = time.monotonic() + 30
+        while meet and len(list(tmp_path.glob("*.txt"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         return [path]
 
     return write
@@ -25,7 +31,7 @@ def _job(i: int, tmp_path: Path, seconds: float = 0.05):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_paths_come_back_in_job_order(tmp_path: Path, workers: int) -> None:
-    jobs = [_job(i, tmp_path) for i in range(6)]
+    jobs = [_job(i, tmp_path, meet=i == 0 and workers == 2) for i in range(6)]
     assert write_split(jobs, workers) == [[tmp_path / f"{i}.txt"] for i in range(6)]
     pids = {(tmp_path / f"{i}.txt").read_text().split()[0] for i in range(6)}
     assert len(pids) == workers  # two processes wrote when asked to
@@ -48,7 +54,7 @@ def test_the_worker_starts_before_the_jobs_are_known(tmp_path: Path) -> None:
 
     def make(payload: object) -> list:
         made.append(payload)
-        return [_job(i, tmp_path / str(payload)) for i in range(4)]
+        return [_job(i, tmp_path / str(payload), meet=i == 0) for i in range(4)]
 
     (tmp_path / "late").mkdir()
     split = start_split(make, 2, 4, warm=lambda: time.sleep(0.05))
