@@ -124,8 +124,8 @@ class PendingDraws:
                         for ran, part in pending.get():
                             self._tasks.add(ran)
                             chunks.extend(part)
-                    except Exception:  # noqa: BLE001 - the worker could not do its share (its work could
-                        pass           # not be pickled, say): what it claimed is done here, below
+                    except Exception:  # noqa: BLE001 - the worker could not do its share (it died, or its
+                        pass           # work could not be pickled): what it claimed is done here, below
             finally:
                 self.cancel()
             drawn = {number for number, _ in chunks}
@@ -236,9 +236,9 @@ def _send(pending: PendingTasks, pool: Any, counters: tuple[Any, Any], channel: 
     """Send ``pending``'s tasks to the warm worker (False, and nothing sent, when they cannot
     be pickled: they run in this process)."""
     try:
-        # pickled here, at once: the pool's feeder thread would pickle them while this process
-        # fits, and the two share one interpreter (at 100,000 patients the worker got its tasks
-        # 2 s late); the channel's thread then only writes the bytes, which frees the GIL
+        # pickled here, at once (a thread pickling them while this process fits would share its
+        # interpreter: at 100,000 patients the worker once got its tasks 2 s late); the channel's
+        # thread then only writes the bytes, which frees the GIL
         work = pickle.dumps(pending.tasks, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - tasks that cannot be pickled run here
         return False

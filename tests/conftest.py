@@ -23,6 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     budget.QUICK = "not slow" in (config.getoption("markexpr") or "")
 
+
 #: The bundled demo registry (the tests read it where it lies in the project).
 DEMO = _ROOT / "cohort" / "demo"
 

@@ -272,7 +272,8 @@ def test_the_cohort_analysis_is_the_same_with_its_work_shared_by_a_worker(monkey
 def test_a_warm_worker_takes_its_share_and_a_worker_that_cannot_is_made_up_for(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """warm_worker forks first; the draws and tasks reach it pickled.  A task that cannot be
-    pickled leaves the worker nothing: this process does it all, with the same results."""
+    pickled is not sent: this process runs it (the worker still draws its share), with the same
+    results."""
     import multiprocessing
     from functools import partial
 
