@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from toh.cohort.definitions import Definitions
+from toh.schemas.text import stable_order
 
-__all__ = ["RELATIONS", "order_episodes", "classify_relations", "runs", "stable_order"]
+__all__ = ["RELATIONS", "order_episodes", "classify_relations", "runs"]
 
 #: Relation codes, in the order the rules are applied.
 RELATIONS: dict[str, str] = {
@@ -33,20 +32,6 @@ def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts[1:] = keys[1:] != keys[:-1]
     first = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
     return starts, np.arange(len(keys)) - first
-
-
-def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Positions that sort ``frame`` by ``columns`` (stable, missing last), as ``sort_values``
-    does, sorted in Arrow (text columns sort 5 to 10 times faster than pandas' sort)."""
-    try:
-        table = pa.table({c: pa.Array.from_pandas(frame[c]) for c in columns})
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        table = None
-    if table is not None:
-        keys = [(c, "ascending") for c in columns]
-        return pc.sort_indices(table, sort_keys=keys).to_numpy().astype(np.int64)  # missing last
-    plain = frame[columns].reset_index(drop=True)
-    return plain.sort_values(columns, kind="stable").index.to_numpy(dtype=np.int64)
 
 
 def order_episodes(episodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

