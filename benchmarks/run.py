@@ -94,6 +94,9 @@ class Row:
     command: str
     status: str  # "ok", "exit N", "timeout", "not available"
     load1: float  # 1-minute load average when the stage started
+    runs: int = 1  # ``seconds`` is the median of this many runs
+    seconds_min: float | None = None  # the fastest and slowest of them
+    seconds_max: float | None = None
 
 
 def machine() -> str:
@@ -198,16 +201,19 @@ def has_report(toh: str) -> bool:
 class Bench:
     """Runs the stages and collects their rows."""
 
-    def __init__(self, toh: str, timeout: float) -> None:
+    def __init__(self, toh: str, timeout: float, repeat: int = 1) -> None:
         self.toh = toh
         self.timeout = timeout
+        self.repeat = repeat  # runs of every stage that does not say otherwise
         self.machine = machine()
         self.rows: list[Row] = []
 
     def run(self, stage: str, fmt: str, patients: int | None, cmd: list[str],
-            repeat: int = 1, clean: Path | None = None) -> Row:
-        """Measure ``cmd`` (median seconds and largest peak of ``repeat`` runs) and record it."""
+            repeat: int | None = None, clean: Path | None = None) -> Row:
+        """Measure ``cmd`` (median seconds, fastest and slowest, and largest peak of ``repeat``
+        runs; default the bench's ``repeat``) and record it."""
         load = os.getloadavg()[0]
+        repeat = repeat or self.repeat
         results = []
         for _ in range(repeat):
             if clean is not None:
@@ -218,9 +224,10 @@ class Bench:
         row = Row(stage, fmt, patients, statistics.median(r[0] for r in results),
                   max(r[1] for r in results), self.machine,
                   dt.datetime.now().isoformat(timespec="seconds"), shlex.join(rel(c) for c in cmd),
-                  status, load)
+                  status, load, repeat, min(r[0] for r in results), max(r[0] for r in results))
         self.rows.append(row)
-        print(f"  {stage:<12} {fmt:<8} {patients or '':>9} {row.seconds:9.2f} s "
+        spread = f" ({row.seconds_min:.2f}-{row.seconds_max:.2f}, {repeat} runs)" if repeat > 1 else ""
+        print(f"  {stage:<12} {fmt:<8} {patients or '':>9} {row.seconds:9.2f} s{spread} "
               f"{row.peak_mb:9.1f} MB  {status}  (load {load:.2f})", flush=True)
         return row
 
@@ -329,6 +336,13 @@ def summarise(rows: list[Row]) -> None:
             print(f"  R/toh analyze        {n:>9}  {sec / ok[('analyze', fmt, n)]:6.2f}")
 
 
+def _spread(row: Row) -> str:
+    """" (median of N: fastest-slowest)" for a row of several runs, else nothing."""
+    if row.runs <= 1 or row.seconds_min is None or row.seconds_max is None:
+        return ""
+    return f" (median of {row.runs}: {row.seconds_min:.3f}-{row.seconds_max:.3f})"
+
+
 def targets(rows: list[Row]) -> list[dict[str, str]]:
     """The targets of issue 15 on ``rows`` (those whose rows are missing or failed are left out)."""
     ok = {(r.stage, r.input_format, r.patients): r for r in rows if r.status == "ok" and r.seconds is not None}
@@ -343,7 +357,7 @@ def targets(rows: list[Row]) -> list[dict[str, str]]:
         out.append({"target": name, "value": f"{value:.3f}", "unit": unit,
                     "limit": f"{'<' if name.startswith(('analyze/anchor', 'demo', 'help')) else '<='} {limit:g}",
                     "met": "yes" if met else "no",
-                    "rows": "; ".join(f"{r.stage} {r.seconds:.3f} s at {r.date}" for r in used),
+                    "rows": "; ".join(f"{r.stage} {r.seconds:.3f} s{_spread(r)} at {r.date}" for r in used),
                     "load1": " / ".join(f"{r.load1:.2f}" for r in used)})
     return out
 
@@ -373,7 +387,8 @@ def load(path: Path) -> list[Row]:
     number = lambda v, kind: kind(v) if v not in ("", None) else None  # noqa: E731
     return [Row(r["stage"], r["input_format"], number(r["patients"], int),
                 number(r["seconds"], float), number(r["peak_mb"], float), r["machine"], r["date"],
-                r["command"], r["status"], float(r.get("load1") or "nan")) for r in found]
+                r["command"], r["status"], float(r.get("load1") or "nan"), number(r.get("runs"), int) or 1,
+                number(r.get("seconds_min"), float), number(r.get("seconds_max"), float)) for r in found]
 
 
 def save(rows: list[Row], path: Path) -> None:
@@ -414,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", default=",".join(SIZE_STAGES + ONCE_STAGES),
                         help="comma-separated stages to run (default: all)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per stage")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each stage, whose median is recorded with the fastest and slowest "
+                             "(default %(default)s; --help and --version always 5)")
     parser.add_argument("--results", type=Path, default=BENCH / "results.csv")
     parser.add_argument("--summarise", action="store_true",
                         help="run nothing: print the table, slopes and ratios of --results")
@@ -431,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     toh = shutil.which("toh", path=str(Path(sys.executable).parent)) or shutil.which("toh")
     if toh is None:
         parser.error("no toh command next to this Python or on PATH")
-    bench = Bench(toh, args.timeout)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    bench = Bench(toh, args.timeout, args.repeat)
     print(f"machine: {bench.machine}\ntoh: {rel(toh)}; load {os.getloadavg()}", flush=True)
     for warm in ([sys.executable, "-c", "import pandas, pyarrow"], [toh, "--version"]):
         subprocess.run(warm, cwd=ROOT, capture_output=True)  # untimed: warm the file cache

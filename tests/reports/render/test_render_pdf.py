@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from report_builders import demo_export, report_document
 from toh.reports.document._writer import ReportTable, plain_text
 
@@ -165,7 +166,7 @@ def test_a_figure_other_than_announced_lays_the_pdf_out_again(tmp_path: Path) ->
     assert render_pdf(doc, tmp_path, tmp_path / "rgba.pdf", day, sizes=sizes).read_bytes() == eager
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(texts=st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30), max_size=8),
        size=st.sampled_from([7.0, 8.0, 9.0, 16.0, 7.25]))
 def test_widths_measured_by_prefix_are_fpdf2s_own(texts: list[str], size: float) -> None:
