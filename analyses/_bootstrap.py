@@ -45,6 +45,11 @@ _POOL_MIN = 40_000
 #: the tasks left are worth importing scipy.stats and lifelines for (0.5-0.9 s); in a small one
 #: (1,000: 0.6 s) they are not, and the worker, which has imported them, finishes them sooner
 _TAKE_TASKS_AFTER = 1.5
+#: tasks this process leaves to the worker even then: the last ones are the smallest (the
+#: tasks run longest first), and the worker, which has imported what they need, finishes two of
+#: them (0.1-0.25 s each at 100,000 patients) before this process has imported scipy.stats
+#: (0.5-0.9 s); taking the last one alone once made the command 0.55 s longer
+_LEAVE_TO_WORKER = 2
 #: draws a process claims at a time (15 to 50 ms of work at 1,000 to 100,000 patients)
 _CHUNK = 25
 #: draws whose refits are solved together (_turnbull_batch); 25 was the cheapest per draw at
@@ -115,7 +120,7 @@ class PendingDraws:
                 began = time.process_time()  # CPU seconds: a busy machine does not make a registry large
                 chunks = list(limited(_claim_chunks, self._job, self._counter))
                 if time.process_time() - began > _TAKE_TASKS_AFTER:  # a large registry: see _TAKE_TASKS_AFTER
-                    self._tasks.take()
+                    self._tasks.take(_LEAVE_TO_WORKER)
                 if meanwhile is not None:
                     meanwhile()
                 self._tasks.collect()  # tasks sent ahead: the worker did them before its draws

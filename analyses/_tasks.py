@@ -34,12 +34,12 @@ def limited(work: Callable[..., Any], *args: Any) -> Any:
         return work(*args)
 
 
-def claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any) -> dict[int, Outcome]:
-    """Run the tasks no process has claimed yet, one at a time, recording the warnings of each;
-    a task that fails is marked so (:meth:`PendingTasks.results` runs it again, to raise its
-    error)."""
+def claim_tasks(tasks: Sequence[Callable[[], Any]], counter: Any, leave: int = 0) -> dict[int, Outcome]:
+    """Run the tasks no process has claimed yet, one at a time, recording the warnings of each,
+    until only ``leave`` are left unclaimed; a task that fails is marked so
+    (:meth:`PendingTasks.results` runs it again, to raise its error)."""
     ran: dict[int, Outcome] = {}
-    while (number := claim(counter, len(tasks))) is not None:
+    while (number := claim(counter, len(tasks), leave)) is not None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # every one: the caller's filters judge them when raised there
             try:
@@ -71,11 +71,11 @@ class PendingTasks:
         """Record the outcomes a worker sent back."""
         self._ran.update(ran)
 
-    def take(self) -> None:
-        """Run here the tasks no process has claimed yet (none without a worker to share them:
-        :meth:`results` runs them)."""
+    def take(self, leave: int = 0) -> None:
+        """Run here the tasks no process has claimed yet, but the last ``leave`` of them, which
+        the worker takes (none without a worker to share them: :meth:`results` runs them)."""
         if self.counter is not None:
-            self.add(limited(claim_tasks, self.tasks, self.counter))
+            self.add(limited(claim_tasks, self.tasks, self.counter, leave))
 
     def collect(self) -> None:
         """Wait for the outcomes of the tasks sent ahead (if any); a worker that could not run

@@ -13,13 +13,16 @@ from typing import Any
 __all__ = ["Channel", "claim", "receive", "worker_start"]
 
 
-def claim(counter: Any, total: int) -> int | None:
+def claim(counter: Any, total: int, leave: int = 0) -> int | None:
     """The next of ``total`` pieces of work no process has claimed yet (its number), or None
-    when all are: ``counter`` is a ``multiprocessing.Value`` shared through fork."""
+    when all are, or when only ``leave`` are left (those are another process's to claim):
+    ``counter`` is a ``multiprocessing.Value`` shared through fork."""
     with counter.get_lock():
         number = counter.value
+        if number >= total - leave:
+            return None
         counter.value = number + 1
-    return number if number < total else None
+    return number
 
 
 def worker_start() -> None:

@@ -391,8 +391,9 @@ def test_meanwhile_runs_once_after_this_process_has_drawn_what_it_could_claim(mo
 def test_this_process_takes_the_tasks_left_only_after_long_drawing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                                    after: float) -> None:
     """Past _TAKE_TASKS_AFTER CPU seconds of its own drawing (a large registry) this process
-    also runs the tasks no worker has started, before its remaining work; below it it leaves
-    them to the worker (here: none, so they run when the results are asked for)."""
+    also runs the tasks no worker has started but the last _LEAVE_TO_WORKER, before its
+    remaining work; below it it leaves them all to the worker (here: none, so they run when the
+    results are asked for)."""
     import multiprocessing
     from functools import partial
 
@@ -402,16 +403,18 @@ def test_this_process_takes_the_tasks_left_only_after_long_drawing(monkeypatch: 
     lo, hi, w = _films()
     fit = turnbull(lo, hi, w)
     monkeypatch.setattr(_bootstrap, "_TAKE_TASKS_AFTER", after)
+    monkeypatch.setattr(_bootstrap, "_LEAVE_TO_WORKER", 1)
     job = _bootstrap.draws_job(lo, hi, fit, TIMES, 20, 4, weights=w)
     tasks = PendingTasks((partial(_once, str(tmp_path), 1), partial(_once, str(tmp_path), 2)),
                          counter=multiprocessing.Value("l", 0))
     pending = PendingDraws(1e-8, job=job, counter=multiprocessing.Value("l", 0), tasks=tasks)
-    ran_before: list[bool] = []
-    pending.result(lambda: ran_before.append((tmp_path / "runs.txt").exists()))
-    assert ran_before == [after < 0]
+    ran_before: list[str] = []
+    runs = tmp_path / "runs.txt"
+    pending.result(lambda: ran_before.append(runs.read_text().split()[::2] if runs.exists() else []))
+    assert ran_before == ([["1"]] if after < 0 else [[]])  # the first task only: the last is left to the worker
     with pytest.warns(UserWarning):
         assert pending.beside() == [10, 20]
-    assert len((tmp_path / "runs.txt").read_text().split()) == 4  # each task once
+    assert len(runs.read_text().split()) == 4  # each task once
 
 
 _SLOW_IMPORT = """

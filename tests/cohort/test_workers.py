@@ -58,3 +58,13 @@ def test_a_channel_delivers_what_was_sent_in_order_and_a_gone_worker_blocks_noth
     idle.join()
     channel.close()
     assert time.monotonic() - began < 5
+
+
+def test_a_claim_leaves_the_last_pieces_it_is_told_to_leave() -> None:
+    """With ``leave``, a process claims only while more than that many pieces are unclaimed; the
+    pieces left are still there for a process that claims without it."""
+    counter = multiprocessing.Value("l", 0)
+    assert [claim(counter, 5, leave=2) for _ in range(4)] == [0, 1, 2, None]
+    assert claim(counter, 5, leave=5) is None
+    assert [claim(counter, 5) for _ in range(3)] == [3, 4, None]
+    assert claim(counter, 5, leave=0) is None and counter.value == 5
