@@ -46,10 +46,11 @@ _POOL_MIN = 40_000
 #: (1,000: 0.6 s) they are not, and the worker, which has imported them, finishes them sooner
 _TAKE_TASKS_AFTER = 1.5
 #: tasks this process leaves to the worker even then: the last ones are the smallest (the
-#: tasks run longest first), and the worker, which has imported what they need, finishes two of
-#: them (0.1-0.25 s each at 100,000 patients) before this process has imported scipy.stats
-#: (0.5-0.9 s); taking the last one alone once made the command 0.55 s longer
-_LEAVE_TO_WORKER = 2
+#: tasks run longest first), and the worker, which has imported what they need, finishes three
+#: of them (0.1-0.25 s each at 100,000 patients) in about the time this process takes to import
+#: scipy.stats (0.5-0.9 s); taking the last one alone made the command 0.55 s longer, one of the
+#: last three 0.2 s
+_LEAVE_TO_WORKER = 3
 #: draws a process claims at a time (15 to 50 ms of work at 1,000 to 100,000 patients)
 _CHUNK = 25
 #: draws whose refits are solved together (_turnbull_batch); 25 was the cheapest per draw at
