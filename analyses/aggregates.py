@@ -135,9 +135,10 @@ class SiteAggregates:
 
 
 def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = None,
-                    time_unit: str = "day") -> SiteAggregates:
+                    time_unit: str = "day", min_cell: int = 0) -> SiteAggregates:
     """The sufficient statistics of ``cohort`` after coarsening its times to ``time_unit``
-    (:func:`toh.cohort.coarsen.coarsen_cohort`)."""
+    (:func:`toh.cohort.coarsen.coarsen_cohort`); a Cox term resting on fewer than ``min_cell``
+    patients (the site's small-cell rule) is left out (:func:`toh.analyses.site_cox.site_cox`)."""
     options = options or AnalysisOptions()
     cohort = coarsen_cohort(cohort, time_unit)
     index = cohort.index
@@ -152,7 +153,8 @@ def site_aggregates(cohort: DerivedCohort, options: AnalysisOptions | None = Non
         counts = incidence_strata_counts(index, outcome, chosen)
         coded_level = counts["stratum"].map(lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)
         strata[outcome] = counts[(counts["variable"] != "treatment") | coded_level].reset_index(drop=True)
-    cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns)
+    cox, covariance = site_cox(index, options.resolution, cohort.definitions.confidence, CODE_PATTERN, cohort.columns,
+                               min_cell)
     baseline = analyse_baseline(cohort).table
     free_text = (baseline["variable"] == "treatment") & ~baseline["level"].map(
         lambda s: CODE_PATTERN.fullmatch(str(s)) is not None)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,14 +40,30 @@ def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(columns=COEFFICIENT_COLUMNS), pd.DataFrame(columns=COVARIANCE_COLUMNS)
 
 
+def _small_groups(data: pd.DataFrame, term: Any, min_cell: int) -> set[str]:
+    """The design columns of ``term`` whose hazard ratio would rest on fewer than ``min_cell``
+    patients of the fitted rows: a yes/no term whose yes or no group is small, a category level
+    that is small, or every level of a category whose reference level is small."""
+    if term.kind == "number" or min_cell <= 1:
+        return set()
+    ones = {c: int((data[c] == 1).sum()) for c in term.columns}
+    if term.kind == "binary":
+        return {c for c in term.columns if ones[c] < min_cell or len(data) - ones[c] < min_cell}
+    reference = len(data) - sum(ones.values())  # the rows with none of the other levels
+    return set(term.columns) if reference < min_cell else {c for c in term.columns if ones[c] < min_cell}
+
+
 def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code: re.Pattern[str],
-             columns: Sequence = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+             columns: Sequence = (), min_cell: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The site's Cox coefficients (``term, variable, reference, coef, n, events``; ``reference``
     is the level a category's term is compared with, empty for numbers and yes/no terms) and their
     covariance (``term, other, covariance``, every pair); empty when the model cannot be fitted
     (fewer than two resolutions, no covariate that varies, a fit that fails or is not finite).
     ``columns`` are the export's declared extra columns (:mod:`toh.cohort.columns`).  A number
-    entered per several units is named as results.json names it: ``age_per_10``."""
+    entered per several units is named as results.json names it: ``age_per_10``.  With the
+    site's small-cell rule ``min_cell``, a term whose hazard ratio rests on fewer patients
+    (:func:`_small_groups`) is not written, as a level that may be free text is not: the model
+    still adjusts for it."""
     declared = {c.name: c for c in columns}
     design, terms, strata_frame, _, _ = _design(index, options.cox_covariates, options.cox_strata, declared,
                                                 options.min_level)
@@ -68,8 +85,11 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
     for term in terms:
         if term.reference is not None and not code.fullmatch(str(term.reference)):
             continue
+        small = _small_groups(data, term, min_cell)
         for column in term.columns:
             if term.reference is not None and not code.fullmatch(column[len(term.name) + 1:]):
+                continue
+            if column in small:
                 continue
             keep.append(column)  # a number entered per several units is named so: age_per_10 (as results.json)
             rows.append((column if term.per == 1 else f"{column}_per_{term.per:g}", term.name,

@@ -49,7 +49,7 @@ def site_bundle(report: Any, derived: Any, site: str, time_unit: str = "day", mi
 
     options = options or AnalysisOptions()
     length = unit_days(time_unit, derived.definitions)
-    aggregates = site_aggregates(derived, options, time_unit)
+    aggregates = site_aggregates(derived, options, time_unit, min_cell)
     summary = derived.attrition_summary(report.rows)
     facts = {
         "toh_version": _version(), "time_unit": time_unit, "unit_days": length,

@@ -1,6 +1,7 @@
 """A site's Cox model as a bundle holds it: the model of ``toh analyze`` (itself checked against R's
 coxph in test_resolution.py) with its covariance; the treatment terms re-expressed on another
-reference equal a refit with that reference; free-text levels are not written."""
+reference equal a refit with that reference; free-text levels, and terms resting on fewer
+patients than the site's small-cell rule, are not written."""
 
 from __future__ import annotations
 
@@ -76,6 +77,44 @@ def test_free_text_levels_are_not_written(index) -> None:
     coefficients, _ = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
     assert not (coefficients["variable"] == "treatment").any()
     assert {"male", "age_per_10", "pregnancy_associated"} <= set(coefficients["term"])
+
+
+@pytest.mark.parametrize("min_cell", [0, 5])
+def test_a_term_resting_on_a_small_group_is_not_written(index, min_cell: int) -> None:
+    """A treatment given to 4 patients, and a site with 4 pregnancy-associated episodes: under a
+    small-cell rule of 5 neither hazard ratio leaves the site (the model still adjusts for them,
+    so the other terms are those of the full model); the terms resting on larger groups stay."""
+    rows = index.index.copy()
+    rows.loc[rows.index[:4], "treatment"] = "hbo"
+    pregnant = rows.index[rows["pregnancy_associated"].fillna(False).astype(bool)]
+    rows.loc[pregnant[4:], "pregnancy_associated"] = False
+    full, _ = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    coefficients, covariance = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN, min_cell=min_cell)
+    small = {"treatment_hbo", "pregnancy_associated"}
+    assert small <= set(full["term"])
+    assert (small <= set(coefficients["term"])) == (min_cell == 0)
+    kept = full[~full["term"].isin(small) | (min_cell == 0)]
+    assert list(coefficients["term"]) == list(kept["term"])
+    np.testing.assert_array_equal(coefficients["coef"], kept["coef"])  # the same model, fewer terms written
+    assert set(covariance["term"]) == set(covariance["other"]) == set(coefficients["term"])
+
+
+def test_small_groups_by_hand() -> None:
+    """The rule itself: a yes/no term is small when its yes or its no group is; a level when it
+    is; every level when the reference (no indicator set) is."""
+    from toh.analyses.cox import _Term
+    from toh.analyses.site_cox import _small_groups
+
+    data = pd.DataFrame({"male": [1.0] * 6 + [0.0] * 4, "t_a": [1.0] * 5 + [0.0] * 5,
+                         "t_b": [0.0] * 5 + [1.0] * 2 + [0.0] * 3})
+    male = _Term("male", "binary", "Men", ("male",), ("Men",))
+    treatment = _Term("t", "factor", "T", ("t_a", "t_b"), ("a", "b"), reference="r")
+    age = _Term("age", "number", "Age", ("male",), ("Age",))
+    assert _small_groups(data, male, 5) == {"male"} and _small_groups(data, male, 4) == set()
+    # levels: a 5 patients, b 2, the reference 3
+    assert _small_groups(data, treatment, 2) == set() and _small_groups(data, treatment, 3) == {"t_b"}
+    assert _small_groups(data, treatment, 4) == {"t_b", "t_a"}  # the reference is small: every level
+    assert _small_groups(data, treatment, 0) == set() and _small_groups(data, age, 100) == set()
 
 
 def test_no_model_without_two_resolutions(index) -> None:

@@ -200,3 +200,28 @@ def test_explain_states_the_time_unit_and_the_small_cell_rule(consortium: dict, 
     assert "small-cell rule (setting)" in text and "11: the pooled report shows counts of 1 to 10 as '<11'" in text
     assert " !  " in text  # a smallest count below the rule is flagged
     assert not list(tmp_path.glob("*.tohb"))
+
+
+def test_a_cox_term_of_a_small_group_does_not_leave_the_site(consortium: dict, tmp_path: Path) -> None:
+    """A treatment given to three patients: under the site's small-cell rule (default 5) the
+    bundle holds no hazard ratio for it; with a rule of 0 it does (the Cox model is the same)."""
+    import shutil
+
+    import pandas as pd
+
+    site = tmp_path / "site"
+    shutil.copytree(consortium["site0"], site)
+    episodes = pd.read_csv(site / "episodes.csv", dtype=str, keep_default_na=False)
+    episodes.loc[episodes.index[:3], "treatment"] = "hbo"
+    episodes.to_csv(site / "episodes.csv", index=False)
+    loose = _config(tmp_path, "loose.toml", "[bundle]\nmin_patients = 1\n[privacy]\nmin_cell = 0\n")
+    terms = {}
+    for name, options in (("default", ()), ("loose", ("--config", loose))):
+        out = tmp_path / f"{name}.tohb"
+        code, text = _run("bundle", site, "--site", "s", "--out", out, *options, *DATE,
+                          "--failures", tmp_path / f"{name}.csv")
+        assert code == 0, text
+        with zipfile.ZipFile(out) as archive:
+            terms[name] = json.loads(archive.read("cox_coefficients.json"))["columns"]["term"]
+    assert "treatment_hbo" in terms["loose"] and "treatment_hbo" not in terms["default"]
+    assert set(terms["default"]) == set(terms["loose"]) - {"treatment_hbo"}
