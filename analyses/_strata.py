@@ -8,10 +8,12 @@ import pandas as pd
 from toh.analyses.levels import fold_levels
 from toh.cohort.columns import ExtraColumn
 
-__all__ = ["SEX_LEVELS", "STRATA", "strata_of", "fewer_than_two_groups", "describe_stratum"]
+__all__ = ["SEX_LEVELS", "PREGNANCY_LEVELS", "STRATA", "strata_of", "fewer_than_two_groups", "describe_stratum"]
 
 #: how the result tables name the sexes of the export (M/F): one word for the API, the CSVs and the report
 SEX_LEVELS: dict[str, str] = {"M": "men", "F": "women"}
+#: the pregnancy strata (women only), by pregnancy_associated
+PREGNANCY_LEVELS: dict[bool, str] = {True: "pregnancy-associated", False: "not pregnancy-associated"}
 
 #: stratum variable -> what it compares
 STRATA: dict[str, str] = {
@@ -43,7 +45,7 @@ def strata_of(index: pd.DataFrame, variable: str, columns: tuple[ExtraColumn, ..
         return index["sex"].map(SEX_LEVELS).astype(object)
     if variable == "pregnancy":
         women = (index["sex"] == "F") & index["pregnancy_associated"].notna()
-        labels = index["pregnancy_associated"].map({True: "pregnancy-associated", False: "not pregnancy-associated"})
+        labels = index["pregnancy_associated"].map(PREGNANCY_LEVELS)
         return labels.where(women).astype(object)
     if variable == "treatment":
         if "treatment" not in index.columns:

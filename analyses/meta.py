@@ -34,7 +34,7 @@ from toh.analyses._km import kaplan_meier_counts
 from toh.analyses.result import AnalysisResult, clean_number, level_free, name_limits, records
 
 __all__ = ["MetaAnalysis", "meta_analyse", "random_effects", "reml_tau2", "log_rate", "logit_proportion", "ESTIMANDS",
-           "CURVE_ESTIMANDS", "estimand_label"]
+           "CURVE_ESTIMANDS", "estimand_label", "cox_references"]
 
 
 def log_rate(events: float, person_years: float) -> tuple[float, float]:
@@ -305,7 +305,7 @@ def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tup
             effect = math.log(-math.log(p)) if 0 < p < 1 and not math.isnan(variance) else math.nan
             rows.append((estimand, name, "log-log", math.nan, math.nan, effect, variance if effect == effect
                          else math.nan))
-    references = _references(sites)
+    references = cox_references(sites)
     fitted = {name: on_reference(site.cox, site.cox_covariance, references)  # type: ignore[attr-defined]
               for name, site in sites.items() if hasattr(site, "cox")}
     order = ["male", "age", "age_per_10", "pregnancy_associated"]
@@ -325,7 +325,7 @@ def _site_effects(sites: Mapping[str, object], days_per_year: float) -> list[tup
     return rows
 
 
-def _references(sites: Mapping[str, object]) -> dict[str, str]:
+def cox_references(sites: Mapping[str, object]) -> dict[str, str]:
     """The pool's reference level of each category of the sites' Cox models."""
     from toh.analyses.site_cox import common_references
 
@@ -371,4 +371,4 @@ def meta_analyse(sites: Mapping[str, object], days_per_year: float, conf: float 
         combined=name_limits(pd.DataFrame(combined, columns=["estimand", "method", "scale", "k", "estimate", "lower",
                                                              "upper", "effect", "se_effect", "tau2", "i2", "q", "q_p",
                                                              "sites_left_out"]), conf),
-        conf=conf, cox_reference=_references(sites).get("treatment", ""), not_estimable=reasons)
+        conf=conf, cox_reference=cox_references(sites).get("treatment", ""), not_estimable=reasons)

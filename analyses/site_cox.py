@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses.cox import _design, _fit
+from toh.analyses._strata import PREGNANCY_LEVELS, SEX_LEVELS
 from toh.analyses.resolution import ResolutionOptions
 from toh.cohort.errors import StatisticalWarning
 
-__all__ = ["COEFFICIENT_COLUMNS", "COVARIANCE_COLUMNS", "site_cox", "common_references", "on_reference"]
+__all__ = ["COEFFICIENT_COLUMNS", "COVARIANCE_COLUMNS", "site_cox", "common_references", "on_reference",
+           "term_groups"]
 
 COEFFICIENT_COLUMNS = ["term", "variable", "reference", "coef", "n", "events"]
 COVARIANCE_COLUMNS = ["term", "other", "covariance"]
@@ -160,3 +162,34 @@ def on_reference(coefficients: pd.DataFrame, covariance: pd.DataFrame,
     kept = [i for i in range(len(terms)) if i not in drop]
     a = a[kept]
     return [names[i] for i in kept], a @ b, a @ v @ a.T
+
+
+def term_groups(term: str, survival: pd.DataFrame, patients: int, references: Mapping[str, str]) -> list[float] | None:
+    """Patients of a site in each group a pooled Cox term compares, read from the site's
+    Kaplan-Meier counts per stratum (``survival``, as
+    :func:`toh.analyses.resolution.survival_counts` gives them): men and women for ``male``; the
+    pregnancy-associated episodes and all the others for ``pregnancy_associated``; the level and
+    the pool's reference (``references``, :func:`common_references`) for a category's term; "yes"
+    and "no" for a declared yes/no column that is a stratum.  None when the counts cannot tell
+    (a category that is not a stratum); ``[]`` for any other term (a number: no group)."""
+    stratified = set(survival["variable"])
+    sizes = (survival["n_event"] + survival["n_censor"]).groupby([survival["variable"], survival["stratum"]]).sum()
+
+    def size(variable: str, level: str) -> float:
+        return float(sizes.get((variable, level), 0))
+
+    if term == "male":
+        return [size("sex", SEX_LEVELS["M"]), size("sex", SEX_LEVELS["F"])] if "sex" in stratified else None
+    if term == "pregnancy_associated":
+        if "pregnancy" not in stratified:
+            return None
+        yes = size("pregnancy", PREGNANCY_LEVELS[True])
+        return [yes, float(patients) - yes]
+    for variable, reference in references.items():
+        if term.startswith(f"{variable}_"):
+            if variable not in stratified:
+                return None
+            return [size(variable, term[len(variable) + 1:]), size(variable, reference)]
+    if term in stratified:
+        return [size(term, "yes"), size(term, "no")]
+    return []

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from toh.analyses.result import level_free
 from toh.analyses.claims import VERDICT_RULE
-from toh.analyses.meta import estimand_label
+from toh.analyses.meta import cox_references, estimand_label
 from toh.reports.document._writer import Num, ReportFigure, ReportTable, Section, Text, Writer
 from toh.reports.document.disclosure import total_of
 from toh.reports.figures.names import sites_forest_name
@@ -96,11 +96,30 @@ def _curve_counts(bundle: Bundle, estimand: str, days_per_year: float) -> tuple[
     return float(counts.loc[counts["time"] <= t, "event"].sum()), float(agg.patients)
 
 
-def site_hidden(w: Writer, row: Any, bundle: Bundle, days_per_year: float) -> bool:
+def _cox_groups_small(w: Writer, estimand: str, bundles: Sequence[Bundle], references: Mapping[str, str]) -> bool:
+    """True when a Cox hazard ratio compares a group of fewer than ``min_cell`` patients, over
+    ``bundles`` together (:func:`toh.analyses.site_cox.term_groups`), or when their counts cannot
+    tell (a site's own rule may be laxer than the pooled report's)."""
+    from toh.analyses.site_cox import term_groups
+
+    term = estimand.removeprefix("resolution.cox.")
+    groups = [term_groups(term, b.aggregates.survival, b.aggregates.patients, references) for b in bundles]
+    if any(g is None for g in groups):
+        return True
+    summed = [sum(sizes) for sizes in zip(*groups)] if groups else []
+    return any(w.small(n) for n in summed)
+
+
+def site_hidden(w: Writer, row: Any, bundle: Bundle, days_per_year: float,
+                references: Mapping[str, str] | None = None) -> bool:
     """True when a site's own estimate (a row of ``meta.sites``) rests on a small count: the
     site's patients are hidden; a rate of fewer than ``min_cell`` events; a share, a curve at
-    its landmark or a Cox hazard ratio whose events (or non-events) are fewer than ``min_cell``."""
+    its landmark or a Cox hazard ratio whose events (or non-events) are fewer than ``min_cell``;
+    a Cox hazard ratio comparing a group of fewer patients (``references``: the pool's reference
+    level of each category, :func:`toh.analyses.meta.cox_references`)."""
     if w.hidden_cell(f"sites.{row.site}.patients"):
+        return True
+    if row.estimand.startswith("resolution.cox.") and _cox_groups_small(w, row.estimand, [bundle], references or {}):
         return True
     if row.scale == "log-log":
         count, base = _curve_counts(bundle, row.estimand, days_per_year)
@@ -113,13 +132,18 @@ def site_hidden(w: Writer, row: Any, bundle: Bundle, days_per_year: float) -> bo
     return w.small(count) or w.small(base - count)
 
 
-def combined_hidden(w: Writer, rows: Any, bundles: Mapping[str, Bundle], days_per_year: float) -> bool:
+def combined_hidden(w: Writer, rows: Any, bundles: Mapping[str, Bundle], days_per_year: float,
+                    references: Mapping[str, str] | None = None) -> bool:
     """True when the meta-analysis of an estimand rests on a small count: the events (or
     non-events) of the sites it combines (``rows``: their rows of ``meta.sites``) add up to fewer
-    than ``min_cell`` (its interval would give them back, as a pooled rate's would)."""
+    than ``min_cell`` (its interval would give them back, as a pooled rate's would), or a Cox
+    hazard ratio compares a group of fewer patients over those sites."""
     usable = [r for r in rows.itertuples() if r.effect == r.effect]
     if not usable:
         return False
+    if usable[0].estimand.startswith("resolution.cox.") and _cox_groups_small(
+            w, usable[0].estimand, [bundles[r.site] for r in usable], references or {}):
+        return True
     pairs = [_curve_counts(bundles[r.site], r.estimand, days_per_year) if r.scale == "log-log" else (r.count, r.base)
              for r in usable]
     count, base = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
@@ -147,10 +171,11 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
     meta = pooled.meta
     by_site = {b.site: b for b in bundles}
     per_year = pooled.definitions.days_per_year
+    references = cox_references({b.site: b.aggregates for b in bundles})
     hidden: dict[str, list[str]] = {}
     site_rows = []
     for row in level_free(meta.sites).itertuples():
-        hide = site_hidden(w, row, by_site[row.site], per_year)
+        hide = site_hidden(w, row, by_site[row.site], per_year, references)
         if hide:
             hidden.setdefault(row.estimand, []).append(row.site)
         site_rows.append(((estimand_label(row.estimand),), (row.site,),
@@ -158,7 +183,7 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
                               hide)))
     combined_rows = []
     usable = meta.sites[meta.sites["effect"] == meta.sites["effect"]]
-    small = {e: combined_hidden(w, meta.sites[meta.sites["estimand"] == e], by_site, per_year)
+    small = {e: combined_hidden(w, meta.sites[meta.sites["estimand"] == e], by_site, per_year, references)
              # a site's estimate enters the combination with its own weight (and Q): not shown with it
              or bool(set(usable.loc[usable["estimand"] == e, "site"]) & set(hidden.get(e, ())))
              for e in dict.fromkeys(meta.combined["estimand"])}

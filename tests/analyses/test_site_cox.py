@@ -140,3 +140,22 @@ def test_common_reference_is_the_most_frequent_treatment_over_sites() -> None:
     sites = {"s1": model("x", "clinic"), "s2": model("y", "clinic"), "s3": model("y", "clinic")}
     assert common_references(sites, [counts({})]) == {"clinic": "y"}
     assert common_references({}, [counts({})]) == {}
+
+
+def test_term_groups_read_the_sites_strata_counts() -> None:
+    """Patients in the groups each pooled Cox term compares, from a site's Kaplan-Meier counts:
+    men and women; pregnancy-associated and the rest; a level and the pool's reference; none for
+    a number; unknown (None) for a category that is not a stratum."""
+    from toh.analyses.site_cox import term_groups
+
+    survival = pd.DataFrame(
+        [("all", "all", 10, 30, 4), ("sex", "men", 10, 20, 2), ("sex", "women", 10, 10, 2),
+         ("pregnancy", "pregnancy-associated", 10, 2, 1), ("pregnancy", "not pregnancy-associated", 10, 8, 1),
+         ("treatment", "conservative", 10, 25, 3), ("treatment", "hbo", 10, 2, 0), ("treatment", "hbo", 20, 1, 0)],
+        columns=["variable", "stratum", "time", "n_event", "n_censor"])
+    references = {"treatment": "conservative", "smoking": "never"}
+    assert term_groups("male", survival, 34, references) == [22.0, 12.0]
+    assert term_groups("pregnancy_associated", survival, 34, references) == [3.0, 31.0]
+    assert term_groups("treatment_hbo", survival, 34, references) == [3.0, 28.0]
+    assert term_groups("age_per_10", survival, 34, references) == []
+    assert term_groups("smoking_current", survival, 34, references) is None

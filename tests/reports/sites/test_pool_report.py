@@ -299,3 +299,45 @@ def test_no_pooled_figure_text_runs_outside_its_canvas(consortium: dict, width: 
         title = specs["sites_forest_complications_avn_rate"][1](fig).get_title(loc="left")
     assert title.startswith("AVN per 100"), title  # an abbreviation keeps its capitals
     assert text_outside_the_canvas(((stem, h, draw) for stem, (h, draw) in specs.items()), inches, width) == []
+
+
+@pytest.mark.slow  # two bundles made from exports, and a pooled document
+def test_a_pooled_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> None:
+    """Two sites whose own small-cell rule is 0 ship the hazard ratio of a treatment given to two
+    patients each; the pooled report (rule 5) shows neither site's nor the pooled one, and draws
+    neither, while a term comparing large groups is shown."""
+    from pooling_helpers import write_sites
+    from toh.cohort.derive import derive_cohort
+    from toh.cohort.simulate import simulate_registry
+    from toh.cohort.validate import validate_export
+    from toh.reports.document._writer import Num
+    from toh.reports.document.pooled import build_pool_document
+    from toh.reports.sites.bundle import write_bundle
+    from toh.reports.sites.pool import pool_bundles, site_bundle
+
+    registry = simulate_registry(400, 7)
+    labels = (registry.patients.index.to_numpy() % 2).astype(int)
+    paths = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, folder in write_sites(registry, labels, tmp_path).items():
+            episodes = pd.read_csv(folder / "episodes.csv", dtype=str, keep_default_na=False)
+            episodes.loc[episodes.index[:2], "treatment"] = "hbo"
+            episodes.to_csv(folder / "episodes.csv", index=False)
+            report = validate_export(folder)
+            paths.append(write_bundle(site_bundle(report, derive_cohort(report.tables), name, min_patients=1,
+                                                  min_cell=0), tmp_path / f"{name}.tohb"))
+        pooled, bundles = pool_bundles(paths, 0, 1)
+        doc = build_pool_document(pooled, bundles, 5)
+    assert "resolution.cox.treatment_hbo" in set(pooled.meta.sites["estimand"])  # the bundles carry it
+    tables = {t.name: t for s in doc.sections for t in s.tables}
+
+    def shown(table: str, label: str) -> list[bool]:
+        return [not any(isinstance(f, Num) and f.suppressed for c in row for f in c)
+                for row in tables[table].rows if row[0] == (label,)]
+
+    hbo, men = "hazard ratio of resolution, treatment hbo", "hazard ratio of resolution, male"
+    assert shown("sites_estimates", hbo) == [False, False] and shown("sites_meta_analysis", hbo) == [False, False]
+    assert all(shown("sites_estimates", men)) and all(shown("sites_meta_analysis", men))
+    forest = next(f for s in doc.sections for f in s.figures if f.name == "sites_forest_resolution_cox_treatment_hbo")
+    assert set(forest.not_drawn) >= {b.site for b in bundles}
