@@ -81,7 +81,7 @@ def _first_exams_by_pandas(index_ids: list[str], exams: pd.DataFrame) -> tuple[d
     return counts, status
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.data())
 def test_each_episode_is_read_on_its_first_exam_whatever_the_rows_order(data: st.DataObject) -> None:
     """Shuffled rows, tied days (the exam_id decides), episodes outside the cohort: the counts are

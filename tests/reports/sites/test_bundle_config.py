@@ -202,6 +202,7 @@ def test_explain_states_the_time_unit_and_the_small_cell_rule(consortium: dict, 
     assert not list(tmp_path.glob("*.tohb"))
 
 
+@pytest.mark.slow  # two bundles of a 100-patient site (the rule itself: tests/analyses/test_site_cox.py)
 def test_a_cox_term_of_a_small_group_does_not_leave_the_site(consortium: dict, tmp_path: Path) -> None:
     """A treatment given to three patients: under the site's small-cell rule (default 5) the
     bundle holds no hazard ratio for it; with a rule of 0 it does (the Cox model is the same)."""
