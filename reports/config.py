@@ -143,17 +143,21 @@ class ReportConfig:
             chosen["formats"] = _formats(chosen["formats"], "--format", where)
         return check_config(replace(self, **chosen), where)
 
-    def analysis_options(self, seed: int | None = None, draws: int | None = None, claims: Path | None = None) -> Any:
+    def analysis_options(self, seed: int | None = None, draws: int | None = None, claims: Path | None = None,
+                         min_level: int = 0) -> Any:
         """The :class:`toh.analyses.run.AnalysisOptions` of ``[analysis]``: strata, Cox covariates
         and strata, declared columns, and the bootstrap's ``seed`` and ``draws`` (default: this
-        configuration's)."""
+        configuration's).  ``min_level``: category levels of fewer patients are pooled into
+        "other" in the strata and the Cox model (a report's; the analyst's outputs and a site's
+        bundle keep every level apart, the bundle withholding what is small instead)."""
         from toh.analyses.radiographic import RadiographicOptions
         from toh.analyses.resolution import ResolutionOptions
         from toh.analyses.run import AnalysisOptions
 
         radiographic = RadiographicOptions(bootstrap_draws=self.bootstrap_draws if draws is None else draws,
                                            seed=self.seed if seed is None else seed)
-        resolution = ResolutionOptions(strata=self.strata, cox_covariates=self.covariates, cox_strata=self.cox_strata)
+        resolution = ResolutionOptions(strata=self.strata, cox_covariates=self.covariates, cox_strata=self.cox_strata,
+                                       min_level=min_level)
         return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=self.columns)
 
     def as_dict(self) -> dict[str, Any]:

@@ -24,20 +24,11 @@ _FIGURE_MM = {"single": 85.0, "double": 180.0}
 
 
 def analysis_options(config: ReportConfig) -> AnalysisOptions:
-    """The analyses' options a report configuration sets: seed, bootstrap draws, strata, the Cox
-    model's covariates and strata, the declared extra columns; category levels of fewer than
-    ``min_cell`` patients are pooled into "other" in the strata and the Cox model."""
-    from toh.analyses.radiographic import RadiographicOptions
-    from toh.analyses.resolution import ResolutionOptions
-    from toh.analyses.run import AnalysisOptions
-
-    return AnalysisOptions(
-        radiographic=RadiographicOptions(bootstrap_draws=config.bootstrap_draws, seed=config.seed),
-        resolution=ResolutionOptions(strata=config.strata, cox_covariates=config.covariates,
-                                     cox_strata=config.cox_strata, min_level=config.min_cell),
-        claims=config.claims,
-        columns=config.columns,
-    )
+    """The analyses' options a report configuration sets (:meth:`ReportConfig.analysis_options`:
+    seed, bootstrap draws, strata, the Cox model's covariates and strata, the declared extra
+    columns) with its claims file; category levels of fewer than ``min_cell`` patients are pooled
+    into "other" in the strata and the Cox model."""
+    return config.analysis_options(claims=config.claims, min_level=config.min_cell)
 
 
 def start_figures_step(folder: Path, config: ReportConfig, analysis: CohortAnalysis) -> PendingFigures:
