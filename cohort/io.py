@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,9 +153,25 @@ def _csv_lines(data: bytes, text: str | None, n_rows: int, delimiter: str) -> np
 
 
 def _arrow_csv(utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
-    """Parse UTF-8 CSV bytes (text columns only); a record longer than a block gets one block."""
+    """Parse UTF-8 CSV bytes (text columns only); a record longer than a block gets one block.
+
+    Arrow's own handling of Ctrl-C is off during the read (``pyarrow.enable_signal_handlers``,
+    on again after): it swaps the process's SIGINT and SIGTERM handlers for its own and back,
+    and a signal that lands meanwhile could be lost (its stop request comes from a thread of
+    Arrow's, after the read has finished) or raised a second time after the command had handled
+    it (the process then died by SIGINT instead of exiting 130).  The read takes a second at
+    most; the process's handler acts as soon as it returns.
+    """
     import pyarrow.csv as pacsv
 
+    pa.enable_signal_handlers(False)
+    try:
+        return _arrow_csv_blocks(pacsv, utf8, header, delimiter)
+    finally:
+        pa.enable_signal_handlers(True)  # Arrow's default
+
+
+def _arrow_csv_blocks(pacsv: Any, utf8: bytes, header: list[str], delimiter: str) -> pa.Table:
     block = _BLOCK
     while True:
         try:

@@ -34,6 +34,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from toh.cohort import interrupts
 from toh.cohort.errors import ConfigError, OutputError
 
 __all__ = ["MARKER", "output_folder", "output_file", "check_output", "check_output_location", "written_files"]
@@ -239,6 +240,7 @@ def output_folder(out: str | Path, kind: str, *, inputs: Iterable[Path | None] =
             staging.mkdir()
             try:
                 yield staging
+                interrupts.check()  # a signal whose KeyboardInterrupt a library swallowed: nothing is replaced
                 marker = {"kind": kind, "files": written_files(staging)}
                 (staging / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n", encoding="utf-8")
                 previous = real.parent / f".{real.name}.previous"
@@ -291,6 +293,7 @@ def output_file(path: str | Path, *, inputs: Iterable[Path | None] = (), own_hea
         real.parent.mkdir(parents=True, exist_ok=True)
         try:
             yield temporary
+            interrupts.check()
             os.replace(temporary, real)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from toh.cohort import interrupts
 from toh.cohort.errors import ConfigError, InvalidDataError
 from toh.cohort.outputs import check_output, output_folder
 from toh.reports.manifest import MANIFEST, REPORT_KIND
@@ -51,6 +52,7 @@ class _Steps:
     @contextmanager
     def step(self, name: str) -> Iterator[dict[str, str]]:
         detail: dict[str, str] = {}
+        interrupts.check()  # an interruption a library swallowed stops the build at the next step
         if self.stream is not None:
             self.stream.write(f"\r\033[K[{self.done + 1}/{self.total}] {name} ...")
             self.stream.flush()
@@ -65,6 +67,7 @@ class _Steps:
             if self.stream is not None:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
+        interrupts.check()
         self.done += 1
         seconds = time.perf_counter() - start
         note = f"  {detail['text']}" if detail.get("text") else ""

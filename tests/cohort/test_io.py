@@ -145,3 +145,27 @@ def test_booleans(values: list[str | None]) -> None:
     assert got == expected
     bad = parsed.issues[parsed.issues["rule"] == "boolean"]
     assert list(bad["row"]) == [i + 2 for i, v in enumerate(values) if v == "maybe"]
+
+
+def test_arrow_never_swaps_the_signal_handlers_while_a_csv_is_read(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With its signal handling on, pyarrow's CSV reader asks which SIGINT and SIGTERM handlers
+    are installed and swaps them for its own during the read; a signal landing then was lost
+    (the command ran on after Ctrl-C) or raised a second time (it died by SIGINT instead of
+    exiting 130), under load.  An export's CSV is read with it off: pyarrow never asks."""
+    import signal
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    asked: list[int] = []
+    real = signal.getsignal
+    monkeypatch.setattr(signal, "getsignal", lambda number: asked.append(number) or real(number))
+    pacsv.read_csv(pa.BufferReader(b"a,b\n1,2\n"))  # the check can see pyarrow ask
+    assert asked, "pyarrow no longer asks for the handlers: this test cannot see what it checks"
+    asked.clear()
+    report = _validate(write_export(tmp_path / "x", BASE_EXPORT))
+    assert report.is_valid, report.failures.to_string()
+    assert asked == []
+    pacsv.read_csv(pa.BufferReader(b"a,b\n1,2\n"))  # and its default is back for everyone else
+    assert asked

@@ -149,6 +149,63 @@ def test_a_signal_ends_the_workers_and_keeps_the_last_report(
     assert sorted(p.name for p in folder.iterdir()) == ["registry", "report"]  # no lock or staging left
 
 
+def test_a_signal_inside_code_run_from_a_string_still_exits_130(tmp_path: Path) -> None:
+    """A signal that lands while code made from a string runs (exec: a dataclass or namedtuple
+    being made by a module imported on the way) leaves a KeyboardInterrupt that CPython marks as
+    unhandled even once the command has caught it; under ``python -m toh`` the process then died
+    by SIGINT (exit -2) after saying it was interrupted.  It exits 130, as for any other moment."""
+    export = write_export(tmp_path / "registry", BASE_EXPORT)
+    (tmp_path / "signal_in_exec.py").write_text(
+        "import sys\n"
+        "import toh.cohort.validate as validate\n"
+        "real = validate.validate_export\n"
+        "def validate_export(*args, **kwargs):\n"
+        "    exec('import os, signal, time\\nos.kill(os.getpid(), signal.SIGTERM)\\ntime.sleep(5)', {})\n"
+        "    return real(*args, **kwargs)\n"
+        "validate.validate_export = validate_export\n"
+        "from toh.reports.cli import main\n"
+        "sys.argv = ['toh', 'validate', sys.argv[1]]\n"
+        "main()\n")
+    done = subprocess.run([sys.executable, "-m", "signal_in_exec", str(export)], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert "interrupted by SIGTERM" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 130, done.stderr
+
+
+@pytest.mark.parametrize("command", [["analyze", "--bootstrap", "5"], ["report", "--format", "md", "--bootstrap", "5"]])
+def test_a_signal_a_library_swallows_still_stops_the_command(tmp_path: Path, command: list[str]) -> None:
+    """A library that swallows the KeyboardInterrupt of a signal (``try: ... except: pass``, as
+    around an optional import) does not let the command publish: it exits 130 at its next step
+    or before its folder is renamed into place, and the last output stays as it was."""
+    export = write_export(tmp_path / "registry", BASE_EXPORT)
+    out = tmp_path / "out"
+    code, text = _run(command[0], str(export), "--out", str(out), *command[1:], *DATE)
+    assert code == 0, text
+    last = _snapshot(out)
+    (tmp_path / "swallowing.py").write_text(
+        "import os, signal, sys, time\n"
+        "import toh.cohort.derive as derive\n"
+        "real = derive.derive_cohort\n"
+        "def derive_cohort(*args, **kwargs):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(5)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+        "    return real(*args, **kwargs)\n"
+        "derive.derive_cohort = derive_cohort\n"
+        "from toh.reports.cli import main\n"
+        "sys.argv = ['toh', *sys.argv[1:]]\n"
+        "main()\n")
+    done = subprocess.run([sys.executable, "-m", "swallowing", command[0], str(export), "--out", str(out),
+                           *command[1:], *DATE], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert "interrupted by SIGTERM" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert _snapshot(out) == last
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging or lock left
+
+
 @pytest.mark.slow  # a whole report with its PDF
 def test_a_12000_character_free_text_cell_neither_breaks_the_pdf_nor_fills_the_page(tmp_path: Path) -> None:
     """A free-text value typed into a code column (treatment) once ended the PDF step with an
