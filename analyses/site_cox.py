@@ -34,7 +34,7 @@ from toh.cohort.errors import StatisticalWarning
 __all__ = ["COEFFICIENT_COLUMNS", "COVARIANCE_COLUMNS", "site_cox", "common_references", "on_reference",
            "term_groups"]
 
-COEFFICIENT_COLUMNS = ["term", "variable", "reference", "coef", "n", "events"]
+COEFFICIENT_COLUMNS = ["term", "variable", "reference", "coef", "n", "events", "n_group", "n_compared"]
 COVARIANCE_COLUMNS = ["term", "other", "covariance"]
 
 
@@ -42,23 +42,33 @@ def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(columns=COEFFICIENT_COLUMNS), pd.DataFrame(columns=COVARIANCE_COLUMNS)
 
 
-def _small_groups(data: pd.DataFrame, term: Any, min_cell: int) -> set[str]:
-    """The design columns of ``term`` whose hazard ratio would rest on fewer than ``min_cell``
-    patients of the fitted rows: a yes/no term whose yes or no group is small, a category level
-    that is small, or every level of a category whose reference level is small."""
-    if term.kind == "number" or min_cell <= 1:
-        return set()
+def _groups(data: pd.DataFrame, term: Any) -> dict[str, tuple[int, int]]:
+    """Patients of the fitted rows in the group each design column of ``term`` stands for and in
+    the group it is compared with: the yes and the no of a yes/no term (men and women for
+    ``male``), a category's level and its reference level; ``(0, 0)`` for a number, which
+    compares no groups."""
+    if term.kind == "number":
+        return {c: (0, 0) for c in term.columns}
     ones = {c: int((data[c] == 1).sum()) for c in term.columns}
     if term.kind == "binary":
-        return {c for c in term.columns if ones[c] < min_cell or len(data) - ones[c] < min_cell}
+        return {c: (ones[c], len(data) - ones[c]) for c in term.columns}
     reference = len(data) - sum(ones.values())  # the rows with none of the other levels
-    return set(term.columns) if reference < min_cell else {c for c in term.columns if ones[c] < min_cell}
+    return {c: (ones[c], reference) for c in term.columns}
+
+
+def _small_groups(groups: Mapping[str, tuple[int, int]], min_cell: int) -> set[str]:
+    """The design columns whose hazard ratio would rest on fewer than ``min_cell`` patients
+    (``groups``: :func:`_groups`): a yes/no term whose yes or no group is small, a category level
+    that is small, or every level of a category whose reference level is small."""
+    return {c for c, sizes in groups.items() if any(sizes) and min(sizes) < min_cell}
 
 
 def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code: re.Pattern[str],
              columns: Sequence = (), min_cell: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The site's Cox coefficients (``term, variable, reference, coef, n, events``; ``reference``
-    is the level a category's term is compared with, empty for numbers and yes/no terms) and their
+    """The site's Cox coefficients (``term, variable, reference, coef, n, events, n_group,
+    n_compared``; ``reference`` is the level a category's term is compared with, empty for
+    numbers and yes/no terms; ``n_group`` and ``n_compared`` the fitted patients in the two
+    groups the term compares, :func:`_groups`) and their
     covariance (``term, other, covariance``, every pair); empty when the model cannot be fitted
     (fewer than two resolutions, no covariate that varies, a fit that fails or is not finite).
     ``columns`` are the export's declared extra columns (:mod:`toh.cohort.columns`).  A number
@@ -87,7 +97,8 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
     for term in terms:
         if term.reference is not None and not code.fullmatch(str(term.reference)):
             continue
-        small = _small_groups(data, term, min_cell)
+        groups = _groups(data, term)
+        small = _small_groups(groups, min_cell)
         for column in term.columns:
             if term.reference is not None and not code.fullmatch(column[len(term.name) + 1:]):
                 continue
@@ -96,8 +107,9 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
             keep.append(column)  # a number entered per several units is named so: age_per_10 (as results.json)
             rows.append((column if term.per == 1 else f"{column}_per_{term.per:g}", term.name,
                          "" if term.reference is None else str(term.reference), float(fitted.loc[column, "coef"]),
-                         len(data), int(event.sum())))
-    coefficients = pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS).astype({"n": np.int64, "events": np.int64})
+                         len(data), int(event.sum()), *groups[column]))
+    coefficients = pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS).astype(
+        {"n": np.int64, "events": np.int64, "n_group": np.int64, "n_compared": np.int64})
     matrix = covariance["matrix"].loc[keep, keep].to_numpy(float)
     names = list(coefficients["term"])
     pairs = pd.DataFrame([(a, b, float(matrix[i, j])) for i, a in enumerate(names) for j, b in enumerate(names)],
@@ -164,32 +176,27 @@ def on_reference(coefficients: pd.DataFrame, covariance: pd.DataFrame,
     return [names[i] for i in kept], a @ b, a @ v @ a.T
 
 
-def term_groups(term: str, survival: pd.DataFrame, patients: int, references: Mapping[str, str]) -> list[float] | None:
-    """Patients of a site in each group a pooled Cox term compares, read from the site's
-    Kaplan-Meier counts per stratum (``survival``, as
-    :func:`toh.analyses.resolution.survival_counts` gives them): men and women for ``male``; the
-    pregnancy-associated episodes and all the others for ``pregnancy_associated``; the level and
-    the pool's reference (``references``, :func:`common_references`) for a category's term; "yes"
-    and "no" for a declared yes/no column that is a stratum.  None when the counts cannot tell
-    (a category that is not a stratum); ``[]`` for any other term (a number: no group)."""
-    stratified = set(survival["variable"])
-    sizes = (survival["n_event"] + survival["n_censor"]).groupby([survival["variable"], survival["stratum"]]).sum()
-
-    def size(variable: str, level: str) -> float:
-        return float(sizes.get((variable, level), 0))
-
-    if term == "male":
-        return [size("sex", SEX_LEVELS["M"]), size("sex", SEX_LEVELS["F"])] if "sex" in stratified else None
-    if term == "pregnancy_associated":
-        if "pregnancy" not in stratified:
-            return None
-        yes = size("pregnancy", PREGNANCY_LEVELS[True])
-        return [yes, float(patients) - yes]
-    for variable, reference in references.items():
-        if term.startswith(f"{variable}_"):
-            if variable not in stratified:
-                return None
-            return [size(variable, term[len(variable) + 1:]), size(variable, reference)]
-    if term in stratified:
-        return [size(term, "yes"), size(term, "no")]
-    return []
+def term_groups(coefficients: pd.DataFrame, references: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
+    """Patients of a site in the two groups each of its pooled Cox terms compares, by the term's
+    name as :func:`on_reference` gives it: men and women for ``male``; the pregnancy-associated
+    episodes and the others for ``pregnancy_associated``; the yes and the no of a declared
+    yes/no column; a category's level and the pool's reference level (``references``,
+    :func:`common_references`); ``()`` for a number.  Read from the site's own counts of the
+    complete cases its model was fitted on (``n_group``, ``n_compared``), so a group small only
+    among them is seen."""
+    out: dict[str, tuple[int, ...]] = {}
+    rows = list(coefficients.itertuples(index=False))
+    for row in rows:
+        if not row.reference:  # a number (0, 0) or a yes/no term
+            out[row.term] = (int(row.n_group), int(row.n_compared)) if row.n_group or row.n_compared else ()
+    for variable in dict.fromkeys(r.variable for r in rows if r.reference):
+        mine = {r.term[len(variable) + 1:]: int(r.n_group) for r in rows if r.variable == variable}
+        own = next(r for r in rows if r.variable == variable)
+        mine[str(own.reference)] = int(own.n_compared)
+        target = references.get(variable, str(own.reference))
+        if target not in mine:  # on_reference leaves the category out
+            continue
+        for level, size in mine.items():
+            if level != target:
+                out[f"{variable}_{level}"] = (size, mine[target])
+    return out

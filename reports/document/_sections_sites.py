@@ -97,13 +97,14 @@ def _curve_counts(bundle: Bundle, estimand: str, days_per_year: float) -> tuple[
 
 
 def _cox_groups_small(w: Writer, estimand: str, bundles: Sequence[Bundle], references: Mapping[str, str]) -> bool:
-    """True when a Cox hazard ratio compares a group of fewer than ``min_cell`` patients, over
-    ``bundles`` together (:func:`toh.analyses.site_cox.term_groups`), or when their counts cannot
-    tell (a site's own rule may be laxer than the pooled report's)."""
+    """True when a Cox hazard ratio compares a group of fewer than ``min_cell`` patients over
+    ``bundles`` together, counted among the complete cases each site's model was fitted on
+    (:func:`toh.analyses.site_cox.term_groups`; a site's own rule may be laxer than the pooled
+    report's), or when a site has no count of the term."""
     from toh.analyses.site_cox import term_groups
 
     term = estimand.removeprefix("resolution.cox.")
-    groups = [term_groups(term, b.aggregates.survival, b.aggregates.patients, references) for b in bundles]
+    groups = [term_groups(b.aggregates.cox, references).get(term) for b in bundles]
     if any(g is None for g in groups):
         return True
     summed = [sum(sizes) for sizes in zip(*groups)] if groups else []
@@ -207,7 +208,11 @@ def sites_section(pooled: PooledAnalysis, bundles: Sequence[Bundle], w: Writer) 
     sites_table = ReportTable("sites_estimates", f"Each site's own estimate ({w.level} CI)",
                               ("estimand", "site", f"estimate ({w.level} CI)"), tuple(site_rows))
     figures = []
+    pooled_finite = set(meta.combined.loc[meta.combined["estimate"] == meta.combined["estimate"], "estimand"])
     for estimand in dict.fromkeys(meta.combined["estimand"]):
+        drawn = set(usable.loc[usable["estimand"] == estimand, "site"]) - set(hidden.get(estimand, ()))
+        if not drawn and (small[estimand] or estimand not in pooled_finite):
+            continue  # every row would read "not shown": no figure, as for a registry's figure of small groups
         figures.append(ReportFigure(
             sites_forest_name(estimand), f"{first_upper(estimand_label(estimand))}: each site's estimate with its "
             f"{w.level} CI and the pooled "

@@ -28,7 +28,7 @@ from toh.reports.config import DEFAULT_MIN_PATIENTS
 __all__ = ["FORMAT", "FORMAT_VERSION", "DEFAULT_MIN_PATIENTS", "MEMBERS", "Bundle", "bundle_members",
            "write_bundle", "zip_bytes", "read_bundle", "is_bundle", "canonical_json", "content_hash"]
 
-FORMAT, FORMAT_VERSION = "toh-bundle", 4
+FORMAT, FORMAT_VERSION = "toh-bundle", 5
 MANIFEST = "manifest.json"
 #: member file -> (table of SiteAggregates, what it holds, its count columns)
 MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -51,7 +51,8 @@ MEMBERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                                   "first, per distinct time within each level of sex, pregnancy and treatment",
                                   ("censored", "event", "death")),
     "cox_coefficients.json": ("cox_coefficients", "the site's Cox model of resolution: each term's log hazard ratio, "
-                              "with the episodes and resolutions it was fitted on", ("n", "events")),
+                              "with the episodes and resolutions it was fitted on and the episodes in the two "
+                              "groups it compares", ("n", "events", "n_group", "n_compared")),
     "cox_covariance.json": ("cox_covariance", "the covariance matrix of those coefficients", ()),
     "baseline.json": ("baseline", "Table 1: patients per level of each characteristic (age group, side, pregnancy "
                       "status, trimester, treatment, bilateral presentation, resolved), its denominator and missing, "
@@ -69,7 +70,7 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tup
     "migration_sites": (("site",), (), ("n",), ()),
     "recurrence_cif_strata": (("variable", "stratum"), ("time",), ("censored", "event", "death"), ()),
     "migration_cif_strata": (("variable", "stratum"), ("time",), ("censored", "event", "death"), ()),
-    "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events"), ("coef",)),
+    "cox_coefficients": (("term", "variable", "reference"), (), ("n", "events", "n_group", "n_compared"), ("coef",)),
     "cox_covariance": (("term", "other"), (), (), ("covariance",)),
     "baseline": (("variable", "level", "kind", "stratum"), (), ("n", "denominator", "missing"), ()),
 }

@@ -101,20 +101,43 @@ def test_a_term_resting_on_a_small_group_is_not_written(index, min_cell: int) ->
 
 def test_small_groups_by_hand() -> None:
     """The rule itself: a yes/no term is small when its yes or its no group is; a level when it
-    is; every level when the reference (no indicator set) is."""
+    is; every level when the reference (no indicator set) is; never a number."""
     from toh.analyses.cox import _Term
-    from toh.analyses.site_cox import _small_groups
+    from toh.analyses.site_cox import _groups, _small_groups
 
     data = pd.DataFrame({"male": [1.0] * 6 + [0.0] * 4, "t_a": [1.0] * 5 + [0.0] * 5,
                          "t_b": [0.0] * 5 + [1.0] * 2 + [0.0] * 3})
-    male = _Term("male", "binary", "Men", ("male",), ("Men",))
-    treatment = _Term("t", "factor", "T", ("t_a", "t_b"), ("a", "b"), reference="r")
-    age = _Term("age", "number", "Age", ("male",), ("Age",))
-    assert _small_groups(data, male, 5) == {"male"} and _small_groups(data, male, 4) == set()
-    # levels: a 5 patients, b 2, the reference 3
-    assert _small_groups(data, treatment, 2) == set() and _small_groups(data, treatment, 3) == {"t_b"}
-    assert _small_groups(data, treatment, 4) == {"t_b", "t_a"}  # the reference is small: every level
-    assert _small_groups(data, treatment, 0) == set() and _small_groups(data, age, 100) == set()
+    male = _groups(data, _Term("male", "binary", "Men", ("male",), ("Men",)))
+    treatment = _groups(data, _Term("t", "factor", "T", ("t_a", "t_b"), ("a", "b"), reference="r"))
+    age = _groups(data, _Term("age", "number", "Age", ("male",), ("Age",)))
+    assert male == {"male": (6, 4)} and age == {"male": (0, 0)}
+    assert treatment == {"t_a": (5, 3), "t_b": (2, 3)}  # levels: a 5 patients, b 2, the reference 3
+    assert _small_groups(male, 5) == {"male"} and _small_groups(male, 4) == set()
+    assert _small_groups(treatment, 2) == set() and _small_groups(treatment, 3) == {"t_b"}
+    assert _small_groups(treatment, 4) == {"t_b", "t_a"}  # the reference is small: every level
+    assert _small_groups(treatment, 0) == set() and _small_groups(age, 100) == set()
+
+
+def test_a_sites_terms_carry_the_patients_of_the_groups_they_compare(index) -> None:
+    """n_group and n_compared are the complete cases in each group, counted by hand: men and
+    women, pregnancy-associated or not, each treatment and the site's reference treatment; a
+    patient without an age is in no group (the model leaves them out)."""
+    rows = index.index.copy()
+    rows.loc[rows.index[:7], "age_at_onset"] = np.nan
+    coefficients, _ = site_cox(rows, OPTIONS, 0.95, CODE_PATTERN)
+    fitted = rows[rows["age_at_onset"].notna() & rows["pregnancy_associated"].notna() & rows["treatment"].notna()]
+    by_term = coefficients.set_index("term")
+    men = int((fitted["sex"] == "M").sum())
+    assert tuple(by_term.loc["male", ["n_group", "n_compared"]]) == (men, len(fitted) - men)
+    pregnant = int(fitted["pregnancy_associated"].astype(bool).sum())
+    assert tuple(by_term.loc["pregnancy_associated", ["n_group", "n_compared"]]) == (pregnant, len(fitted) - pregnant)
+    assert tuple(by_term.loc["age_per_10", ["n_group", "n_compared"]]) == (0, 0)
+    counts = fitted["treatment"].value_counts()
+    treatments = by_term[by_term["variable"] == "treatment"]
+    assert len(treatments) >= 2
+    for term, row in treatments.iterrows():
+        assert (row["n_group"], row["n_compared"]) == (counts[term.removeprefix("treatment_")], counts[row["reference"]])
+    assert (by_term["n"] == len(fitted)).all() and len(fitted) < len(rows)
 
 
 def test_no_model_without_two_resolutions(index) -> None:
@@ -142,20 +165,24 @@ def test_common_reference_is_the_most_frequent_treatment_over_sites() -> None:
     assert common_references({}, [counts({})]) == {}
 
 
-def test_term_groups_read_the_sites_strata_counts() -> None:
-    """Patients in the groups each pooled Cox term compares, from a site's Kaplan-Meier counts:
-    men and women; pregnancy-associated and the rest; a level and the pool's reference; none for
-    a number; unknown (None) for a category that is not a stratum."""
-    from toh.analyses.site_cox import term_groups
+def test_term_groups_by_hand() -> None:
+    """Patients in the two groups each pooled Cox term compares, read from a site's own counts:
+    a yes/no term as the site counted it; none for a number; a level against the pool's
+    reference, the site's own reference becoming a term of its own when the pool's differs; a
+    category whose pool reference the site does not have is left out (as on_reference leaves it)."""
+    from toh.analyses.site_cox import COEFFICIENT_COLUMNS, COVARIANCE_COLUMNS, term_groups
 
-    survival = pd.DataFrame(
-        [("all", "all", 10, 30, 4), ("sex", "men", 10, 20, 2), ("sex", "women", 10, 10, 2),
-         ("pregnancy", "pregnancy-associated", 10, 2, 1), ("pregnancy", "not pregnancy-associated", 10, 8, 1),
-         ("treatment", "conservative", 10, 25, 3), ("treatment", "hbo", 10, 2, 0), ("treatment", "hbo", 20, 1, 0)],
-        columns=["variable", "stratum", "time", "n_event", "n_censor"])
-    references = {"treatment": "conservative", "smoking": "never"}
-    assert term_groups("male", survival, 34, references) == [22.0, 12.0]
-    assert term_groups("pregnancy_associated", survival, 34, references) == [3.0, 31.0]
-    assert term_groups("treatment_hbo", survival, 34, references) == [3.0, 28.0]
-    assert term_groups("age_per_10", survival, 34, references) == []
-    assert term_groups("smoking_current", survival, 34, references) is None
+    rows = [("male", "sex", "", 22, 12), ("age_per_10", "age", "", 0, 0), ("smoker", "smoker", "", 4, 30),
+            ("treatment_hbo", "treatment", "conservative", 3, 25), ("treatment_ice", "treatment", "conservative", 6, 25),
+            ("clinic_b", "clinic", "a", 10, 24)]
+    table = pd.DataFrame([(t, v, r, 0.1, 34, 20, g, c) for t, v, r, g, c in rows], columns=COEFFICIENT_COLUMNS)
+    assert term_groups(table, {"treatment": "conservative", "clinic": "z"}) == {
+        "male": (22, 12), "age_per_10": (), "smoker": (4, 30), "treatment_hbo": (3, 25), "treatment_ice": (6, 25)}
+    assert term_groups(table, {"treatment": "ice", "clinic": "b"}) == {
+        "male": (22, 12), "age_per_10": (), "smoker": (4, 30), "treatment_hbo": (3, 6),
+        "treatment_conservative": (25, 6), "clinic_a": (24, 10)}
+    # the names are those on_reference gives the site's terms
+    pairs = pd.DataFrame([(a, b, float(a == b)) for a in table["term"] for b in table["term"]],
+                         columns=COVARIANCE_COLUMNS)
+    for references in ({"treatment": "conservative", "clinic": "z"}, {"treatment": "ice", "clinic": "b"}):
+        assert set(on_reference(table, pairs, references)[0]) == set(term_groups(table, references))

@@ -20,6 +20,7 @@ from toh.cohort.errors import ConfigError
 from toh.cohort.simulate import simulate_registry, write_registry
 from toh.reports.cli import cli
 from toh.reports.config import load_report_config
+from toh.reports.sites.bundle import FORMAT_VERSION
 from toh.reports.sites.pool import report_min_cell
 
 DATE = ["--validation-date", "2026-06-30"]
@@ -107,7 +108,7 @@ def test_the_command_line_overrides_the_configuration(consortium: dict, tmp_path
     assert _bundle(consortium, "site0", tmp_path / "a.tohb", "--config", path, "--min-patients", 1)[0] == 0
     manifest = _manifest(tmp_path / "a.tohb")
     assert manifest["time_unit"] == "week" and manifest["unit_days"] == 7
-    assert manifest["disclosure"] == {"min_cell": 8, "min_patients": 1} and manifest["format_version"] == 4
+    assert manifest["disclosure"] == {"min_cell": 8, "min_patients": 1} and manifest["format_version"] == FORMAT_VERSION
     assert _bundle(consortium, "site0", tmp_path / "b.tohb", "--config", path, "--min-patients", 1,
                    "--time-unit", "month")[0] == 0
     assert _manifest(tmp_path / "b.tohb")["time_unit"] == "month"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toh.reports.sites.bundle import MEMBERS
+from toh.reports.sites.bundle import FORMAT_VERSION, MEMBERS
 from click.testing import CliRunner
 
 from pooling_helpers import differences, write_sites
@@ -200,10 +200,10 @@ def _remanifest(source: Path, target: Path, edit) -> Path:
 
 
 def test_incompatible_bundles_are_refused(sites: dict, tmp_path: Path) -> None:
-    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=5))
-    _refused([newer], tmp_path, "format version 5")
-    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=3))
-    _refused([older], tmp_path, "format version 3")
+    newer = _remanifest(sites["site0"], tmp_path / "newer.tohb", lambda m: m.update(format_version=FORMAT_VERSION + 1))
+    _refused([newer], tmp_path, f"format version {FORMAT_VERSION + 1}")
+    older = _remanifest(sites["site0"], tmp_path / "older.tohb", lambda m: m.update(format_version=FORMAT_VERSION - 1))
+    _refused([older], tmp_path, f"format version {FORMAT_VERSION - 1}")
     rule = _remanifest(sites["site0"], tmp_path / "rule.tohb", lambda m: m.pop("disclosure"))
     _refused([rule], tmp_path, "its manifest has no disclosure settings (min_cell, min_patients)")
     negative = _remanifest(sites["site0"], tmp_path / "negative.tohb", lambda m: m["disclosure"].update(min_cell=-1))

@@ -219,7 +219,14 @@ def test_the_pooled_document_quotes_the_pooled_headline(small_pool: tuple) -> No
     assert [t.name for t in claims.tables] == ["claims"] and [f.name for f in claims.figures] == ["claims_forest"]
     sites = next(s for s in doc.sections if s.id == "sites")
     assert {t.name for t in sites.tables} == {"sites_patients", "sites_meta_analysis", "sites_estimates"}
-    assert {f.name for f in sites.figures} >= {"sites_forest_recurrence_rate", "sites_forest_resolution_unresolved_6m"}
+    assert "sites_forest_resolution_unresolved_6m" in {f.name for f in sites.figures}
+    # a forest plot whose every row reads "not shown" (recurrence: fewer than 5 events at every
+    # site and over all three) is not drawn at all
+    label = "same-hip recurrence per 100 person-years"
+    rows = [row for t in sites.tables if t.name in ("sites_estimates", "sites_meta_analysis") for row in t.rows
+            if row[0] == (label,)]
+    assert len(rows) == 5 and all(any(isinstance(f, Num) and f.suppressed for c in row for f in c) for row in rows)
+    assert "sites_forest_recurrence_rate" not in {f.name for f in sites.figures}
 
 
 def test_a_bad_bundle_still_exits_2_and_writes_nothing(tmp_path: Path) -> None:
@@ -253,7 +260,11 @@ def test_the_pooled_report_speaks_of_sites_and_the_pooled_cohort(consortium: dic
     for words in ("Against the pooled cohort's ", "consistent with the pooled cohort (", "beside the pooled estimate",
                   "pooled quantity", "when the bundles lack the data the estimate needs", "The pooled cohort has "):
         assert words in md, words
-    assert "AVN per 100 person-years: each site's estimate" in md and "Avn" not in md
+    assert "| AVN per 100 person-years |" in md and "Avn" not in md  # an abbreviation keeps its capitals
+    # no AVN anywhere: every row of its meta-analysis reads "not estimable", and no empty forest plot is drawn
+    figures = {p.stem for p in (consortium["out"] / "figures").iterdir()}
+    assert "sites_forest_complications_avn_rate" not in figures and "sites_forest_complications_avn_rate" not in md
+    assert "sites_forest_recurrence_rate" in figures and "sites_forest_recurrence_rate" in md
     assert "times in whole days" in md and "(1 days)" not in md
     svg = (consortium["out"] / "figures" / "claims_forest.svg").read_text(encoding="utf-8")
     assert "Pooled estimate and CI, by verdict" in svg and "Registry" not in svg
@@ -303,8 +314,9 @@ def test_no_pooled_figure_text_runs_outside_its_canvas(consortium: dict, width: 
 
 @pytest.mark.slow  # two bundles made from exports, and a pooled document
 def test_a_pooled_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> None:
-    """Two sites whose own small-cell rule is 0 ship the hazard ratio of a treatment given to two
-    patients each; the pooled report (rule 5) shows neither site's nor the pooled one, and draws
+    """Two sites whose own small-cell rule is 0 ship the hazard ratio of a treatment given to six
+    patients each, four of them without a birth date (so outside the Cox model: two patients
+    each); the pooled report (rule 5) shows neither site's nor the pooled one, and draws
     neither, while a term comparing large groups is shown."""
     from pooling_helpers import write_sites
     from toh.cohort.derive import derive_cohort
@@ -322,14 +334,24 @@ def test_a_pooled_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> 
         warnings.simplefilter("ignore")
         for name, folder in write_sites(registry, labels, tmp_path).items():
             episodes = pd.read_csv(folder / "episodes.csv", dtype=str, keep_default_na=False)
-            episodes.loc[episodes.index[:2], "treatment"] = "hbo"
+            first = episodes.drop_duplicates("patient_id").index[:6]  # one episode of each of six patients
+            episodes.loc[first, "treatment"] = "hbo"
             episodes.to_csv(folder / "episodes.csv", index=False)
+            patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+            undated = patients["patient_id"].isin(episodes.loc[first[2:], "patient_id"])
+            patients.loc[undated, ["birth_date", "birth_year"]] = ""
+            patients.to_csv(folder / "patients.csv", index=False)
             report = validate_export(folder)
             paths.append(write_bundle(site_bundle(report, derive_cohort(report.tables), name, min_patients=1,
                                                   min_cell=0), tmp_path / f"{name}.tohb"))
         pooled, bundles = pool_bundles(paths, 0, 1)
         doc = build_pool_document(pooled, bundles, 5)
     assert "resolution.cox.treatment_hbo" in set(pooled.meta.sites["estimand"])  # the bundles carry it
+    for bundle in bundles:  # six treated, as the Kaplan-Meier counts say, two in the model
+        hbo = bundle.aggregates.cox.set_index("term").loc["treatment_hbo"]
+        km = bundle.aggregates.survival
+        assert km.loc[(km["variable"] == "treatment") & (km["stratum"] == "hbo"), ["n_event", "n_censor"]].sum().sum() >= 6
+        assert hbo["n_group"] <= 2
     tables = {t.name: t for s in doc.sections for t in s.tables}
 
     def shown(table: str, label: str) -> list[bool]:
@@ -339,5 +361,6 @@ def test_a_pooled_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> 
     hbo, men = "hazard ratio of resolution, treatment hbo", "hazard ratio of resolution, male"
     assert shown("sites_estimates", hbo) == [False, False] and shown("sites_meta_analysis", hbo) == [False, False]
     assert all(shown("sites_estimates", men)) and all(shown("sites_meta_analysis", men))
-    forest = next(f for s in doc.sections for f in s.figures if f.name == "sites_forest_resolution_cox_treatment_hbo")
-    assert set(forest.not_drawn) >= {b.site for b in bundles}
+    figures = {f.name for s in doc.sections for f in s.figures}
+    assert "sites_forest_resolution_cox_treatment_hbo" not in figures  # every row hidden: no figure at all
+    assert "sites_forest_resolution_cox_male" in figures
