@@ -172,7 +172,9 @@ def test_a_signal_inside_code_run_from_a_string_still_exits_130(tmp_path: Path) 
     assert done.returncode == 130, done.stderr
 
 
-@pytest.mark.parametrize("command", [["analyze", "--bootstrap", "5"], ["report", "--format", "md", "--bootstrap", "5"]])
+@pytest.mark.parametrize("command", [["analyze", "--bootstrap", "5"],
+                                     pytest.param(["report", "--format", "md", "--bootstrap", "5"],
+                                                  marks=pytest.mark.slow)])
 def test_a_signal_a_library_swallows_still_stops_the_command(tmp_path: Path, command: list[str]) -> None:
     """A library that swallows the KeyboardInterrupt of a signal (``try: ... except: pass``, as
     around an optional import) does not let the command publish: it exits 130 at its next step
