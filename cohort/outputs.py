@@ -139,13 +139,18 @@ def check_output(out: str | Path, kind: str, inputs: Iterable[Path | None] = ())
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: a zombie (killed, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's live process
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:  # no /proc (macOS): a process that exists counts as running
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]  # the state follows the command's name in parentheses
 
 
 @contextlib.contextmanager

@@ -145,6 +145,29 @@ def test_a_live_lock_is_respected_and_a_dead_one_taken_over(tmp_path: Path, slee
     assert (out / "a.csv").exists() and _litter(tmp_path) == []
 
 
+def test_a_killed_holder_not_yet_reaped_holds_no_lock(tmp_path: Path) -> None:
+    """A command killed a moment ago (kill -9) is a zombie until its parent reaps it: its pid
+    still exists, but its lock is taken over at once, as a dead one is."""
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        os.kill(process.pid, signal.SIGKILL)
+        for _ in range(200):  # until the kernel has made it a zombie (not reaped: no wait yet)
+            if Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        os.kill(process.pid, 0)  # the pid exists
+        out = tmp_path / "out"
+        (tmp_path / ".out.toh-lock").write_text(f"{process.pid}\n", encoding="ascii")
+        with output_folder(out, "derive") as stage:
+            _write(stage)
+        assert (out / "a.csv").exists() and _litter(tmp_path) == []
+    finally:
+        process.wait()
+
+
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs (root only: the CI machine and the developer's run as root)."""
