@@ -34,7 +34,7 @@ import numpy as np
 from toh.analyses._turnbull import TurnbullFit, _project, _spans, _warn_unconverged
 from toh.analyses._tasks import Outcome, PendingTasks, claim_tasks, limited
 from toh.analyses._turnbull_batch import refit_draws
-from toh.cohort.workers import Channel, claim, receive, worker_start
+from toh.cohort.workers import Channel, WatchedPool, claim, receive, worker_start
 
 __all__ = ["bootstrap_cdf", "start_bootstrap_cdf", "PendingDraws", "draws_job", "warm_worker", "send_ahead"]
 
@@ -199,7 +199,8 @@ def warm_worker(preload: Sequence[str] = ("scipy.stats", "lifelines")) -> Iterat
     counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, tasks
     channel = Channel()
     try:
-        pool = context.Pool(1, initializer=_warm_init, initargs=(counters, tuple(preload), channel.reader))
+        pool = WatchedPool(lambda: context.Pool(1, initializer=_warm_init,
+                                                initargs=(counters, tuple(preload), channel.reader)))
     except BaseException:  # no worker (it could not be forked): both ends closed
         channel.forked()
         channel.close()
@@ -341,8 +342,8 @@ def start_bootstrap_cdf(
         context = multiprocessing.get_context("fork")
         counters = (context.Value("l", 0), context.Value("l", 0))  # draw chunks, beside tasks
         tasks.counter = counters[1]
-        pool = context.Pool(workers - 1, initializer=_worker_init, initargs=(job, counters[0], tasks.tasks,
-                                                                             counters[1]))
+        pool = WatchedPool(lambda: context.Pool(workers - 1, initializer=_worker_init,
+                                                initargs=(job, counters[0], tasks.tasks, counters[1])))
         try:  # a list of (task outcomes, chunks), one per worker
             pending = [pool.map_async(_worker_chunks, range(workers - 1))]
             pool.close()

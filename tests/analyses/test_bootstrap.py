@@ -494,3 +494,68 @@ def test_a_warm_worker_that_cannot_be_forked_leaves_no_pipe_open(monkeypatch: py
         with warm_worker(preload=()):
             pass
     assert pipes() == before
+
+
+def _dies_in_a_worker(parent: int, value: int) -> int:
+    """A task that kills the process running it unless that is the test's own (as the kernel's
+    out-of-memory killer would end a worker)."""
+    import signal
+
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return value
+
+
+_KILLED_WORKER = """
+import multiprocessing, os, sys
+from contextlib import nullcontext
+from functools import partial
+import numpy as np
+from toh.analyses import _bootstrap
+from toh.analyses._bootstrap import bootstrap_cdf, start_bootstrap_cdf, warm_worker
+from toh.analyses._turnbull import turnbull
+from test_bootstrap import TIMES, _dies_in_a_worker, _films
+
+lo, hi, w = _films()
+fit = turnbull(lo, hi, w)
+plain = bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=1, weights=w)
+_bootstrap._POOL_MIN = 0
+tasks = (partial(_dies_in_a_worker, os.getpid(), 5),)
+with warm_worker(preload=()) if sys.argv[1] != "forked" else nullcontext():
+    if sys.argv[1] == "idle":  # killed while it waits for work, the pool's queue locked
+        import signal, time
+        time.sleep(0.5)
+        worker = _bootstrap._WARM[0].processes[0]
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join()
+        tasks = ()
+    started = start_bootstrap_cdf(lo, hi, fit, TIMES, 60, 9, workers=2, weights=w, beside=tasks)
+    try:
+        np.testing.assert_array_equal(started.result(), plain)
+        assert started.beside() == ([5] if tasks else [])
+    finally:
+        started.cancel()
+assert multiprocessing.active_children() == []
+print("same draws and results")
+"""
+
+
+@pytest.mark.parametrize("warm", ["warm", "forked", "idle"])
+def test_a_worker_killed_mid_way_is_made_up_for_not_waited_for(warm: str) -> None:
+    """A worker killed while it holds its share (as the kernel's out-of-memory killer would end
+    it) ends the wait: this process draws what the worker did not return and runs its task, with
+    the same draws and results, and the pool ends.  multiprocessing.Pool starts a worker in its
+    place and would wait for the lost share for ever (``toh analyze`` hung), and that worker,
+    dying with the pool's queue locked, made ``Pool.terminate`` wait for ever too; so did a
+    worker killed while it waited for work (``idle``).  Run in a
+    process of its own, so that a hang fails the test instead of stopping the run."""
+    import subprocess
+    import sys
+
+    path = os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")])
+    try:
+        done = subprocess.run([sys.executable, "-c", _KILLED_WORKER, warm], capture_output=True, text=True,
+                              timeout=90, cwd=HERE, env={**os.environ, "PYTHONPATH": path})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the bootstrap waited for its killed worker for ever")
+    assert done.returncode == 0 and "same draws and results" in done.stdout, done.stderr

@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import time
 
+import pytest
+
 from toh.cohort.workers import Channel, claim, receive
 
 
@@ -68,3 +70,24 @@ def test_a_claim_leaves_the_last_pieces_it_is_told_to_leave() -> None:
     assert claim(counter, 5, leave=5) is None
     assert [claim(counter, 5) for _ in range(3)] == [3, 4, None]
     assert claim(counter, 5, leave=0) is None and counter.value == 5
+
+
+def _exit_hard() -> None:
+    os._exit(9)
+
+
+def test_a_watched_result_raises_when_its_worker_dies_instead_of_waiting_for_ever() -> None:
+    import multiprocessing
+
+    from toh.cohort.workers import WatchedPool, WorkerDied
+
+    context = multiprocessing.get_context("fork")
+    pool = WatchedPool(lambda: context.Pool(1))
+    try:
+        assert len(pool.processes) == 1
+        assert pool.apply_async(pow, (2, 5)).get() == 32
+        assert pool.map_async(abs, [-1, 2]).get() == [1, 2]
+        with pytest.raises(WorkerDied):
+            pool.apply_async(_exit_hard).get()  # a plain Pool waits for ever here
+    finally:
+        pool.terminate()
