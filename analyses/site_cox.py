@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses.cox import _design, _fit
-from toh.analyses._strata import PREGNANCY_LEVELS, SEX_LEVELS
 from toh.analyses.resolution import ResolutionOptions
 from toh.cohort.errors import StatisticalWarning
 

@@ -1,7 +1,8 @@
 """Worker processes that end with their command: one initializer for every process pool of
 toh-cohort (the bootstrap's draws, the figures drawn beside the main process), the counter
-through which processes claim their work one piece at a time, and the channel through which a
-worker forked ahead gets its (large) work."""
+through which processes claim their work one piece at a time, the channel through which a
+worker forked ahead gets its (large) work, and a process pool whose results are not waited for
+for ever when a worker dies (:class:`WatchedPool`)."""
 
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ class Watched:
     ``multiprocessing.Pool`` replaces a worker that died and never completes the task that
     worker held, so ``AsyncResult.get()`` would wait for ever (a command stuck until a person
     kills it).  :meth:`get` waits in short steps and raises :class:`WorkerDied` once one of
-    ``processes`` (the pool's, :func:`with_processes`) has ended; the caller does the work
+    ``processes`` (the pool's, :class:`WatchedPool`) has ended; the caller does the work
     itself.
     """
 
