@@ -149,6 +149,29 @@ def test_a_signal_ends_the_workers_and_keeps_the_last_report(
     assert sorted(p.name for p in folder.iterdir()) == ["registry", "report"]  # no lock or staging left
 
 
+@pytest.mark.parametrize("how", ["-m", "script"])
+def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(tmp_path: Path, how: str) -> None:
+    """Ctrl-C in the first moment, while ``toh`` is still importing its command line (before a
+    command installs its own handling), ends with 130 and one line, not Python's traceback: the
+    KeyboardInterrupt is raised here as the import of click begins."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'click':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n")
+    script = Path(sys.executable).with_name("toh")
+    command = [sys.executable, "-m", "toh"] if how == "-m" else [str(script)]
+    if how == "script" and not script.exists():
+        pytest.skip("no toh console script beside this interpreter")
+    done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 130, done.stderr
+    assert "toh: interrupted" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_a_signal_inside_code_run_from_a_string_still_exits_130(tmp_path: Path) -> None:
     """A signal that lands while code made from a string runs (exec: a dataclass or namedtuple
     being made by a module imported on the way) leaves a KeyboardInterrupt that CPython marks as
