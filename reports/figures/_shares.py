@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toh.analyses.result import level_free
-from toh.reports.figures._common import new_axes, slug
+from toh.reports.figures._common import new_axes, slug, suppressed
 from toh.reports.figures._style import OKABE_ITO, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -28,7 +28,9 @@ _GROUP_COLOURS = {"all": OKABE_ITO["black"], "pregnancy-associated": colour_for(
 
 
 def _hidden(x: float, n: float, min_cell: int) -> bool:
-    return bool(0 < x < min_cell or 0 < n - x < min_cell)
+    """The share x / n rests on a small count: its numerator or its complement (the rule of
+    :func:`toh.reports.figures._common.suppressed`)."""
+    return bool(suppressed(np.array([x, n - x]), min_cell).any())
 
 
 def share_rows_height(rows: int) -> float:
