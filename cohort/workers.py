@@ -162,9 +162,6 @@ class Watched:
     def __init__(self, result: Any, processes: tuple[Any, ...], poll: float = 0.1) -> None:
         self._result, self._processes, self._poll = result, processes, poll
 
-    def ready(self) -> bool:
-        return bool(self._result.ready())
-
     def get(self) -> Any:
         """The result, as ``AsyncResult.get()`` gives it; WorkerDied when a worker has ended
         before it came."""
