@@ -13,7 +13,7 @@ from toh.analyses._strata import fewer_than_two_groups
 from toh.analyses.result import clean_number, level_free, name_limits, records
 from toh.analyses._strata import strata_of
 
-__all__ = ["incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS",
+__all__ = ["INCIDENCE_COLUMNS", "incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS",
            "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
 GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "chisq", "df", "p"]
@@ -33,6 +33,12 @@ def incidence_counts(index: pd.DataFrame, outcome: str) -> pd.DataFrame:
     columns = {name: np.bincount(inverse.ravel(), weights=(status == code).astype(float), minlength=len(times))
                for name, code in (("censored", 0), ("event", 1), ("death", 2))}
     return pd.DataFrame({"time": times, **{k: v.astype(np.int64) for k, v in columns.items()}})[COUNT_COLUMNS]
+
+
+#: Columns of the cumulative incidence at each horizon (:func:`incidence_tables`): ``events`` are
+#: the patients with the ``cause`` by ``days`` and ``n`` all patients (a share of ``events`` of
+#: ``n`` when nobody is censored before, so the report's small-cell rule reads them).
+INCIDENCE_COLUMNS = ["outcome", "cause", "months", "days", "events", "n", "estimate", "se", "lower", "upper"]
 
 
 #: Columns of :func:`incidence_strata_counts`.
@@ -67,20 +73,22 @@ def incidence_from_counts(counts: pd.DataFrame, outcome: str, months: tuple[floa
     time = counts["time"].to_numpy(float)
     censored, event, death = (counts[c].to_numpy(float) for c in ("censored", "event", "death"))
     month = days_per_year / 12
+    patients = int((censored + event + death).sum())
     at, curves = [], []
     for cause, label, mine, other in ((1, outcome, event, death), (2, "death", death, event)):
         curve = cumulative_incidence_counts(time, mine, other, censored, cause, conf)
         est, var, lower, upper = curve.at(np.asarray(months) * month)
         for m, e, v, lo, hi in zip(months, est, var, lower, upper):
-            at.append((outcome, label, m, m * month, e, np.sqrt(v), lo, hi))
+            by_then = int(mine[time <= m * month].sum())  # the events the estimate at m counts
+            at.append((outcome, label, m, m * month, by_then, patients, e, np.sqrt(v), lo, hi))
         curves.append(curve.table().assign(outcome=outcome, cause=label))
     events = int(event.sum())
     person_years = float(np.sum(time * (censored + event + death)) / days_per_year)
     rate, lo, hi = poisson_rate(events, person_years, conf, per=100)
-    rates = pd.DataFrame([(outcome, events, int((censored + event + death).sum()), person_years, rate, lo, hi)],
+    rates = pd.DataFrame([(outcome, events, patients, person_years, rate, lo, hi)],
                          columns=["outcome", "events", "n", "person_years", "estimate_per_100py", "lower_per_100py",
                                   "upper_per_100py"])
-    cif = pd.DataFrame(at, columns=["outcome", "cause", "months", "days", "estimate", "se", "lower", "upper"])
+    cif = pd.DataFrame(at, columns=INCIDENCE_COLUMNS)
     curve_table = pd.concat(curves, ignore_index=True).rename(columns={"time": "days", "std_err": "se"})
     curve_table = curve_table[["outcome", "cause", "days", "n_risk", "n_event", "n_competing", "estimate",
                                "se", "lower", "upper"]]
@@ -122,13 +130,13 @@ def gray_reasons(outcome: str, gray: pd.DataFrame) -> dict[str, str]:
 
 def incidence_headline(outcome: str, incidence: pd.DataFrame, rates: pd.DataFrame,
                        gray: pd.DataFrame | None = None) -> dict[str, float | int | None]:
-    """Headline keys ``{outcome}.cif_<months>m.*``, ``{outcome}.rate.*`` and ``{outcome}.gray.<variable>.p``."""
+    """Headline keys ``{outcome}.cif_<months>m.*`` (estimate, lower, upper, events, n), ``{outcome}.rate.*`` and ``{outcome}.gray.<variable>.p``."""
     out: dict[str, float | int | None] = {}
     for row in (gray.itertuples() if gray is not None else ()):
         out[f"{outcome}.gray.{row.variable}.p"] = clean_number(row.p)
     incidence = level_free(incidence)  # keys are the column names without the CI level
     for row in records(incidence[incidence["cause"] == outcome]):
-        for key in ("estimate", "lower", "upper"):
+        for key in ("estimate", "lower", "upper", "events", "n"):
             out[f"{outcome}.cif_{row['months']:g}m.{key}"] = clean_number(row[key])
     rate = level_free(rates).iloc[0]
     for key in ("events", "person_years", "estimate_per_100py", "lower_per_100py", "upper_per_100py"):

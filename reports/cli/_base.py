@@ -70,7 +70,7 @@ def _interrupted() -> int:
     exec("pass", {})  # noqa: S102 - a constant string, run for the side effect described above
     name = interrupts.signalled()
     why = f" by {name}" if name else ""
-    click.echo(f"\ntoh: interrupted{why}; nothing was replaced, and the last output is kept as it was", err=True)
+    click.echo(f"\ntoh: interrupted{why}; nothing was replaced, and the last output, if any, is kept as it was", err=True)
     return EXIT_INTERRUPTED
 
 

@@ -152,21 +152,63 @@ def _sites(analysis: CohortAnalysis, w: Writer) -> dict[str, int]:
     return sites
 
 
+def _incidence_cells(analysis: CohortAnalysis, w: Writer) -> dict[tuple[str, str, float], tuple[str | None, str | None]]:
+    """Declare the counts each cumulative incidence rests on to the audit: the patients with the
+    cause by the horizon of ``n`` (without censoring the estimate is that share, so it is a
+    count in disguise), at most the outcome's first events in all and at most those by a later
+    horizon.  Returns (outcome, cause, months) -> the cells of :meth:`Writer.share_cells`."""
+    cells: dict[tuple[str, str, float], tuple[str | None, str | None]] = {}
+    for result in (analysis.recurrence, analysis.migration):
+        for rate in result.rates.itertuples():  # the first events in all, printed in the rates table
+            if f"{rate.outcome}.rate.events" not in w.cells:
+                w.declare(f"{rate.outcome}.rate.events", rate.events)
+        for x in level_free(result.incidence).sort_values(["cause", "months"]).itertuples():
+            group = f"{x.outcome}.cif.{x.cause}.{x.months:g}m"
+            x_cell = w.same(f"{x.outcome}.rate.events", x.events) if x.cause == x.outcome else None
+            cells[(x.outcome, x.cause, x.months)] = found = w.share_cells(
+                group, x.events, x.n, x_cell=x_cell, n_cell=w.same(TOTAL, x.n),
+                keys=(f"{x.outcome}.cif_{x.months:g}m.events", f"{x.outcome}.cif_{x.months:g}m.n")
+                if x.cause == x.outcome else ())
+            earlier = [c for (o, cause, m), c in cells.items() if o == x.outcome and cause == x.cause and m < x.months]
+            if found[0] and earlier and earlier[-1][0]:
+                w.relate(at_most(f"{group} after", earlier[-1][0], found[0]))
+            total = f"{x.outcome}.rate.events"
+            if found[0] and x.cause == x.outcome and total in w.cells and found[0] != total:
+                w.relate(at_most(f"{group} of all", found[0], total))
+    return cells
+
+
 def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section:
     """Cumulative incidence of same-hip recurrence and of migration, with rates and sites."""
     r, g = "recurrence.", "migration."
     sites = _sites(analysis, w)
+    cells = _incidence_cells(analysis, w)
+
+    def hidden(x: object) -> bool:  # one rule for a cumulative incidence's table cell, sentence and curve
+        return w.share_hidden(x.events, x.n, cells.get((x.outcome, x.cause, x.months), ()))
+
+    at_24 = {x.outcome: hidden(x) for result in (analysis.recurrence, analysis.migration)
+             for x in level_free(result.incidence).itertuples() if x.cause == x.outcome and x.months == 24}
+    def incidence(outcome: str, subject: str, competing: str) -> Text:
+        """"<subject> had a cumulative incidence of x% (CI) by 2 years<competing>", or says it is not shown."""
+        k = f"{outcome}.cif_24m."
+        if at_24.get(outcome, False):
+            return (f"{subject} by 2 years{competing}: the cumulative incidence is not shown (it rests on a count "
+                    f"below {w.min_cell}, or one that would give it back)",)
+        return (f"{subject} had a cumulative incidence of ", *w.ci(k + "estimate", k + "lower", k + "upper", 1, PCT, "%"),
+                f" by 2 years{competing}")
+
+    events = w.headline.get(r + "rate.events")
     recurrence: Text = (
-        "Same-hip recurrence had a cumulative incidence of ", *w.ci(r + "cif_24m.estimate", r + "cif_24m.lower",
-                                                                     r + "cif_24m.upper", 1, PCT, "%"),
-        " by 2 years (death a competing risk), ", w.n(r + "rate.events"), " recurrences in all, ",
-        *w.ci(r + "rate.estimate_per_100py", r + "rate.lower_per_100py", r + "rate.upper_per_100py", 2),
+        *incidence("recurrence", "Same-hip recurrence", " (death a competing risk)"), ", ",
+        w.count(events, r + "rate.events", w.same(r + "rate.events", events)), " recurrences in all, ",
+        *w.ci(r + "rate.estimate_per_100py", r + "rate.lower_per_100py", r + "rate.upper_per_100py", 2,
+              hide=w.small(events) or w.hidden_cell(r + "rate.events")),  # the rate table's rule
         " per 100 person-years", *_by_sex(w, r + "gray.sex.p"), ".",
     )
     migration: Text = (
-        "Migration to the other hip or another joint had a cumulative incidence of ",
-        *w.ci(g + "cif_24m.estimate", g + "cif_24m.lower", g + "cif_24m.upper", 1, PCT, "%"),
-        " by 2 years", *_by_sex(w, g + "gray.sex.p"), "; ",
+        *incidence("migration", "Migration to the other hip or another joint", ""),
+        *_by_sex(w, g + "gray.sex.p"), "; ",
         w.count(w.headline.get(g + "sites.contralateral_hip"), g + "sites.contralateral_hip",
                 w.same("migration.sites.contralateral_hip", w.headline.get(g + "sites.contralateral_hip"))),
         " first migrations went to the other hip.",
@@ -174,9 +216,11 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     rows = []
     for name, result in (("recurrence", analysis.recurrence), ("migration", analysis.migration)):
         for x in level_free(result.incidence).itertuples():
-            rows.append(((name,), (x.cause,), (f"{x.months:g}",), w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT)))
+            x_cell = cells.get((x.outcome, x.cause, x.months), (None, None))[0]
+            rows.append(((name,), (x.cause,), (f"{x.months:g}",), (w.count(x.events, cell=x_cell),),
+                         w.cell_ci(x.estimate, x.lower, x.upper, 1, PCT, hide=hidden(x))))
     incidence = ReportTable("cumulative_incidence", f"Cumulative incidence, % ({w.level} CI; Aalen-Johansen, cmprsk variance)",
-                            ("outcome", "cause", "months", f"% ({w.level} CI)"), tuple(rows))
+                            ("outcome", "cause", "months", "events by then", f"% ({w.level} CI)"), tuple(rows))
     rates = []
     for result in (analysis.recurrence, analysis.migration):
         for x in level_free(result.rates).itertuples():
@@ -206,10 +250,16 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
                        tuple(((name.replace("_", " "),), (w.count(n, cell=f"migration.sites.{name}"),))
                              for name, n in sites.items()))
+    # a curve's steps count its events: an outcome whose first events are few, or hidden, is not drawn
+    not_drawn = tuple(x.outcome for result in (analysis.recurrence, analysis.migration) for x in result.rates.itertuples()
+                      if w.small(x.events) or w.hidden_cell(f"{x.outcome}.rate.events"))
+    left_out = (f" An outcome of fewer than {w.min_cell} events, or whose events are not shown, is not drawn "
+                f"({', '.join(not_drawn)})." if not_drawn else "")
     figure = ReportFigure(CIF, "Cumulative incidence of same-hip recurrence and of migration "
-                          "from index onset, death a competing risk, with numbers at risk.",
-                          "Cumulative incidence curves of recurrence and migration")
-    return Section("recurrence", "Recurrence and migration", (recurrence, migration), (figure,),
+                          f"from index onset, death a competing risk, with numbers at risk.{left_out}",
+                          "Cumulative incidence curves of recurrence and migration", not_drawn=not_drawn)
+    figures = (figure,) if len(not_drawn) < 2 else ()
+    return Section("recurrence", "Recurrence and migration", (recurrence, migration), figures,
                    (incidence, rate, gray, site))
 
 

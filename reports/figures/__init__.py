@@ -74,7 +74,8 @@ def _specs(analysis: CohortAnalysis, width_in: float, min_cell: int,
                                                      hidden=(hidden or {}).get(km_resolution_name(s), ()))))
     specs += [
         (CIF, 2.3 * scale + 0.125 * 3 + 0.25,
-         lambda fig: cif_curves(analysis.recurrence, analysis.migration, fig.add_subplot(), min_cell=min_cell)),
+         lambda fig: cif_curves(analysis.recurrence, analysis.migration, fig.add_subplot(), min_cell=min_cell,
+                                hidden=(hidden or {}).get(CIF, ()))),
         (RADIOGRAPHIC, 2.4 * scale,
          lambda fig: radiographic_change(analysis.radiographic, fig.add_subplot())),
         (AGE_BY_SEX, 2.5 * scale,

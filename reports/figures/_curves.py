@@ -157,7 +157,8 @@ def km_at_risk(result: ResolutionResult, variable: str = "all") -> tuple[np.ndar
 
 
 def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axes | None = None, *,
-               ci: bool = True, min_cell: int = 5, max_years: float | None = None) -> Axes:
+               ci: bool = True, min_cell: int = 5, max_years: float | None = None,
+               hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Cumulative incidence of same-hip recurrence and of migration against years since onset.
 
     Aalen-Johansen step curves from (0, 0) with death as the competing risk (only the outcome
@@ -176,6 +177,9 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
         Numbers at risk from 1 to ``min_cell - 1`` print as ``"<min_cell"``.
     max_years
         Right end of the time axis; default the longest follow-up.
+    hidden
+        ``(outcome, NOT_DRAWN)`` for an outcome left out, curve and numbers at risk (the report's
+        rule: one whose events are few or hidden).
 
     Returns
     -------
@@ -186,7 +190,8 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
     outcomes: list[tuple[str, pd.DataFrame]] = []
     for result in (recurrence, migration):
         for outcome, curve in level_free(result.curves[result.curves["cause"] != "death"]).groupby("cause", sort=True):
-            outcomes.append((str(outcome), curve.sort_values("days")))
+            if (str(outcome), NOT_DRAWN) not in hidden:
+                outcomes.append((str(outcome), curve.sort_values("days")))
     with figure_style():
         ax = new_axes(ax, 2.6 + 0.125 * (len(outcomes) + 1))
         longest = max((c["days"].max() / year for _, c in outcomes if len(c)), default=1.0)

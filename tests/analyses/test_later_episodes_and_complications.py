@@ -35,6 +35,24 @@ def test_incidence_at_one_and_two_years_matches_cuminc(outcome, analyse) -> None
             assert got.loc[days, "lower_95"] < got.loc[days, "estimate"] < got.loc[days, "upper_95"]
 
 
+@pytest.mark.parametrize(("outcome", "analyse"), [("recurrence", analyse_recurrence), ("migration", analyse_migration)])
+def test_each_incidence_row_carries_the_events_it_counts(outcome, analyse) -> None:
+    """``events``: the patients with the cause by the row's day (what the report's small-cell
+    rule reads), by hand from the index table; ``n`` all patients; the headline carries both."""
+    result = analyse(COHORT)
+    status, days = INDEX[f"{outcome}_status"], INDEX[f"{outcome}_days"]
+    assert len(result.incidence) == 4
+    for row in result.incidence.itertuples():
+        code = 1 if row.cause == outcome else 2
+        by_hand = int(((status == code) & (days <= row.days)).sum())
+        assert (row.events, row.n) == (by_hand, len(INDEX))
+        if row.cause == outcome:
+            head = result.headline()
+            assert (head[f"{outcome}.cif_{row.months:g}m.events"], head[f"{outcome}.cif_{row.months:g}m.n"]) == (
+                by_hand, len(INDEX))
+    assert 0 < result.incidence["events"].max() < len(INDEX)  # the data has events, and not only events
+
+
 def test_rates_by_hand_with_r_checked_poisson_limits() -> None:
     result = analyse_recurrence(COHORT)
     rate = result.rates.iloc[0]
