@@ -25,7 +25,8 @@ from toh.analyses.result import name_limits
 from toh.cohort.columns import ExtraColumn
 from toh.cohort.errors import StatisticalWarning
 
-__all__ = ["BUILTIN_COVARIATES", "CATEGORICAL_COVARIATES", "COX_COLUMNS", "PH_COLUMNS", "CoxModels", "fit_cox_models"]
+__all__ = ["BUILTIN_COVARIATES", "CATEGORICAL_COVARIATES", "COX_COLUMNS", "PH_COLUMNS", "CoxModels", "fit_cox_models",
+           "group_sizes"]
 
 #: The built-in covariates, in the order of the default model.
 BUILTIN_COVARIATES = ("male", "age", "pregnancy_associated", "treatment")
@@ -33,10 +34,12 @@ BUILTIN_COVARIATES = ("male", "age", "pregnancy_associated", "treatment")
 CATEGORICAL_COVARIATES = ("male", "pregnancy_associated", "treatment")
 #: Columns of the Cox tables (the stratified one adds ``strata``).  ``reference`` rows (one per
 #: category with levels) carry the reference level: hazard ratio 1, no interval.  ``per`` is the
-#: unit of a number's hazard ratio (age: 10 years); ``n`` and ``events`` are the model's.
+#: unit of a number's hazard ratio (age: 10 years); ``n`` and ``events`` are the model's;
+#: ``n_group`` and ``n_compared`` the fitted patients in the two groups a term compares
+#: (:func:`group_sizes`; the reference row: its level twice; a number: 0 and 0).
 COX_COLUMNS = ["term", "variable", "label", "reference", "per", "coef", "se_coef", "estimate", "lower", "upper", "z",
                "p",
-               "n", "events"]
+               "n", "events", "n_group", "n_compared"]
 PH_COLUMNS = ["term", "label", "chisq", "df", "p", "violated"]
 #: Age enters the model per this many years.
 AGE_PER = 10.0
@@ -221,20 +224,39 @@ def _fit(data: pd.DataFrame, conf: float, strata: list[str],
                              "p": fit.summary.loc[names, "p"].to_numpy()}, index=names)
 
 
-def _table(fitted: pd.DataFrame, terms: list[_Term], n: int, events: int) -> pd.DataFrame:
-    """The tidy table: each term's rows in model order, a category's reference row first."""
+def group_sizes(data: pd.DataFrame, term: _Term) -> dict[str, tuple[int, int]]:
+    """Patients of the fitted rows ``data`` in the group each design column of ``term`` stands
+    for and in the group it is compared with: the yes and the no of a yes/no term (men and women
+    for ``male``), a category's level and its reference level; ``(0, 0)`` for a number, which
+    compares no groups.  A hazard ratio is a statistic of both groups, so the report hides one
+    whose either group is small."""
+    if term.kind == "number":
+        return {c: (0, 0) for c in term.columns}
+    ones = {c: int((data[c] == 1).sum()) for c in term.columns}
+    if term.kind == "binary":
+        return {c: (ones[c], len(data) - ones[c]) for c in term.columns}
+    reference = len(data) - sum(ones.values())  # the rows with none of the other levels
+    return {c: (ones[c], reference) for c in term.columns}
+
+
+def _table(fitted: pd.DataFrame, terms: list[_Term], data: pd.DataFrame) -> pd.DataFrame:
+    """The tidy table: each term's rows in model order, a category's reference row first;
+    ``data`` the fitted rows (design columns and the event ``_e``)."""
     rows = []
     for term in terms:
+        sizes = group_sizes(data, term)
         if term.reference is not None:
+            reference = len(data) - sum(n for n, _ in sizes.values())
             rows.append({"term": f"{term.name}_{term.reference}", "variable": term.name, "label": term.reference_label,
                          "reference": True, "per": 1.0, "coef": 0.0, "se_coef": np.nan, "estimate": 1.0,
                          "lower": np.nan,
-                         "upper": np.nan, "z": np.nan, "p": np.nan})
+                         "upper": np.nan, "z": np.nan, "p": np.nan, "n_group": reference, "n_compared": reference})
         for column, label in zip(term.columns, term.labels):
             rows.append({"term": column, "variable": term.name, "label": label, "reference": False, "per": term.per,
-                         **fitted.loc[column].to_dict()})
-    out = pd.DataFrame(rows, columns=COX_COLUMNS[:-2])
-    return out.assign(n=n, events=events).astype({"reference": bool, "per": float})
+                         **fitted.loc[column].to_dict(), "n_group": sizes[column][0], "n_compared": sizes[column][1]})
+    out = pd.DataFrame(rows, columns=[c for c in COX_COLUMNS if c not in ("n", "events")])
+    out = out.assign(n=len(data), events=int(data["_e"].sum()))[COX_COLUMNS]
+    return out.astype({"reference": bool, "per": float, "n_group": np.int64, "n_compared": np.int64})
 
 
 def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tuple[str, ...], conf: float,
@@ -279,8 +301,7 @@ def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tup
     fitted = _fit(data, conf, list(stratum_columns))
     if fitted is None:
         return empty
-    n, events = len(data), int(event.sum())
-    cox = _table(fitted, terms, n, events)
+    cox = _table(fitted, terms, data)
     positions = {c: i for i, c in enumerate(design.columns)}
     groups = pd.factorize(pd.MultiIndex.from_frame(strata_frame))[0] if strata else None
     tests = cox_zph(time.to_numpy(), event.to_numpy().astype(bool), design.to_numpy(float),
@@ -299,10 +320,10 @@ def fit_cox_models(index: pd.DataFrame, covariates: tuple[str, ...], strata: tup
         extra = {f"_strata_{t}": design[t] if kinds[t] == "binary" else _factor_of(design, terms, t)
                  for t in offending}
         if rest.shape[1]:
-            refit = _fit(rest.assign(_t=time, _e=event, **stratum_columns, **extra), conf,
-                         [*stratum_columns, *extra])
+            refit_data = rest.assign(_t=time, _e=event, **stratum_columns, **extra)
+            refit = _fit(refit_data, conf, [*stratum_columns, *extra])
             if refit is not None:
-                stratified = _table(refit, rest_terms, n, events).assign(strata=", ".join([*strata, *offending]))
+                stratified = _table(refit, rest_terms, refit_data).assign(strata=", ".join([*strata, *offending]))
     return CoxModels(name_limits(cox, conf), ph, name_limits(stratified, conf), reference, excluded, n_missing, strata)
 
 

@@ -21,12 +21,11 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from toh.analyses.cox import _design, _fit
+from toh.analyses.cox import _design, _fit, group_sizes
 from toh.analyses.resolution import ResolutionOptions
 from toh.cohort.errors import StatisticalWarning
 
@@ -41,23 +40,9 @@ def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(columns=COEFFICIENT_COLUMNS), pd.DataFrame(columns=COVARIANCE_COLUMNS)
 
 
-def _groups(data: pd.DataFrame, term: Any) -> dict[str, tuple[int, int]]:
-    """Patients of the fitted rows in the group each design column of ``term`` stands for and in
-    the group it is compared with: the yes and the no of a yes/no term (men and women for
-    ``male``), a category's level and its reference level; ``(0, 0)`` for a number, which
-    compares no groups."""
-    if term.kind == "number":
-        return {c: (0, 0) for c in term.columns}
-    ones = {c: int((data[c] == 1).sum()) for c in term.columns}
-    if term.kind == "binary":
-        return {c: (ones[c], len(data) - ones[c]) for c in term.columns}
-    reference = len(data) - sum(ones.values())  # the rows with none of the other levels
-    return {c: (ones[c], reference) for c in term.columns}
-
-
 def _small_groups(groups: Mapping[str, tuple[int, int]], min_cell: int) -> set[str]:
     """The design columns whose hazard ratio would rest on fewer than ``min_cell`` patients
-    (``groups``: :func:`_groups`): a yes/no term whose yes or no group is small, a category level
+    (``groups``: :func:`toh.analyses.cox.group_sizes`): a yes/no term whose yes or no group is small, a category level
     that is small, or every level of a category whose reference level is small."""
     return {c for c, sizes in groups.items() if any(sizes) and min(sizes) < min_cell}
 
@@ -67,7 +52,7 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
     """The site's Cox coefficients (``term, variable, reference, coef, n, events, n_group,
     n_compared``; ``reference`` is the level a category's term is compared with, empty for
     numbers and yes/no terms; ``n_group`` and ``n_compared`` the fitted patients in the two
-    groups the term compares, :func:`_groups`) and their
+    groups the term compares, :func:`toh.analyses.cox.group_sizes`) and their
     covariance (``term, other, covariance``, every pair); empty when the model cannot be fitted
     (fewer than two resolutions, no covariate that varies, a fit that fails or is not finite).
     ``columns`` are the export's declared extra columns (:mod:`toh.cohort.columns`).  A number
@@ -96,7 +81,7 @@ def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code:
     for term in terms:
         if term.reference is not None and not code.fullmatch(str(term.reference)):
             continue
-        groups = _groups(data, term)
+        groups = group_sizes(data, term)
         small = _small_groups(groups, min_cell)
         for column in term.columns:
             if term.reference is not None and not code.fullmatch(column[len(term.name) + 1:]):

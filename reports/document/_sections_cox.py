@@ -21,12 +21,21 @@ __all__ = ["cox_tables"]
 _REFERENCE = "1 (reference)"
 
 
+def small_terms(table: pd.DataFrame, w: Writer) -> set[str]:
+    """Variables of the Cox ``table`` with a hazard ratio that compares a group of fewer than
+    ``min_cell`` patients among the model's complete cases (``n_group``, ``n_compared``): a
+    statistic of that small group, not shown, nor the variable's proportional-hazards test."""
+    return {r.variable for r in table.itertuples()
+            if not r.reference and (w.small(r.n_group) or w.small(r.n_compared))}
+
+
 def _ph_cells(res: ResolutionResult, w: Writer) -> dict[str, Text]:
     """Term -> its cox.zph p-value, marked where proportional hazards are rejected."""
     out: dict[str, Text] = {}
+    small = small_terms(res.cox, w)
     for r in res.ph_test.itertuples():
-        flag = " (rejected)" if r.violated else ""
-        out[r.term] = (w.p(r.p), flag)
+        flag = " (rejected)" if r.violated else ""  # the note and sentence say so: only the p is hidden
+        out[r.term] = (w.p(r.p, hide=r.term in small), flag)
     return out
 
 
@@ -38,6 +47,8 @@ def _rows(table: pd.DataFrame, w: Writer, ph: dict[str, Text] | None) -> tuple[t
         seen.add(r.variable)
         if r.reference:
             cells: tuple[Text, ...] = ((r.label,), (_REFERENCE,), ("",))
+        elif w.small(r.n_group) or w.small(r.n_compared):
+            cells = ((r.label,), (w.number(r.estimate, 2, hide=True),), (w.p(r.p, hide=True),))
         else:
             cells = ((r.label,), w.cell_ci(r.estimate, r.lower, r.upper, 2), (w.p(r.p),))
         if ph is not None:
@@ -96,6 +107,10 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
                  + (", and the model stratified by it is shown below." if len(res.cox_stratified) else "."))
     else:
         note += "."
+    small = small_terms(res.cox, w) | (small_terms(res.cox_stratified, w) if len(res.cox_stratified) else set())
+    if small:
+        note += (f" A hazard ratio comparing a group of fewer than {w.min_cell} patients of the model is not shown, "
+                 "nor that term's proportional-hazards test.")
     tables = [ReportTable(
         "resolution_cox", f"Cox model of resolution (Efron ties{by}): hazard ratios, {w.level} CI",
         ("covariate", f"hazard ratio ({w.level} CI)", "p", "proportional hazards, p"),
@@ -112,7 +127,8 @@ def cox_tables(res: ResolutionResult, w: Writer, total: str | None = None,
     if violated:
         sentence: Text = ("In the Cox model, proportional hazards were rejected for ",)
         for i, r in enumerate(violated):
-            sentence += (", " if i else "", _term(r.term, labels), " (cox.zph p ", *_p_phrase(w.p(r.p)), ")")
+            sentence += (", " if i else "", _term(r.term, labels), " (cox.zph p ",
+                         *_p_phrase(w.p(r.p, hide=r.term in small)), ")")
         sentence += (": a hazard ratio that changes over follow-up is shown as its average"
                      + (", so the model is also shown stratified by "
                         + _names(res.cox_stratified["strata"].iloc[0].split(", ")) + "."
@@ -141,4 +157,4 @@ def _names(strata: tuple[str, ...] | list[str]) -> str:
 
 def _p_phrase(p: Num) -> Text:
     """"= 0.012" or "<0.001"."""
-    return (p,) if p.text.startswith("<") else ("= ", p)
+    return (p,) if p.text.startswith("<") or p.suppressed else ("= ", p)

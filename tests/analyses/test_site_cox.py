@@ -103,7 +103,8 @@ def test_small_groups_by_hand() -> None:
     """The rule itself: a yes/no term is small when its yes or its no group is; a level when it
     is; every level when the reference (no indicator set) is; never a number."""
     from toh.analyses.cox import _Term
-    from toh.analyses.site_cox import _groups, _small_groups
+    from toh.analyses.cox import group_sizes as _groups
+    from toh.analyses.site_cox import _small_groups
 
     data = pd.DataFrame({"male": [1.0] * 6 + [0.0] * 4, "t_a": [1.0] * 5 + [0.0] * 5,
                          "t_b": [0.0] * 5 + [1.0] * 2 + [0.0] * 3})
@@ -138,6 +139,18 @@ def test_a_sites_terms_carry_the_patients_of_the_groups_they_compare(index) -> N
     for term, row in treatments.iterrows():
         assert (row["n_group"], row["n_compared"]) == (counts[term.removeprefix("treatment_")], counts[row["reference"]])
     assert (by_term["n"] == len(fitted)).all() and len(fitted) < len(rows)
+    # toh analyze's model carries the same counts (the report hides a hazard ratio by them), and
+    # its reference row the reference level twice
+    from toh.analyses.cox import fit_cox_models
+
+    table = fit_cox_models(rows, OPTIONS.cox_covariates, OPTIONS.cox_strata, 0.95, 0.05,
+                           min_level=OPTIONS.min_level).cox.set_index("term")
+    for term, row in by_term.iterrows():
+        assert tuple(table.loc[term.removesuffix("_per_10"), ["n_group", "n_compared"]]) == (row["n_group"],
+                                                                                              row["n_compared"])
+    reference = table[table["reference"]]
+    assert len(reference) == 1 and tuple(reference[["n_group", "n_compared"]].iloc[0]) == (
+        counts[treatments["reference"].iloc[0]],) * 2
 
 
 def test_no_model_without_two_resolutions(index) -> None:

@@ -74,3 +74,22 @@ def test_declared_columns_from_the_configuration_reach_the_report(tmp_path: Path
     assert "| smoking | other |" in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["cox_strata"] == ["smoking"]
+
+
+def test_a_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> None:
+    """The registry of 7 of the new-user check has fewer than 5 women among the model's complete
+    cases: the hazard ratio of men against women, its p and its proportional-hazards test are a
+    statistic of that small group and are not shown; age, which compares no groups, is."""
+    from report_builders import report_document
+    from toh.cohort.simulate import simulate_registry, write_registry
+    from toh.reports.document._writer import Num
+
+    write_registry(simulate_registry(7, 3), tmp_path / "reg")
+    doc = report_document(tmp_path / "reg")
+    table = next(t for s in doc.sections for t in s.tables if t.name == "resolution_cox")
+    rows = {row[0][0]: row for row in table.rows}
+    men = rows["Men (vs women)"]
+    assert all(isinstance(c[0], Num) and c[0].suppressed and c[0].text == "not shown" for c in men[1:4]), men
+    age = rows["Age at onset, per 10 years"]
+    assert not age[1][0].suppressed and age[1][0].text[0].isdigit()
+    assert "fewer than 5 patients of the model is not shown" in table.note
