@@ -16,7 +16,8 @@ from toh.analyses._strata import strata_of
 __all__ = ["INCIDENCE_COLUMNS", "incidence_tables", "incidence_counts", "incidence_strata_counts", "STRATA_COUNT_COLUMNS",
            "incidence_from_counts", "incidence_headline", "gray_tables", "gray_reasons", "GRAY_COLUMNS"]
 
-GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "events", "chisq", "df", "p"]
+#: Columns of Gray's tests: ``n_smallest`` the patients of the smallest group compared.
+GRAY_COLUMNS = ["outcome", "variable", "groups", "n", "n_smallest", "events", "chisq", "df", "p"]
 
 
 #: Columns of :func:`incidence_counts`: the sufficient statistics of the cumulative incidence
@@ -106,14 +107,15 @@ def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> p
         time = index[f"{outcome}_days"].to_numpy(float)[keep]
         status = index[f"{outcome}_status"].to_numpy(int)[keep]
         labels = groups[keep].astype(str).to_numpy()
-        levels = np.unique(labels)
+        levels, sizes = np.unique(labels, return_counts=True)
+        smallest = int(sizes.min()) if len(sizes) else 0
         events = int((status == 1).sum())
         if len(levels) < 2 or events == 0:
-            rows.append((outcome, variable, len(levels), int(keep.sum()), events, np.nan, max(len(levels) - 1, 0),
-                         np.nan))
+            rows.append((outcome, variable, len(levels), int(keep.sum()), smallest, events, np.nan,
+                         max(len(levels) - 1, 0), np.nan))
             continue
         test = gray_test(time, status, labels, cause=1)
-        rows.append((outcome, variable, len(levels), int(keep.sum()), events, test.stat, test.df, test.p))
+        rows.append((outcome, variable, len(levels), int(keep.sum()), smallest, events, test.stat, test.df, test.p))
     return pd.DataFrame(rows, columns=GRAY_COLUMNS)
 
 

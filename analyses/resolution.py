@@ -186,6 +186,11 @@ def _time_event(index: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return index["resolution_days"].to_numpy(float), index["resolved"].to_numpy(bool)
 
 
+#: Columns of the log-rank tests: ``n_smallest`` the patients of the smallest group compared
+#: (a test of a small group is that group's statistic, which the report does not show).
+RESOLUTION_LOGRANK_COLUMNS = ["variable", "groups", "n", "n_smallest", "chisq", "df", "p"]
+
+
 def _logrank(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraColumn, ...] = (),
              min_level: int = 0) -> pd.DataFrame:
     from lifelines.statistics import multivariate_logrank_test
@@ -195,14 +200,15 @@ def _logrank(index: pd.DataFrame, strata: tuple[str, ...], columns: tuple[ExtraC
     for variable in strata:
         labels = strata_of(index, variable, columns, min_level)
         keep = labels.notna().to_numpy()
-        groups = labels[keep].nunique()
+        sizes = labels[keep].value_counts()
+        groups, smallest = len(sizes), int(sizes.min()) if len(sizes) else 0
         if groups < 2:
-            rows.append((variable, int(groups), int(keep.sum()), np.nan, np.nan, np.nan))
+            rows.append((variable, int(groups), int(keep.sum()), smallest, np.nan, np.nan, np.nan))
             continue
         test = multivariate_logrank_test(time[keep], labels[keep].to_numpy(), event[keep])
-        rows.append((variable, int(groups), int(keep.sum()), float(test.test_statistic),
+        rows.append((variable, int(groups), int(keep.sum()), smallest, float(test.test_statistic),
                      int(test.degrees_of_freedom), float(test.p_value)))
-    return pd.DataFrame(rows, columns=["variable", "groups", "n", "chisq", "df", "p"])
+    return pd.DataFrame(rows, columns=RESOLUTION_LOGRANK_COLUMNS)
 
 
 #: Columns of :func:`survival_counts`: the sufficient statistics of every Kaplan-Meier curve.

@@ -34,7 +34,7 @@ __all__ = ["LOGRANK_COLUMNS", "logrank_counts", "logrank_by_site", "gray_by_site
 NOT_COMPARED = ("no site has patients of two groups at risk together with an event to compare (a singular "
                 "variance): the groups are never compared within a site")
 
-LOGRANK_COLUMNS = ["variable", "groups", "n", "events", "chisq", "df", "p"]
+LOGRANK_COLUMNS = ["variable", "groups", "n", "n_smallest", "events", "chisq", "df", "p"]
 
 
 def _matrices(table: pd.DataFrame, groups: list[str], columns: Sequence[str]) -> tuple[np.ndarray, ...]:
@@ -104,12 +104,13 @@ def logrank_by_site(survival: Mapping[str, pd.DataFrame], variables: Sequence[st
         parts = [p for p in parts if len(p)]
         groups = sorted({str(s) for p in parts for s in p["stratum"]})
         n = int(sum((p["n_event"] + p["n_censor"]).sum() for p in parts))
+        smallest = _smallest(parts, ("n_event", "n_censor"))
         events = int(sum(p["n_event"].sum() for p in parts))
         if len(groups) < 2:
-            rows.append((variable, len(groups), n, events, np.nan, max(len(groups) - 1, 0), np.nan))
+            rows.append((variable, len(groups), n, smallest, events, np.nan, max(len(groups) - 1, 0), np.nan))
             continue
         stat, df, p, _ = logrank_counts(parts)
-        rows.append((variable, len(groups), n, events, stat, df, p))
+        rows.append((variable, len(groups), n, smallest, events, stat, df, p))
     return pd.DataFrame(rows, columns=LOGRANK_COLUMNS)
 
 
@@ -124,9 +125,11 @@ def gray_by_site(counts: Mapping[str, pd.DataFrame], outcome: str, variables: Se
         parts = [p for p in parts if len(p)]
         groups = sorted({str(s) for p in parts for s in p["stratum"]})
         n = int(sum(p[["censored", "event", "death"]].to_numpy().sum() for p in parts))
+        smallest = _smallest(parts, ("censored", "event", "death"))
         events = int(sum(p["event"].sum() for p in parts))
         if len(groups) < 2 or events == 0:
-            rows.append((outcome, variable, len(groups), n, events, np.nan, max(len(groups) - 1, 0), np.nan))
+            rows.append((outcome, variable, len(groups), n, smallest, events, np.nan, max(len(groups) - 1, 0),
+                         np.nan))
             continue
         layers = []
         for part in parts:
@@ -134,5 +137,15 @@ def gray_by_site(counts: Mapping[str, pd.DataFrame], outcome: str, variables: Se
                                            ("censored", "event", "death"))
             layers.append((d1, d2, at_risk))
         test = gray_test_counts(layers, tuple(groups))
-        rows.append((outcome, variable, len(groups), n, events, test.stat, test.df, test.p))
+        rows.append((outcome, variable, len(groups), n, smallest, events, test.stat, test.df, test.p))
     return pd.DataFrame(rows, columns=GRAY_COLUMNS)
+
+
+def _smallest(parts: Sequence[pd.DataFrame], columns: tuple[str, ...]) -> int:
+    """Patients of the smallest group over the sites' ``parts`` (rows per stratum and time,
+    ``columns`` the counts that add up to the patients)."""
+    if not parts:
+        return 0
+    whole = pd.concat(parts, ignore_index=True)
+    sizes = whole.assign(_n=whole[list(columns)].sum(axis=1)).groupby(whole["stratum"].astype(str))["_n"].sum()
+    return int(sizes.min()) if len(sizes) else 0

@@ -17,6 +17,8 @@ from toh.reports.figures.names import AGE_BY_SEX, CIF, COMPLICATIONS, IMAGING, R
 from toh.reports.safe_text import first_upper
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from toh.analyses.run import CohortAnalysis
 
 __all__ = ["demographics_section", "radiographic_section", "recurrence_migration_section",
@@ -128,10 +130,12 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
     return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
 
 
-def _by_sex(w: Writer, key: str) -> Text:
-    """"; it differed (did not differ significantly) between men and women (Gray's test p = x)"."""
+def _by_sex(w: Writer, key: str, gray: pd.DataFrame) -> Text:
+    """"; it differed (did not differ significantly) between men and women (Gray's test p = x)",
+    nothing when the test compares a small group (``gray``: the outcome's tests)."""
     p = w.headline.get(key)
-    if p is None:
+    sex = gray[gray["variable"] == "sex"]
+    if p is None or (len(sex) and w.compares_small(sex["n_smallest"].iloc[0])):
         return ()
     verb = "differed" if p < 0.05 else "did not differ significantly"
     return (f"; it {verb} between men and women (Gray's test p = ", w.p(p, key), ")")
@@ -204,11 +208,11 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
         w.count(events, r + "rate.events", w.same(r + "rate.events", events)), " recurrences in all, ",
         *w.ci(r + "rate.estimate_per_100py", r + "rate.lower_per_100py", r + "rate.upper_per_100py", 2,
               hide=w.small(events) or w.hidden_cell(r + "rate.events")),  # the rate table's rule
-        " per 100 person-years", *_by_sex(w, r + "gray.sex.p"), ".",
+        " per 100 person-years", *_by_sex(w, r + "gray.sex.p", analysis.recurrence.gray), ".",
     )
     migration: Text = (
         *incidence("migration", "Migration to the other hip or another joint", ""),
-        *_by_sex(w, g + "gray.sex.p"), "; ",
+        *_by_sex(w, g + "gray.sex.p", analysis.migration.gray), "; ",
         w.count(w.headline.get(g + "sites.contralateral_hip"), g + "sites.contralateral_hip",
                 w.same("migration.sites.contralateral_hip", w.headline.get(g + "sites.contralateral_hip"))),
         " first migrations went to the other hip.",
@@ -241,12 +245,17 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
                 w.relate(at_most(f"{x.outcome} Gray {x.variable}", e_cell, n_cell))
             why = ("no group" if x.groups == 0 else "one group" if x.groups == 1
                    else "no event" if not x.events else "" if x.chisq == x.chisq else "the test is not defined")
+            small = w.compares_small(x.n_smallest)
             test = ((("not estimable",), ("",), (f"{why}: nothing to compare",)) if why else
-                    ((w.number(x.chisq, 2),), (f"{x.df:g}",), (w.p(x.p),)))
+                    ((w.number(x.chisq, 2, hide=small),), (f"{x.df:g}",), (w.p(x.p, hide=small),)))
             grays.append(((x.outcome,), (x.variable,), (str(x.groups),), (w.count(x.n, cell=n_cell),),
                           (w.count(x.events, cell=e_cell),), *test))
+    small_test = any(w.compares_small(x.n_smallest) for result in (analysis.recurrence, analysis.migration)
+                     for x in result.gray.itertuples() if x.groups >= 2)
     gray = ReportTable("gray_tests", "Gray's test of equal cumulative incidence across groups",
-                       ("outcome", "compared", "groups", "n", "events", "chi-square", "df", "p"), tuple(grays))
+                       ("outcome", "compared", "groups", "n", "events", "chi-square", "df", "p"), tuple(grays),
+                       note=f"A test comparing a group of fewer than {w.min_cell} patients is not shown." if small_test
+                       else "")
     site = ReportTable("migration_sites", "Site of the first migration", ("site", "n"),
                        tuple(((name.replace("_", " "),), (w.count(n, cell=f"migration.sites.{name}"),))
                              for name, n in sites.items()))

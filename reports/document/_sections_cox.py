@@ -26,7 +26,7 @@ def small_terms(table: pd.DataFrame, w: Writer) -> set[str]:
     ``min_cell`` patients among the model's complete cases (``n_group``, ``n_compared``): a
     statistic of that small group, not shown, nor the variable's proportional-hazards test."""
     return {r.variable for r in table.itertuples()
-            if not r.reference and (w.small(r.n_group) or w.small(r.n_compared))}
+            if not r.reference and w.compares_small(r.n_group, r.n_compared)}
 
 
 def _ph_cells(res: ResolutionResult, w: Writer) -> dict[str, Text]:
@@ -47,7 +47,7 @@ def _rows(table: pd.DataFrame, w: Writer, ph: dict[str, Text] | None) -> tuple[t
         seen.add(r.variable)
         if r.reference:
             cells: tuple[Text, ...] = ((r.label,), (_REFERENCE,), ("",))
-        elif w.small(r.n_group) or w.small(r.n_compared):
+        elif w.compares_small(r.n_group, r.n_compared):
             cells = ((r.label,), (w.number(r.estimate, 2, hide=True),), (w.p(r.p, hide=True),))
         else:
             cells = ((r.label,), w.cell_ci(r.estimate, r.lower, r.upper, 2), (w.p(r.p),))

@@ -136,7 +136,8 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
          f"hidden, are not shown, nor a share still unresolved whose number at risk or resolved is hidden, "
          f"nor a cumulative incidence whose events by then, or the patients without them, are a hidden count "
          f"(each is that count in disguise), nor the curve of an outcome of fewer than {min_cell} events, "
-         f"nor a hazard ratio comparing a group of fewer than {min_cell} patients of the Cox model, "
+         f"nor a hazard ratio of the Cox model, a log-rank or a Gray's test comparing a group of fewer than "
+         f"{min_cell} patients (each is that group's statistic), "
          f"nor the verdict of a claim whose estimate is; treatments and migration sites of fewer than "
          f"{min_cell} patients are counted as 'other'."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),

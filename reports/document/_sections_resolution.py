@@ -179,12 +179,16 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                (w.count(r.n_risk, cell=_stratum_cell(w, "resolution.at_risk", r.variable, r.stratum, r.n_risk,
                                                       f".{r.months:g}")),))
               for r in level_free(res.landmarks).itertuples()))
+    small_test = any(r.groups >= 2 and w.compares_small(r.n_smallest) for r in res.logrank.itertuples())
     logrank = ReportTable("resolution_logrank", "Log-rank tests", ("compared", "groups", "n", "chi-square", "df", "p"),
                           tuple(((r.variable,), (str(r.groups),), (w.count(r.n, cell=_compared_cell(w, res, n_cells, r)),),
-                                 *(((w.number(r.chisq, 2),), (f"{r.df:g}",), (w.p(r.p),)) if r.groups >= 2 else
+                                 *(((w.number(r.chisq, 2, hide=w.compares_small(r.n_smallest)),), (f"{r.df:g}",),
+                                    (w.p(r.p, hide=w.compares_small(r.n_smallest)),)) if r.groups >= 2 else
                                    (("not estimable",), ("",), (f"{'no group' if r.groups == 0 else 'one group'}: "
                                                                 "nothing to compare",))))
-                                for r in res.logrank.itertuples()))
+                                for r in res.logrank.itertuples()),
+                          note=(f"A test comparing a group of fewer than {w.min_cell} patients is not shown."
+                                if small_test else ""))
     rmst = ReportTable(
         "resolution_rmst", f"Restricted mean time to resolution, months ({w.level} CI): the mean time "
         "unresolved up to each horizon (the area under the Kaplan-Meier curve)",

@@ -270,6 +270,12 @@ class Writer:
         """True when the count ``n`` must be hidden."""
         return not _isnan(n) and 0 < float(n) < self.min_cell
 
+    def compares_small(self, *sizes: Any) -> bool:
+        """True when a statistic comparing groups (a test, a hazard ratio) compares one of fewer
+        than ``min_cell`` patients (``sizes``: the groups', or the smallest's): it is that small
+        group's statistic, not shown."""
+        return any(self.small(n) for n in sizes)
+
     def hidden(self) -> Num:
         """The text shown for a hidden count."""
         return Num(f"<{self.min_cell}", suppressed=True)

@@ -108,3 +108,22 @@ def test_fewer_than_two_groups_and_no_event_give_no_test() -> None:
     women = counts.assign(stratum="F")
     stat, df, p, groups = logrank_counts([men, women])
     assert groups == ("F", "M") and np.isnan(stat) and np.isnan(p) and df == 1
+
+
+def test_each_test_carries_its_smallest_group(rows: pd.DataFrame) -> None:
+    """``n_smallest``: the patients of the smallest group a test compares (what the report's rule
+    reads), by hand from the rows; the same for the tests by site (groups summed over sites) and
+    for one registry's log-rank and Gray's tests."""
+    from toh.analyses._second_episode import gray_tables
+    from toh.analyses._strata import strata_of
+    from toh.analyses.resolution import _logrank
+
+    by_hand = {v: int(strata_of(rows, v).dropna().astype(str).value_counts().min()) for v in VARIABLES}
+    assert by_hand["treatment"] < by_hand["sex"]  # the groups differ in size: the minimum is not a total
+    logrank = logrank_by_site(_by_site(rows, lambda p: survival_counts(p, VARIABLES)), VARIABLES)
+    assert dict(zip(logrank["variable"], logrank["n_smallest"])) == by_hand
+    assert dict(zip(*_logrank(rows, VARIABLES)[["variable", "n_smallest"]].to_numpy().T)) == by_hand
+    for outcome in ("recurrence", "migration"):
+        gray = gray_by_site(_by_site(rows, lambda p: incidence_strata_counts(p, outcome, VARIABLES)), outcome, VARIABLES)
+        assert dict(zip(gray["variable"], gray["n_smallest"])) == by_hand
+        assert dict(zip(*gray_tables(rows, outcome, VARIABLES)[["variable", "n_smallest"]].to_numpy().T)) == by_hand

@@ -76,20 +76,46 @@ def test_declared_columns_from_the_configuration_reach_the_report(tmp_path: Path
     assert manifest["config"]["cox_strata"] == ["smoking"]
 
 
-def test_a_hazard_ratio_of_a_small_group_is_not_shown(tmp_path: Path) -> None:
-    """The registry of 7 of the new-user check has fewer than 5 women among the model's complete
-    cases: the hazard ratio of men against women, its p and its proportional-hazards test are a
-    statistic of that small group and are not shown; age, which compares no groups, is."""
+@pytest.fixture(scope="module")
+def seven(tmp_path_factory: pytest.TempPathFactory):
+    """The report document of the registry of 7 of the new-user check (fewer than 5 women)."""
     from report_builders import report_document
     from toh.cohort.simulate import simulate_registry, write_registry
+
+    folder = tmp_path_factory.mktemp("seven") / "reg"
+    write_registry(simulate_registry(7, 3), folder)
+    return report_document(folder)
+
+
+def _table(doc, name: str):
+    return next(t for s in doc.sections for t in s.tables if t.name == name)
+
+
+def test_a_hazard_ratio_of_a_small_group_is_not_shown(seven) -> None:
+    """Among the model's complete cases fewer than 5 are women: the hazard ratio of men against
+    women, its p and its proportional-hazards test are a statistic of that small group and are
+    not shown; age, which compares no groups, is."""
     from toh.reports.document._writer import Num
 
-    write_registry(simulate_registry(7, 3), tmp_path / "reg")
-    doc = report_document(tmp_path / "reg")
-    table = next(t for s in doc.sections for t in s.tables if t.name == "resolution_cox")
+    table = _table(seven, "resolution_cox")
     rows = {row[0][0]: row for row in table.rows}
     men = rows["Men (vs women)"]
     assert all(isinstance(c[0], Num) and c[0].suppressed and c[0].text == "not shown" for c in men[1:4]), men
     age = rows["Age at onset, per 10 years"]
     assert not age[1][0].suppressed and age[1][0].text[0].isdigit()
     assert "fewer than 5 patients of the model is not shown" in table.note
+
+
+def test_a_test_comparing_a_small_group_is_not_shown(seven) -> None:
+    """The log-rank and Gray's tests by sex compare fewer than 5 women: chi-square and p are not
+    shown, the sentence does not say whether migration differed by sex, and the notes say why."""
+    from toh.reports.document._writer import Num
+
+    logrank = {row[0][0]: row for row in _table(seven, "resolution_logrank").rows}
+    assert [c[0].text for c in (logrank["sex"][3], logrank["sex"][5])] == ["not shown", "not shown"]
+    assert "fewer than 5 patients is not shown" in _table(seven, "resolution_logrank").note
+    gray = [row for row in _table(seven, "gray_tests").rows if row[1][0] == "sex" and row[0][0] == "migration"]
+    assert len(gray) == 1 and all(isinstance(c[0], Num) and c[0].suppressed for c in (gray[0][5], gray[0][7]))
+    section = next(s for s in seven.sections if s.id == "recurrence")
+    text = "".join(f.text if isinstance(f, Num) else str(f) for p in section.paragraphs for f in p)
+    assert "Migration to the other hip" in text and "Gray's test" not in text
