@@ -265,7 +265,8 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     left_out = (f" An outcome of fewer than {w.min_cell} events, or whose events are not shown, is not drawn "
                 f"({', '.join(not_drawn)})." if not_drawn else "")
     figure = ReportFigure(CIF, "Cumulative incidence of same-hip recurrence and of migration "
-                          f"from index onset, death a competing risk, with numbers at risk.{left_out}",
+                          f"from index onset, death a competing risk, with numbers at risk.{left_out}"
+                          f"{w.curve_rule('events')}",
                           "Cumulative incidence curves of recurrence and migration", not_drawn=not_drawn)
     figures = (figure,) if len(not_drawn) < 2 else ()
     return Section("recurrence", "Recurrence and migration", (recurrence, migration), figures,

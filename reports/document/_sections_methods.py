@@ -139,7 +139,8 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
          f"nor a hazard ratio of the Cox model, a log-rank or a Gray's test comparing a group of fewer than "
          f"{min_cell} patients (each is that group's statistic), "
          f"nor the verdict of a claim whose estimate is; treatments and migration sites of fewer than "
-         f"{min_cell} patients are counted as 'other'."
+         f"{min_cell} patients are counted as 'other'. Curves are drawn with steps of at least {min_cell} events, "
+         f"and end before fewer than {min_cell} would remain at risk or a number at risk is hidden."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

@@ -211,7 +211,7 @@ def resolution_section(analysis: CohortAnalysis, w: Writer) -> Section:
                     "shown, are not drawn" if not_drawn(var) else "")
         return (f"Kaplan-Meier estimate of the share still unresolved{'' if var == 'all' else ' by ' + var}, with "
                 f"{w.level} CI bands, censoring marks and numbers at risk ({HIDDEN_AT_RISK}: hidden so that the "
-                f"totals do not give a count below {w.min_cell} back){left_out}.")
+                f"totals do not give a count below {w.min_cell} back){left_out}.{w.curve_rule('resolutions')}")
 
     figures = [ReportFigure(km_resolution_name(s), caption(s),
                             f"Kaplan-Meier curves of time to resolution{'' if s == 'all' else ' by ' + s}",

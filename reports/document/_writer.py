@@ -276,6 +276,15 @@ class Writer:
         group's statistic, not shown."""
         return any(self.small(n) for n in sizes)
 
+    def curve_rule(self, events: str) -> str:
+        """A curve figure's caption on how the small-cell rule draws it
+        (:func:`toh.reports.figures._common.drawn_steps`); '' when the rule hides nothing."""
+        if self.min_cell <= 1:
+            return ""
+        return (f" Each drawn step holds at least {self.min_cell} {events} (steps in between are merged and drawn at "
+                f"the time of the last), and a curve ends before a step after which fewer than {self.min_cell} "
+                f"would remain at risk, and at the last number at risk shown before one the report hides.")
+
     def hidden(self) -> Num:
         """The text shown for a hidden count."""
         return Num(f"<{self.min_cell}", suppressed=True)

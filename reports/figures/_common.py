@@ -182,6 +182,58 @@ def at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     return padded[position]
 
 
+def drawn_steps(curve: pd.DataFrame, min_cell: int, events: str = "n_event",
+                until: float = math.inf) -> tuple[pd.DataFrame, float]:
+    """The rows of a step curve a figure draws under the small-cell rule, and the day it ends.
+
+    A step's height counts its events, and a curve's level where few remain at risk is those few
+    in disguise (its exact coordinates are in the SVG).  So no step of fewer than ``min_cell``
+    events is drawn: consecutive steps are merged into one, drawn at the time of its last event
+    (the curve never runs ahead of the data), the last step also holding the fewer than
+    ``min_cell`` events after it (so the curve ends at its own last level); and no step after
+    which fewer than ``min_cell`` remain at risk (without censoring its level would count them):
+    the curve ends at the time before it.  With ``min_cell`` 0 or 1 every step is drawn, to the
+    last time.
+
+    Parameters
+    ----------
+    curve
+        One row per distinct time: ``days`` (increasing), ``n_risk`` (at risk just before),
+        ``events`` (what makes the curve step) and the values drawn.
+    min_cell
+        The report's small-cell rule.
+    events
+        Column of the events of each time.
+    until
+        Last day that may be drawn (the figure's tick before a number at risk the report hides:
+        the curve's level near it would give that number back).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, float)
+        The rows of the drawn steps (a subset of ``curve``; each value is the curve's own at that
+        time) and the last day drawn (0 when nothing is).
+    """
+    rows = curve.sort_values("days")
+    if min_cell <= 1 or rows.empty:
+        return rows, float(rows["days"].max()) if len(rows) else 0.0
+    after = np.append(rows["n_risk"].to_numpy()[1:], 0)  # at risk after each time (nobody after the last)
+    few = np.flatnonzero((after < min_cell) | (rows["days"].to_numpy(float) > until))
+    rows = rows.iloc[: few[0]] if len(few) else rows
+    if rows.empty:
+        return rows, 0.0
+    counts = rows[events].to_numpy()
+    keep, since = [], 0
+    for position, n in enumerate(counts):
+        since += int(n)
+        if since >= min_cell:
+            keep.append(position)
+            since = 0
+    if keep and since:  # the last few events join the last step, so the curve ends at its own level
+        keep[-1] = int(np.flatnonzero(counts)[-1])
+    return rows.iloc[keep], float(rows["days"].iloc[-1])
+
+
 def suppressed(counts: np.ndarray, min_cell: int, complementary: bool = False) -> np.ndarray:
     """Which counts to hide: 0 < n < min_cell; with ``complementary``, when exactly one count of
     the group is hidden, also the smallest other non-zero one (so a known total does not reveal

@@ -3,6 +3,7 @@ migration, each with its confidence band and a number-at-risk table under the ax
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses.result import level_free
-from toh.reports.figures._common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per,
+from toh.reports.figures._common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per, drawn_steps,
                                      draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
 from toh.reports.figures._style import COLOURS, LINESTYLES, colour_for, figure_style
 from toh.reports.safe_text import first_upper, neutralise
@@ -80,8 +81,9 @@ def km_resolution(result: ResolutionResult, variable: str = "all", ax: Axes | No
         Draw the confidence bands.
     hidden
         ``(stratum, column)`` of numbers at risk the report's disclosure audit hides although
-        they are not small (printed as an en dash); ``(stratum, NOT_DRAWN)`` for a group too
-        small (or whose size the report hides) to have a curve at all.
+        they are not small (printed as an en dash; the stratum's curve ends at the tick before
+        the first, as its level near that tick would give the number back); ``(stratum,
+        NOT_DRAWN)`` for a group too small (or whose size the report hides) to have a curve at all.
 
     Returns
     -------
@@ -104,22 +106,24 @@ def km_resolution(result: ResolutionResult, variable: str = "all", ax: Axes | No
         for position, stratum in enumerate(strata):
             curve = curves[curves["stratum"] == stratum].sort_values("days")
             colour = COLOURS["all"] if variable == "all" else colour_for(stratum, position)
-            times = np.concatenate([[0.0], curve["days"].to_numpy(float) / month])
-            x, y = step_xy(times, np.concatenate([[1.0], curve["estimate"].to_numpy(float)]))
+            counts = at_risk(curve, ticks * month)
+            hidden_ticks = [c for c, n in enumerate(counts) if (stratum, c) in hidden and not 0 < n < min_cell]
+            until = (ticks[hidden_ticks[0] - 1] * month if hidden_ticks[0] else 0.0) if hidden_ticks else math.inf
+            times, values, lower, upper = _drawn(curve, min_cell, 1.0, month, until)
+            x, y = step_xy(times, values)
             (line,) = ax.plot(x, y, color=colour, linestyle=LINESTYLES[position % len(LINESTYLES)],
                               label=stratum_label(stratum),
                               zorder=3)
             line.set_gid(f"{prefix}-curve-{slug(stratum)}")
             if ci:
-                draw_step_band(ax, times, np.concatenate([[np.nan], curve["lower"].to_numpy(float)]),
-                               np.concatenate([[np.nan], curve["upper"].to_numpy(float)]), colour,
-                               f"{prefix}-ci-{slug(stratum)}")
-            censored = curve[curve["n_censor"] > 0]
-            (marks,) = ax.plot(censored["days"].to_numpy(float) / month, censored["estimate"].to_numpy(float),
+                draw_step_band(ax, times, lower, upper, colour, f"{prefix}-ci-{slug(stratum)}")
+            censored = curve.loc[(curve["n_censor"] > 0) & (curve["days"] / month <= times[-1]), "days"] / month
+            at = values[np.searchsorted(times, censored.to_numpy(float), side="right") - 1]
+            (marks,) = ax.plot(censored.to_numpy(float), at,
                                linestyle="none", marker="|", markersize=3.5, markeredgewidth=0.6, color=colour,
                                zorder=4)
             marks.set_gid(f"{prefix}-censor-{slug(stratum)}")
-            rows.append((stratum, stratum_label(stratum, short=True), at_risk(curve, ticks * month)))
+            rows.append((stratum, stratum_label(stratum, short=True), counts))
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
         ax.set_ylim(0, 1.02)
@@ -131,6 +135,22 @@ def km_resolution(result: ResolutionResult, variable: str = "all", ax: Axes | No
                   bbox_to_anchor=(0.0, 1.0), ncols=2, alignment="left", columnspacing=1.2)
         at_risk_rows(ax, ticks, rows, min_cell, prefix, hidden)
     return ax
+
+
+def _drawn(curve: pd.DataFrame, min_cell: int, start: float, unit: float, until: float = math.inf
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Times (in ``unit`` days), values, lower and upper limits of the step curve drawn from
+    ``curve`` under the small-cell rule (:func:`drawn_steps`, ``until`` a day): from ``start`` at
+    0, flat after the last drawn step to the day the curve ends."""
+    drawn, end = drawn_steps(curve, min_cell, until=until)
+    times = np.concatenate([[0.0], drawn["days"].to_numpy(float) / unit])
+    values = np.concatenate([[start], drawn["estimate"].to_numpy(float)])
+    lower = np.concatenate([[np.nan], drawn["lower"].to_numpy(float)])
+    upper = np.concatenate([[np.nan], drawn["upper"].to_numpy(float)])
+    if end / unit > times[-1]:
+        times, values = np.append(times, end / unit), np.append(values, values[-1])
+        lower, upper = np.append(lower, lower[-1]), np.append(upper, upper[-1])
+    return times, values, lower, upper
 
 
 def _km_layout(result: ResolutionResult, variable: str) -> tuple[pd.DataFrame, float, list[str], np.ndarray]:
@@ -199,8 +219,8 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
         top, rows = 0.0, []
         for position, (outcome, curve) in enumerate(outcomes):
             colour = colour_for(outcome, position)
-            times = np.concatenate([[0.0], curve["days"].to_numpy(float) / year])
-            x, y = step_xy(times, np.concatenate([[0.0], curve["estimate"].to_numpy(float)]))
+            times, values, lower, upper_band = _drawn(curve, min_cell, 0.0, year)
+            x, y = step_xy(times, values)
             label = {"migration": "Migration (opposite hip or other joint)"}.get(outcome, stratum_label(outcome))
             (line,) = ax.plot(x, y, color=colour, linestyle=LINESTYLES[position % len(LINESTYLES)], zorder=3,
                               label=label)
@@ -208,10 +228,8 @@ def cif_curves(recurrence: RecurrenceResult, migration: MigrationResult, ax: Axe
             shown = times <= ticks[-1]
             top = max(top, np.nanmax(y[: 2 * shown.sum()], initial=0.0))
             if ci:
-                upper = np.concatenate([[np.nan], curve["upper"].to_numpy(float)])
-                draw_step_band(ax, times, np.concatenate([[np.nan], curve["lower"].to_numpy(float)]), upper, colour,
-                               f"cif-ci-{slug(outcome)}")
-                top = max(top, np.nanmax(upper[shown], initial=0.0))
+                draw_step_band(ax, times, lower, upper_band, colour, f"cif-ci-{slug(outcome)}")
+                top = max(top, np.nanmax(upper_band[shown], initial=0.0))
             rows.append((outcome, stratum_label(outcome, short=True), at_risk(curve, ticks * year)))
         from matplotlib.ticker import MaxNLocator
 

@@ -165,7 +165,7 @@ def test_hostile_stratum_names_never_reach_the_svg_as_markup(analysis: CohortAna
 
 
 def test_cif_curves_for_recurrence_and_migration(analysis: CohortAnalysis) -> None:
-    ax = cif_curves(analysis.recurrence, analysis.migration, _axes())
+    ax = cif_curves(analysis.recurrence, analysis.migration, _axes(), min_cell=0)  # every step, to the end
     for result, outcome in ((analysis.recurrence, "recurrence"), (analysis.migration, "migration")):
         curve = result.curves[result.curves["cause"] == outcome]
         x, y = _by_gid(ax, f"cif-curve-{outcome}").get_data()
