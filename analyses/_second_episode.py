@@ -96,13 +96,13 @@ def incidence_from_counts(counts: pd.DataFrame, outcome: str, months: tuple[floa
     return name_limits(cif, conf), name_limits(curve_table, conf), name_limits(rates, conf)
 
 
-def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...]) -> pd.DataFrame:
+def gray_tables(index: pd.DataFrame, outcome: str, strata: tuple[str, ...], min_level: int = 0) -> pd.DataFrame:
     """Gray's test of equal cumulative incidence of ``outcome`` across the groups of each stratum
     variable (patients outside every group left out; a variable with fewer than two groups, or
-    without an event, gives NaN)."""
+    without an event, gives NaN; ``min_level`` as for :func:`toh.analyses._strata.strata_of`)."""
     rows = []
     for variable in strata:
-        groups = strata_of(index, variable)
+        groups = strata_of(index, variable, min_level=min_level)
         keep = groups.notna().to_numpy()
         time = index[f"{outcome}_days"].to_numpy(float)[keep]
         status = index[f"{outcome}_status"].to_numpy(int)[keep]

@@ -17,15 +17,20 @@ __all__ = ["MigrationOptions", "MigrationResult", "analyse_migration", "site_tab
 
 @dataclass(frozen=True)
 class MigrationOptions:
-    """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
-    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`)."""
+    """Months at which the cumulative incidence is read (default 1 and 2 years), the stratum
+    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`), and
+    ``min_level``: treatments of fewer patients are compared as "other" (the report's
+    ``min_cell``, as :class:`toh.analyses.resolution.ResolutionOptions` does)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
+    min_level: int = 0
 
     def __post_init__(self) -> None:
         horizons("MigrationOptions", "months", self.months)
         names("MigrationOptions", "strata", self.strata)
+        if isinstance(self.min_level, bool) or not isinstance(self.min_level, int) or self.min_level < 0:
+            raise ValueError(f"min_level must be a whole number >= 0, got {self.min_level!r}")
 
 
 @dataclass(frozen=True)
@@ -80,5 +85,5 @@ def analyse_migration(cohort: DerivedCohort, options: MigrationOptions | None = 
     incidence, curves, rates = incidence_tables(index, "migration", options.months, d.days_per_year, d.confidence)
     counts = index.loc[index["migration_status"] == 1, "migration_site"].value_counts()
     sites = site_table(pd.DataFrame([(s, int(counts.get(s, 0))) for s in SITES], columns=["site", "n"]))
-    gray = gray_tables(index, "migration", options.strata)
+    gray = gray_tables(index, "migration", options.strata, options.min_level)
     return MigrationResult(incidence, rates, sites, curves, gray, options, d.confidence)

@@ -16,15 +16,20 @@ __all__ = ["RecurrenceOptions", "RecurrenceResult", "analyse_recurrence"]
 
 @dataclass(frozen=True)
 class RecurrenceOptions:
-    """Months at which the cumulative incidence is read (default 1 and 2 years), and the stratum
-    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`)."""
+    """Months at which the cumulative incidence is read (default 1 and 2 years), the stratum
+    variables whose groups Gray's test compares (:data:`toh.analyses._strata.STRATA`), and
+    ``min_level``: treatments of fewer patients are compared as "other" (the report's
+    ``min_cell``, as :class:`toh.analyses.resolution.ResolutionOptions` does)."""
 
     months: tuple[float, ...] = (12.0, 24.0)
     strata: tuple[str, ...] = ("sex", "pregnancy", "treatment")
+    min_level: int = 0
 
     def __post_init__(self) -> None:
         horizons("RecurrenceOptions", "months", self.months)
         names("RecurrenceOptions", "strata", self.strata)
+        if isinstance(self.min_level, bool) or not isinstance(self.min_level, int) or self.min_level < 0:
+            raise ValueError(f"min_level must be a whole number >= 0, got {self.min_level!r}")
 
 
 @dataclass(frozen=True)
@@ -63,5 +68,5 @@ def analyse_recurrence(cohort: DerivedCohort, options: RecurrenceOptions | None 
     options = options or RecurrenceOptions()
     d = cohort.definitions
     incidence, curves, rates = incidence_tables(cohort.index, "recurrence", options.months, d.days_per_year, d.confidence)
-    gray = gray_tables(cohort.index, "recurrence", options.strata)
+    gray = gray_tables(cohort.index, "recurrence", options.strata, options.min_level)
     return RecurrenceResult(incidence, rates, curves, gray, options, d.confidence)

@@ -148,9 +148,11 @@ class ReportConfig:
         """The :class:`toh.analyses.run.AnalysisOptions` of ``[analysis]``: strata, Cox covariates
         and strata, declared columns, and the bootstrap's ``seed`` and ``draws`` (default: this
         configuration's).  ``min_level``: category levels of fewer patients are pooled into
-        "other" in the strata and the Cox model (a report's; the analyst's outputs and a site's
+        "other" in the strata, the Cox model and Gray's tests (a report's; the analyst's outputs and a site's
         bundle keep every level apart, the bundle withholding what is small instead)."""
+        from toh.analyses.migration import MigrationOptions
         from toh.analyses.radiographic import RadiographicOptions
+        from toh.analyses.recurrence import RecurrenceOptions
         from toh.analyses.resolution import ResolutionOptions
         from toh.analyses.run import AnalysisOptions
 
@@ -158,7 +160,9 @@ class ReportConfig:
                                            seed=self.seed if seed is None else seed)
         resolution = ResolutionOptions(strata=self.strata, cox_covariates=self.covariates, cox_strata=self.cox_strata,
                                        min_level=min_level)
-        return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=self.columns)
+        return AnalysisOptions(radiographic=radiographic, resolution=resolution, claims=claims, columns=self.columns,
+                               recurrence=RecurrenceOptions(min_level=min_level),
+                               migration=MigrationOptions(min_level=min_level))
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (paths and dates as text) for the manifest and the methods text."""

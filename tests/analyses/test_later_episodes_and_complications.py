@@ -94,3 +94,22 @@ def test_complications_match_r() -> None:
     ref = EXACT.loc["fracture_risk_ratio"]
     assert (rr["estimate"], rr["lower_95"], rr["upper_95"]) == pytest.approx((ref["estimate"], ref["lower"], ref["upper"]),
                                                                          abs=1e-10)
+
+
+def test_gray_compares_the_folded_treatments_a_report_compares() -> None:
+    """With ``min_level`` (a report's min_cell) a treatment of fewer patients is compared as
+    "other", as the log-rank tests and the Cox model do: the test equals Gray's test of the rows
+    relabelled by hand; the report's options carry it to both analyses."""
+    from toh.analyses._second_episode import gray_tables
+    from toh.reports.config import ReportConfig
+
+    rows = INDEX.copy()
+    rows.loc[rows.index[:3], "treatment"] = "hyperbaric"  # a treatment of 3 patients
+    folded = gray_tables(rows, "migration", ("treatment",), min_level=5).iloc[0]
+    by_hand = gray_tables(rows.replace({"treatment": {"hyperbaric": "other"}}), "migration", ("treatment",)).iloc[0]
+    plain = gray_tables(rows, "migration", ("treatment",)).iloc[0]
+    assert (plain["groups"], plain["n_smallest"]) == (4, 3)
+    assert (folded["groups"], folded["n_smallest"]) == (3, by_hand["n_smallest"]) and by_hand["n_smallest"] >= 5
+    assert (folded["chisq"], folded["p"]) == (by_hand["chisq"], by_hand["p"])
+    options = ReportConfig(export=HERE, out=HERE / "out").analysis_options(min_level=5)
+    assert options.recurrence.min_level == options.migration.min_level == options.resolution.min_level == 5
