@@ -78,13 +78,16 @@ class RadiographicResult(AnalysisResult):
 
     def headline(self) -> dict[str, float | int | str | None]:
         out: dict[str, float | int | str | None] = {}
+        counts = self.counts.set_index("what")["n"]
+        n = counts["episodes with a decisive film"]
         for row in records(level_free(self.at)):  # keys are the column names without the CI level
             for key in ("estimate", "lower", "upper", "weibull_estimate"):
                 out[f"radiographic.changed_{row['weeks']:g}w.{key}"] = clean_number(row[key])
+            # the episodes the estimate stands for (a share of n, so the report's small-cell rule reads it)
+            out[f"radiographic.changed_{row['weeks']:g}w.episodes"] = clean_number(row["estimate"] * n)
         weib = self.weibull.set_index("parameter")["estimate"]
         out["radiographic.weibull.median_days"] = clean_number(weib.get("median_days"))
-        counts = self.counts.set_index("what")["n"]
-        out["radiographic.n"] = clean_number(counts["episodes with a decisive film"])
+        out["radiographic.n"] = clean_number(n)
         out["radiographic.bootstrap_draws"] = self.options.bootstrap_draws
         return out
 

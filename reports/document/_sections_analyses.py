@@ -110,23 +110,37 @@ def radiographic_section(analysis: CohortAnalysis, w: Writer) -> Section:
     p = "radiographic."
     result = analysis.radiographic
     draws = w.headline.get(p + "bootstrap_draws")
+    n = w.headline.get(p + "n")
+
+    def hidden(weeks: float) -> bool:  # the share of n it estimates is episodes in disguise
+        return w.share_hidden(w.headline.get(f"{p}changed_{weeks:g}w.episodes"), n)
+
+    by_8: Text = (("an estimated ", *w.ci(p + "changed_8w.estimate", p + "changed_8w.lower", p + "changed_8w.upper",
+                                          1, PCT, "%"), " showed radiographic change by 8 weeks")
+                  if not hidden(8) else ("the share with radiographic change by 8 weeks is not shown (it rests on a "
+                                         f"count below {w.min_cell}, or one that would give it back)",))
+    four = w.num(p + "changed_4w.estimate", 1, PCT)
+    by_4: Text = (((" and ", four, "% by 4 weeks ") if not hidden(8) else ("; by 4 weeks it was ", four, "% "))
+                  if not hidden(4) else (f"; the share by 4 weeks is not shown{' either' if hidden(8) else ''} ",))
     text: Text = (
-        "Of ", w.n(p + "n"), " index episodes with a decisive plain film, an estimated ",
-        *w.ci(p + "changed_8w.estimate", p + "changed_8w.lower", p + "changed_8w.upper", 1, PCT, "%"),
-        " showed radiographic change by 8 weeks and ", w.num(p + "changed_4w.estimate", 1, PCT), "% by 4 weeks "
+        "Of ", w.n(p + "n"), " index episodes with a decisive plain film, ", *by_8, *by_4,
         "(Turnbull estimate; intervals from ", w.count(draws, p + "bootstrap_draws", people=False),
         " bootstrap draws). A Weibull fit puts the median time to change at ",
         w.num(p + "weibull.median_days", 1, 1 / 7), " weeks.", *claim_sentence(w, analysis.claims, "films_by_8_weeks"),
     )
-    rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT),
+    rows = tuple(((f"{r.weeks:g}",), w.cell_ci(r.estimate, r.lower, r.upper, 1, PCT, hide=hidden(r.weeks)),
                   (w.number(r.weibull_estimate, 1, PCT),)) for r in level_free(result.at).itertuples(index=False))
     at = ReportTable("radiographic_at", "Cumulative % with radiographic change on plain films",
                      ("weeks from onset", f"Turnbull % ({w.level} bootstrap CI)", "Weibull %"), rows)
     counts = ReportTable("radiographic_counts", "Index episodes in the radiographic analysis", ("", "n"),
                          tuple(((r.what,), (w.count(r.n),)) for r in result.counts.itertuples(index=False)))
+    rule = (f" Each drawn rise of the NPMLE holds the mass of at least {w.min_cell} episodes (rises in between are "
+            "merged), and an estimate the table hides is not marked." if w.min_cell > 1 else "")
     figure = ReportFigure(RADIOGRAPHIC, "Cumulative proportion with radiographic change (Turnbull "
-                          f"NPMLE, step) with its bootstrap {w.level} CI, the Weibull fit, and the published 4-8 week band.",
-                          "Step curve of the proportion with radiographic change against weeks from onset")
+                          f"NPMLE, step) with its bootstrap {w.level} CI, the Weibull fit, and the published 4-8 week "
+                          f"band.{rule}",
+                          "Step curve of the proportion with radiographic change against weeks from onset",
+                          tuple(((f"{r[0][0]}", 0), r[1][0]) for r in rows))
     return Section("radiographic", "Time to radiographic change", (text,), (figure,), (at, counts))
 
 

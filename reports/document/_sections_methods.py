@@ -140,7 +140,9 @@ def methods_section(analysis: CohortAnalysis, min_cell: int, cautions: tuple[str
          f"{min_cell} patients (each is that group's statistic), "
          f"nor the verdict of a claim whose estimate is; treatments and migration sites of fewer than "
          f"{min_cell} patients are counted as 'other'. Curves are drawn with steps of at least {min_cell} events, "
-         f"and end before fewer than {min_cell} would remain at risk or a number at risk is hidden."
+         f"and end before fewer than {min_cell} would remain at risk or a number at risk is hidden; a Turnbull "
+         f"share of radiographic change is hidden when the episodes it stands for (share x n), or the rest, are "
+         f"fewer than {min_cell}, and each drawn rise of the NPMLE holds the mass of at least {min_cell} episodes."
          if min_cell > 1 else "Small counts. No counts are suppressed in this report (minimum cell size 0)."),
     ]
     if cautions:

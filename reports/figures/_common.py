@@ -234,6 +234,24 @@ def drawn_steps(curve: pd.DataFrame, min_cell: int, events: str = "n_event",
     return rows.iloc[keep], float(rows["days"].iloc[-1])
 
 
+def merged_masses(mass: np.ndarray, n: float, min_cell: int) -> list[tuple[int, int]]:
+    """Ranges ``(first, last)`` of consecutive probability masses drawn as one rise: each holds
+    the mass of at least ``min_cell`` of ``n`` episodes (the last range also takes what is left
+    after it), so no drawn rise stands for fewer; every mass alone with ``min_cell`` 0 or 1."""
+    if min_cell <= 1:
+        return [(i, i) for i in range(len(mass))]
+    out: list[tuple[int, int]] = []
+    start, held = 0, 0.0
+    for i, m in enumerate(np.asarray(mass, float)):
+        held += m * n
+        if held >= min_cell - 1e-9:
+            out.append((start, i))
+            start, held = i + 1, 0.0
+    if start < len(mass):
+        out = [*out[:-1], (out[-1][0], len(mass) - 1)] if out else [(0, len(mass) - 1)]
+    return out
+
+
 def suppressed(counts: np.ndarray, min_cell: int, complementary: bool = False) -> np.ndarray:
     """Which counts to hide: 0 < n < min_cell; with ``complementary``, when exactly one count of
     the group is hidden, also the smallest other non-zero one (so a known total does not reveal

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toh.analyses.result import level_free
-from toh.reports.figures._common import NOT_DRAWN, new_axes, nice_ticks, percent_axis, slug, suppressed
+from toh.reports.figures._common import NOT_DRAWN, merged_masses, new_axes, nice_ticks, percent_axis, slug, suppressed
 from toh.reports.figures._style import COLOURS, PUBLISHED_ALPHA, colour_for, figure_style
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -23,7 +23,8 @@ _GROUP_LABELS = {"men": "Men", "women, pregnancy-associated": "Women, pregnancy-
 
 
 def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
-                        published_weeks: tuple[float, float] = (4.0, 8.0)) -> Axes:
+                        published_weeks: tuple[float, float] = (4.0, 8.0), min_cell: int = 5,
+                        hidden: Collection[tuple[str, int]] = ()) -> Axes:
     """Cumulative proportion with radiographic change on plain films against weeks since onset.
 
     The Turnbull NPMLE says how much mass lies in each innermost interval (left, right], not
@@ -40,6 +41,12 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
         Axes to draw in; default a new single-column figure.
     published_weeks
         The published window of change, shaded.
+    min_cell
+        Each drawn rise holds the mass of at least this many episodes (consecutive intervals
+        merged, :func:`~toh.reports.figures._common.merged_masses`): a rise of one interval's
+        mass would count its few episodes.
+    hidden
+        ``(weeks, 0)`` of the reading times whose estimate the report hides: not marked.
 
     Returns
     -------
@@ -60,16 +67,21 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
         from matplotlib.patches import Rectangle
 
         xs, ys, before = [0.0], [0.0], 0.0
-        for box_id, row in enumerate(npmle[npmle["mass"] > 0].itertuples()):
-            left, after = row.left_days / week, before + row.mass
-            right = row.right_days / week if np.isfinite(row.right_days) else xmax  # mass beyond the last film
+        positive = npmle[npmle["mass"] > 0]
+        counts = result.counts.set_index("what")["n"]
+        n = float(counts.get("episodes with a decisive film", 0))
+        for box_id, (first, last) in enumerate(merged_masses(positive["mass"].to_numpy(float), n, min_cell)):
+            left = positive["left_days"].iloc[first] / week
+            right_days = positive["right_days"].iloc[last]
+            after = before + positive["mass"].iloc[first:last + 1].sum()
+            right = right_days / week if np.isfinite(right_days) else xmax  # mass beyond the last film
             box = Rectangle((left, before), right - left, after - before, facecolor=COLOURS["npmle"], alpha=0.15,
                             linewidth=0, zorder=2)
             box.set_gid(f"radiographic-npmle-box-{box_id}")
             ax.add_patch(box)
             xs.append(left)
             ys.append(before)
-            if np.isfinite(row.right_days):  # otherwise F is unknown beyond ``left``: the line stops
+            if np.isfinite(right_days):  # otherwise F is unknown beyond ``left``: the line stops
                 xs.append(right)
                 ys.append(after)
             before = after
@@ -87,6 +99,7 @@ def radiographic_change(result: RadiographicResult, ax: Axes | None = None, *,
             (fit,) = ax.plot(t / week, cdf, color=COLOURS["weibull"], linestyle="--", zorder=3, label="Weibull fit")
             fit.set_gid("radiographic-weibull")
         at = level_free(result.at).dropna(subset=["estimate"])
+        at = at[[(f"{w:g}", 0) not in hidden for w in at["weeks"]]]
         if len(at):
             est = at["estimate"].to_numpy(float)
             has_ci = bool(at["lower"].notna().all() and at["upper"].notna().all())

@@ -96,3 +96,26 @@ def _rates(export: Path):
 
     analysis = (_analysed(export) if export == demo_export() else _analysed.__wrapped__(export))[2]
     return [*analysis.recurrence.rates.itertuples(), *analysis.migration.rates.itertuples()]
+
+
+def test_a_turnbull_share_of_few_episodes_is_not_shown(tmp_path: Path) -> None:
+    """The Turnbull share with change by a reading time stands for share x n episodes: in the
+    registry of 7 the estimate at 8 weeks (3.5 of 7 episodes) is hidden in the table, the
+    sentence, the claims and the figure's marks; 0% by 4 weeks (no episode) and 100% by 12 weeks
+    (none left) are shown."""
+    from report_builders import _analysed
+
+    export = _simulated(tmp_path, 7, 3)
+    doc = report_document(export)
+    result = _analysed.__wrapped__(export)[2].radiographic
+    n = int(result.counts.set_index("what")["n"]["episodes with a decisive film"])
+    at = result.at.set_index("weeks")["estimate"]
+    assert n == 7 and 0 < at[8.0] * n < 5 and at[4.0] == 0 and at[12.0] == 1  # the case, as built
+    rows = {row[0][0]: row[1][0] for row in _table(doc, "radiographic_at").rows}
+    assert rows["8"].suppressed and not rows["4"].suppressed and not rows["12"].suppressed
+    section = _section(doc, "radiographic")
+    assert "by 8 weeks is not shown" in _text(section.paragraphs[0])
+    assert [(k, num.suppressed) for k, num in section.figures[0].numbers] == [(("4", 0), False), (("8", 0), True),
+                                                                             (("12", 0), False)]
+    claim = next(r for r in _table(doc, "claims").rows if "4-8 weeks" in _text(r[0]))
+    assert all(f.suppressed for f in claim[4] if isinstance(f, Num))

@@ -126,3 +126,42 @@ def test_a_curve_ends_at_the_tick_before_a_number_at_risk_the_report_hides(demo_
         assert (marks <= ticks[1] + 1e-9).all()
     finally:
         plt.close(fig)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0.001, 1.0), min_size=0, max_size=30), st.integers(1, 400), st.integers(0, 8))
+def test_each_drawn_rise_holds_the_mass_of_min_cell_episodes(weights: list[float], n: int, min_cell: int) -> None:
+    from toh.reports.figures._common import merged_masses
+
+    mass = np.asarray(weights) / sum(weights) if weights else np.asarray([])
+    groups = merged_masses(mass, n, min_cell)
+    assert [i for first, last in groups for i in range(first, last + 1)] == list(range(len(mass)))  # in order, once
+    if min_cell <= 1:
+        assert groups == [(i, i) for i in range(len(mass))]
+    elif len(mass) and n < min_cell:
+        assert groups == [(0, len(mass) - 1)]  # fewer episodes than the rule: one rise
+    else:
+        for first, last in groups:
+            assert mass[first:last + 1].sum() * n >= min_cell - 1e-9
+
+
+def test_the_radiographic_figure_merges_small_masses_and_leaves_hidden_estimates_unmarked(demo_analysis_50) -> None:
+    import matplotlib.pyplot as plt
+
+    from toh.reports.figures import radiographic_change
+
+    result = demo_analysis_50.radiographic
+    n = float(result.counts.set_index("what")["n"]["episodes with a decisive film"])
+    positive = result.npmle[result.npmle["mass"] > 0]
+    assert (positive["mass"] * n < 5).any()  # the demo has intervals of fewer than 5 episodes' mass
+    fig = plt.figure()
+    try:
+        ax = radiographic_change(result, fig.add_subplot(2, 1, 1), hidden={("8", 0)})
+        boxes = [p for p in ax.patches if (p.get_gid() or "").startswith("radiographic-npmle-box-")]
+        assert 0 < len(boxes) < len(positive)
+        assert all(b.get_height() * n >= 5 - 1e-6 for b in boxes)
+        assert sum(b.get_height() for b in boxes) == pytest.approx(positive["mass"].sum())
+        bx, _ = next(a for a in ax.get_lines() if a.get_gid() == "radiographic-bootstrap").get_data()
+        assert list(bx) == [4, 12]  # the hidden 8-week estimate is not marked
+    finally:
+        plt.close(fig)
