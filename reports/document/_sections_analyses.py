@@ -202,11 +202,12 @@ def recurrence_migration_section(analysis: CohortAnalysis, w: Writer) -> Section
     sites = _sites(analysis, w)
     cells = _incidence_cells(analysis, w)
 
-    def hidden(x: object) -> bool:  # one rule for a cumulative incidence's table cell, sentence and curve
+    def hidden(x: object) -> bool:  # one rule for a cumulative incidence's table cell, sentence and claim
         return w.share_hidden(x.events, x.n, cells.get((x.outcome, x.cause, x.months), ()))
 
     at_24 = {x.outcome: hidden(x) for result in (analysis.recurrence, analysis.migration)
              for x in level_free(result.incidence).itertuples() if x.cause == x.outcome and x.months == 24}
+
     def incidence(outcome: str, subject: str, competing: str) -> Text:
         """"<subject> had a cumulative incidence of x% (CI) by 2 years<competing>", or says it is not shown."""
         k = f"{outcome}.cif_24m."
