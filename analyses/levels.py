@@ -1,4 +1,5 @@
-"""Category levels resting on few patients, pooled into "other": the one rule of the package.
+"""The small-cell rule (:func:`small_count`) and category levels resting on few patients,
+pooled into "other": the one place of both in the package.
 
 The report folds small levels of Table 1, the migration sites and the Cox model with it
 (:mod:`toh.reports.document.disclosure` re-exports it), so a level of fewer than ``min_cell`` patients
@@ -9,10 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["OTHER", "fold_levels"]
+__all__ = ["OTHER", "fold_levels", "small_count"]
 
 #: The label of the folded levels.
 OTHER = "other"
+
+
+def small_count(n: float, min_cell: int) -> bool:
+    """True for a count of people the small-cell rule hides: from 1 to ``min_cell - 1`` (0 is
+    shown: nobody is described by it).  Every layer asks this function (the report's
+    disclosure audit, its figures, a site's bundle), so the rule is written once."""
+    return 0 < n < min_cell
 
 
 def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]]:
@@ -31,11 +39,11 @@ def fold_levels(counts: Mapping[str, int], min_cell: int) -> dict[str, list[str]
         Shown label -> the levels it counts, in the order of ``counts`` with "other" last.
     """
     order = list(counts)
-    small = [lv for lv in order if 0 < counts[lv] < min_cell]
+    small = [lv for lv in order if small_count(counts[lv], min_cell)]
     folded = set(small) | ({OTHER} if small and OTHER in counts else set())
     rest = sorted((lv for lv in order if lv not in folded and counts[lv] > 0),
                   key=lambda lv: (counts[lv], order.index(lv)))
-    while folded and 0 < sum(counts[lv] for lv in folded) < min_cell and len(rest) > 1:
+    while folded and small_count(sum(counts[lv] for lv in folded), min_cell) and len(rest) > 1:
         folded.add(rest.pop(0))
     if len(folded) == 1 and OTHER not in counts:
         folded = set()  # "other" of one level is that level: nothing gained by the name

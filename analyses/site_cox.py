@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from toh.analyses.cox import _design, _fit, group_sizes
+from toh.analyses.levels import small_count
 from toh.analyses.resolution import ResolutionOptions
 from toh.cohort.errors import StatisticalWarning
 
@@ -44,7 +45,7 @@ def _small_groups(groups: Mapping[str, tuple[int, int]], min_cell: int) -> set[s
     """The design columns whose hazard ratio would rest on fewer than ``min_cell`` patients
     (``groups``: :func:`toh.analyses.cox.group_sizes`): a yes/no term whose yes or no group is small, a category level
     that is small, or every level of a category whose reference level is small."""
-    return {c for c, sizes in groups.items() if any(sizes) and min(sizes) < min_cell}
+    return {c for c, sizes in groups.items() if any(small_count(n, min_cell) for n in sizes)}
 
 
 def site_cox(index: pd.DataFrame, options: ResolutionOptions, conf: float, code: re.Pattern[str],

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from toh.analyses.levels import small_count
 from toh.reports.document.disclosure import Cell, Protection, Relation, at_most, complement_of, summary_shown
 
 __all__ = ["Num", "Fragment", "Text", "ReportTable", "ReportFigure", "Section", "ReportDocument", "Writer",
@@ -268,7 +269,7 @@ class Writer:
 
     def small(self, n: Any) -> bool:
         """True when the count ``n`` must be hidden."""
-        return not _isnan(n) and 0 < float(n) < self.min_cell
+        return not _isnan(n) and small_count(float(n), self.min_cell)
 
     def compares_small(self, *sizes: Any) -> bool:
         """True when a statistic comparing groups (a test, a hazard ratio) compares one of fewer

@@ -1,7 +1,8 @@
 """Disclosure control of the whole report: the small-cell rule, the linear relations between the
 counts a report publishes, an audit of what those relations reveal, and secondary suppression.
 
-The one place for the rule.  A count about people ``c`` is *sensitive* when ``0 < c < min_cell``;
+A count about people ``c`` is *sensitive* when ``0 < c < min_cell``
+(:func:`toh.analyses.levels.small_count`, the rule's one place);
 a sensitive count is never printed (primary suppression).  Printing the other counts can still
 give it back by arithmetic: a table's margin is the sum of its cells, a stratum's count is its
 total minus the other strata, the numbers at risk by group add up to the overall number, the
@@ -65,7 +66,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toh.analyses.levels import OTHER, fold_levels
+from toh.analyses.levels import OTHER, fold_levels, small_count
 from toh.reports.document._programs import Program as _Program
 from toh.reports.document._programs import groups as _groups, program as _program, solve as _solve
 
@@ -146,13 +147,13 @@ def complement_of(group: str, complement: str, numerator: str, denominator: str)
 
 def sensitive(cell: Cell, min_cell: int) -> bool:
     """True for a count about people with ``0 < value < min_cell`` (not the report's fixed total)."""
-    return cell.people and not cell.fixed and 0 < cell.value < min_cell
+    return cell.people and not cell.fixed and small_count(cell.value, min_cell)
 
 
 def summary_shown(n: float | None, min_cell: int) -> bool:
     """Whether the median, IQR, mean, sd, min or max of a group of ``n`` may be shown: not for a
     group of 1 to ``min_cell - 1`` (they would give its members' values back)."""
-    return n is not None and not (0 < n < min_cell)
+    return n is not None and not small_count(n, min_cell)
 
 
 def _check(cells: Sequence[Cell], relations: Sequence[Relation]) -> dict[str, Cell]:

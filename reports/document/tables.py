@@ -21,6 +21,7 @@ import pandas as pd
 from typing import TYPE_CHECKING
 
 from toh.analyses.baseline import COLUMNS, BaselineResult
+from toh.analyses.levels import small_count
 from toh.cohort.safe_csv import write_csv
 from toh.reports.document.disclosure import Cell, Relation, fold_levels, protect, summary_shown, total_of
 from toh.reports.safe_text import neutralise
@@ -187,7 +188,7 @@ def entry_text(entry: TableOneEntry, min_cell: int, secondary: bool = False) -> 
         return entry.summary if summary_shown(entry.n, min_cell) else HIDDEN
     if secondary:
         return HIDDEN
-    if 0 < entry.n < min_cell and entry.cell != "table1.patients.all":
+    if small_count(entry.n, min_cell) and entry.cell != "table1.patients.all":
         return f"<{min_cell}"
     if math.isnan(entry.denominator):
         return f"{int(entry.n)}"

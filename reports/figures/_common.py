@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from toh.analyses.levels import small_count
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -257,7 +259,7 @@ def suppressed(counts: np.ndarray, min_cell: int, complementary: bool = False) -
     the group is hidden, also the smallest other non-zero one (so a known total does not reveal
     it).  The rule of :mod:`toh.reports.document.tables`."""
     counts = np.asarray(counts)
-    mask = (counts > 0) & (counts < min_cell)
+    mask = np.array([small_count(c, min_cell) for c in counts.ravel()], dtype=bool).reshape(counts.shape)
     if complementary and mask.sum() == 1:
         others = np.flatnonzero(~mask & (counts > 0))
         if len(others):
@@ -267,7 +269,7 @@ def suppressed(counts: np.ndarray, min_cell: int, complementary: bool = False) -
 
 def count_text(n: int, min_cell: int) -> str:
     """A count as printed: ``"<5"`` for 0 < n < min_cell (``min_cell`` 5), else the number."""
-    return f"<{min_cell}" if 0 < n < min_cell else f"{int(n)}"
+    return f"<{min_cell}" if small_count(n, min_cell) else f"{int(n)}"
 
 
 #: What the at-risk table prints for a count the disclosure audit hides although it is not small.
@@ -322,7 +324,7 @@ def at_risk_rows(ax: Axes, ticks: np.ndarray, rows: list[tuple[str, str, np.ndar
             ax.annotate(label, xy=(0, 0), xycoords=below, xytext=(left, y), textcoords="offset points", ha="right",
                         va="top", color=colour, annotation_clip=False).set_gid(f"{prefix}-at-risk-label-{slug(row_id)}")
         for c, (tick, n) in enumerate(zip(ticks, counts)):
-            shown = HIDDEN_AT_RISK if (row_id, c) in hidden and not 0 < n < min_cell else count_text(int(n), min_cell)
+            shown = HIDDEN_AT_RISK if (row_id, c) in hidden and not small_count(n, min_cell) else count_text(int(n), min_cell)
             text = ax.annotate(shown, xy=(tick, 0), xycoords=data_x, xytext=(0, y),
                                textcoords="offset points", ha="center", va="top", color=colour, annotation_clip=False)
             text.set_gid(f"{prefix}-at-risk-{slug(row_id)}-{c}")

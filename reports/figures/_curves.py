@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from toh.analyses.levels import small_count
 from toh.analyses.result import level_free
 from toh.reports.figures._common import (DAYS_PER_YEAR, NOT_DRAWN, at_risk, at_risk_rows, days_per, drawn_steps,
                                      draw_step_band, new_axes, nice_ticks, percent_axis, slug, step_xy)
@@ -107,7 +108,7 @@ def km_resolution(result: ResolutionResult, variable: str = "all", ax: Axes | No
             curve = curves[curves["stratum"] == stratum].sort_values("days")
             colour = COLOURS["all"] if variable == "all" else colour_for(stratum, position)
             counts = at_risk(curve, ticks * month)
-            hidden_ticks = [c for c, n in enumerate(counts) if (stratum, c) in hidden and not 0 < n < min_cell]
+            hidden_ticks = [c for c, n in enumerate(counts) if (stratum, c) in hidden and not small_count(n, min_cell)]
             until = (ticks[hidden_ticks[0] - 1] * month if hidden_ticks[0] else 0.0) if hidden_ticks else math.inf
             times, values, lower, upper = _drawn(curve, min_cell, 1.0, month, until)
             x, y = step_xy(times, values)
