@@ -83,8 +83,9 @@ class RadiographicResult(AnalysisResult):
         for row in records(level_free(self.at)):  # keys are the column names without the CI level
             for key in ("estimate", "lower", "upper", "weibull_estimate"):
                 out[f"radiographic.changed_{row['weeks']:g}w.{key}"] = clean_number(row[key])
-            # the episodes the estimate stands for (a share of n, so the report's small-cell rule reads it)
-            out[f"radiographic.changed_{row['weeks']:g}w.episodes"] = clean_number(row["estimate"] * n)
+            # the episodes the estimate stands for (a share of n, so the report's small-cell rule reads it), to
+            # 0.01 episode: the NPMLE's numerical error (F = 1 - 1e-8) must not read as a few episodes left
+            out[f"radiographic.changed_{row['weeks']:g}w.episodes"] = clean_number(round(row["estimate"] * n, 2))
         weib = self.weibull.set_index("parameter")["estimate"]
         out["radiographic.weibull.median_days"] = clean_number(weib.get("median_days"))
         out["radiographic.n"] = clean_number(n)

@@ -119,3 +119,7 @@ def test_a_turnbull_share_of_few_episodes_is_not_shown(tmp_path: Path) -> None:
                                                                              (("12", 0), False)]
     claim = next(r for r in _table(doc, "claims").rows if "4-8 weeks" in _text(r[0]))
     assert all(f.suppressed for f in claim[4] if isinstance(f, Num))
+    # the demo's shares rest on many episodes, and its 100% by 12 weeks (the NPMLE's 1 - 1e-8 or so)
+    # leaves no episode: all shown
+    demo = report_document(demo_export())
+    assert not any(row[1][0].suppressed for row in _table(demo, "radiographic_at").rows)
