@@ -224,15 +224,12 @@ def drawn_steps(curve: pd.DataFrame, min_cell: int, events: str = "n_event",
     rows = rows.iloc[: few[0]] if len(few) else rows
     if rows.empty:
         return rows, 0.0
-    counts = rows[events].to_numpy()
-    keep, since = [], 0
-    for position, n in enumerate(counts):
-        since += int(n)
-        if since >= min_cell:
-            keep.append(position)
-            since = 0
-    if keep and since:  # the last few events join the last step, so the curve ends at its own level
-        keep[-1] = int(np.flatnonzero(counts)[-1])
+    counts = rows[events].to_numpy(float)
+    if counts.sum() < min_cell:  # not one step's worth: the curve stays where it starts
+        return rows.iloc[:0], float(rows["days"].iloc[-1])
+    # each merged step is drawn at the time of its last event (the last step takes the few after it)
+    keep = [first + int(np.flatnonzero(counts[first:last + 1])[-1])
+            for first, last in merged_masses(counts, 1.0, min_cell)]
     return rows.iloc[keep], float(rows["days"].iloc[-1])
 
 
